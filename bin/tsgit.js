@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { main } from '../dist/lib/cli/main.js'
+main(process.argv.slice(2))

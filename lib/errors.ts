@@ -1,0 +1,141 @@
+/**
+ * Every error tsgit raises on purpose is a TsgitError: it carries a literal
+ * `code` that callers can switch on (even across copies of the package), the
+ * process exit code git would use, and whether trying again may help.
+ */
+export const EXIT_FATAL = 128
+export const EXIT_USAGE = 129
+
+export interface TsgitErrorOptions {
+  cause?: unknown
+  exitCode?: number
+  retryable?: boolean
+}
+
+export class TsgitError extends Error {
+  readonly code: string
+  readonly exitCode: number
+  readonly retryable: boolean
+
+  constructor(code: string, message: string, options: TsgitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.exitCode = options.exitCode ?? EXIT_FATAL
+    this.retryable = options.retryable ?? false
+  }
+}
+
+/** Bad command-line usage: exit 129 like git. */
+export class UsageError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_USAGE', message, { ...options, exitCode: EXIT_USAGE })
+  }
+}
+
+/** pkt-line framing is broken (bad length, oversized packet, stream ended mid-packet). */
+export class PktLineError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_PKTLINE', message, options)
+  }
+}
+
+/** The server said something the protocol does not allow, or reported an error (ERR, band 3). */
+export class ProtocolError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_PROTOCOL', message, options)
+  }
+}
+
+/** The remote reported an error itself (ERR packet or sideband 3). */
+export class RemoteError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_REMOTE', message, options)
+  }
+}
+
+/** A transport failed: connection refused, HTTP error status, process died. */
+export class TransportError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_TRANSPORT', message, { retryable: true, ...options })
+  }
+}
+
+/** HTTP 401/403 or missing credentials. */
+export class AuthError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_AUTH', message, options)
+  }
+}
+
+/** A pack is truncated, corrupt, lies about its contents or exceeds a bound. */
+export class PackError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_PACK', message, options)
+  }
+}
+
+/** An object is malformed (bad tree entry, bad header, hash mismatch). */
+export class ObjectFormatError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_OBJECT_FORMAT', message, options)
+  }
+}
+
+/** An object is not in the repository (and could not be fetched, where that was allowed). */
+export class MissingObjectError extends TsgitError {
+  readonly oid: string
+  constructor(oid: string, message = `unable to read ${oid}`, options: TsgitErrorOptions = {}) {
+    super('E_MISSING_OBJECT', message, options)
+    this.oid = oid
+  }
+}
+
+/** A config file cannot be parsed or a value is invalid. */
+export class ConfigError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_CONFIG', message, options)
+  }
+}
+
+/** A ref name is invalid, a ref update lost a race, or a lock is held. */
+export class RefError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_REF', message, options)
+  }
+}
+
+/** A lock file exists already (another process, or a crashed one). */
+export class LockError extends TsgitError {
+  readonly path: string
+  constructor(path: string, message: string, options: TsgitErrorOptions = {}) {
+    super('E_LOCK', message, options)
+    this.path = path
+  }
+}
+
+/** A tree entry would escape the work tree or write into .git. */
+export class UnsafePathError extends TsgitError {
+  readonly path: string
+  constructor(path: string, message: string, options: TsgitErrorOptions = {}) {
+    super('E_UNSAFE_PATH', message, options)
+    this.path = path
+  }
+}
+
+/** A repository-level precondition fails (destination exists, not a git dir, unsupported format). */
+export class RepositoryError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_REPOSITORY', message, options)
+  }
+}
+
+export function isTsgitError(e: unknown): e is TsgitError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { exitCode?: unknown }).exitCode === 'number'
+}
+
+/** Only ENOENT (and ENOTDIR, a missing parent) means "absent"; every other fs error is real. */
+export function isNotFound(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code
+  return code === 'ENOENT' || code === 'ENOTDIR'
+}
