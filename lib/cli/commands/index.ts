@@ -1,0 +1,3 @@
+import type { CommandModule } from '../command.js'
+
+export const commands: CommandModule[] = []

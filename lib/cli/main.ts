@@ -1,0 +1,123 @@
+/**
+ * The CLI entry: builds the commander program from the command modules, runs one,
+ * and is the one place that turns errors into git's messages and exit codes
+ * (128 fatal, 129 usage).
+ */
+import { Command, CommanderError } from 'commander'
+import { EXIT_FATAL, EXIT_USAGE, isTsgitError } from '../errors.js'
+import { VERSION } from '../version.js'
+import type { CliContext, CommandModule } from './command.js'
+import { Display } from './display.js'
+import { commands } from './commands/index.js'
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+export function buildProgram(ctx: Omit<CliContext, 'configOverrides'> & { configOverrides: string[] }, onRun: (p: Promise<number>) => void): Command {
+  const program = new Command('tsgit')
+  program
+    .description('A Git client for very large repositories: partial clone over protocol v2, lazy fetch, resumable clones.')
+    .version(VERSION, '--version', 'print the tsgit version')
+    .option('-C <path>', 'run as if started in <path>')
+    .option('-c <name=value>', 'set a configuration value for this run', collect, [])
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    })
+  for (const mod of commands) {
+    const cmd = program.command(mod.name).description(mod.summary).exitOverride()
+    cmd.configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
+    mod.configure(cmd)
+    cmd.action((...actionArgs: unknown[]) => {
+      const command = actionArgs[actionArgs.length - 1] as Command
+      const opts = command.opts<Record<string, unknown>>()
+      const globals = program.opts<{ C?: string; c: string[] }>()
+      const runCtx: CliContext = {
+        ...ctx,
+        cwd: globals.C ? resolveDir(ctx.cwd, globals.C) : ctx.cwd,
+        configOverrides: [...ctx.configOverrides, ...globals.c],
+      }
+      onRun(runCommand(mod, runCtx, command.args, opts))
+    })
+  }
+  return program
+}
+
+function resolveDir(cwd: string, dir: string): string {
+  return dir.startsWith('/') ? dir : `${cwd}/${dir}`
+}
+
+async function runCommand(mod: CommandModule, ctx: CliContext, args: string[], opts: Record<string, unknown>): Promise<number> {
+  const code = await mod.exec(ctx, args, opts)
+  return code ?? 0
+}
+
+/** Renders an error the way git would and returns the exit code. */
+export function reportError(e: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0
+    return e.exitCode === 0 ? 0 : EXIT_USAGE
+  }
+  if (isTsgitError(e)) {
+    const prefix = e.exitCode === EXIT_USAGE ? 'error' : 'fatal'
+    stderr.write(`${prefix}: ${e.message}\n`)
+    if (debug && e.stack) stderr.write(`${e.stack}\n`)
+    return e.exitCode
+  }
+  const err = e as { code?: unknown; message?: unknown; stack?: unknown }
+  if (err && err.code === 'ENOSPC') {
+    stderr.write(`fatal: no space left on device: ${String(err.message)}\n`)
+    return EXIT_FATAL
+  }
+  stderr.write(`fatal: ${e instanceof Error ? e.message : String(e)}\n`)
+  if (debug && e instanceof Error && e.stack) stderr.write(`${e.stack}\n`)
+  return EXIT_FATAL
+}
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
+export async function run(argv: string[], io: Pick<CliContext, 'cwd' | 'env' | 'stdin' | 'stdout' | 'stderr'>, signal: AbortSignal): Promise<number> {
+  const debug = io.env.TSGIT_DEBUG === '1'
+  let pending: Promise<number> | undefined
+  const ctx = {
+    ...io,
+    configOverrides: [] as string[],
+    signal,
+    display: (o: { quiet?: boolean; progress?: boolean }) => new Display({ stderr: io.stderr, quiet: o.quiet, progress: o.progress }),
+  }
+  const program = buildProgram(ctx, (p) => {
+    pending = p
+  })
+  try {
+    if (argv.length === 0) {
+      program.outputHelp({ error: true })
+      return 1
+    }
+    await program.parseAsync(argv, { from: 'user' })
+    if (pending === undefined) return 0
+    return await pending
+  } catch (e) {
+    return reportError(e, io.stderr, debug)
+  }
+}
+
+/** The bin's entry: runs, then exits once with the code. */
+export function main(argv: string[]): void {
+  const controller = new AbortController()
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143)
+    controller.abort(new Error(`interrupted by ${sig}`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  run(argv, { cwd: process.cwd(), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, controller.signal).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (e: unknown) => {
+      process.exitCode = reportError(e, process.stderr, process.env.TSGIT_DEBUG === '1')
+    },
+  )
+}
