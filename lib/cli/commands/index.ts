@@ -1,3 +1,5 @@
 import type { CommandModule } from '../command.js'
+import { cloneCommand } from './clone.js'
 
-export const commands: CommandModule[] = []
+/** Every command tsgit has; the CLI and the docs test walk this list. */
+export const commands: CommandModule[] = [cloneCommand]

@@ -1,0 +1,56 @@
+import { Option, type Command } from 'commander'
+import type { CommandModule } from '../command.js'
+import { clone } from '../../ops/clone.js'
+import { UsageError } from '../../errors.js'
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value]
+}
+
+export const cloneCommand: CommandModule = {
+  name: 'clone',
+  summary: 'Clone a repository into a new directory, optionally as a partial clone (--filter)',
+  configure(cmd: Command) {
+    cmd
+      .argument('<repository>', 'the repository to clone (URL or path)')
+      .argument('[directory]', 'the new directory (default: derived from the URL)')
+      .option('--filter <filter-spec>', 'partial clone: leave out the objects the spec names (repeatable)', collect)
+      .option('-n, --no-checkout', 'do not check out HEAD after the clone')
+      .option('--bare', 'make a bare repository')
+      .option('-b, --branch <name>', 'check out <name> instead of the remote HEAD')
+      .option('-o, --origin <name>', 'use <name> instead of "origin" for the remote')
+      .option('--single-branch', 'clone only the history of one branch')
+      .option('--no-single-branch', 'clone the history of all branches (default)')
+      .option('--no-tags', 'do not clone tags, and set remote.<name>.tagOpt=--no-tags')
+      .option('-q, --quiet', 'be quiet')
+      .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
+      .option('-c, --config <key=value>', 'set configuration in the new repository (repeatable)', collect)
+  },
+  async exec(ctx, args, opts) {
+    const [url, directory] = args
+    if (url === undefined || url === '') throw new UsageError('You must specify a repository to clone.')
+    const quiet = opts.quiet === true
+    const display = ctx.display({ quiet, progress: opts.progress === true ? true : undefined })
+    const configs = (opts.config as string[] | undefined) ?? []
+    for (const c of configs) {
+      if (!c.includes('=') && !/^[^.]+\.[^=]+$/.test(c)) throw new UsageError(`bad config declaration '${c}'`)
+    }
+    await clone(
+      { cwd: ctx.cwd, env: ctx.env, sink: display, signal: ctx.signal, configOverrides: ctx.configOverrides },
+      {
+        url,
+        directory,
+        bare: opts.bare === true,
+        checkout: opts.checkout !== false,
+        branch: opts.branch as string | undefined,
+        origin: opts.origin as string | undefined,
+        singleBranch: opts.singleBranch as boolean | undefined,
+        tags: opts.tags !== false,
+        filters: (opts.filter as string[] | undefined) ?? [],
+        config: configs,
+        noProgress: quiet,
+      },
+    )
+    return 0
+  },
+}

@@ -1,0 +1,48 @@
+/**
+ * Where a clone goes, decided the way git decides: the directory named on the
+ * command line, or one derived from the URL; it may exist only if it is empty.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { basename, resolve } from 'node:path'
+import { RepositoryError, isNotFound } from '../errors.js'
+
+/** git's guess of a directory name: last path component, without a trailing "/.git" or ".git". */
+export function directoryFromUrl(url: string, bare: boolean): string {
+  let s = url.replace(/[/\\]+$/, '')
+  s = s.replace(/\/\.git$/, '')
+  s = s.replace(/[/\\]+$/, '')
+  // scp-like host:path and URLs: take what follows the last '/' or ':'
+  let name = s.slice(Math.max(s.lastIndexOf('/'), s.lastIndexOf(':')) + 1)
+  if (name.endsWith('.git')) name = name.slice(0, -4)
+  if (name === '' || name === '.' || name === '..') name = basename(resolve(s)) || 'repo'
+  return bare ? `${name}.git` : name
+}
+
+export interface Destination {
+  path: string
+  /** True if the clone created the directory (so a failed clone removes it); false if it existed empty. */
+  created: boolean
+}
+
+export async function prepareDestination(path: string): Promise<Destination> {
+  try {
+    const st = await stat(path)
+    if (!st.isDirectory() || (await readdir(path)).length > 0) {
+      throw new RepositoryError(`destination path '${path}' already exists and is not an empty directory.`)
+    }
+    return { path, created: false }
+  } catch (e) {
+    if (!isNotFound(e)) throw e
+  }
+  await mkdir(path, { recursive: true })
+  return { path, created: true }
+}
+
+/** Undoes a failed clone: removes the directory it created, or empties the one it was given. */
+export async function removeDestination(dest: Destination): Promise<void> {
+  if (dest.created) {
+    await rm(dest.path, { recursive: true, force: true })
+    return
+  }
+  for (const name of await readdir(dest.path)) await rm(resolve(dest.path, name), { recursive: true, force: true })
+}

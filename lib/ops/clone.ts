@@ -1,0 +1,306 @@
+/**
+ * tsgit clone: an explicit sequence, each step undone if a later one fails.
+ *   validate filter → prepare destination → init → handshake → ls-refs →
+ *   configure → fetch pack (.keep held) → check tips → write refs → drop .keep → checkout
+ * Nothing is visible to git until the pack's .idx is renamed into place and the refs
+ * are written; a failure before that removes what the clone created.
+ */
+import { resolve, join } from 'node:path'
+import { unlink } from 'node:fs/promises'
+import { RepositoryError, TsgitError, isNotFound } from '../errors.js'
+import type { ProgressSink } from '../events.js'
+import { ObjectStore } from '../odb/store.js'
+import { parseCommit, parseTag } from '../odb/objects.js'
+import type { Oid } from '../odb/types.js'
+import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
+import { initRepository, openRepository, type Repository } from '../repo/repository.js'
+import { checkoutTree } from '../worktree/checkout.js'
+import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
+import { LazyFetcher } from './lazy-fetch.js'
+import { fetchPack, lsRefs, openSession, type RemoteSession } from './remote-session.js'
+import { transportOptionsFromConfig } from './transport-options.js'
+
+export interface CloneOptions {
+  url: string
+  directory?: string
+  bare?: boolean
+  checkout?: boolean
+  branch?: string
+  origin?: string
+  /** undefined: git's default (all branches). */
+  singleBranch?: boolean
+  tags?: boolean
+  filters?: string[]
+  /** -c key=value: written into the new repository's config before fetching. */
+  config?: string[]
+  /** Ask the server not to send progress (--quiet). */
+  noProgress?: boolean
+}
+
+export interface CloneContext {
+  cwd: string
+  env: NodeJS.ProcessEnv
+  sink: ProgressSink
+  signal?: AbortSignal
+  /** `tsgit -c key=value clone …`: applies to this run only. */
+  configOverrides?: string[]
+}
+
+export interface CloneResult {
+  gitDir: string
+  workTree?: string
+  head?: Oid
+  partial: boolean
+  pack?: { name: string; objectCount: number }
+  bytesReceived: number
+  checkedOutFiles: number
+}
+
+function parseConfigArg(arg: string): [string, string] {
+  const eq = arg.indexOf('=')
+  return eq < 0 ? [arg, 'true'] : [arg.slice(0, eq), arg.slice(eq + 1)]
+}
+
+/** The URL as git records it: a local path becomes absolute. */
+function recordedUrl(url: string, cwd: string): string {
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url)) return url
+  if (/^[^/]*:/.test(url) && !url.startsWith('/') && !url.startsWith('.')) return url // scp-like host:path
+  return resolve(cwd, url)
+}
+
+interface Plan {
+  headRef?: RemoteRef
+  /** The local branch HEAD will point at (refs/heads/<b>), when HEAD is a branch. */
+  branch?: string
+  /** Detached HEAD (clone -b <tag>). */
+  detachAt?: Oid
+  /** Refs whose objects are asked for. */
+  wanted: RemoteRef[]
+  /** Tags written if their objects arrived (with --single-branch, through include-tag). */
+  followTags: RemoteRef[]
+}
+
+function planRefs(refs: RemoteRef[], opts: CloneOptions, singleBranch: boolean, tags: boolean, origin: string): Plan {
+  const byName = new Map(refs.map((r) => [r.name, r]))
+  const headRef = byName.get('HEAD')
+  const heads = refs.filter((r) => r.name.startsWith('refs/heads/') && r.oid !== undefined)
+  const tagRefs = refs.filter((r) => r.name.startsWith('refs/tags/') && r.oid !== undefined)
+  let branch: string | undefined
+  let detachAt: Oid | undefined
+  let tip: RemoteRef | undefined
+  if (opts.branch !== undefined) {
+    const b = byName.get(`refs/heads/${opts.branch}`)
+    const t = byName.get(`refs/tags/${opts.branch}`)
+    if (b?.oid) {
+      branch = opts.branch
+      tip = b
+    } else if (t?.oid) {
+      tip = t
+      detachAt = t.peeled ?? t.oid
+    } else {
+      throw new RepositoryError(`Remote branch ${opts.branch} not found in upstream ${origin}`)
+    }
+  } else if (headRef?.symrefTarget?.startsWith('refs/heads/')) {
+    branch = headRef.symrefTarget.slice('refs/heads/'.length)
+    tip = byName.get(headRef.symrefTarget) ?? (headRef.oid ? headRef : undefined)
+  } else if (headRef?.oid) {
+    // A detached remote HEAD: git picks a branch at the same commit, else detaches.
+    const same = heads.find((h) => h.oid === headRef.oid)
+    if (same) {
+      branch = same.name.slice('refs/heads/'.length)
+      tip = same
+    } else {
+      tip = headRef
+      detachAt = headRef.oid
+    }
+  }
+  let wanted: RemoteRef[]
+  let followTags: RemoteRef[] = []
+  if (singleBranch) {
+    wanted = tip ? [tip] : []
+    if (tags) followTags = tagRefs.filter((t) => t !== tip)
+  } else {
+    wanted = [...heads]
+    if (tags) wanted.push(...tagRefs)
+    if (tip && !wanted.includes(tip)) wanted.push(tip)
+  }
+  return { headRef, branch, detachAt, wanted, followTags }
+}
+
+export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<CloneResult> {
+  const bare = opts.bare ?? false
+  const origin = opts.origin ?? 'origin'
+  const tags = opts.tags ?? true
+  const singleBranch = opts.singleBranch ?? false
+  // A bad filter spec is a usage error before anything touches the disk or the network.
+  const filter = opts.filters && opts.filters.length > 0 ? combineFilterSpecs(opts.filters) : undefined
+  for (const c of opts.config ?? []) parseConfigArg(c)
+
+  const dirArg = opts.directory ?? directoryFromUrl(opts.url, bare)
+  const destPath = resolve(ctx.cwd, dirArg)
+  const dest = await prepareDestination(destPath)
+  ctx.sink.info(bare ? `Cloning into bare repository '${dirArg}'...` : `Cloning into '${dirArg}'...`)
+
+  let refsWritten = false
+  let session: RemoteSession | undefined
+  let store: ObjectStore | undefined
+  try {
+    await initRepository(destPath, { bare })
+    const repo = await openRepository(bare ? destPath : join(destPath, '.git'), { workTree: bare ? undefined : destPath, env: ctx.env, configOverrides: ctx.configOverrides })
+    for (const c of opts.config ?? []) {
+      const [k, v] = parseConfigArg(c)
+      await repo.config.add(k, v)
+    }
+    const url = recordedUrl(opts.url, ctx.cwd)
+    await repo.config.set(`remote.${origin}.url`, url)
+
+    session = await openSession(opts.url, transportOptionsFromConfig(repo.config, origin, ctx.env, ctx.sink, ctx.signal))
+    const prefixes = tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/']
+    const refs = await lsRefs(session, { refPrefixes: prefixes })
+    const plan = planRefs(refs, opts, singleBranch, tags, origin)
+
+    let partial = false
+    if (filter) {
+      if (serverSupportsFilter(session.caps)) partial = true
+      else ctx.sink.warn('filtering not recognized by server, ignoring')
+    }
+
+    // Configuration as git 2.39 writes it for clone (plus extensions.partialClone: see DEVIATIONS).
+    if (!bare) {
+      const refspec = singleBranch && plan.branch
+        ? `+refs/heads/${plan.branch}:refs/remotes/${origin}/${plan.branch}`
+        : `+refs/heads/*:refs/remotes/${origin}/*`
+      await repo.config.add(`remote.${origin}.fetch`, refspec)
+    }
+    if (!tags) await repo.config.set(`remote.${origin}.tagOpt`, '--no-tags')
+    if (partial && filter) {
+      await repo.config.set('core.repositoryformatversion', '1')
+      await repo.config.set('extensions.partialClone', origin)
+      await repo.config.set(`remote.${origin}.promisor`, 'true')
+      await repo.config.set(`remote.${origin}.partialclonefilter`, filterToConfig(filter))
+    }
+    const headBranch = plan.branch ?? (plan.headRef?.unborn && plan.headRef.symrefTarget?.startsWith('refs/heads/') ? plan.headRef.symrefTarget.slice(11) : undefined)
+    if (!bare && headBranch && !plan.detachAt) {
+      await repo.config.set(`branch.${headBranch}.remote`, origin)
+      await repo.config.set(`branch.${headBranch}.merge`, `refs/heads/${headBranch}`)
+    }
+
+    store = new ObjectStore(repo.objectsDir)
+    let packInfo: CloneResult['pack']
+    const wants = [...new Set(plan.wanted.map((r) => r.oid).filter((o): o is Oid => o !== undefined))]
+    if (wants.length === 0) {
+      ctx.sink.warn('You appear to have cloned an empty repository.')
+    } else {
+      const promisorLines = partial ? plan.wanted.map((r) => `${r.oid} ${r.name}\n`).join('') : undefined
+      const result = await fetchPack(
+        session,
+        {
+          wants,
+          done: true,
+          ofsDelta: true,
+          includeTag: tags,
+          noProgress: opts.noProgress ?? false,
+          filter: partial && filter ? filterToWire(filter) : undefined,
+        },
+        { packDir: store.packDir, keep: `tsgit clone ${process.pid}\n`, promisor: promisorLines, progress: ctx.sink, signal: ctx.signal },
+      )
+      if (!result) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
+      packInfo = { name: result.name, objectCount: result.objectCount }
+      await store.rescan()
+      // Connectivity at the tips: every ref we are about to write must name an object we have.
+      for (const r of plan.wanted) {
+        if (r.oid && !(await store.has(r.oid))) {
+          throw new TsgitError('E_CONNECTIVITY', `remote did not send all necessary objects (missing ${r.oid} for ${r.name})`)
+        }
+      }
+      await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags })
+      refsWritten = true
+      if (result.keepPath) await unlink(result.keepPath).catch((e: unknown) => { if (!isNotFound(e)) throw e })
+    }
+    if (!refsWritten) {
+      await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags })
+      refsWritten = true
+    }
+    const bytesReceived = session.transport.bytesReceived
+    await session.transport.close()
+    session = undefined
+
+    let checkedOutFiles = 0
+    const headOid = plan.detachAt ?? (plan.branch ? plan.wanted.find((r) => r.name === `refs/heads/${plan.branch}`)?.oid : undefined)
+    if (!bare && (opts.checkout ?? true) && headOid) {
+      if (partial) store.setFetcher(new LazyFetcher({ config: repo.config, store, env: ctx.env, sink: ctx.sink, signal: ctx.signal }))
+      try {
+        const commitOid = await peelToCommit(store, headOid)
+        const commit = parseCommit((await store.read(commitOid)).data)
+        const res = await checkoutTree({ reader: store, workTree: destPath, gitDir: repo.gitDir, progress: ctx.sink }, commit.tree)
+        checkedOutFiles = res.files
+      } catch (e) {
+        ctx.sink.warn('Clone succeeded, but checkout failed.\nYou can inspect what was checked out with \'git status\'\nand retry with \'git restore --source=HEAD :/\'\n')
+        throw e
+      }
+    }
+    await store.close()
+    return {
+      gitDir: repo.gitDir,
+      workTree: bare ? undefined : destPath,
+      head: headOid,
+      partial,
+      pack: packInfo,
+      bytesReceived,
+      checkedOutFiles,
+    }
+  } catch (e) {
+    await session?.transport.close().catch(() => undefined)
+    await store?.close().catch(() => undefined)
+    if (!refsWritten) await removeDestination(dest).catch(() => undefined)
+    throw e
+  }
+}
+
+async function peelToCommit(store: ObjectStore, oid: Oid): Promise<Oid> {
+  let cur = oid
+  for (let depth = 0; depth < 32; depth++) {
+    const obj = await store.read(cur)
+    if (obj.type === 'commit') return cur
+    if (obj.type !== 'tag') throw new RepositoryError(`${oid} does not point to a commit`)
+    cur = parseTag(obj.data).object
+  }
+  throw new RepositoryError(`tag chain from ${oid} is too deep`)
+}
+
+interface RefWriteOptions {
+  bare: boolean
+  origin: string
+  url: string
+  singleBranch: boolean
+  tags: boolean
+}
+
+async function writeCloneRefs(repo: Repository, store: ObjectStore, plan: Plan, o: RefWriteOptions): Promise<void> {
+  const packed: { name: string; oid: Oid; peeled?: Oid }[] = []
+  for (const r of [...plan.wanted, ...plan.followTags]) {
+    if (!r.oid) continue
+    if (r.name.startsWith('refs/heads/')) {
+      packed.push({ name: o.bare ? r.name : `refs/remotes/${o.origin}/${r.name.slice(11)}`, oid: r.oid })
+    } else if (r.name.startsWith('refs/tags/')) {
+      packed.push({ name: r.name, oid: r.oid, peeled: r.peeled })
+    }
+  }
+  // With include-tag, tags outside the fetched history may not have arrived: write only those we have.
+  const present: typeof packed = []
+  for (const p of packed) if (await store.has(p.oid)) present.push(p)
+  await repo.refs.writePackedRefs(present)
+  const message = `clone: from ${o.url}`
+  if (plan.detachAt) {
+    await repo.refs.updateRef('HEAD', plan.detachAt, { message })
+    return
+  }
+  const branch = plan.branch ?? (plan.headRef?.symrefTarget?.startsWith('refs/heads/') ? plan.headRef.symrefTarget.slice(11) : undefined)
+  if (!branch) return
+  const tip = plan.wanted.find((r) => r.name === `refs/heads/${branch}`)?.oid
+  if (tip && !o.bare) await repo.refs.updateRef(`refs/heads/${branch}`, tip, { message })
+  await repo.refs.setSymref('HEAD', `refs/heads/${branch}`)
+  if (!o.bare && tip && plan.headRef?.symrefTarget?.startsWith('refs/heads/')) {
+    await repo.refs.setSymref(`refs/remotes/${o.origin}/HEAD`, `refs/remotes/${o.origin}/${plan.headRef.symrefTarget.slice(11)}`)
+  }
+}
