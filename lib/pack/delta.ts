@@ -1,0 +1,100 @@
+/**
+ * Git's delta format (gitformat-pack, "Deltified representation"): two size
+ * varints, then copy-from-base and insert-literal instructions. Everything in a
+ * delta comes from the network, so every size and range is checked before use.
+ */
+import { PackError } from '../errors.js'
+
+export interface DeltaHeader {
+  baseSize: number
+  resultSize: number
+  /** Offset of the first instruction. */
+  headerLength: number
+}
+
+// 2^53 is where JS numbers stop being exact; no real object comes near it.
+const MAX_VARINT_SHIFT = 49
+
+function readSize(delta: Buffer, start: number): { value: number; next: number } {
+  let value = 0
+  let shift = 0
+  let pos = start
+  for (;;) {
+    const byte = delta[pos]
+    if (byte === undefined) throw new PackError('delta header is truncated')
+    pos++
+    value += (byte & 0x7f) * 2 ** shift
+    if ((byte & 0x80) === 0) break
+    shift += 7
+    if (shift > MAX_VARINT_SHIFT) throw new PackError('delta header size is too large')
+  }
+  return { value, next: pos }
+}
+
+/** The base and result sizes a delta declares, without applying it. */
+export function deltaHeaderSizes(delta: Buffer): DeltaHeader {
+  const base = readSize(delta, 0)
+  const result = readSize(delta, base.next)
+  return { baseSize: base.value, resultSize: result.value, headerLength: result.next }
+}
+
+/**
+ * Applies `delta` to `base`. Throws PackError if the delta does not fit its
+ * base, claims a result larger than `maxResultSize` (checked before
+ * allocating), reads outside the base or the delta, or produces a result whose
+ * size differs from its header.
+ */
+export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): Buffer {
+  const { baseSize, resultSize, headerLength } = deltaHeaderSizes(delta)
+  if (baseSize !== base.length) {
+    throw new PackError(`delta base size mismatch: delta expects ${baseSize} bytes, base has ${base.length}`)
+  }
+  if (resultSize > maxResultSize) {
+    throw new PackError(`delta result of ${resultSize} bytes exceeds the limit of ${maxResultSize}`)
+  }
+  const out = Buffer.allocUnsafe(resultSize)
+  let outPos = 0
+  let pos = headerLength
+  const end = delta.length
+  while (pos < end) {
+    const op = delta[pos++] as number
+    if (op & 0x80) {
+      let offset = 0
+      let size = 0
+      // Each flag bit says whether the corresponding little-endian byte is present.
+      for (let i = 0; i < 4; i++) {
+        if (op & (1 << i)) {
+          const b = delta[pos++]
+          if (b === undefined) throw new PackError('delta copy instruction is truncated')
+          offset += b * 2 ** (8 * i)
+        }
+      }
+      for (let i = 0; i < 3; i++) {
+        if (op & (0x10 << i)) {
+          const b = delta[pos++]
+          if (b === undefined) throw new PackError('delta copy instruction is truncated')
+          size += b << (8 * i)
+        }
+      }
+      if (size === 0) size = 0x10000
+      if (offset + size > baseSize) {
+        throw new PackError(`delta copies ${size} bytes at ${offset}, outside the ${baseSize}-byte base`)
+      }
+      if (outPos + size > resultSize) throw new PackError('delta produces more data than its header declares')
+      base.copy(out, outPos, offset, offset + size)
+      outPos += size
+    } else if (op !== 0) {
+      if (pos + op > end) throw new PackError('delta insert instruction runs past the end of the delta')
+      if (outPos + op > resultSize) throw new PackError('delta produces more data than its header declares')
+      delta.copy(out, outPos, pos, pos + op)
+      outPos += op
+      pos += op
+    } else {
+      throw new PackError('delta contains the reserved instruction 0')
+    }
+  }
+  if (outPos !== resultSize) {
+    throw new PackError(`delta produced ${outPos} bytes but its header declares ${resultSize}`)
+  }
+  return out
+}

@@ -1,0 +1,213 @@
+/**
+ * index-pack for a pack arriving as a stream: bytes go straight to a temp file
+ * in the pack directory while they are parsed and hashed, deltas are resolved
+ * from that file once the stream ends, then the .idx is written and the pack
+ * made visible (.keep/.promisor first, the .pack, the .idx last).
+ *
+ * Deviation: a thin pack (REF_DELTA against an object outside the pack) is
+ * resolved through `resolveExternal`, but the external bases are not appended
+ * to the pack as `git index-pack --fix-thin` does, so such a pack is only
+ * usable next to the objects it refers to.
+ */
+import { rename, stat, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PackError, isNotFound } from '../errors.js'
+import type { ProgressSink } from '../events.js'
+import type { GitObject, ObjectType, Oid } from '../odb/types.js'
+import { writeIdxV2, type IdxEntry } from './idx.js'
+import { OBJ_COMMIT, OBJ_TAG, OBJ_TREE, typeName } from './format.js'
+import { PackReceiver } from './receive.js'
+import { DeltaResolver } from './resolve.js'
+import { createTempFile, writeAll } from './tempfile.js'
+
+export interface IndexPackOptions {
+  /** The repository's objects/pack directory. */
+  packDir: string
+  /** Write pack-<hex>.keep with this content before the pack becomes visible. */
+  keep?: string
+  /** Write pack-<hex>.promisor with this content before the pack becomes visible. */
+  promisor?: string
+  progress?: ProgressSink
+  signal?: AbortSignal
+  /** Bound on any single object, delta, or delta result. Default 2 GiB. */
+  maxObjectSize?: number
+  /** Bound on the object count the pack header may claim. Default 2^32 - 1. */
+  maxObjects?: number
+  /** Entries whose inflated size exceeds this are inflated as a stream. Default 64 MiB. */
+  streamingThreshold?: number
+  /** Memory for delta bases held during resolution. Default 256 MiB. */
+  baseCacheBytes?: number
+  /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
+  resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
+}
+
+export interface IndexedObject {
+  oid: Oid
+  type: ObjectType
+  offset: number
+  crc32: number
+}
+
+export interface IndexPackResult {
+  /** "pack-<hex>". */
+  name: string
+  packPath: string
+  idxPath: string
+  keepPath?: string
+  promisorPath?: string
+  /** Hex SHA-1 trailer of the pack. */
+  checksum: string
+  objectCount: number
+  deltaCount: number
+  counts: Record<ObjectType, number>
+  /** Every object in pack order. */
+  objects(): Generator<IndexedObject>
+  /** Commits, trees and tags (what a connectivity check walks), in pack order. */
+  nonBlobs(): Generator<IndexedObject>
+}
+
+export const DEFAULT_MAX_OBJECT_SIZE = 2 * 1024 * 1024 * 1024
+export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
+function abortError(signal: AbortSignal): PackError {
+  return new PackError('index-pack was aborted', { cause: signal.reason })
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch (e) {
+    if (isNotFound(e)) return false
+    throw e
+  }
+}
+
+/** Writes a small file via a temp file and rename; returns whether it is new. */
+async function writeSpecialFile(dir: string, finalPath: string, content: string, created: string[], temps: string[]): Promise<void> {
+  // git terminates a non-empty message with a newline.
+  const text = content.length > 0 && !content.endsWith('\n') ? content + '\n' : content
+  const tmp = await createTempFile(dir, 'tmp_special_')
+  temps.push(tmp.path)
+  try {
+    await writeAll(tmp.handle, Buffer.from(text, 'utf8'))
+  } finally {
+    await tmp.handle.close()
+  }
+  const preexisting = await exists(finalPath)
+  await rename(tmp.path, finalPath)
+  temps.splice(temps.indexOf(tmp.path), 1)
+  if (!preexisting) created.push(finalPath)
+}
+
+export async function indexPack(input: AsyncIterable<Uint8Array>, options: IndexPackOptions): Promise<IndexPackResult> {
+  const { packDir, signal } = options
+  const maxObjectSize = options.maxObjectSize ?? DEFAULT_MAX_OBJECT_SIZE
+  const temps: string[] = []
+  const created: string[] = []
+  signal?.throwIfAborted()
+  const tmpPack = await createTempFile(packDir, 'tmp_pack_')
+  temps.push(tmpPack.path)
+  let packOpen = true
+  try {
+    const receiver = new PackReceiver(
+      {
+        maxObjectSize,
+        maxObjects: options.maxObjects ?? 0xffffffff,
+        streamingThreshold: options.streamingThreshold ?? DEFAULT_STREAMING_THRESHOLD,
+      },
+      options.progress,
+    )
+    for await (const raw of input) {
+      if (signal?.aborted) throw abortError(signal)
+      const chunk = asBuffer(raw)
+      await writeAll(tmpPack.handle, chunk)
+      await receiver.push(chunk)
+    }
+    await receiver.finish()
+    if (signal?.aborted) throw abortError(signal)
+
+    const table = receiver.entries
+    try {
+      await new DeltaResolver(table, tmpPack.handle, receiver.deltaCount, {
+        maxObjectSize,
+        baseCacheBytes: options.baseCacheBytes ?? 256 * 1024 * 1024,
+        ...(options.resolveExternal ? { resolveExternal: options.resolveExternal } : {}),
+        ...(options.progress ? { progress: options.progress } : {}),
+        ...(signal ? { signal } : {}),
+      }).run()
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal)
+      throw e
+    }
+
+    const trailer = receiver.trailer as Buffer
+    const checksum = trailer.toString('hex')
+    const name = `pack-${checksum}`
+    const entries: IdxEntry[] = []
+    for (let i = 0; i < table.count; i++) {
+      entries.push({ oid: table.oid(i), offset: table.offset[i] as number, crc32: table.crc[i] as number })
+    }
+    const idx = writeIdxV2(entries, trailer)
+    const tmpIdx = await createTempFile(packDir, 'tmp_idx_')
+    temps.push(tmpIdx.path)
+    try {
+      await writeAll(tmpIdx.handle, idx)
+      await tmpIdx.handle.sync()
+    } finally {
+      await tmpIdx.handle.close()
+    }
+    await tmpPack.handle.sync()
+    await tmpPack.handle.close()
+    packOpen = false
+
+    const result: IndexPackResult = {
+      name,
+      packPath: join(packDir, `${name}.pack`),
+      idxPath: join(packDir, `${name}.idx`),
+      checksum,
+      objectCount: table.count,
+      deltaCount: receiver.deltaCount,
+      counts: { commit: 0, tree: 0, blob: 0, tag: 0 },
+      *objects() {
+        for (let i = 0; i < table.count; i++) {
+          yield { oid: table.oid(i).toString('hex'), type: typeName(table.objType[i] as number), offset: table.offset[i] as number, crc32: table.crc[i] as number }
+        }
+      },
+      *nonBlobs() {
+        for (let i = 0; i < table.count; i++) {
+          const code = table.objType[i] as number
+          if (code !== OBJ_COMMIT && code !== OBJ_TREE && code !== OBJ_TAG) continue
+          yield { oid: table.oid(i).toString('hex'), type: typeName(code), offset: table.offset[i] as number, crc32: table.crc[i] as number }
+        }
+      },
+    }
+    for (let i = 0; i < table.count; i++) result.counts[typeName(table.objType[i] as number)]++
+
+    // Order matters: whoever sees the .idx must already see the .keep/.promisor and the .pack.
+    if (options.keep !== undefined) {
+      result.keepPath = join(packDir, `${name}.keep`)
+      await writeSpecialFile(packDir, result.keepPath, options.keep, created, temps)
+    }
+    if (options.promisor !== undefined) {
+      result.promisorPath = join(packDir, `${name}.promisor`)
+      await writeSpecialFile(packDir, result.promisorPath, options.promisor, created, temps)
+    }
+    for (const [tmp, finalPath] of [[tmpPack.path, result.packPath], [tmpIdx.path, result.idxPath]] as const) {
+      const preexisting = await exists(finalPath)
+      await rename(tmp, finalPath)
+      temps.splice(temps.indexOf(tmp), 1)
+      if (!preexisting) created.push(finalPath)
+    }
+    return result
+  } catch (e) {
+    if (packOpen) await tmpPack.handle.close().catch(() => {})
+    for (const p of [...temps, ...created.reverse()]) await unlink(p).catch(() => {})
+    if (e instanceof Error && e.name === 'AbortError' && signal?.aborted) throw abortError(signal)
+    throw e
+  }
+}

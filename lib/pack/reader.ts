@@ -1,0 +1,188 @@
+/**
+ * Random access to a pack through its .idx: positional reads, delta chains
+ * followed to a bounded depth, a small LRU of recently used delta bases.
+ */
+import { open, type FileHandle } from 'node:fs/promises'
+import { inflateSync } from 'node:zlib'
+import { MissingObjectError, PackError } from '../errors.js'
+import type { GitObject, Oid } from '../odb/types.js'
+import { applyDelta } from './delta.js'
+import {
+  OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
+  parseEntryHeader, parsePackHeader, typeName,
+} from './format.js'
+import { PackIndex } from './idx.js'
+import { readAt } from './tempfile.js'
+
+export interface PackFileOptions {
+  /** Supplies REF_DELTA bases that live outside this pack. */
+  resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
+  /** Bound on any object or delta read. Default 2 GiB. */
+  maxObjectSize?: number
+  /** Longest delta chain followed before the pack is declared corrupt. Default 10000. */
+  maxDeltaDepth?: number
+  /** Bytes of delta bases kept in the LRU. Default 32 MiB. */
+  cacheBytes?: number
+}
+
+// Enough for the largest entry header: 10 size bytes + a 10-byte offset or a 20-byte id.
+const MAX_ENTRY_HEADER = 40
+
+class BaseCache {
+  private readonly map = new Map<number, GitObject>()
+  private bytes = 0
+  constructor(private readonly limit: number) {}
+
+  get(offset: number): GitObject | undefined {
+    const hit = this.map.get(offset)
+    if (hit) {
+      this.map.delete(offset)
+      this.map.set(offset, hit)
+    }
+    return hit
+  }
+
+  set(offset: number, obj: GitObject): void {
+    if (obj.data.length > this.limit / 4 || this.map.has(offset)) return
+    this.map.set(offset, obj)
+    this.bytes += obj.data.length
+    for (const [k, v] of this.map) {
+      if (this.bytes <= this.limit) break
+      this.map.delete(k)
+      this.bytes -= v.data.length
+    }
+  }
+}
+
+export class PackFile {
+  private readonly cache: BaseCache
+  private readonly maxObjectSize: number
+  private readonly maxDeltaDepth: number
+
+  private constructor(
+    readonly path: string,
+    readonly index: PackIndex,
+    private readonly handle: FileHandle,
+    private readonly size: number,
+    /** Entry offsets in pack order, to find where each entry's data ends. */
+    private readonly sortedOffsets: Float64Array,
+    private readonly options: PackFileOptions,
+  ) {
+    this.cache = new BaseCache(options.cacheBytes ?? 32 * 1024 * 1024)
+    this.maxObjectSize = options.maxObjectSize ?? 2 * 1024 * 1024 * 1024
+    this.maxDeltaDepth = options.maxDeltaDepth ?? 10000
+  }
+
+  /** Opens `<name>.pack` with its sibling `<name>.idx`, checking that they belong together. */
+  static async open(packPath: string, options: PackFileOptions = {}): Promise<PackFile> {
+    if (!packPath.endsWith('.pack')) throw new PackError(`packfile name '${packPath}' does not end with '.pack'`)
+    const index = await PackIndex.open(packPath.slice(0, -'.pack'.length) + '.idx')
+    const handle = await open(packPath, 'r')
+    try {
+      const { size } = await handle.stat()
+      if (size < PACK_HEADER_SIZE + PACK_TRAILER_SIZE) throw new PackError(`${packPath} is too short to be a pack`)
+      const count = parsePackHeader(await readAt(handle, 0, PACK_HEADER_SIZE))
+      if (count !== index.count) throw new PackError(`${packPath} claims ${count} objects but its index has ${index.count}`)
+      const trailer = await readAt(handle, size - PACK_TRAILER_SIZE, PACK_TRAILER_SIZE)
+      if (!trailer.equals(index.packChecksum)) throw new PackError(`${packPath} does not match its index (checksum differs)`)
+      const offsets = new Float64Array(index.count)
+      for (let i = 0; i < index.count; i++) {
+        const off = index.offsetAt(i)
+        if (off < PACK_HEADER_SIZE || off >= size - PACK_TRAILER_SIZE) throw new PackError(`${packPath}: index offset ${off} is outside the pack`)
+        offsets[i] = off
+      }
+      offsets.sort()
+      return new PackFile(packPath, index, handle, size, offsets, options)
+    } catch (e) {
+      await handle.close()
+      throw e
+    }
+  }
+
+  get count(): number {
+    return this.index.count
+  }
+
+  has(oid: Oid | Buffer): boolean {
+    return this.index.has(oid)
+  }
+
+  async read(oid: Oid | Buffer): Promise<GitObject | undefined> {
+    const offset = this.index.find(oid)
+    return offset === undefined ? undefined : this.readAt(offset)
+  }
+
+  /** The object whose entry starts at `offset`, with its delta chain applied. */
+  async readAt(offset: number): Promise<GitObject> {
+    const chain: { offset: number; delta: Buffer }[] = []
+    let cur = offset
+    let base: GitObject | undefined
+    for (;;) {
+      base = this.cache.get(cur)
+      if (base) break
+      if (chain.length > this.maxDeltaDepth) throw new PackError(`${this.path}: delta chain at offset ${offset} is deeper than ${this.maxDeltaDepth}`)
+      const { packType, data, baseOffset, baseOid } = await this.readEntry(cur)
+      if (packType === OBJ_OFS_DELTA) {
+        chain.push({ offset: cur, delta: data })
+        cur = baseOffset as number
+      } else if (packType === OBJ_REF_DELTA) {
+        chain.push({ offset: cur, delta: data })
+        const inPack = this.index.find(baseOid as Buffer)
+        if (inPack !== undefined) {
+          cur = inPack
+          continue
+        }
+        const hex = (baseOid as Buffer).toString('hex')
+        base = this.options.resolveExternal ? await this.options.resolveExternal(hex) : undefined
+        if (!base) throw new MissingObjectError(hex, `delta base ${hex} missing (needed by offset ${cur} of ${this.path})`)
+        break
+      } else {
+        base = { type: typeName(packType), data }
+        if (chain.length > 0) this.cache.set(cur, base)
+        break
+      }
+    }
+    let obj = base
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const link = chain[k] as { offset: number; delta: Buffer }
+      obj = { type: obj.type, data: applyDelta(obj.data, link.delta, this.maxObjectSize) }
+      if (k > 0) this.cache.set(link.offset, obj)
+    }
+    return obj
+  }
+
+  private entryEnd(offset: number): number {
+    const o = this.sortedOffsets
+    let lo = 0
+    let hi = o.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((o[mid] as number) <= offset) lo = mid + 1
+      else hi = mid
+    }
+    if (lo === 0 || o[lo - 1] !== offset) throw new PackError(`${this.path}: no object starts at offset ${offset}`)
+    return lo < o.length ? (o[lo] as number) : this.size - PACK_TRAILER_SIZE
+  }
+
+  private async readEntry(offset: number): Promise<{ packType: number; data: Buffer; baseOffset?: number; baseOid?: Buffer }> {
+    const end = this.entryEnd(offset)
+    const head = await readAt(this.handle, offset, Math.min(MAX_ENTRY_HEADER, end - offset))
+    const h = parseEntryHeader(head, 0, offset)
+    if (h === undefined) throw new PackError(`${this.path}: truncated object header at offset ${offset}`)
+    if (h.size > this.maxObjectSize) throw new PackError(`${this.path}: object at offset ${offset} is too large (${h.size} bytes)`)
+    const start = offset + h.headerLength
+    const compressed = await readAt(this.handle, start, end - start)
+    let data: Buffer
+    try {
+      data = inflateSync(compressed, { maxOutputLength: Math.max(1, h.size) })
+    } catch (e) {
+      throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+    }
+    if (data.length !== h.size) throw new PackError(`${this.path}: object at offset ${offset} inflates to ${data.length} bytes, header says ${h.size}`)
+    return { packType: h.packType, data, ...(h.baseOffset !== undefined ? { baseOffset: h.baseOffset } : {}), ...(h.baseOid ? { baseOid: h.baseOid } : {}) }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close()
+  }
+}

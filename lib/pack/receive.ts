@@ -1,0 +1,317 @@
+/**
+ * The receiving half of index-pack: parses a pack as its bytes arrive,
+ * computing the pack's SHA-1, each entry's CRC32, and the id of every
+ * non-delta object, without keeping any object once it is hashed.
+ *
+ * Where an entry's zlib stream ends is only known by inflating it, so small
+ * entries are inflated in one call over the bytes at hand (retried, with the
+ * amount needed doubled, when they are not yet all here) and entries that are
+ * large, or whose compressed data is, go through a streaming inflater so
+ * memory is bounded by a chunk rather than by the object.
+ */
+import { createHash, type Hash } from 'node:crypto'
+import { crc32, createInflate, inflateSync, type Inflate } from 'node:zlib'
+import { PackError } from '../errors.js'
+import type { ProgressSink } from '../events.js'
+import { EntryTable, NO_BASE } from './entries.js'
+import {
+  OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
+  hashObject, objectHasher, parseEntryHeader, parsePackHeader, typeName, type EntryHeader,
+} from './format.js'
+
+export interface ReceiveLimits {
+  maxObjectSize: number
+  maxObjects: number
+  streamingThreshold: number
+}
+
+const EMPTY = Buffer.alloc(0)
+
+interface StreamingEntry {
+  index: number
+  offset: number
+  size: number
+  inflater: Inflate
+  hasher: Hash | undefined
+  crc: number
+  out: number
+  fed: number
+  error: Error | undefined
+}
+
+function zlibCode(e: unknown): unknown {
+  return (e as { code?: unknown } | null)?.code
+}
+
+export class PackReceiver {
+  readonly entries: EntryTable = new EntryTable(0)
+  objectCount = 0
+  deltaCount = 0
+  bytes = 0
+  trailer: Buffer | undefined
+
+  private phase: 'header' | 'entries' | 'trailer' | 'done' = 'header'
+  private buf: Buffer = EMPTY
+  private pos = 0
+  private queue: Buffer[] = []
+  private queued = 0
+  private want = PACK_HEADER_SIZE
+  /** Pack offset of buf[pos]. */
+  private offset = 0
+  private readonly packHash = createHash('sha1')
+  private streaming: StreamingEntry | undefined
+  private lastPercent = -1
+  private lastBytes = 0
+
+  constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {}
+
+  async push(chunk: Buffer): Promise<void> {
+    this.bytes += chunk.length
+    let rest: Buffer | undefined = chunk
+    if (this.streaming) {
+      rest = await this.feedStreaming(chunk)
+      if (rest === undefined) return
+    }
+    if (rest.length > 0) {
+      this.queue.push(rest)
+      this.queued += rest.length
+    }
+    if (this.buf.length - this.pos + this.queued >= this.want || this.phase === 'done') await this.parse(false)
+  }
+
+  /** The input ended: everything must have been consumed exactly. */
+  async finish(): Promise<void> {
+    if (this.streaming) {
+      const s = this.streaming
+      this.streaming = undefined
+      s.inflater.destroy()
+      throw new PackError(`pack is truncated: object at offset ${s.offset} is incomplete`)
+    }
+    await this.parse(true)
+    if (this.phase !== 'done') throw new PackError('pack is truncated')
+    this.emitProgress(true)
+  }
+
+  private coalesce(): void {
+    if (this.queue.length === 0) return
+    const head = this.buf.subarray(this.pos)
+    this.buf = head.length === 0 && this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat([head, ...this.queue])
+    this.pos = 0
+    this.queue = []
+    this.queued = 0
+  }
+
+  private consume(n: number): Buffer {
+    const bytes = this.buf.subarray(this.pos, this.pos + n)
+    this.packHash.update(bytes)
+    this.pos += n
+    this.offset += n
+    return bytes
+  }
+
+  private async parse(final: boolean): Promise<void> {
+    this.coalesce()
+    for (;;) {
+      const avail = this.buf.length - this.pos
+      switch (this.phase) {
+        case 'header': {
+          if (avail < PACK_HEADER_SIZE) {
+            if (final) throw new PackError('pack is truncated: incomplete pack header')
+            this.want = PACK_HEADER_SIZE
+            return
+          }
+          const count = parsePackHeader(this.buf.subarray(this.pos, this.pos + PACK_HEADER_SIZE))
+          if (count > this.limits.maxObjects) {
+            throw new PackError(`pack claims ${count} objects, more than the limit of ${this.limits.maxObjects}`)
+          }
+          this.objectCount = count
+          this.consume(PACK_HEADER_SIZE)
+          this.phase = count === 0 ? 'trailer' : 'entries'
+          this.emitProgress(false)
+          break
+        }
+        case 'entries': {
+          const offset = this.offset
+          const h = parseEntryHeader(this.buf, this.pos, offset)
+          if (h === undefined) {
+            if (final) throw this.truncated(offset)
+            this.want = avail + 1
+            return
+          }
+          if (h.size > this.limits.maxObjectSize) {
+            throw new PackError(`object at offset ${offset} is too large: ${h.size} bytes exceeds the limit of ${this.limits.maxObjectSize}`)
+          }
+          const dataPos = this.pos + h.headerLength
+          if (h.size > this.limits.streamingThreshold) {
+            const done = await this.startStreaming(h, offset)
+            if (!done) return
+            break
+          }
+          let inflated: { buffer: Buffer; engine: { bytesWritten: number } }
+          try {
+            inflated = inflateSync(this.buf.subarray(dataPos), { info: true, maxOutputLength: Math.max(1, h.size) }) as unknown as typeof inflated
+          } catch (e) {
+            if (zlibCode(e) === 'Z_BUF_ERROR') {
+              if (final) throw this.truncated(offset)
+              if (this.buf.length - dataPos > this.limits.streamingThreshold) {
+                const done = await this.startStreaming(h, offset)
+                if (!done) return
+                break
+              }
+              this.want = Math.max(2 * avail, avail + 1)
+              return
+            }
+            throw this.corrupt(offset, zlibCode(e) === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than its declared ${h.size} bytes` : String((e as Error).message), e)
+          }
+          if (inflated.buffer.length !== h.size) {
+            throw this.corrupt(offset, `inflated size ${inflated.buffer.length} differs from the declared ${h.size}`)
+          }
+          const entryBytes = this.consume(h.headerLength + inflated.engine.bytesWritten)
+          const i = this.record(h, offset, crc32(entryBytes))
+          if (h.packType !== OBJ_OFS_DELTA && h.packType !== OBJ_REF_DELTA) {
+            this.entries.setOid(i, hashObject(typeName(h.packType), inflated.buffer))
+          }
+          this.entries.end[i] = this.offset
+          this.entryDone()
+          break
+        }
+        case 'trailer': {
+          if (avail < PACK_TRAILER_SIZE) {
+            if (final) throw new PackError(`pack is truncated: ${avail === 0 ? 'missing' : 'incomplete'} trailer checksum`)
+            this.want = PACK_TRAILER_SIZE
+            return
+          }
+          const trailer = Buffer.from(this.buf.subarray(this.pos, this.pos + PACK_TRAILER_SIZE))
+          const actual = this.packHash.digest()
+          if (!actual.equals(trailer)) {
+            throw new PackError(`pack is corrupted (SHA1 mismatch): trailer says ${trailer.toString('hex')}, content hashes to ${actual.toString('hex')}`)
+          }
+          this.trailer = trailer
+          this.pos += PACK_TRAILER_SIZE
+          this.offset += PACK_TRAILER_SIZE
+          this.phase = 'done'
+          break
+        }
+        case 'done':
+          if (avail > 0) throw new PackError('pack has junk at the end')
+          this.buf = EMPTY
+          this.pos = 0
+          this.want = 1
+          return
+      }
+    }
+  }
+
+  private truncated(offset: number): PackError {
+    return new PackError(`pack is truncated or corrupt: object at offset ${offset} is incomplete (${this.received()} of ${this.objectCount} objects received)`)
+  }
+
+  private corrupt(offset: number, why: string, cause?: unknown): PackError {
+    return new PackError(`pack has bad object at offset ${offset}: ${why}`, cause === undefined ? {} : { cause })
+  }
+
+  private received(): number {
+    return this.entries.count
+  }
+
+  private record(h: EntryHeader, offset: number, crc: number): number {
+    const t = this.entries
+    const i = t.add(offset, h.packType, h.size, h.headerLength)
+    t.crc[i] = crc
+    if (h.packType === OBJ_OFS_DELTA) {
+      const base = t.indexAtOffset(h.baseOffset as number)
+      if (base === NO_BASE) throw this.corrupt(offset, `delta base offset ${h.baseOffset} is not the start of an object`)
+      t.base[i] = base
+      this.deltaCount++
+    } else if (h.packType === OBJ_REF_DELTA) {
+      t.refBase.set(i, h.baseOid as Buffer)
+      this.deltaCount++
+    } else {
+      t.objType[i] = h.packType
+    }
+    return i
+  }
+
+  private entryDone(): void {
+    if (this.entries.count === this.objectCount) this.phase = 'trailer'
+    this.emitProgress(false)
+  }
+
+  private emitProgress(done: boolean): void {
+    if (!this.progress) return
+    const current = this.entries.count
+    const total = this.objectCount
+    const percent = total === 0 ? 100 : Math.floor((current * 100) / total)
+    if (!done && percent === this.lastPercent && this.bytes - this.lastBytes < 1 << 20) return
+    this.lastPercent = percent
+    this.lastBytes = this.bytes
+    this.progress.progress({ title: 'Receiving objects', current, total, bytes: this.bytes, ...(done ? { done: true } : {}) })
+  }
+
+  /** Moves the entry at buf[pos] to the streaming inflater; true when it already completed. */
+  private async startStreaming(h: EntryHeader, offset: number): Promise<boolean> {
+    const header = this.consume(h.headerLength)
+    const isDelta = h.packType === OBJ_OFS_DELTA || h.packType === OBJ_REF_DELTA
+    const inflater = createInflate()
+    const s: StreamingEntry = {
+      index: -1,
+      offset,
+      size: h.size,
+      inflater,
+      hasher: isDelta ? undefined : objectHasher(typeName(h.packType), h.size),
+      crc: crc32(header),
+      out: 0,
+      fed: 0,
+      error: undefined,
+    }
+    s.index = this.record(h, offset, 0)
+    inflater.on('data', (b: Buffer) => {
+      s.out += b.length
+      if (s.out > s.size) {
+        s.error ??= this.corrupt(offset, `inflates to more than its declared ${s.size} bytes`)
+        return
+      }
+      s.hasher?.update(b)
+    })
+    inflater.on('error', (e: Error) => {
+      s.error ??= this.corrupt(offset, e.message, e)
+    })
+    this.streaming = s
+    const rest = this.buf.subarray(this.pos)
+    this.buf = EMPTY
+    this.pos = 0
+    const leftover = await this.feedStreaming(rest)
+    if (leftover === undefined) return false
+    this.buf = leftover
+    return true
+  }
+
+  /** Feeds the streaming entry; returns the bytes after its end once it ends, else undefined. */
+  private async feedStreaming(chunk: Buffer): Promise<Buffer | undefined> {
+    const s = this.streaming as StreamingEntry
+    if (chunk.length === 0) return undefined
+    const before = s.inflater.bytesWritten
+    s.fed += chunk.length
+    await new Promise<void>((resolve) => s.inflater.write(chunk, () => resolve()))
+    if (s.error) {
+      s.inflater.destroy()
+      throw s.error
+    }
+    const consumed = s.inflater.bytesWritten - before
+    const mine = chunk.subarray(0, consumed)
+    s.crc = crc32(mine, s.crc)
+    this.packHash.update(mine)
+    this.offset += consumed
+    if (s.inflater.bytesWritten === s.fed) return undefined
+    // zlib stopped short of the input: the stream ended inside this chunk.
+    this.streaming = undefined
+    s.inflater.destroy()
+    if (s.out !== s.size) throw this.corrupt(s.offset, `inflated size ${s.out} differs from the declared ${s.size}`)
+    const t = this.entries
+    t.crc[s.index] = s.crc
+    t.end[s.index] = this.offset
+    if (s.hasher) t.setOid(s.index, s.hasher.digest())
+    this.entryDone()
+    return chunk.subarray(consumed)
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The second half of index-pack: gives every delta its object id by walking
+ * delta trees depth-first from their bases, re-reading entries from the pack
+ * file by offset. A base is inflated once and stays in memory only while it
+ * still has children to resolve; the bytes held along the current path are
+ * bounded, and bases dropped to honour that bound are rebuilt from the file.
+ */
+import type { FileHandle } from 'node:fs/promises'
+import { inflateSync } from 'node:zlib'
+import { PackError } from '../errors.js'
+import type { ProgressSink } from '../events.js'
+import type { GitObject, Oid } from '../odb/types.js'
+import { applyDelta } from './delta.js'
+import { EntryTable, NO_BASE } from './entries.js'
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA, hashObject, typeCode, typeName } from './format.js'
+import { readAt } from './tempfile.js'
+
+/** `base` value of a delta whose base came from resolveExternal. */
+const EXTERNAL_BASE = -2
+
+export interface ResolveOptions {
+  maxObjectSize: number
+  /** Bytes of bases kept in memory along the current path of the walk. */
+  baseCacheBytes: number
+  resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
+  progress?: ProgressSink
+  signal?: AbortSignal
+}
+
+interface Frame {
+  index: number
+  type: number
+  data: Buffer | null
+  kids: number[]
+  next: number
+}
+
+export class DeltaResolver {
+  resolved = 0
+  private readonly childStart: Int32Array
+  private readonly childList: Int32Array
+  private readonly refChildren = new Map<string, number[]>()
+  private held = 0
+  private lastPercent = -1
+
+  constructor(
+    private readonly t: EntryTable,
+    private readonly pack: FileHandle,
+    private readonly deltaCount: number,
+    private readonly opts: ResolveOptions,
+  ) {
+    // Children of each entry by OFS_DELTA, in compressed-row form.
+    const n = t.count
+    this.childStart = new Int32Array(n + 1)
+    let ofs = 0
+    for (let i = 0; i < n; i++) {
+      if (t.packType[i] === OBJ_OFS_DELTA) {
+        this.childStart[(t.base[i] as number) + 1]!++
+        ofs++
+      }
+    }
+    for (let i = 0; i < n; i++) this.childStart[i + 1]! += this.childStart[i] as number
+    this.childList = new Int32Array(ofs)
+    const fill = this.childStart.slice(0, n)
+    for (let i = 0; i < n; i++) {
+      if (t.packType[i] === OBJ_OFS_DELTA) this.childList[fill[t.base[i] as number]!++] = i
+    }
+    for (const [i, oid] of t.refBase) {
+      const key = oid.toString('hex')
+      const list = this.refChildren.get(key)
+      if (list) list.push(i)
+      else this.refChildren.set(key, [i])
+    }
+  }
+
+  async run(): Promise<void> {
+    const t = this.t
+    for (let i = 0; i < t.count; i++) {
+      if (this.resolved === this.deltaCount) break
+      const type = t.objType[i] as number
+      if (type === 0 || (t.packType[i] === OBJ_OFS_DELTA || t.packType[i] === OBJ_REF_DELTA)) continue
+      const kids = this.kidsOf(i, t.oid(i).toString('hex'))
+      if (kids.length === 0) continue
+      await this.walk(i, type, await this.readEntry(i), kids)
+    }
+    // Whatever is left hangs off bases outside the pack (a thin pack), or is a cycle.
+    while (this.resolved < this.deltaCount && this.refChildren.size > 0) {
+      const [oid, kids] = this.refChildren.entries().next().value as [string, number[]]
+      this.refChildren.delete(oid)
+      const base = this.opts.resolveExternal ? await this.opts.resolveExternal(oid) : undefined
+      if (base === undefined) throw new PackError(`delta base ${oid} missing`)
+      for (const k of kids) t.base[k] = EXTERNAL_BASE
+      await this.walk(EXTERNAL_BASE, typeCode(base.type), base.data, kids)
+    }
+    const unresolved = this.deltaCount - this.resolved
+    if (unresolved > 0) throw new PackError(`pack has ${unresolved} unresolved ${unresolved === 1 ? 'delta' : 'deltas'}`)
+    this.emitProgress(true)
+  }
+
+  private kidsOf(i: number, oidHex: string): number[] {
+    const kids: number[] = []
+    for (let k = this.childStart[i] as number; k < (this.childStart[i + 1] as number); k++) kids.push(this.childList[k] as number)
+    const refs = this.refChildren.get(oidHex)
+    if (refs) {
+      // Each REF_DELTA is resolved once, even when its base appears twice in the pack.
+      this.refChildren.delete(oidHex)
+      for (const r of refs) this.t.base[r] = i
+      kids.push(...refs)
+    }
+    return kids
+  }
+
+  private async walk(index: number, type: number, data: Buffer, kids: number[]): Promise<void> {
+    const t = this.t
+    const stack: Frame[] = [{ index, type, data, kids, next: 0 }]
+    this.held += data.length
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as Frame
+      if (top.next >= top.kids.length) {
+        stack.pop()
+        if (top.data) this.held -= top.data.length
+        continue
+      }
+      this.opts.signal?.throwIfAborted()
+      const child = top.kids[top.next++] as number
+      const base = top.data ?? (await this.materialize(top.index, top.kids[0] as number))
+      const result = applyDelta(base, await this.readEntry(child), this.opts.maxObjectSize)
+      const oid = hashObject(typeName(top.type), result)
+      t.setOid(child, oid)
+      t.objType[child] = top.type
+      this.resolved++
+      this.emitProgress(false)
+      if (top.next >= top.kids.length) {
+        // The parent has no other child waiting: let it go before descending.
+        stack.pop()
+        if (top.data) this.held -= top.data.length
+      }
+      const grandKids = this.kidsOf(child, oid.toString('hex'))
+      if (grandKids.length === 0) continue
+      stack.push({ index: child, type: top.type, data: result, kids: grandKids, next: 0 })
+      this.held += result.length
+      for (const f of stack) {
+        if (this.held <= this.opts.baseCacheBytes || f === stack[stack.length - 1]) break
+        if (f.data) {
+          this.held -= f.data.length
+          f.data = null
+        }
+      }
+    }
+  }
+
+  /** Rebuilds entry `index` from the pack file; `someChild` identifies an external base. */
+  private async materialize(index: number, someChild: number): Promise<Buffer> {
+    const t = this.t
+    if (index === EXTERNAL_BASE) {
+      const oid = (t.refBase.get(someChild) as Buffer).toString('hex')
+      const base = this.opts.resolveExternal ? await this.opts.resolveExternal(oid) : undefined
+      if (base === undefined) throw new PackError(`delta base ${oid} missing`)
+      return base.data
+    }
+    const chain: number[] = []
+    let j = index
+    while (t.packType[j] === OBJ_OFS_DELTA || t.packType[j] === OBJ_REF_DELTA) {
+      chain.push(j)
+      j = t.base[j] as number
+      if (j === NO_BASE) throw new PackError(`delta at offset ${t.offset[chain[chain.length - 1] as number]} has no resolved base`)
+      if (j === EXTERNAL_BASE) break
+    }
+    let data = j === EXTERNAL_BASE ? await this.materialize(EXTERNAL_BASE, chain[chain.length - 1] as number) : await this.readEntry(j)
+    for (let k = chain.length - 1; k >= 0; k--) data = applyDelta(data, await this.readEntry(chain[k] as number), this.opts.maxObjectSize)
+    return data
+  }
+
+  /** Inflates entry `i` (an object or a delta) from the pack file. */
+  private async readEntry(i: number): Promise<Buffer> {
+    const t = this.t
+    const start = (t.offset[i] as number) + (t.headerLength[i] as number)
+    const length = (t.end[i] as number) - start
+    const size = t.size[i] as number
+    const compressed = await readAt(this.pack, start, length)
+    let data: Buffer
+    try {
+      data = inflateSync(compressed, { maxOutputLength: Math.max(1, size) })
+    } catch (e) {
+      throw new PackError(`pack has bad object at offset ${t.offset[i]}: ${(e as Error).message}`, { cause: e })
+    }
+    if (data.length !== size) throw new PackError(`pack has bad object at offset ${t.offset[i]}: size mismatch on re-read`)
+    return data
+  }
+
+  private emitProgress(done: boolean): void {
+    const sink = this.opts.progress
+    if (!sink || this.deltaCount === 0) return
+    const percent = Math.floor((this.resolved * 100) / this.deltaCount)
+    if (!done && percent === this.lastPercent) return
+    this.lastPercent = percent
+    sink.progress({ title: 'Resolving deltas', current: this.resolved, total: this.deltaCount, ...(done ? { done: true } : {}) })
+  }
+}

@@ -1,0 +1,45 @@
+/** Exclusive temp files inside a directory, so a rename into place is atomic. */
+import { randomBytes } from 'node:crypto'
+import { open, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+function suffix(): string {
+  const bytes = randomBytes(6)
+  let s = ''
+  for (const b of bytes) s += ALPHABET[b % ALPHABET.length]
+  return s
+}
+
+/** Creates `<dir>/<prefix>XXXXXX` with O_EXCL, opened for reading and writing. */
+export async function createTempFile(dir: string, prefix: string): Promise<{ path: string; handle: FileHandle }> {
+  for (let attempt = 0; ; attempt++) {
+    const path = join(dir, prefix + suffix())
+    try {
+      return { path, handle: await open(path, 'wx+', 0o444) }
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EEXIST' || attempt >= 100) throw e
+    }
+  }
+}
+
+export async function writeAll(handle: FileHandle, data: Buffer, position?: number): Promise<void> {
+  let done = 0
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position === undefined ? null : position + done)
+    done += bytesWritten
+  }
+}
+
+/** Reads exactly `length` bytes at `position`; returns fewer only at end of file. */
+export async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length)
+  let done = 0
+  while (done < length) {
+    const { bytesRead } = await handle.read(buf, done, length - done, position + done)
+    if (bytesRead === 0) break
+    done += bytesRead
+  }
+  return done === length ? buf : buf.subarray(0, done)
+}
