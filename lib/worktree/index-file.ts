@@ -1,0 +1,290 @@
+/**
+ * The index file ($GIT_DIR/index, gitformat-index): read versions 2, 3 and 4,
+ * write version 2 (or 3 when an entry needs extended flags). Reading is strict
+ * about what could mislead us (checksum, entry order, sizes that point past the
+ * end, required extensions we do not understand) and lenient about optional
+ * extensions, which are kept raw so a caller may write them back unchanged.
+ */
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import type { BigIntStats } from 'node:fs'
+import { TsgitError, isNotFound, type TsgitErrorOptions } from '../errors.js'
+import type { Oid } from '../odb/types.js'
+import { writeFileAtomic } from '../repo/lock.js'
+
+/** The index file is corrupt, truncated or in a form tsgit cannot use. */
+export class IndexFormatError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_INDEX_FORMAT', message, options)
+  }
+}
+
+export type IndexVersion = 2 | 3 | 4
+
+export interface IndexEntry {
+  ctimeSec: number
+  ctimeNsec: number
+  mtimeSec: number
+  mtimeNsec: number
+  dev: number
+  ino: number
+  mode: number
+  uid: number
+  gid: number
+  /** On-disk size truncated to 32 bits, as git stores it. */
+  size: number
+  oid: Oid
+  stage: 0 | 1 | 2 | 3
+  assumeValid: boolean
+  skipWorktree: boolean
+  intentToAdd: boolean
+  /** Slash-separated path decoded as UTF-8; pathBytes, when present, is authoritative. */
+  path: string
+  pathBytes?: Buffer
+}
+
+export interface IndexExtension {
+  signature: string
+  data: Buffer
+}
+
+export interface GitIndex {
+  version: IndexVersion
+  entries: IndexEntry[]
+  /** Optional extensions found while reading, in file order. */
+  extensions: IndexExtension[]
+}
+
+const SIGNATURE = 'DIRC'
+const HEADER_BYTES = 12
+const HASH_BYTES = 20
+/** ctime..size (10 x 32 bits) + oid + flags. */
+const ENTRY_FIXED_BYTES = 40 + HASH_BYTES + 2
+const NAME_MASK = 0x0fff
+const FLAG_ASSUME_VALID = 0x8000
+const FLAG_EXTENDED = 0x4000
+const XFLAG_SKIP_WORKTREE = 0x4000
+const XFLAG_INTENT_TO_ADD = 0x2000
+const XFLAG_KNOWN = XFLAG_SKIP_WORKTREE | XFLAG_INTENT_TO_ADD
+
+const VALID_MODES = new Set([0o100644, 0o100755, 0o120000, 0o160000])
+
+function entryPathBytes(e: IndexEntry): Buffer {
+  return e.pathBytes ?? Buffer.from(e.path, 'utf8')
+}
+
+/** Index order: path bytes, then stage. */
+export function compareIndexEntries(a: IndexEntry, b: IndexEntry): number {
+  return Buffer.compare(entryPathBytes(a), entryPathBytes(b)) || a.stage - b.stage
+}
+
+function readVarint(data: Buffer, pos: number, limit: number): { value: number; next: number } {
+  // gitformat-pack's offset encoding: each continuation adds one before shifting.
+  let p = pos
+  if (p >= limit) throw new IndexFormatError('index truncated in a path prefix length')
+  let byte = data[p++]!
+  let value = byte & 0x7f
+  while (byte & 0x80) {
+    if (p >= limit) throw new IndexFormatError('index truncated in a path prefix length')
+    if (value > 0xffffff) throw new IndexFormatError('index path prefix length overflows')
+    byte = data[p++]!
+    value = ((value + 1) << 7) | (byte & 0x7f)
+  }
+  return { value, next: p }
+}
+
+export function parseIndex(data: Buffer): GitIndex {
+  if (data.length < HEADER_BYTES + HASH_BYTES) throw new IndexFormatError('index file is too short')
+  if (data.toString('latin1', 0, 4) !== SIGNATURE) throw new IndexFormatError('index file has a bad signature')
+  const version = data.readUInt32BE(4)
+  if (version !== 2 && version !== 3 && version !== 4) throw new IndexFormatError(`index file version ${version} is not supported`)
+  const end = data.length - HASH_BYTES
+  const trailer = data.subarray(end)
+  // git 2.40's index.skipHash writes a zero trailer; anything else must match.
+  if (!trailer.equals(Buffer.alloc(HASH_BYTES))) {
+    const actual = createHash('sha1').update(data.subarray(0, end)).digest()
+    if (!actual.equals(trailer)) throw new IndexFormatError('index file checksum mismatch')
+  }
+  const count = data.readUInt32BE(8)
+  // Even a v4 entry needs its fixed part and a NUL; a larger count is a lie.
+  if (count > Math.floor((end - HEADER_BYTES) / (ENTRY_FIXED_BYTES + 1))) {
+    throw new IndexFormatError(`index claims ${count} entries, more than the file can hold`)
+  }
+  const entries: IndexEntry[] = []
+  let pos = HEADER_BYTES
+  let previous: Buffer = Buffer.alloc(0)
+  for (let i = 0; i < count; i++) {
+    const start = pos
+    if (pos + ENTRY_FIXED_BYTES > end) throw new IndexFormatError(`index truncated in entry ${i}`)
+    const u32 = (k: number): number => data.readUInt32BE(start + 4 * k)
+    const oid = data.toString('hex', start + 40, start + 40 + HASH_BYTES)
+    const flags = data.readUInt16BE(start + 40 + HASH_BYTES)
+    pos = start + ENTRY_FIXED_BYTES
+    let xflags = 0
+    if (flags & FLAG_EXTENDED) {
+      if (version < 3) throw new IndexFormatError(`index entry ${i} has extended flags in a version 2 index`)
+      if (pos + 2 > end) throw new IndexFormatError(`index truncated in entry ${i}`)
+      xflags = data.readUInt16BE(pos)
+      pos += 2
+      if (xflags & ~XFLAG_KNOWN) throw new IndexFormatError(`index entry ${i} has unknown extended flags`)
+    }
+    let pathBytes: Buffer
+    if (version === 4) {
+      const { value: strip, next } = readVarint(data, pos, end)
+      if (strip > previous.length) throw new IndexFormatError(`index entry ${i} strips more than the previous path`)
+      const nul = data.indexOf(0, next)
+      if (nul < 0 || nul >= end) throw new IndexFormatError(`index truncated in the path of entry ${i}`)
+      pathBytes = Buffer.concat([previous.subarray(0, previous.length - strip), data.subarray(next, nul)])
+      pos = nul + 1
+    } else {
+      const nameLength = flags & NAME_MASK
+      const nul = nameLength < NAME_MASK ? pos + nameLength : data.indexOf(0, pos + NAME_MASK)
+      if (nul < 0 || nul >= end || data[nul] !== 0) throw new IndexFormatError(`index truncated in the path of entry ${i}`)
+      pathBytes = Buffer.from(data.subarray(pos, nul))
+      // 1..8 NULs so the entry length is a multiple of 8.
+      pos = start + ((nul - start + 8) & ~7)
+      if (pos > end) throw new IndexFormatError(`index truncated in the padding of entry ${i}`)
+      for (let p = nul; p < pos; p++) {
+        if (data[p] !== 0) throw new IndexFormatError(`index entry ${i} has non-NUL padding`)
+      }
+    }
+    if (pathBytes.length === 0) throw new IndexFormatError(`index entry ${i} has an empty path`)
+    const entry: IndexEntry = {
+      ctimeSec: u32(0),
+      ctimeNsec: u32(1),
+      mtimeSec: u32(2),
+      mtimeNsec: u32(3),
+      dev: u32(4),
+      ino: u32(5),
+      mode: u32(6),
+      uid: u32(7),
+      gid: u32(8),
+      size: u32(9),
+      oid,
+      stage: ((flags >> 12) & 3) as 0 | 1 | 2 | 3,
+      assumeValid: (flags & FLAG_ASSUME_VALID) !== 0,
+      skipWorktree: (xflags & XFLAG_SKIP_WORKTREE) !== 0,
+      intentToAdd: (xflags & XFLAG_INTENT_TO_ADD) !== 0,
+      path: pathBytes.toString('utf8'),
+      pathBytes,
+    }
+    const prev = entries[entries.length - 1]
+    if (prev && compareIndexEntries(prev, entry) >= 0) {
+      throw new IndexFormatError(`index entries are not sorted at ${JSON.stringify(entry.path)}`)
+    }
+    entries.push(entry)
+    previous = pathBytes
+  }
+  const extensions: IndexExtension[] = []
+  while (pos < end) {
+    if (pos + 8 > end) throw new IndexFormatError('index truncated in an extension header')
+    const signature = data.toString('latin1', pos, pos + 4)
+    const size = data.readUInt32BE(pos + 4)
+    if (size > end - pos - 8) throw new IndexFormatError(`index extension ${JSON.stringify(signature)} runs past the end`)
+    const first = data[pos]!
+    if (first < 0x41 || first > 0x5a) {
+      throw new IndexFormatError(`index uses required extension ${JSON.stringify(signature)}, which tsgit does not support`)
+    }
+    extensions.push({ signature, data: Buffer.from(data.subarray(pos + 8, pos + 8 + size)) })
+    pos += 8 + size
+  }
+  return { version, entries, extensions }
+}
+
+export interface SerializeIndexOptions {
+  /** Extensions to write after the entries, e.g. ones read earlier that are still valid. */
+  extensions?: readonly IndexExtension[]
+}
+
+function u32(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new IndexFormatError(`index field ${what} out of range: ${n}`)
+  return n
+}
+
+/** Writes version 2, or 3 if an entry carries skip-worktree or intent-to-add. Entries are sorted here. */
+export function serializeIndex(entries: readonly IndexEntry[], options: SerializeIndexOptions = {}): Buffer {
+  const sorted = [...entries].sort(compareIndexEntries)
+  const version = sorted.some((e) => e.skipWorktree || e.intentToAdd) ? 3 : 2
+  const parts: Buffer[] = []
+  const header = Buffer.alloc(HEADER_BYTES)
+  header.write(SIGNATURE, 0, 'latin1')
+  header.writeUInt32BE(version, 4)
+  header.writeUInt32BE(sorted.length, 8)
+  parts.push(header)
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!
+    const prev = sorted[i - 1]
+    if (prev && compareIndexEntries(prev, e) === 0) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
+    const name = entryPathBytes(e)
+    if (name.length === 0 || name.includes(0)) throw new IndexFormatError(`invalid index path ${JSON.stringify(e.path)}`)
+    if (!VALID_MODES.has(e.mode)) throw new IndexFormatError(`invalid index mode ${e.mode.toString(8)} for ${JSON.stringify(e.path)}`)
+    if (!/^[0-9a-f]{40}$/.test(e.oid)) throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
+    const extended = e.skipWorktree || e.intentToAdd
+    const fixed = ENTRY_FIXED_BYTES + (extended ? 2 : 0)
+    const total = (fixed + name.length + 8) & ~7
+    const buf = Buffer.alloc(total)
+    const fields = [e.ctimeSec, e.ctimeNsec, e.mtimeSec, e.mtimeNsec, e.dev, e.ino, e.mode, e.uid, e.gid, e.size]
+    const names = ['ctimeSec', 'ctimeNsec', 'mtimeSec', 'mtimeNsec', 'dev', 'ino', 'mode', 'uid', 'gid', 'size']
+    fields.forEach((v, k) => buf.writeUInt32BE(u32(v, names[k]!), 4 * k))
+    buf.write(e.oid, 40, 'hex')
+    let flags = Math.min(name.length, NAME_MASK) | (e.stage << 12)
+    if (e.assumeValid) flags |= FLAG_ASSUME_VALID
+    if (extended) flags |= FLAG_EXTENDED
+    buf.writeUInt16BE(flags, 40 + HASH_BYTES)
+    if (extended) {
+      buf.writeUInt16BE((e.skipWorktree ? XFLAG_SKIP_WORKTREE : 0) | (e.intentToAdd ? XFLAG_INTENT_TO_ADD : 0), ENTRY_FIXED_BYTES)
+    }
+    name.copy(buf, fixed)
+    parts.push(buf)
+  }
+  for (const ext of options.extensions ?? []) {
+    if (!/^[A-Z][\x20-\x7e]{3}$/.test(ext.signature)) throw new IndexFormatError(`refusing to write extension ${JSON.stringify(ext.signature)}`)
+    const h = Buffer.alloc(8)
+    h.write(ext.signature, 0, 'latin1')
+    h.writeUInt32BE(ext.data.length, 4)
+    parts.push(h, ext.data)
+  }
+  const body = Buffer.concat(parts)
+  return Buffer.concat([body, createHash('sha1').update(body).digest()])
+}
+
+/** Reads an index file; undefined when there is none. */
+export async function readIndexFile(path: string): Promise<GitIndex | undefined> {
+  let data: Buffer
+  try {
+    data = await readFile(path)
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw e
+  }
+  try {
+    return parseIndex(data)
+  } catch (e) {
+    if (e instanceof IndexFormatError) throw new IndexFormatError(`${path}: ${e.message}`, { cause: e })
+    throw e
+  }
+}
+
+/** Writes the index through `<path>.lock` and a rename, as git does. */
+export async function writeIndexFile(path: string, entries: readonly IndexEntry[], options: SerializeIndexOptions = {}): Promise<void> {
+  await writeFileAtomic(path, serializeIndex(entries, options))
+}
+
+const U32 = 0x1_0000_0000n
+
+/** The stat part of an index entry, from lstat with bigint: true (nanoseconds and 64-bit inodes survive). */
+export function statFields(st: BigIntStats): Pick<IndexEntry, 'ctimeSec' | 'ctimeNsec' | 'mtimeSec' | 'mtimeNsec' | 'dev' | 'ino' | 'uid' | 'gid' | 'size'> {
+  // git keeps the low 32 bits of each; seconds too (until 2106).
+  const low = (n: bigint): number => Number(((n % U32) + U32) % U32)
+  return {
+    ctimeSec: low(st.ctimeNs / 1_000_000_000n),
+    ctimeNsec: Number(st.ctimeNs % 1_000_000_000n),
+    mtimeSec: low(st.mtimeNs / 1_000_000_000n),
+    mtimeNsec: Number(st.mtimeNs % 1_000_000_000n),
+    dev: low(st.dev),
+    ino: low(st.ino),
+    uid: low(st.uid),
+    gid: low(st.gid),
+    size: low(st.size),
+  }
+}
