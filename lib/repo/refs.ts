@@ -1,0 +1,478 @@
+/**
+ * The files ref backend as git 2.39 lays it out: loose refs under the git dir,
+ * `packed-refs` (loose wins over packed), symrefs as `ref: <target>`, every
+ * write through `<ref>.lock`, and reflogs under `logs/`.
+ */
+import { mkdir, readFile, readdir, rmdir, unlink, appendFile, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { RefError, isNotFound } from '../errors.js'
+import { NULL_OID, isOid, type Oid } from '../odb/types.js'
+import { LockFile } from './lock.js'
+
+/** git gives up after this many symref hops (SYMREF_MAXDEPTH). */
+const SYMREF_MAX_DEPTH = 5
+/** A loose ref is one line; anything bigger is not a ref we wrote or git wrote. */
+const MAX_LOOSE_REF_SIZE = 4096
+
+export const PACKED_REFS_HEADER = '# pack-refs with: peeled fully-peeled sorted \n'
+
+export interface PackedRef {
+  name: string
+  oid: Oid
+  /** What an annotated tag ultimately points to (`^` line). */
+  peeled?: Oid
+}
+
+export interface RefEntry {
+  name: string
+  oid: Oid
+  peeled?: Oid
+  /** Set when the ref itself is a symref (e.g. refs/remotes/origin/HEAD). */
+  symref?: string
+}
+
+export interface RefIdent {
+  name: string
+  email: string
+  /** Seconds since the epoch. */
+  timestamp: number
+  /** `+hhmm` / `-hhmm`. */
+  tz: string
+}
+
+export interface ReflogOptions {
+  ident: RefIdent
+  message: string
+}
+
+export type LogAllRefUpdates = boolean | 'always'
+
+export interface RefStoreOptions {
+  /** core.logAllRefUpdates: true for non-bare repositories by default. */
+  logAllRefUpdates?: LogAllRefUpdates
+}
+
+type LooseRef = { kind: 'oid'; oid: Oid } | { kind: 'symref'; target: string }
+
+export interface CheckRefFormatOptions {
+  /** `--allow-onelevel`: accept names without a slash (HEAD-like or short names). */
+  allowOnelevel?: boolean
+  /** `--refspec-pattern`: accept a single `*`. */
+  refspecPattern?: boolean
+}
+
+function badComponentChar(code: number): boolean {
+  return code < 0x20 || code === 0x7f || ' ~^:?*[\\'.includes(String.fromCharCode(code))
+}
+
+/** The rules of `git check-ref-format` (without --normalize). */
+export function isValidRefName(name: string, options: CheckRefFormatOptions = {}): boolean {
+  if (name === '@' || name.length === 0) return false
+  if (name.includes('@{') || name.includes('..')) return false
+  if (name.endsWith('.')) return false
+  const components = name.split('/')
+  if (components.length < 2 && options.allowOnelevel !== true) return false
+  let stars = 0
+  for (const component of components) {
+    if (component.length === 0) return false
+    if (component.startsWith('.')) return false
+    if (component.endsWith('.lock')) return false
+    for (let i = 0; i < component.length; i++) {
+      const code = component.charCodeAt(i)
+      if (code === 0x2a && options.refspecPattern === true) {
+        stars++
+        continue
+      }
+      if (badComponentChar(code)) return false
+    }
+  }
+  return stars <= 1
+}
+
+function assertValidRefName(name: string): void {
+  if (name === 'HEAD' || isValidRefName(name)) return
+  throw new RefError(`refusing to update ref with bad name '${name}'`)
+}
+
+/** git sorts refs by bytes (strcmp), not by locale or UTF-16 units. */
+export function compareRefNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}
+
+function parseLoose(content: string, name: string): LooseRef {
+  if (content.startsWith('ref:')) {
+    const target = content.slice(4).trim()
+    if (target.length === 0) throw new RefError(`invalid symref in '${name}'`)
+    return { kind: 'symref', target }
+  }
+  const oid = content.slice(0, 40)
+  const rest = content.slice(40)
+  if (!isOid(oid) || (rest.length > 0 && !/^\s/.test(rest))) throw new RefError(`cannot read ref '${name}': invalid content`)
+  return { kind: 'oid', oid }
+}
+
+/** Parses packed-refs text; throws RefError on a line git would not accept. */
+export function parsePackedRefs(text: string): PackedRef[] {
+  const out: PackedRef[] = []
+  const lines = text.split('\n')
+  if (lines[lines.length - 1] === '') lines.pop()
+  for (const line of lines) {
+    if (line.startsWith('#')) continue
+    if (line.startsWith('^')) {
+      const prev = out[out.length - 1]
+      const peeled = line.slice(1)
+      if (prev === undefined || !isOid(peeled)) throw new RefError(`unexpected line in packed-refs: ${line}`)
+      prev.peeled = peeled
+      continue
+    }
+    const oid = line.slice(0, 40)
+    const name = line.slice(41)
+    if (!isOid(oid) || line[40] !== ' ' || !isValidRefName(name, { allowOnelevel: true })) {
+      throw new RefError(`unexpected line in packed-refs: ${line}`)
+    }
+    out.push({ name, oid })
+  }
+  return out
+}
+
+/** packed-refs bytes exactly as `git pack-refs` writes them. */
+export function formatPackedRefs(refs: readonly PackedRef[]): string {
+  const sorted = [...refs].sort((a, b) => compareRefNames(a.name, b.name))
+  let out = PACKED_REFS_HEADER
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i] as PackedRef
+    if (i > 0 && (sorted[i - 1] as PackedRef).name === r.name) throw new RefError(`duplicate ref '${r.name}' in packed-refs`)
+    if (!isOid(r.oid) || (r.peeled !== undefined && !isOid(r.peeled))) throw new RefError(`invalid object id for '${r.name}'`)
+    assertValidRefName(r.name)
+    out += `${r.oid} ${r.name}\n`
+    if (r.peeled !== undefined) out += `^${r.peeled}\n`
+  }
+  return out
+}
+
+/** git's reflog message normalisation: whitespace runs become one space, ends trimmed. */
+function normaliseReflogMessage(message: string): string {
+  return message.split(/[ \t\n\r]+/).filter((s) => s.length > 0).join(' ')
+}
+
+export function formatReflogLine(oldOid: Oid, newOid: Oid, ident: RefIdent, message: string): string {
+  const msg = normaliseReflogMessage(message)
+  return `${oldOid} ${newOid} ${ident.name} <${ident.email}> ${ident.timestamp} ${ident.tz}${msg.length > 0 ? `\t${msg}` : ''}\n`
+}
+
+interface PendingUpdate {
+  name: string
+  newOid: Oid | null
+  oldOid?: Oid
+  reflog?: ReflogOptions
+}
+
+export class RefStore {
+  readonly gitDir: string
+  private readonly logAll: LogAllRefUpdates
+
+  constructor(gitDir: string, options: RefStoreOptions = {}) {
+    this.gitDir = gitDir
+    this.logAll = options.logAllRefUpdates ?? false
+  }
+
+  private path(name: string): string {
+    return join(this.gitDir, name)
+  }
+
+  private async readLoose(name: string): Promise<LooseRef | undefined> {
+    let content: Buffer
+    try {
+      const p = this.path(name)
+      const st = await stat(p)
+      if (st.isDirectory()) return undefined
+      if (st.size > MAX_LOOSE_REF_SIZE) throw new RefError(`cannot read ref '${name}': file too large`)
+      content = await readFile(p)
+    } catch (e) {
+      if (isNotFound(e)) return undefined
+      throw e
+    }
+    return parseLoose(content.toString('utf8'), name)
+  }
+
+  async readPackedRefs(): Promise<PackedRef[]> {
+    try {
+      return parsePackedRefs(await readFile(join(this.gitDir, 'packed-refs'), 'utf8'))
+    } catch (e) {
+      if (isNotFound(e)) return []
+      throw e
+    }
+  }
+
+  /** The target of a symref, or undefined when `name` is absent or not a symref. */
+  async readSymref(name: string): Promise<string | undefined> {
+    const loose = await this.readLoose(name)
+    return loose?.kind === 'symref' ? loose.target : undefined
+  }
+
+  /** Follows symrefs to the ref that holds an object id; returns its name (which may not exist yet). */
+  async resolveName(name: string): Promise<string> {
+    let current = name
+    for (let depth = 0; depth <= SYMREF_MAX_DEPTH; depth++) {
+      const loose = await this.readLoose(current)
+      if (loose?.kind !== 'symref') return current
+      current = loose.target
+    }
+    throw new RefError(`symref chain too deep at '${name}'`)
+  }
+
+  /** The object id `name` points to, following symrefs; undefined when it does not exist. */
+  async resolve(name: string): Promise<Oid | undefined> {
+    const target = await this.resolveName(name)
+    const loose = await this.readLoose(target)
+    if (loose?.kind === 'oid') return loose.oid
+    return (await this.readPackedRefs()).find((r) => r.name === target)?.oid
+  }
+
+  private async walkLoose(dir: string, prefix: string, out: string[]): Promise<void> {
+    let names: string[]
+    try {
+      names = await readdir(dir)
+    } catch (e) {
+      if (isNotFound(e)) return
+      throw e
+    }
+    for (const n of names) {
+      const full = join(dir, n)
+      const st = await stat(full)
+      const refName = `${prefix}${n}`
+      if (st.isDirectory()) await this.walkLoose(full, `${refName}/`, out)
+      else if (isValidRefName(refName)) out.push(refName)
+    }
+  }
+
+  /** Every ref under `prefix` (default `refs/`), loose overriding packed, sorted like git. */
+  async list(prefix = 'refs/'): Promise<RefEntry[]> {
+    const byName = new Map<string, RefEntry>()
+    for (const p of await this.readPackedRefs()) {
+      if (p.name.startsWith(prefix)) byName.set(p.name, { ...p })
+    }
+    const loose: string[] = []
+    await this.walkLoose(join(this.gitDir, 'refs'), 'refs/', loose)
+    for (const name of loose) {
+      if (!name.startsWith(prefix)) continue
+      const ref = await this.readLoose(name)
+      if (ref === undefined) continue
+      if (ref.kind === 'oid') {
+        byName.set(name, { name, oid: ref.oid })
+        continue
+      }
+      const oid = await this.resolve(name)
+      if (oid === undefined) byName.delete(name)
+      else byName.set(name, { name, oid, symref: ref.target })
+    }
+    return [...byName.values()].sort((a, b) => compareRefNames(a.name, b.name))
+  }
+
+  /** Replaces packed-refs with exactly these refs, in git's format and order. */
+  async writePackedRefs(refs: readonly PackedRef[]): Promise<void> {
+    const text = formatPackedRefs(refs)
+    const lock = await LockFile.acquire(join(this.gitDir, 'packed-refs'))
+    try {
+      await lock.write(text)
+      await lock.commit()
+    } finally {
+      await lock.rollback()
+    }
+  }
+
+  /** Points `name` at `target` (`ref: <target>\n`), e.g. HEAD at refs/heads/main. */
+  async setSymref(name: string, target: string, reflog?: ReflogOptions): Promise<void> {
+    assertValidRefName(name)
+    if (!isValidRefName(target)) throw new RefError(`refusing to point '${name}' at bad ref name '${target}'`)
+    const p = this.path(name)
+    await mkdir(dirname(p), { recursive: true })
+    const old = reflog === undefined ? undefined : await this.resolve(name)
+    const lock = await LockFile.acquire(p)
+    try {
+      await lock.write(`ref: ${target}\n`)
+      await lock.commit()
+    } finally {
+      await lock.rollback()
+    }
+    if (reflog !== undefined) {
+      const now = await this.resolve(target)
+      if (now !== undefined && now !== old) await this.appendReflog(name, old ?? NULL_OID, now, reflog.ident, reflog.message)
+    }
+  }
+
+  /** Whether an update of `name` gets a reflog entry under core.logAllRefUpdates. */
+  async shouldLog(name: string): Promise<boolean> {
+    if (this.logAll === 'always') return true
+    if (this.logAll && (name === 'HEAD' || /^refs\/(heads|remotes|notes)\//.test(name))) return true
+    try {
+      await stat(join(this.gitDir, 'logs', name))
+      return true
+    } catch (e) {
+      if (isNotFound(e)) return false
+      throw e
+    }
+  }
+
+  /** Appends one reflog line if core.logAllRefUpdates (or an existing log) calls for it. */
+  async appendReflog(name: string, oldOid: Oid, newOid: Oid, ident: RefIdent, message: string): Promise<void> {
+    if (!(await this.shouldLog(name))) return
+    const p = join(this.gitDir, 'logs', name)
+    await mkdir(dirname(p), { recursive: true })
+    await appendFile(p, formatReflogLine(oldOid, newOid, ident, message))
+  }
+
+  transaction(): RefTransaction {
+    return new RefTransaction(this)
+  }
+
+  /** @internal used by RefTransaction */
+  async lockRef(name: string): Promise<LockFile> {
+    const p = this.path(name)
+    try {
+      await mkdir(dirname(p), { recursive: true })
+    } catch (e) {
+      throw new RefError(`cannot lock ref '${name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+    }
+    try {
+      return await LockFile.acquire(p)
+    } catch (e) {
+      throw new RefError(`cannot lock ref '${name}': ${e instanceof Error ? e.message : String(e)}`, { cause: e })
+    }
+  }
+
+  /** @internal removes now-empty directories left by a deleted loose ref, as git does. */
+  async pruneEmptyParents(name: string): Promise<void> {
+    // like git, spare refs/ and its immediate subdirectories (refs/heads, refs/tags)
+    const parts = name.split('/')
+    for (let n = parts.length - 1; n > 2; n--) {
+      try {
+        await rmdir(join(this.gitDir, ...parts.slice(0, n)))
+      } catch {
+        return
+      }
+    }
+  }
+}
+
+/**
+ * All-or-nothing ref updates: every touched ref is locked, expected old values
+ * are checked under the locks, then all are renamed into place; any failure
+ * before that point releases every lock and leaves every ref as it was.
+ */
+export class RefTransaction {
+  private readonly updates: PendingUpdate[] = []
+  private done = false
+
+  constructor(private readonly store: RefStore) {}
+
+  /** Sets `name` to `newOid`; with `oldOid`, only if it currently has that value (NULL_OID: must not exist). */
+  update(name: string, newOid: Oid, options: { oldOid?: Oid; reflog?: ReflogOptions } = {}): this {
+    if (!isOid(newOid)) throw new RefError(`invalid object id '${newOid}' for '${name}'`)
+    return this.queue({ name, newOid, ...options })
+  }
+
+  /** Deletes `name` (loose and packed); with `oldOid`, only if it currently has that value. */
+  delete(name: string, options: { oldOid?: Oid } = {}): this {
+    return this.queue({ name, newOid: null, ...options })
+  }
+
+  /** Creates `name`, failing if it exists. */
+  create(name: string, newOid: Oid, options: { reflog?: ReflogOptions } = {}): this {
+    return this.update(name, newOid, { ...options, oldOid: NULL_OID })
+  }
+
+  private queue(u: PendingUpdate): this {
+    if (this.done) throw new RefError('transaction already finished')
+    assertValidRefName(u.name)
+    if (u.oldOid !== undefined && !isOid(u.oldOid)) throw new RefError(`invalid object id '${u.oldOid}' for '${u.name}'`)
+    this.updates.push(u)
+    return this
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) throw new RefError('transaction already finished')
+    this.done = true
+    const store = this.store
+    // updates through a symref (HEAD) land on the ref it points to, as in git
+    const resolved: (PendingUpdate & { target: string; before: Oid | undefined })[] = []
+    const seen = new Set<string>()
+    for (const u of this.updates) {
+      const target = u.newOid === null ? u.name : await store.resolveName(u.name)
+      assertValidRefName(target)
+      if (seen.has(target)) throw new RefError(`multiple updates for ref '${target}' not allowed`)
+      seen.add(target)
+      resolved.push({ ...u, target, before: undefined })
+    }
+    resolved.sort((a, b) => compareRefNames(a.target, b.target))
+
+    const locks: LockFile[] = []
+    let packedLock: LockFile | undefined
+    try {
+      for (const u of resolved) locks.push(await store.lockRef(u.target))
+      for (const u of resolved) {
+        u.before = await store.resolve(u.target)
+        if (u.oldOid === undefined) continue
+        const expected = u.oldOid === NULL_OID ? undefined : u.oldOid
+        if (u.before !== expected) {
+          throw new RefError(
+            expected === undefined
+              ? `cannot lock ref '${u.name}': reference already exists`
+              : u.before === undefined
+                ? `cannot lock ref '${u.name}': unable to resolve reference '${u.target}'`
+                : `cannot lock ref '${u.name}': is at ${u.before} but expected ${expected}`,
+          )
+        }
+      }
+      const deletions = new Set(resolved.filter((u) => u.newOid === null).map((u) => u.target))
+      if (deletions.size > 0) {
+        const packed = await store.readPackedRefs()
+        if (packed.some((p) => deletions.has(p.name))) {
+          packedLock = await LockFile.acquire(join(store.gitDir, 'packed-refs'))
+          const fresh = await store.readPackedRefs()
+          await packedLock.write(formatPackedRefs(fresh.filter((p) => !deletions.has(p.name))))
+        }
+      }
+      for (let i = 0; i < resolved.length; i++) {
+        const u = resolved[i] as (typeof resolved)[number]
+        if (u.newOid !== null) await (locks[i] as LockFile).write(`${u.newOid}\n`)
+      }
+    } catch (e) {
+      await packedLock?.rollback()
+      for (const l of locks) await l.rollback()
+      throw e
+    }
+
+    // Past this point each step is a rename or an unlink; git's files backend has the same window.
+    if (packedLock !== undefined) await packedLock.commit()
+    for (let i = 0; i < resolved.length; i++) {
+      const u = resolved[i] as (typeof resolved)[number]
+      const lock = locks[i] as LockFile
+      if (u.newOid === null) {
+        try {
+          await unlink(join(store.gitDir, u.target))
+        } catch (e) {
+          if (!isNotFound(e)) throw e
+        }
+        await lock.rollback()
+        try {
+          await unlink(join(store.gitDir, 'logs', u.target))
+        } catch (e) {
+          if (!isNotFound(e)) throw e
+        }
+        await store.pruneEmptyParents(u.target)
+        continue
+      }
+      await lock.commit()
+      if (u.reflog !== undefined) {
+        await store.appendReflog(u.target, u.before ?? NULL_OID, u.newOid, u.reflog.ident, u.reflog.message)
+        if (u.target !== u.name) await store.appendReflog(u.name, u.before ?? NULL_OID, u.newOid, u.reflog.ident, u.reflog.message)
+      }
+    }
+  }
+
+  /** Drops the queued updates; nothing was locked yet, so nothing to release. */
+  abort(): void {
+    this.done = true
+  }
+}
