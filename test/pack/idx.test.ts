@@ -1,0 +1,84 @@
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PackError } from '../../lib/errors.js'
+import { PackIndex, writeIdxV2, type IdxEntry } from '../../lib/pack/idx.js'
+import { git, tempDir } from '../fixtures/git.js'
+import { gitIndexPack, makeHistoryRepo, packAll } from '../fixtures/packs.js'
+
+function syntheticEntries(): IdxEntry[] {
+  const offsets = [12, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 5_000_000_000_123, 1000, 2 ** 33]
+  return offsets.map((offset, i) => ({ oid: createHash('sha1').update(`object ${i}`).digest(), offset, crc32: (i * 0x9e3779b1) >>> 0 }))
+}
+
+t.test('large offsets: git show-index reads what we wrote', async (t) => {
+  const entries = syntheticEntries()
+  const packSum = randomBytes(20)
+  const idx = writeIdxV2(entries, packSum)
+  const out = git(['show-index'], { input: idx }).stdout
+  const lines = out.trim().split('\n')
+  const expected = [...entries]
+    .sort((a, b) => a.oid.compare(b.oid))
+    .map((e) => `${e.offset} ${e.oid.toString('hex')} (${e.crc32.toString(16).padStart(8, '0')})`)
+  t.same(lines, expected)
+  // Three offsets are < 2^31, four need the 8-byte table.
+  t.equal(idx.length, 8 + 1024 + 7 * 28 + 4 * 8 + 40)
+  const read = PackIndex.fromBuffer(idx)
+  t.equal(read.count, 7)
+  t.ok(read.packChecksum.equals(packSum))
+  for (const e of entries) {
+    t.equal(read.find(e.oid), e.offset)
+    t.equal(read.find(e.oid.toString('hex')), e.offset)
+    t.equal(read.crc32Of(e.oid), e.crc32)
+  }
+  t.equal(read.find('00'.repeat(20)), undefined)
+  t.equal(read.find('ff'.repeat(20)), undefined)
+  t.equal(read.find('abc'), undefined)
+  t.same([...read.entries()].map((e) => e.offset).sort((a, b) => a - b), entries.map((e) => e.offset).sort((a, b) => a - b))
+})
+
+t.test('PackIndex reads git index-pack output', async (t) => {
+  const repo = makeHistoryRepo(4)
+  t.teardown(repo.cleanup)
+  const idx = gitIndexPack(packAll(repo.path))
+  const dir = tempDir()
+  t.teardown(dir.cleanup)
+  writeFileSync(join(dir.path, 'x.idx'), idx)
+  const pi = await PackIndex.open(join(dir.path, 'x.idx'))
+  const shown = git(['show-index'], { input: idx }).stdout.trim().split('\n')
+  t.equal(pi.count, shown.length)
+  for (const line of shown) {
+    const [off, oid, crc] = line.split(' ') as [string, string, string]
+    t.equal(pi.find(oid), Number(off))
+    t.equal(pi.crc32Of(oid), parseInt(crc.slice(1, -1), 16))
+  }
+  t.ok(writeIdxV2([...pi.entries()].map((e) => ({ oid: Buffer.from(e.oid, 'hex'), offset: e.offset, crc32: e.crc32 })), pi.packChecksum).equals(idx), 'round trip is byte-identical')
+})
+
+t.test('corrupt indexes are refused on open', async (t) => {
+  const good = writeIdxV2(syntheticEntries(), randomBytes(20))
+  const resum = (b: Buffer) => {
+    const body = b.subarray(0, b.length - 20)
+    return Buffer.concat([body, createHash('sha1').update(body).digest()])
+  }
+  const mutate = (f: (b: Buffer) => void) => {
+    const b = Buffer.from(good)
+    f(b)
+    return resum(b)
+  }
+  const cases: [string, Buffer, RegExp][] = [
+    ['too short', good.subarray(0, 100), /too short/],
+    ['bad magic', mutate((b) => { b[0] = 0 }), /bad magic/],
+    ['version 3', mutate((b) => b.writeUInt32BE(3, 4)), /version 3/],
+    ['fan-out not monotonic', mutate((b) => b.writeUInt32BE(1000, 8 + 4 * 10)), /not monotonic/],
+    ['count larger than the file', mutate((b) => { for (let i = 0; i < 256; i++) b.writeUInt32BE(Math.max(b.readUInt32BE(8 + 4 * i), i === 255 ? 9 : 0), 8 + 4 * i) }), /too short|does not match/],
+    ['trailer checksum wrong', Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 1])]), /checksum mismatch/],
+    ['names unsorted', mutate((b) => { const a = Buffer.from(b.subarray(1032, 1052)); b.copy(b, 1032, 1052, 1072); a.copy(b, 1052) }), /not sorted|fan-out/],
+    ['large offset index out of range', mutate((b) => { const at = 1032 + 7 * 24; for (let i = 0; i < 7; i++) if (b.readUInt32BE(at + 4 * i) & 0x80000000) b.writeUInt32BE(0x80000009, at + 4 * i) }), /large offset/],
+  ]
+  for (const [what, buf, re] of cases) {
+    t.throws(() => PackIndex.fromBuffer(buf), PackError, what)
+    try { PackIndex.fromBuffer(buf) } catch (e) { t.match((e as Error).message, re, what) }
+  }
+})
