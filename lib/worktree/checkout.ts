@@ -1,0 +1,232 @@
+/**
+ * Checkout of a tree into a fresh work tree, in two stages so that later
+ * operations (switching commits, sparse checkout) can reuse them:
+ *
+ *   planTree   reads the trees level by level (prefetching each level's missing
+ *              trees in one batch, as a tree:0 partial clone needs) and checks
+ *              every path before anything touches the disk;
+ *   applyPlan  prefetches every blob in one batch, creates directories, then
+ *              files with bounded concurrency, and returns index entries built
+ *              from lstat of what it wrote.
+ *
+ * Nothing is ever overwritten: files are created with O_CREAT|O_EXCL (which also
+ * refuses to follow a symlink at the final component), and all directories are
+ * created before any symlink, so no later write can pass through a symlink this
+ * checkout created.
+ */
+import { lstat, mkdir, open, readdir, symlink } from 'node:fs/promises'
+import { basename, join, resolve, dirname } from 'node:path'
+import { ObjectFormatError, RepositoryError, UnsafePathError, TsgitError } from '../errors.js'
+import { silentSink, type ProgressSink } from '../events.js'
+import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, parseTree, type TreeEntry } from '../odb/objects.js'
+import type { GitObject, ObjectReader, Oid } from '../odb/types.js'
+import { statFields, writeIndexFile, type IndexEntry } from './index-file.js'
+import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
+
+export interface CheckoutContext {
+  reader: ObjectReader
+  workTree: string
+  gitDir: string
+  progress?: ProgressSink
+  signal?: AbortSignal
+}
+
+export interface PlanOptions {
+  /** Deepest directory nesting accepted (git's core.maxTreeDepth idea). Default 4096. */
+  maxDepth?: number
+  /** Most files and directories accepted in one tree, so a tree that reuses subtrees cannot explode. Default 10 000 000. */
+  maxEntries?: number
+  /** Trees read in parallel within one level. Default 32. */
+  concurrency?: number
+}
+
+export interface CheckoutOptions extends PlanOptions {
+  /** core.symlinks: when false, a symlink is written as a plain file holding its target. Default true. */
+  symlinks?: boolean
+  /** Where the index goes. Default `<gitDir>/index`. */
+  indexPath?: string
+}
+
+export interface PlanEntry {
+  /** Slash-separated, relative to the work tree. */
+  path: string
+  /** MODE_BLOB, MODE_EXECUTABLE, MODE_SYMLINK or MODE_GITLINK. */
+  mode: number
+  oid: Oid
+}
+
+export interface CheckoutPlan {
+  /** Files, symlinks and gitlinks, in index order (path bytes). */
+  entries: PlanEntry[]
+  /** Directories to create, grouped by depth: every parent is in an earlier group. */
+  directories: string[][]
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker))
+  return results
+}
+
+function expectType(obj: GitObject, oid: Oid, type: GitObject['type'], path: string): GitObject {
+  if (obj.type !== type) throw new ObjectFormatError(`${path || 'root'}: object ${oid} is a ${obj.type}, expected a ${type}`)
+  return obj
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new TsgitError('E_ABORTED', 'checkout interrupted', { cause: signal.reason })
+}
+
+/** Reads the whole tree and validates every path; touches nothing on disk. */
+export async function planTree(reader: ObjectReader, treeOid: Oid, options: PlanOptions = {}, signal?: AbortSignal): Promise<CheckoutPlan> {
+  const maxDepth = options.maxDepth ?? 4096
+  const maxEntries = options.maxEntries ?? 10_000_000
+  const concurrency = options.concurrency ?? 32
+  const entries: PlanEntry[] = []
+  const directories: string[][] = []
+  // Every path handed out, so a name used twice (e.g. a symlink "link" and a
+  // directory "link" in one hostile tree) is refused before anything is written.
+  const seen = new Set<string>()
+  let level: { path: string; oid: Oid }[] = [{ path: '', oid: treeOid }]
+  for (let depth = 0; level.length > 0; depth++) {
+    checkAborted(signal)
+    if (depth > maxDepth) throw new UnsafePathError(level[0]!.path, `tree is nested deeper than ${maxDepth} levels`)
+    const unique = [...new Set(level.map((l) => l.oid))]
+    const present = await mapLimit(unique, concurrency, (oid) => reader.tryRead(oid))
+    const missing = unique.filter((_, i) => present[i] === undefined)
+    if (missing.length > 0) await reader.prefetch(missing)
+    const firstPath = new Map<Oid, string>()
+    for (const l of level) if (!firstPath.has(l.oid)) firstPath.set(l.oid, l.path)
+    const parsed = new Map<Oid, TreeEntry[]>()
+    await mapLimit(unique, concurrency, async (oid, i) => {
+      const obj = present[i] ?? (await reader.read(oid))
+      const where = firstPath.get(oid) ?? ''
+      // Names are checked below with their full path, so parse leniently here.
+      parsed.set(oid, parseTree(expectType(obj, oid, 'tree', where).data, { strictNames: false }))
+    })
+    const next: { path: string; oid: Oid }[] = []
+    const dirs: string[] = []
+    for (const { path: prefix, oid } of level) {
+      for (const e of parsed.get(oid)!) {
+        const path = prefix === '' ? e.name : `${prefix}/${e.name}`
+        checkComponent(e.name, path)
+        checkPathBytes(e.nameBytes, path)
+        if (e.mode === MODE_SYMLINK && isDotGitmodulesAlias(e.name)) {
+          throw new UnsafePathError(path, `refusing unsafe path ${JSON.stringify(path)}: .gitmodules is a symbolic link`)
+        }
+        if (seen.has(path)) throw new UnsafePathError(path, `refusing ${JSON.stringify(path)}: the tree names it twice`)
+        seen.add(path)
+        if (seen.size > maxEntries) throw new UnsafePathError(path, `tree has more than ${maxEntries} entries`)
+        if (e.mode === MODE_TREE) {
+          next.push({ path, oid: e.oid })
+          dirs.push(path)
+        } else {
+          entries.push({ path, mode: e.mode, oid: e.oid })
+        }
+      }
+    }
+    if (dirs.length > 0) directories.push(dirs)
+    level = next
+  }
+  entries.sort((a, b) => Buffer.compare(Buffer.from(a.path, 'utf8'), Buffer.from(b.path, 'utf8')))
+  return { entries, directories }
+}
+
+/** A fresh checkout may only find the git directory (when it lives inside the work tree). */
+async function prepareWorkTree(workTree: string, gitDir: string): Promise<void> {
+  let names: string[]
+  try {
+    names = await readdir(workTree)
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code
+    if (code !== 'ENOENT') throw e
+    await mkdir(workTree, { recursive: true })
+    return
+  }
+  const gitDirName = resolve(dirname(resolve(gitDir))) === resolve(workTree) ? basename(resolve(gitDir)) : undefined
+  const others = names.filter((n) => n !== gitDirName)
+  if (others.length > 0) throw new RepositoryError(`work tree '${workTree}' is not empty (found '${others[0]}')`)
+}
+
+async function makeDirectory(full: string, path: string): Promise<void> {
+  try {
+    await mkdir(full, 0o777)
+  } catch (e) {
+    if ((e as { code?: unknown } | null)?.code !== 'EEXIST') throw e
+    // Only a real directory may be reused (a case-folding file system can merge two names).
+    const st = await lstat(full)
+    if (!st.isDirectory()) throw new UnsafePathError(path, `refusing to write through ${JSON.stringify(path)}: it exists and is not a directory`)
+  }
+}
+
+async function writeExclusive(full: string, data: Buffer, mode: number): Promise<void> {
+  const fh = await open(full, 'wx', mode)
+  try {
+    await fh.writeFile(data)
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * Writes the planned entries into the (already prepared) work tree and returns
+ * their index entries, stat data included. Blobs are prefetched once, together.
+ */
+export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, options: CheckoutOptions = {}): Promise<IndexEntry[]> {
+  const { reader, workTree, signal } = ctx
+  const progress = ctx.progress ?? silentSink
+  const concurrency = options.concurrency ?? 32
+  const symlinks = options.symlinks ?? true
+  const blobs = new Set<Oid>()
+  for (const e of plan.entries) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
+  if (blobs.size > 0) await reader.prefetch(blobs)
+
+  for (const group of plan.directories) {
+    checkAborted(signal)
+    await mapLimit(group, concurrency, (path) => makeDirectory(join(workTree, path), path))
+  }
+
+  const total = plan.entries.length
+  let done = 0
+  progress.progress({ title: 'Updating files', current: 0, total })
+  const indexEntries = await mapLimit(plan.entries, concurrency, async (e): Promise<IndexEntry> => {
+    checkAborted(signal)
+    const full = join(workTree, e.path)
+    if (e.mode === MODE_GITLINK) {
+      // An uninitialised submodule: an empty directory, as git leaves it.
+      await makeDirectory(full, e.path)
+    } else {
+      const blob = expectType(await reader.read(e.oid), e.oid, 'blob', e.path)
+      if (e.mode === MODE_SYMLINK && symlinks) {
+        if (blob.data.includes(0)) throw new UnsafePathError(e.path, `symlink ${JSON.stringify(e.path)} has a NUL in its target`)
+        await symlink(blob.data, full)
+      } else {
+        await writeExclusive(full, blob.data, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666)
+      }
+    }
+    const st = await lstat(full, { bigint: true })
+    done++
+    progress.progress({ title: 'Updating files', current: done, total })
+    return { ...statFields(st), mode: e.mode, oid: e.oid, stage: 0, assumeValid: false, skipWorktree: false, intentToAdd: false, path: e.path }
+  })
+  progress.progress({ title: 'Updating files', current: done, total, done: true })
+  return indexEntries
+}
+
+/** Checks `treeOid` out into an empty or absent work tree and writes the index. */
+export async function checkoutTree(ctx: CheckoutContext, treeOid: Oid, options: CheckoutOptions = {}): Promise<{ files: number }> {
+  const plan = await planTree(ctx.reader, treeOid, options, ctx.signal)
+  await prepareWorkTree(ctx.workTree, ctx.gitDir)
+  const entries = await applyPlan(ctx, plan, options)
+  checkAborted(ctx.signal)
+  await writeIndexFile(options.indexPath ?? join(ctx.gitDir, 'index'), entries)
+  return { files: entries.length }
+}
