@@ -1,0 +1,240 @@
+/**
+ * Creating a repository the way `git init` (2.39, default templates minus hooks)
+ * lays it out, and finding one the way git's discovery does.
+ */
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { RepositoryError, isNotFound } from '../errors.js'
+import { ConfigFile, parseBool, parseInteger } from './config.js'
+import { loadConfig, type LayeredConfig } from './config-load.js'
+import { writeFileAtomic } from './lock.js'
+import { RefStore, isValidRefName, type LogAllRefUpdates } from './refs.js'
+
+export const DEFAULT_DESCRIPTION = "Unnamed repository; edit this file 'description' to name the repository.\n"
+
+export const DEFAULT_EXCLUDE =
+  '# git ls-files --others --exclude-from=.git/info/exclude\n' +
+  "# Lines that start with '#' are comments.\n" +
+  '# For a project mostly in C, the following would be a good set of\n' +
+  '# exclude patterns (uncomment them if you want to use them):\n' +
+  '# *.[oa]\n' +
+  '# *~\n'
+
+/** Extensions git 2.39 understands in a version-1 repository (objectformat checked separately). */
+const KNOWN_EXTENSIONS = new Set(['noop', 'noop-v1', 'partialclone', 'preciousobjects', 'worktreeconfig', 'objectformat'])
+/** Extensions git refuses in a version-0 repository, because only v1-aware gits know them. */
+const V1_ONLY_EXTENSIONS = new Set(['noop-v1', 'objectformat'])
+
+export interface InitOptions {
+  bare?: boolean
+  /** Defaults to git 2.39's built-in `master` (callers pass init.defaultBranch when set). */
+  initialBranch?: string
+  objectFormat?: string
+}
+
+export interface RepositoryLocation {
+  gitDir: string
+  workTree?: string
+  bare: boolean
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch (e) {
+    if (isNotFound(e)) return false
+    throw e
+  }
+}
+
+async function writeIfAbsent(path: string, data: string): Promise<void> {
+  try {
+    await writeFile(path, data, { flag: 'wx' })
+  } catch (e) {
+    if ((e as { code?: unknown } | null)?.code !== 'EEXIST') throw e
+  }
+}
+
+/** Whether the filesystem keeps the executable bit, probed on `file` as git does. */
+async function probeFilemode(file: string): Promise<boolean> {
+  const before = (await stat(file)).mode
+  const flipped = before ^ 0o100
+  try {
+    await chmod(file, flipped & 0o7777)
+    const after = (await stat(file)).mode
+    return after === flipped
+  } finally {
+    await chmod(file, before & 0o7777)
+  }
+}
+
+/** Creates (or, like git, leaves alone where present) a repository at `dir`; returns its location. */
+export async function initRepository(dir: string, options: InitOptions = {}): Promise<RepositoryLocation> {
+  const bare = options.bare ?? false
+  const format = options.objectFormat ?? 'sha1'
+  if (format === 'sha256') throw new RepositoryError('sha256 is not supported yet')
+  if (format !== 'sha1') throw new RepositoryError(`unknown hash algorithm '${format}'`)
+  const branch = options.initialBranch ?? 'master'
+  if (!isValidRefName(`refs/heads/${branch}`)) throw new RepositoryError(`invalid initial branch name: '${branch}'`)
+
+  const root = resolve(dir)
+  const gitDir = bare ? root : join(root, '.git')
+  for (const sub of ['branches', 'info', 'objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) {
+    await mkdir(join(gitDir, sub), { recursive: true })
+  }
+  await writeIfAbsent(join(gitDir, 'description'), DEFAULT_DESCRIPTION)
+  await writeIfAbsent(join(gitDir, 'info', 'exclude'), DEFAULT_EXCLUDE)
+
+  const configPath = join(gitDir, 'config')
+  if (!(await exists(configPath))) {
+    // the probe needs a real file in the repository's filesystem: use the config itself
+    await writeFileAtomic(configPath, '')
+    const config = ConfigFile.empty(configPath)
+    config.set('core.repositoryformatversion', '0')
+    config.set('core.filemode', String(await probeFilemode(configPath)))
+    config.set('core.bare', String(bare))
+    if (!bare) config.set('core.logallrefupdates', 'true')
+    await writeFileAtomic(configPath, config.toBuffer())
+  }
+  const headPath = join(gitDir, 'HEAD')
+  if (!(await exists(headPath))) await writeFileAtomic(headPath, `ref: refs/heads/${branch}\n`)
+  return bare ? { gitDir, bare } : { gitDir, workTree: root, bare }
+}
+
+/** git's is_git_directory: HEAD that looks like a ref, plus objects/ and refs/. */
+async function isGitDirectory(dir: string): Promise<boolean> {
+  try {
+    const head = (await readFile(join(dir, 'HEAD'), 'utf8')).slice(0, 4096)
+    if (!head.startsWith('ref: refs/') && !/^[0-9a-f]{40}\s*$/.test(head)) return false
+    const [objects, refs] = await Promise.all([stat(join(dir, 'objects')), stat(join(dir, 'refs'))])
+    return objects.isDirectory() && refs.isDirectory()
+  } catch (e) {
+    if (isNotFound(e)) return false
+    throw e
+  }
+}
+
+/** Reads a `.git` file (`gitdir: <path>`, relative to the file's directory). */
+async function readGitFile(file: string): Promise<string> {
+  const text = (await readFile(file, 'utf8')).slice(0, 65536)
+  const m = /^gitdir: (.+?)\s*$/m.exec(text)
+  if (m === null || m.index !== 0) throw new RepositoryError(`invalid gitfile format: ${file}`)
+  const target = m[1] as string
+  const gitDir = isAbsolute(target) ? target : resolve(dirname(file), target)
+  if (!(await isGitDirectory(gitDir))) throw new RepositoryError(`not a git repository: ${gitDir}`)
+  return gitDir
+}
+
+/** Rejects repositories this version cannot safely read or write, as git does. */
+export async function checkRepositoryFormat(gitDir: string): Promise<void> {
+  const config = await ConfigFile.load(join(gitDir, 'config'))
+  const versionText = config.get('core.repositoryformatversion')
+  const version = versionText === undefined ? 0 : parseInteger(versionText, 'core.repositoryformatversion')
+  if (version > 1 || version < 0) throw new RepositoryError(`Expected git repo version <= 1, found ${version}`)
+  for (const entry of config.entries()) {
+    if (!entry.key.startsWith('extensions.')) continue
+    const ext = entry.key.slice('extensions.'.length)
+    if (version === 0) {
+      if (V1_ONLY_EXTENSIONS.has(ext)) throw new RepositoryError(`repo version is 0, but v1-only extension found:\n\t${ext}`)
+      continue
+    }
+    if (!KNOWN_EXTENSIONS.has(ext)) throw new RepositoryError(`unknown repository extension found:\n\t${ext}`)
+    if (ext === 'objectformat') {
+      const value = (entry.value ?? '').toLowerCase()
+      if (value === 'sha256') throw new RepositoryError('sha256 is not supported yet')
+      if (value !== 'sha1') throw new RepositoryError(`invalid value for 'extensions.objectformat': '${entry.value ?? ''}'`)
+    }
+  }
+}
+
+/**
+ * Finds the repository containing `startDir`: GIT_DIR/GIT_WORK_TREE when set,
+ * else walking up for a `.git` directory, a `.git` file, or a bare repository.
+ */
+export async function findRepository(startDir: string, env: Record<string, string | undefined> = {}): Promise<RepositoryLocation> {
+  const start = resolve(startDir)
+  let location: RepositoryLocation | undefined
+  const envGitDir = env.GIT_DIR
+  if (envGitDir !== undefined && envGitDir !== '') {
+    const gitDir = resolve(start, envGitDir)
+    if (!(await isGitDirectory(gitDir))) throw new RepositoryError(`not a git repository: '${envGitDir}'`)
+    const config = await ConfigFile.load(join(gitDir, 'config'))
+    const bareValue = config.get('core.bare')
+    const bare = bareValue !== undefined && parseBool(bareValue, 'core.bare')
+    const envWorkTree = env.GIT_WORK_TREE
+    if (envWorkTree !== undefined && envWorkTree !== '') location = { gitDir, workTree: resolve(start, envWorkTree), bare: false }
+    else location = bare ? { gitDir, bare: true } : { gitDir, workTree: start, bare: false }
+  } else {
+    for (let dir = start; ; dir = dirname(dir)) {
+      const dotGit = join(dir, '.git')
+      let st
+      try {
+        st = await stat(dotGit)
+      } catch (e) {
+        if (!isNotFound(e)) throw e
+      }
+      if (st?.isDirectory() === true && (await isGitDirectory(dotGit))) {
+        location = { gitDir: dotGit, workTree: dir, bare: false }
+        break
+      }
+      if (st?.isFile() === true) {
+        location = { gitDir: await readGitFile(dotGit), workTree: dir, bare: false }
+        break
+      }
+      if (await isGitDirectory(dir)) {
+        location = { gitDir: dir, bare: true }
+        break
+      }
+      if (dirname(dir) === dir) break
+    }
+    const envWorkTree = env.GIT_WORK_TREE
+    if (location !== undefined && envWorkTree !== undefined && envWorkTree !== '') {
+      location = { gitDir: location.gitDir, workTree: resolve(start, envWorkTree), bare: false }
+    }
+  }
+  if (location === undefined) throw new RepositoryError('not a git repository (or any of the parent directories): .git')
+  await checkRepositoryFormat(location.gitDir)
+  return location
+}
+
+export interface OpenOptions {
+  env?: Record<string, string | undefined>
+  /** `-c key=value` from the command line. */
+  cliConfig?: string[]
+}
+
+/** A located repository with its configuration and refs. */
+export class Repository {
+  readonly gitDir: string
+  readonly workTree: string | undefined
+  readonly bare: boolean
+  readonly objectsDir: string
+  readonly config: LayeredConfig
+  readonly refs: RefStore
+
+  constructor(location: RepositoryLocation, config: LayeredConfig, objectsDir: string) {
+    this.gitDir = location.gitDir
+    this.workTree = location.workTree
+    this.bare = location.bare
+    this.objectsDir = objectsDir
+    this.config = config
+    const logValue = config.get('core.logallrefupdates')
+    let logAll: LogAllRefUpdates = !location.bare
+    if (logValue !== undefined) logAll = logValue?.toLowerCase() === 'always' ? 'always' : parseBool(logValue, 'core.logallrefupdates')
+    this.refs = new RefStore(location.gitDir, { logAllRefUpdates: logAll })
+  }
+
+  static async fromLocation(location: RepositoryLocation, options: OpenOptions = {}): Promise<Repository> {
+    const env = options.env ?? {}
+    const config = await loadConfig({ gitDir: location.gitDir, env, cliConfig: options.cliConfig ?? [] })
+    const objectsEnv = env.GIT_OBJECT_DIRECTORY
+    const objectsDir = objectsEnv !== undefined && objectsEnv !== '' ? resolve(objectsEnv) : join(location.gitDir, 'objects')
+    return new Repository(location, config, objectsDir)
+  }
+
+  /** Discovers the repository containing `startDir` and opens it. */
+  static async open(startDir: string, options: OpenOptions = {}): Promise<Repository> {
+    return Repository.fromLocation(await findRepository(startDir, options.env ?? {}), options)
+  }
+}
