@@ -1,0 +1,258 @@
+/**
+ * Smart HTTP (gitprotocol-http) with protocol v2: one GET of
+ * `info/refs?service=git-upload-pack` for the capability advertisement, then one
+ * stateless POST to `git-upload-pack` per command. Response bodies are streamed
+ * into a PktLineReader, never buffered whole.
+ *
+ * Deviation: git sends credentials and http.extraHeader values to wherever a
+ * redirect leads; we send them only to the origin (scheme, host, port) of the
+ * configured URL.
+ */
+import { readFileSync } from 'node:fs'
+import { Agent, EnvHttpProxyAgent, ProxyAgent, request, type Dispatcher } from 'undici'
+import { AuthError, PktLineError, TransportError } from '../errors.js'
+import { silentSink, type ProgressSink } from '../events.js'
+import { PktLineReader, pktText } from '../pktline/pktline.js'
+import { resolveProxyEnv, withScheme } from './proxy.js'
+import type { Transport, TransportOptions } from './types.js'
+import type { RemoteUrl } from './url.js'
+
+const SERVICE = 'git-upload-pack'
+const ADVERTISEMENT_TYPE = `application/x-${SERVICE}-advertisement`
+const RESULT_TYPE = `application/x-${SERVICE}-result`
+const REQUEST_TYPE = `application/x-${SERVICE}-request`
+const INFO_REFS_SUFFIX = `/info/refs?service=${SERVICE}`
+/** Like git's http.followRedirects=initial with curl's default limit. */
+const MAX_REDIRECTS = 20
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+
+type HttpRemote = Extract<RemoteUrl, { kind: 'http' | 'https' }>
+
+function headerValue(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+function parseExtraHeader(line: string): [string, string] | undefined {
+  const colon = line.indexOf(':')
+  if (colon <= 0) return undefined
+  const name = line.slice(0, colon).trim()
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return undefined
+  return [name, line.slice(colon + 1).trim()]
+}
+
+/** Drops a body we will not read; undici reports destroying an unread body as an error, which nobody needs. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined)
+  body.destroy()
+}
+
+function describeCause(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code
+    const inner = e.cause instanceof Error ? `: ${e.cause.message}` : ''
+    return `${typeof code === 'string' ? `${code}: ` : ''}${e.message}${inner}`
+  }
+  return String(e)
+}
+
+function makeDispatcher(options: TransportOptions): Dispatcher {
+  const tls: { rejectUnauthorized: boolean; ca?: Buffer } = { rejectUnauthorized: options.sslVerify ?? true }
+  if (options.sslCAInfo !== undefined && options.sslCAInfo !== '') {
+    try {
+      tls.ca = readFileSync(options.sslCAInfo)
+    } catch (e) {
+      throw new TransportError(`unable to read http.sslCAInfo '${options.sslCAInfo}'`, { cause: e, retryable: false })
+    }
+  }
+  if (options.proxy !== undefined) {
+    // An empty http.proxy disables proxying (config-remote: remote.<name>.proxy).
+    if (options.proxy === '') return new Agent({ connect: tls })
+    const uri = withScheme(options.proxy)
+    return new ProxyAgent({ uri, requestTls: tls, connect: tls })
+  }
+  const env = resolveProxyEnv(options.env ?? process.env)
+  if (env.httpProxy === '' && env.httpsProxy === '') return new Agent({ connect: tls })
+  // Empty strings stop undici from consulting process.env behind our back.
+  return new EnvHttpProxyAgent({ httpProxy: env.httpProxy, httpsProxy: env.httpsProxy, noProxy: env.noProxy, connect: tls, requestTls: tls })
+}
+
+export class HttpTransport implements Transport {
+  readonly displayUrl: string
+  private readonly remote: HttpRemote
+  private readonly options: TransportOptions
+  private readonly sink: ProgressSink
+  private readonly originalOrigin: string
+  private readonly dispatcher: Dispatcher
+  private readonly allowedSchemes: Set<string>
+  /** Where POSTs go; updated by a redirect of the initial GET. */
+  private base: string
+  private received = 0
+  private readonly open = new Set<PktLineReader>()
+
+  constructor(remote: HttpRemote, options: TransportOptions) {
+    this.remote = remote
+    this.options = options
+    this.sink = options.sink ?? silentSink
+    this.displayUrl = remote.displayUrl
+    this.base = remote.baseUrl
+    this.originalOrigin = new URL(remote.baseUrl).origin
+    this.allowedSchemes = new Set((options.allowedSchemes ?? ['http', 'https']).map((s) => s.toLowerCase().replace(/:$/, '')))
+    this.dispatcher = makeDispatcher(options)
+  }
+
+  get bytesReceived(): number {
+    return this.received
+  }
+
+  /** The URL POSTs go to (after any redirect of the initial request). */
+  get baseUrl(): string {
+    return this.base
+  }
+
+  private headersFor(url: URL, extra: Record<string, string>): Record<string, string> {
+    const headers: Record<string, string> = { 'Git-Protocol': 'version=2', ...extra }
+    if (this.options.userAgent !== undefined) headers['User-Agent'] = this.options.userAgent
+    if (url.origin === this.originalOrigin) {
+      if (this.remote.username !== undefined) {
+        const token = Buffer.from(`${this.remote.username}:${this.remote.password ?? ''}`, 'utf8').toString('base64')
+        headers['Authorization'] = `Basic ${token}`
+      }
+      for (const line of this.options.extraHeaders ?? []) {
+        const h = parseExtraHeader(line)
+        if (h === undefined) {
+          this.sink.warn(`ignoring malformed http.extraHeader '${line.split(':')[0] ?? ''}'`)
+          continue
+        }
+        headers[h[0]] = h[1]
+      }
+    }
+    return headers
+  }
+
+  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer): Promise<Dispatcher.ResponseData> {
+    try {
+      const opts: { method: 'GET' | 'POST'; headers: Record<string, string>; dispatcher: Dispatcher; body?: Buffer; signal?: AbortSignal } = {
+        method,
+        headers,
+        dispatcher: this.dispatcher,
+      }
+      if (body !== undefined) opts.body = body
+      if (this.options.signal !== undefined) opts.signal = this.options.signal
+      return await request(url, opts)
+    } catch (e) {
+      if (e instanceof Error && e.name === 'AbortError') throw e
+      throw new TransportError(`unable to access '${this.displayUrl}': ${describeCause(e)}`, { cause: e, retryable: true })
+    }
+  }
+
+  private async failStatus(res: Dispatcher.ResponseData): Promise<never> {
+    await res.body.dump().catch(() => undefined)
+    const code = res.statusCode
+    if (code === 401 || code === 403) throw new AuthError(`Authentication failed for '${this.displayUrl}'`)
+    if (code === 404) throw new TransportError(`repository '${this.displayUrl}' not found`, { retryable: false })
+    throw new TransportError(`unable to access '${this.displayUrl}': The requested URL returned error: ${code}`, { retryable: code >= 500 || code === 429 })
+  }
+
+  private checkType(res: Dispatcher.ResponseData, expected: string, what: string): void {
+    const type = (headerValue(res.headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+    if (type !== expected) {
+      discard(res.body)
+      throw new TransportError(
+        what === 'advertisement'
+          ? `'${this.displayUrl}' is not a smart git HTTP server (Content-Type '${type}' instead of '${expected}'; the dumb HTTP protocol is not supported)`
+          : `invalid Content-Type '${type}' from '${this.displayUrl}' (expected '${expected}')`,
+        { retryable: false },
+      )
+    }
+  }
+
+  private readerFor(res: Dispatcher.ResponseData): PktLineReader {
+    const body = res.body
+    const self = this
+    async function* counted(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of body) {
+          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array)
+          self.received += buf.length
+          yield buf
+        }
+      } catch (e) {
+        if (e instanceof Error && e.name === 'AbortError') throw e
+        // A connection that dies mid-body looks to the protocol like a server that hung up.
+        throw new PktLineError(`the remote end hung up unexpectedly (${describeCause(e)})`, { cause: e, retryable: true })
+      } finally {
+        if (!body.destroyed) discard(body)
+      }
+    }
+    const reader = new PktLineReader(counted())
+    this.open.add(reader)
+    return reader
+  }
+
+  async handshake(): Promise<PktLineReader> {
+    let url = new URL(this.base + INFO_REFS_SUFFIX)
+    let res: Dispatcher.ResponseData | undefined
+    for (let hops = 0; ; hops++) {
+      res = await this.send(url, 'GET', this.headersFor(url, { Accept: '*/*', Pragma: 'no-cache' }))
+      if (!REDIRECT_STATUSES.has(res.statusCode)) break
+      const location = headerValue(res.headers, 'location')
+      await res.body.dump().catch(() => undefined)
+      if (location === undefined) throw new TransportError(`unable to access '${this.displayUrl}': redirect without a Location`, { retryable: false })
+      if (hops + 1 > MAX_REDIRECTS) throw new TransportError(`unable to access '${this.displayUrl}': Maximum (${MAX_REDIRECTS}) redirects followed`, { retryable: false })
+      let next: URL
+      try {
+        next = new URL(location, url)
+      } catch (e) {
+        throw new TransportError(`unable to access '${this.displayUrl}': bad redirect Location`, { cause: e, retryable: false })
+      }
+      const scheme = next.protocol.replace(/:$/, '')
+      if (!this.allowedSchemes.has(scheme)) {
+        throw new TransportError(`unable to access '${this.displayUrl}': redirect to a disallowed scheme '${scheme}'`, { retryable: false })
+      }
+      if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new TransportError(`unable to access '${this.displayUrl}': refusing to follow a redirect from https to ${scheme}`, { retryable: false })
+      }
+      // Userinfo in a Location must not smuggle credentials or be displayed.
+      next.username = ''
+      next.password = ''
+      url = next
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) return this.failStatus(res)
+    this.checkType(res, ADVERTISEMENT_TYPE, 'advertisement')
+    const finalUrl = url.toString()
+    if (finalUrl !== this.base + INFO_REFS_SUFFIX) {
+      // Later requests go to the redirected base, as git does; it must keep the suffix we asked for.
+      if (!finalUrl.endsWith(INFO_REFS_SUFFIX)) {
+        discard(res.body)
+        throw new TransportError(`unable to update url base from redirection: asked for '${this.displayUrl}${INFO_REFS_SUFFIX}', redirected to '${finalUrl}'`, { retryable: false })
+      }
+      this.base = finalUrl.slice(0, -INFO_REFS_SUFFIX.length)
+      this.sink.warn(`redirecting to ${this.base}/`)
+    }
+    const reader = this.readerFor(res)
+    // Servers speaking v0 (and some v2 ones) start with "# service=..." and a flush.
+    const first = await reader.peek()
+    if (first?.type === 'data' && pktText(first) === `# service=${SERVICE}`) {
+      await reader.read()
+      const flush = await reader.expect('flush after service line')
+      if (flush.type !== 'flush') throw new TransportError(`invalid smart HTTP response from '${this.displayUrl}': no flush after the service line`, { retryable: false })
+    }
+    return reader
+  }
+
+  async command(requestBody: Buffer): Promise<PktLineReader> {
+    const url = new URL(`${this.base}/${SERVICE}`)
+    const headers = this.headersFor(url, { 'Content-Type': REQUEST_TYPE, Accept: RESULT_TYPE })
+    const res = await this.send(url, 'POST', headers, requestBody)
+    if (res.statusCode < 200 || res.statusCode >= 300) return this.failStatus(res)
+    this.checkType(res, RESULT_TYPE, 'result')
+    return this.readerFor(res)
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.open) await r.close().catch(() => undefined)
+    this.open.clear()
+    await this.dispatcher.close().catch(() => undefined)
+  }
+}

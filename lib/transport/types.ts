@@ -1,0 +1,42 @@
+/**
+ * The transport layer: it opens a protocol v2 conversation and moves pkt-line
+ * bytes. It knows nothing about packs, ref semantics or the object store.
+ */
+import type { ProgressSink } from '../events.js'
+import type { PktLineReader } from '../pktline/pktline.js'
+
+export interface Transport {
+  /** The remote URL with any password removed (safe to print). */
+  readonly displayUrl: string
+  /** Opens the conversation asking for protocol v2 and returns a reader positioned at the capability advertisement ("version 2" line first). */
+  handshake(): Promise<PktLineReader>
+  /** Sends one v2 command request (pkt-lines ending in a flush) and returns a reader of its response. For stateful transports (file, ssh) this is the same connection's reader. */
+  command(request: Buffer): Promise<PktLineReader>
+  /** Bytes received from the server so far (for progress and the benchmark). */
+  readonly bytesReceived: number
+  close(): Promise<void>
+}
+
+export interface TransportOptions {
+  /** http.sslVerify (default true). */
+  sslVerify?: boolean
+  /** http.sslCAInfo */
+  sslCAInfo?: string
+  /** http.proxy; when undefined, the usual environment variables (https_proxy, HTTPS_PROXY, http_proxy, all_proxy, no_proxy) apply. */
+  proxy?: string
+  /** http.extraHeader values ("Name: value"); sent ONLY to the origin (scheme+host+port) of the URL they were configured for, never to a redirect target on another origin. */
+  extraHeaders?: string[]
+  /** User-Agent, e.g. "git/2.39.0 (tsgit/0.1.0)"-style; the caller passes it. */
+  userAgent?: string
+  /** ssh command: GIT_SSH_COMMAND, else core.sshCommand, else GIT_SSH, else "ssh" — the caller resolves config; the transport handles env fallbacks if the option is undefined. */
+  sshCommand?: string
+  /** Path or name of git-upload-pack on the remote (remote.<name>.uploadpack), default "git-upload-pack". */
+  uploadPack?: string
+  /** Environment (defaults to process.env). */
+  env?: NodeJS.ProcessEnv
+  /** Where stderr of a local/ssh upload-pack goes, line by line, and warnings. */
+  sink?: ProgressSink
+  /** Allowed URL schemes for redirects (default http/https, and never https→http downgrade). */
+  allowedSchemes?: string[]
+  signal?: AbortSignal
+}
