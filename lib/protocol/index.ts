@@ -1,0 +1,10 @@
+/** The protocol v2 layer: pure request builders and response parsers, no I/O. */
+export { Capabilities, MAX_CAPABILITIES, parseCapabilities, commandHeader, requireCommand, assertLineSafe } from './capabilities.js'
+export { buildLsRefsRequest, parseLsRefs, parseLsRefsLine, DEFAULT_AGENT, DEFAULT_MAX_REFS } from './ls-refs.js'
+export type { LsRefsOptions, RemoteRef } from './ls-refs.js'
+export { buildFetchRequest, parseFetchResponse, serverSupportsFilter, DEFAULT_MAX_SECTION_LINES } from './fetch.js'
+export type { FetchArgs, FetchResponse, FetchResponseOptions, Acknowledgments, PackfileUri } from './fetch.js'
+export { parseFilterSpec, combineFilterSpecs, filterToWire, filterToConfig, encodeSubSpec, parseGitUlong } from './filter.js'
+export type { FilterSpec } from './filter.js'
+export { demuxSideband, unwrapSidebandAll, SidebandAllReader, RemoteLineSplitter } from '../pktline/sideband.js'
+export type { PacketSource, RemoteTextSink, DemuxOptions } from '../pktline/sideband.js'
