@@ -5,7 +5,7 @@
  * Nothing is visible to git until the pack's .idx is renamed into place and the refs
  * are written; a failure before that removes what the clone created.
  */
-import { resolve, join } from 'node:path'
+import { resolve } from 'node:path'
 import { unlink } from 'node:fs/promises'
 import { RepositoryError, TsgitError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
@@ -13,7 +13,8 @@ import { ObjectStore } from '../odb/store.js'
 import { parseCommit, parseTag } from '../odb/objects.js'
 import type { Oid } from '../odb/types.js'
 import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
-import { initRepository, openRepository, type Repository } from '../repo/repository.js'
+import { initRepository, Repository } from '../repo/repository.js'
+import { committerIdent } from './ident.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
 import { LazyFetcher } from './lazy-fetch.js'
@@ -145,8 +146,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
   let session: RemoteSession | undefined
   let store: ObjectStore | undefined
   try {
-    await initRepository(destPath, { bare })
-    const repo = await openRepository(bare ? destPath : join(destPath, '.git'), { workTree: bare ? undefined : destPath, env: ctx.env, configOverrides: ctx.configOverrides })
+    const location = await initRepository(destPath, { bare })
+    const repo = await Repository.fromLocation(location, { env: ctx.env, cliConfig: ctx.configOverrides })
     for (const c of opts.config ?? []) {
       const [k, v] = parseConfigArg(c)
       await repo.config.add(k, v)
@@ -213,12 +214,12 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           throw new TsgitError('E_CONNECTIVITY', `remote did not send all necessary objects (missing ${r.oid} for ${r.name})`)
         }
       }
-      await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags })
+      await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags, env: ctx.env })
       refsWritten = true
       if (result.keepPath) await unlink(result.keepPath).catch((e: unknown) => { if (!isNotFound(e)) throw e })
     }
     if (!refsWritten) {
-      await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags })
+      await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags, env: ctx.env })
       refsWritten = true
     }
     const bytesReceived = session.transport.bytesReceived
@@ -274,6 +275,7 @@ interface RefWriteOptions {
   url: string
   singleBranch: boolean
   tags: boolean
+  env: NodeJS.ProcessEnv
 }
 
 async function writeCloneRefs(repo: Repository, store: ObjectStore, plan: Plan, o: RefWriteOptions): Promise<void> {
@@ -290,16 +292,17 @@ async function writeCloneRefs(repo: Repository, store: ObjectStore, plan: Plan, 
   const present: typeof packed = []
   for (const p of packed) if (await store.has(p.oid)) present.push(p)
   await repo.refs.writePackedRefs(present)
-  const message = `clone: from ${o.url}`
+  const reflog = { ident: committerIdent(repo.config, o.env), message: `clone: from ${o.url}` }
   if (plan.detachAt) {
-    await repo.refs.updateRef('HEAD', plan.detachAt, { message })
+    await repo.refs.transaction().update('HEAD', plan.detachAt, { reflog, noDeref: true }).commit()
     return
   }
   const branch = plan.branch ?? (plan.headRef?.symrefTarget?.startsWith('refs/heads/') ? plan.headRef.symrefTarget.slice(11) : undefined)
   if (!branch) return
   const tip = plan.wanted.find((r) => r.name === `refs/heads/${branch}`)?.oid
-  if (tip && !o.bare) await repo.refs.updateRef(`refs/heads/${branch}`, tip, { message })
   await repo.refs.setSymref('HEAD', `refs/heads/${branch}`)
+  // Through HEAD, so both HEAD's and the branch's reflogs get the entry, as git's clone does.
+  if (tip && !o.bare) await repo.refs.transaction().update('HEAD', tip, { reflog }).commit()
   if (!o.bare && tip && plan.headRef?.symrefTarget?.startsWith('refs/heads/')) {
     await repo.refs.setSymref(`refs/remotes/${o.origin}/HEAD`, `refs/remotes/${o.origin}/${plan.headRef.symrefTarget.slice(11)}`)
   }

@@ -10,12 +10,8 @@ import type { ObjectStore, PromisorFetcher } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
 import { serverSupportsFilter } from '../protocol/index.js'
 import { fetchPack, openSession } from './remote-session.js'
-import { transportOptionsFromConfig, type ConfigReader } from './transport-options.js'
-
-export interface PromisorConfigReader extends ConfigReader {
-  /** Subsection names of `section`, in config-file order. */
-  subsections(section: string): string[]
-}
+import type { ConfigReader } from '../repo/config.js'
+import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface PromisorRemote {
   name: string
@@ -23,24 +19,24 @@ export interface PromisorRemote {
 }
 
 /** Promisor remotes in the order lazy fetches try them. */
-export function promisorRemotes(config: PromisorConfigReader): PromisorRemote[] {
-  const main = config.get('extensions.partialClone')
+export function promisorRemotes(config: ConfigReader): PromisorRemote[] {
+  const main = config.getString('extensions.partialClone')
   const out: PromisorRemote[] = []
   for (const name of config.subsections('remote')) {
     if (name === main) continue
-    const isPromisor = config.getBool(`remote.${name}.promisor`) === true || config.get(`remote.${name}.partialclonefilter`) !== undefined
-    const url = config.get(`remote.${name}.url`)
+    const isPromisor = config.getBool(`remote.${name}.promisor`) === true || config.getString(`remote.${name}.partialclonefilter`) !== undefined
+    const url = config.getString(`remote.${name}.url`)
     if (isPromisor && url !== undefined && !out.some((r) => r.name === name)) out.push({ name, url })
   }
   if (main !== undefined) {
-    const url = config.get(`remote.${main}.url`)
+    const url = config.getString(`remote.${main}.url`)
     if (url !== undefined) out.push({ name: main, url })
   }
   return out
 }
 
 export interface LazyFetchContext {
-  config: PromisorConfigReader
+  config: ConfigReader
   store: ObjectStore
   env: NodeJS.ProcessEnv
   sink: ProgressSink

@@ -165,6 +165,8 @@ interface PendingUpdate {
   newOid: Oid | null
   oldOid?: Oid
   reflog?: ReflogOptions
+  /** Update `name` itself even if it is a symref (a detached HEAD). */
+  noDeref?: boolean
 }
 
 export class RefStore {
@@ -367,7 +369,7 @@ export class RefTransaction {
   constructor(private readonly store: RefStore) {}
 
   /** Sets `name` to `newOid`; with `oldOid`, only if it currently has that value (NULL_OID: must not exist). */
-  update(name: string, newOid: Oid, options: { oldOid?: Oid; reflog?: ReflogOptions } = {}): this {
+  update(name: string, newOid: Oid, options: { oldOid?: Oid; reflog?: ReflogOptions; noDeref?: boolean } = {}): this {
     if (!isOid(newOid)) throw new RefError(`invalid object id '${newOid}' for '${name}'`)
     return this.queue({ name, newOid, ...options })
   }
@@ -398,7 +400,7 @@ export class RefTransaction {
     const resolved: (PendingUpdate & { target: string; before: Oid | undefined })[] = []
     const seen = new Set<string>()
     for (const u of this.updates) {
-      const target = u.newOid === null ? u.name : await store.resolveName(u.name)
+      const target = u.newOid === null || u.noDeref === true ? u.name : await store.resolveName(u.name)
       assertValidRefName(target)
       if (seen.has(target)) throw new RefError(`multiple updates for ref '${target}' not allowed`)
       seen.add(target)
