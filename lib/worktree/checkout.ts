@@ -136,8 +136,10 @@ export async function planTree(reader: ObjectReader, treeOid: Oid, options: Plan
     if (dirs.length > 0) directories.push(dirs)
     level = next
   }
-  entries.sort((a, b) => Buffer.compare(Buffer.from(a.path, 'utf8'), Buffer.from(b.path, 'utf8')))
-  return { entries, directories }
+  // Index order is byte order; encode each path once rather than in every comparison.
+  const keyed = entries.map((e) => ({ e, key: Buffer.from(e.path, 'utf8') }))
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key))
+  return { entries: keyed.map((k) => k.e), directories }
 }
 
 /** A fresh checkout may only find the git directory (when it lives inside the work tree). */
