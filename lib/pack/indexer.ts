@@ -35,7 +35,7 @@ export interface IndexPackOptions {
   maxObjects?: number
   /** Entries whose inflated size exceeds this are inflated as a stream. Default 64 MiB. */
   streamingThreshold?: number
-  /** Memory for delta bases held during resolution. Default 256 MiB. */
+  /** Memory for delta bases held during resolution. Default 96 MiB (git's core.deltaBaseCacheLimit). */
   baseCacheBytes?: number
   /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
@@ -135,7 +135,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
     try {
       await new DeltaResolver(table, tmpPack.handle, receiver.deltaCount, {
         maxObjectSize,
-        baseCacheBytes: options.baseCacheBytes ?? 256 * 1024 * 1024,
+        baseCacheBytes: options.baseCacheBytes ?? 96 * 1024 * 1024,
         ...(options.resolveExternal ? { resolveExternal: options.resolveExternal } : {}),
         ...(options.progress ? { progress: options.progress } : {}),
         ...(signal ? { signal } : {}),

@@ -5,6 +5,7 @@
  * still has children to resolve; the bytes held along the current path are
  * bounded, and bases dropped to honour that bound are rebuilt from the file.
  */
+import { readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { inflateSync } from 'node:zlib'
 import { PackError } from '../errors.js'
@@ -13,7 +14,6 @@ import type { GitObject, Oid } from '../odb/types.js'
 import { applyDelta } from './delta.js'
 import { EntryTable, NO_BASE } from './entries.js'
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, hashObject, typeCode, typeName } from './format.js'
-import { readAt } from './tempfile.js'
 
 /** `base` value of a delta whose base came from resolveExternal. */
 const EXTERNAL_BASE = -2
@@ -177,7 +177,15 @@ export class DeltaResolver {
     const start = (t.offset[i] as number) + (t.headerLength[i] as number)
     const length = (t.end[i] as number) - start
     const size = t.size[i] as number
-    const compressed = await readAt(this.pack, start, length)
+    // Synchronous positional reads: resolution is CPU-bound, and a thread-pool
+    // round trip per delta costs more than the read itself.
+    const compressed = Buffer.allocUnsafe(length)
+    let done = 0
+    while (done < length) {
+      const n = readSync(this.pack.fd, compressed, done, length - done, start + done)
+      if (n === 0) throw new PackError(`pack file ended inside the object at offset ${t.offset[i]}`)
+      done += n
+    }
     let data: Buffer
     try {
       data = inflateSync(compressed, { maxOutputLength: Math.max(1, size) })

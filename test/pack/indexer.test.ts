@@ -41,6 +41,8 @@ const variants: [string, string[], Partial<IndexPackOptions>][] = [
   ['--no-reuse-delta --depth=50', ['--no-reuse-delta', '--depth=50', '--window=50'], {}],
   ['REF_DELTA (--no-delta-base-offset)', ['--no-delta-base-offset'], {}],
   ['streaming inflate for every entry', [], { streamingThreshold: 0 }],
+  ['bases dropped and rebuilt from the file (no base memory)', ['--no-reuse-delta', '--depth=50', '--window=50'], { baseCacheBytes: 0 }],
+  ['REF_DELTA with no base memory', ['--no-delta-base-offset', '--no-reuse-delta'], { baseCacheBytes: 0 }],
 ]
 
 for (const [name, flags, opts] of variants) {
@@ -121,6 +123,7 @@ t.test('thin pack: REF_DELTA bases from outside the pack', async (t) => {
   const asked: string[] = []
   const result = await indexPack(chunked(thin, 512), {
     packDir: dest.packDir,
+    baseCacheBytes: 0,
     resolveExternal: async (oid) => {
       asked.push(oid)
       const r = git(['cat-file', '-t', oid], { cwd: repo.path, allowFail: true })
