@@ -303,7 +303,8 @@ async function writeCloneRefs(repo: Repository, store: ObjectStore, plan: Plan, 
   await repo.refs.setSymref('HEAD', `refs/heads/${branch}`)
   // Through HEAD, so both HEAD's and the branch's reflogs get the entry, as git's clone does.
   if (tip && !o.bare) await repo.refs.transaction().update('HEAD', tip, { reflog }).commit()
-  if (!o.bare && tip && plan.headRef?.symrefTarget?.startsWith('refs/heads/')) {
-    await repo.refs.setSymref(`refs/remotes/${o.origin}/HEAD`, `refs/remotes/${o.origin}/${plan.headRef.symrefTarget.slice(11)}`)
+  const remoteHead = plan.headRef?.symrefTarget
+  if (!o.bare && remoteHead?.startsWith('refs/heads/') && plan.wanted.some((r) => r.name === remoteHead)) {
+    await repo.refs.setSymref(`refs/remotes/${o.origin}/HEAD`, `refs/remotes/${o.origin}/${remoteHead.slice(11)}`)
   }
 }
