@@ -1,0 +1,339 @@
+/**
+ * `npm run bench [-- --repo <bare.git>] [--runs N]`: real git and tsgit clone
+ * the same repository from the same real `git http-backend`, in alternation
+ * (git, tsgit, git, tsgit …) so drift in the machine hits both alike, for
+ * four kinds of clone. Prints medians of wall time and peak RSS of the client
+ * process tree (see measure.ts for what that means), what the server sent,
+ * and tsgit/git ratios; writes the raw samples to bench/results/<stamp>.json.
+ *
+ * The server runs in this process and shares the machine with the client, the
+ * same for both clients; its time is part of the wall time either way.
+ */
+import { cpus, totalmem } from 'node:os'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { checkWithGit, cloneCommand, type ClientName } from './clients.js'
+import { ensureGnuTime, measure } from './measure.js'
+import { cachedBigRepo, defaultCacheDir, repoStats, type RepoStats } from './repo-cache.js'
+import { formatBytes, formatKinds, formatMs, formatRatio, median, ratio, renderTable, summarizeRequests } from './stats.js'
+import { git, tempDir } from '../test/fixtures/git.js'
+import type { BigRepoOptions } from '../test/fixtures/repos.js'
+import { startGitServer, type GitServer } from '../test/fixtures/server.js'
+
+/** ~102k objects, ~52 MiB of pack (30000 files under 679 directories, 20 commits). */
+const DEFAULT_REPO: BigRepoOptions = { files: 30000, commits: 20, fileSize: 1800 }
+const TARGET_TIME_RATIO = 1.5
+const TARGET_RSS_KIB = 256 * 1024
+
+interface Row {
+  id: string
+  title: string
+  flags: string[]
+  workTree: boolean
+}
+
+const ROWS: Row[] = [
+  { id: 'full', title: 'full clone', flags: [], workTree: true },
+  { id: 'blobless-nc', title: 'blob:none --no-checkout', flags: ['--filter=blob:none', '--no-checkout'], workTree: false },
+  { id: 'blobless', title: 'blob:none + checkout', flags: ['--filter=blob:none'], workTree: true },
+  { id: 'treeless-nc', title: 'tree:0 --no-checkout', flags: ['--filter=tree:0', '--no-checkout'], workTree: false },
+]
+
+interface Sample {
+  run: number
+  status: number
+  wallMs: number
+  peakRssKiB: number | undefined
+  treeSumPeakKiB: number
+  maxProcessKiB: number | undefined
+  bytesReceived: number
+  requests: number
+  requestKinds: Record<string, number>
+  objects: number | undefined
+  stderr?: string
+}
+
+interface ClientResult {
+  samples: Sample[]
+  medianWallMs: number | undefined
+  medianPeakRssKiB: number | undefined
+  maxPeakRssKiB: number | undefined
+  medianBytes: number | undefined
+  medianRequests: number | undefined
+  fsck?: string
+  gitStatus?: string
+}
+
+interface RowResult {
+  row: Row
+  git: ClientResult
+  tsgit: ClientResult
+  timeRatio: number | undefined
+  rssRatio: number | undefined
+}
+
+const USAGE = `usage: npm run bench -- [--repo <bare.git>] [--runs <n>] [--files <n>] [--commits <n>] [--file-size <bytes>]
+                       [--cache-dir <dir>] [--only <row-id>...] [--cpu-prof <dir>]
+rows: ${ROWS.map((r) => r.id).join(', ')}
+`
+
+interface Args {
+  repo: string | undefined
+  runs: number
+  generate: BigRepoOptions
+  cacheDir: string
+  only: string[]
+  cpuProf: string | undefined
+}
+
+class BenchUsage extends Error {}
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new BenchUsage(`--${name} wants a positive integer, got '${v}'`)
+  return Number(v)
+}
+
+function parse(argv: string[]): Args {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      options: {
+        repo: { type: 'string' },
+        runs: { type: 'string' },
+        files: { type: 'string' },
+        commits: { type: 'string' },
+        'file-size': { type: 'string' },
+        'cache-dir': { type: 'string' },
+        only: { type: 'string', multiple: true },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }))
+  } catch (e) {
+    throw new BenchUsage(e instanceof Error ? e.message : String(e))
+  }
+  if (values.help === true) throw new BenchUsage('')
+  const only = values.only ?? []
+  for (const id of only) if (!ROWS.some((r) => r.id === id)) throw new BenchUsage(`unknown row '${id}'`)
+  return {
+    repo: values.repo !== undefined ? resolve(values.repo) : undefined,
+    runs: positiveInt('runs', values.runs, 3),
+    generate: {
+      files: positiveInt('files', values.files, DEFAULT_REPO.files),
+      commits: positiveInt('commits', values.commits, DEFAULT_REPO.commits),
+      fileSize: positiveInt('file-size', values['file-size'], DEFAULT_REPO.fileSize),
+    },
+    cacheDir: values['cache-dir'] !== undefined ? resolve(values['cache-dir']) : defaultCacheDir(),
+    only,
+    cpuProf: values['cpu-prof'] !== undefined ? resolve(values['cpu-prof']) : undefined,
+  }
+}
+
+function log(text: string): void {
+  process.stderr.write(text)
+}
+
+function optionalMedian(values: (number | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined && Number.isFinite(v))
+  return known.length > 0 ? median(known) : undefined
+}
+
+function summarize(samples: Sample[]): ClientResult {
+  const ok = samples.filter((s) => s.status === 0)
+  const peaks = ok.map((s) => s.peakRssKiB).filter((v): v is number => v !== undefined)
+  return {
+    samples,
+    medianWallMs: optionalMedian(ok.map((s) => s.wallMs)),
+    medianPeakRssKiB: optionalMedian(peaks),
+    maxPeakRssKiB: peaks.length > 0 ? Math.max(...peaks) : undefined,
+    medianBytes: optionalMedian(ok.map((s) => s.bytesReceived)),
+    medianRequests: optionalMedian(ok.map((s) => s.requests)),
+  }
+}
+
+async function runOnce(server: GitServer, url: string, client: ClientName, row: Row, run: number, dir: string, cpuProf: string | undefined): Promise<Sample> {
+  const cmd = cloneCommand(client, ['-q', ...row.flags], url, dir)
+  if (client === 'tsgit' && cpuProf !== undefined) cmd.args.unshift('--cpu-prof', `--cpu-prof-dir=${join(cpuProf, row.id)}`)
+  const before = server.requests.length
+  const m = await measure(cmd.command, cmd.args, { env: cmd.env })
+  const reqs = summarizeRequests(server.requests.slice(before))
+  const gitDir = join(dir, '.git')
+  const sample: Sample = {
+    run,
+    status: m.status,
+    wallMs: m.wallMs,
+    peakRssKiB: m.peakRssKiB,
+    treeSumPeakKiB: m.treeSumPeakKiB,
+    maxProcessKiB: m.maxProcessKiB,
+    bytesReceived: reqs.bytes,
+    requests: reqs.count,
+    requestKinds: reqs.kinds,
+    objects: m.status === 0 ? repoStats(gitDir).objects : undefined,
+  }
+  if (m.status !== 0) sample.stderr = m.stderr.slice(-4000)
+  return sample
+}
+
+function describeRepo(path: string, stats: RepoStats): string {
+  return `${path}: ${stats.objects} objects, ${formatBytes(stats.packBytes)} of pack`
+}
+
+function table(results: RowResult[]): string {
+  const header = ['row', 'client', 'median time', 'peak RSS', 'received', 'requests', 'objects', 'time ratio', 'RSS ratio']
+  const rows: string[][] = []
+  for (const r of results) {
+    for (const client of ['git', 'tsgit'] as const) {
+      const c = r[client]
+      const failed = c.samples.filter((s) => s.status !== 0).length
+      const objects = c.samples.find((s) => s.objects !== undefined)?.objects
+      rows.push([
+        client === 'git' ? r.row.title : '',
+        client + (failed > 0 ? ` (${failed} FAILED)` : ''),
+        formatMs(c.medianWallMs),
+        formatBytes(c.medianPeakRssKiB === undefined ? undefined : c.medianPeakRssKiB * 1024),
+        formatBytes(c.medianBytes),
+        c.medianRequests === undefined ? 'n/a' : String(c.medianRequests),
+        objects === undefined ? 'n/a' : String(objects),
+        client === 'tsgit' ? formatRatio(r.timeRatio) : '',
+        client === 'tsgit' ? formatRatio(r.rssRatio) : '',
+      ])
+    }
+  }
+  return renderTable(header, rows)
+}
+
+function targets(results: RowResult[]): { text: string; met: boolean } {
+  const lines: string[] = []
+  let met = true
+  for (const r of results) {
+    const timeOk = r.timeRatio !== undefined && r.timeRatio <= TARGET_TIME_RATIO
+    const rssOk = r.tsgit.maxPeakRssKiB !== undefined && r.tsgit.maxPeakRssKiB < TARGET_RSS_KIB
+    met &&= timeOk && rssOk
+    lines.push(
+      `  ${r.row.title.padEnd(26)} time tsgit/git ${formatRatio(r.timeRatio).padStart(6)} (target <= ${TARGET_TIME_RATIO}): ${timeOk ? 'met' : 'MISSED'}; ` +
+        `tsgit peak RSS max ${formatBytes(r.tsgit.maxPeakRssKiB === undefined ? undefined : r.tsgit.maxPeakRssKiB * 1024)} (target < 256 MiB): ${rssOk ? 'met' : 'MISSED'}`,
+    )
+  }
+  return { text: lines.join('\n') + '\n', met }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: Args
+  try {
+    args = parse(argv)
+  } catch (e) {
+    if (!(e instanceof BenchUsage)) throw e
+    if (e.message !== '') log(`bench: ${e.message}\n`)
+    log(USAGE)
+    return e.message === '' ? 0 : 129
+  }
+  if (!ensureGnuTime(true)) log('bench: GNU time unavailable; peak RSS is the sampled tree sum only\n')
+
+  let repoPath: string
+  if (args.repo !== undefined) {
+    const bare = git(['rev-parse', '--is-bare-repository'], { cwd: args.repo, allowFail: true })
+    if (bare.status !== 0 || bare.stdout.trim() !== 'true') {
+      log(`bench: ${args.repo} is not a bare git repository\n`)
+      return 129
+    }
+    repoPath = args.repo
+  } else {
+    log(`bench: preparing a generated repository (${JSON.stringify(args.generate)}) under ${args.cacheDir} ...\n`)
+    const t0 = Date.now()
+    const cached = await cachedBigRepo(args.generate, args.cacheDir)
+    log(cached.built ? `bench: built in ${formatMs(Date.now() - t0)}\n` : 'bench: reused the cached repository\n')
+    repoPath = cached.path
+  }
+  const source = repoStats(repoPath)
+  log(`bench: serving ${describeRepo(repoPath, source)}\n`)
+
+  const work = tempDir('tsgit-bench-')
+  const server = await startGitServer({ root: dirname(repoPath) })
+  const url = server.url(basename(repoPath))
+  const rows = args.only.length > 0 ? ROWS.filter((r) => args.only.includes(r.id)) : ROWS
+  const results: RowResult[] = []
+  let failures = 0
+  try {
+    for (const row of rows) {
+      const samples: Record<ClientName, Sample[]> = { git: [], tsgit: [] }
+      const checks: Partial<Record<ClientName, { fsck: string; gitStatus?: string }>> = {}
+      for (let run = 0; run < args.runs; run++) {
+        for (const client of ['git', 'tsgit'] as const) {
+          const dir = join(work.path, `${row.id}-${client}-${run}`)
+          const s = await runOnce(server, url, client, row, run, dir, args.cpuProf)
+          samples[client].push(s)
+          log(
+            `  ${row.title} run ${run + 1}/${args.runs} ${client.padEnd(5)} ` +
+              (s.status === 0
+                ? `${formatMs(s.wallMs)}, peak RSS ${formatBytes((s.peakRssKiB ?? NaN) * 1024)}, ${formatBytes(s.bytesReceived)} in ${s.requests} requests (${formatKinds(s.requestKinds)})\n`
+                : `FAILED (exit ${s.status}): ${s.stderr?.trim().split('\n').slice(-3).join(' | ')}\n`),
+          )
+          if (s.status !== 0) failures++
+          // Real git's opinion of the first tsgit clone of each kind (outside the timing).
+          if (run === 0 && s.status === 0 && client === 'tsgit') {
+            const v = checkWithGit(dir, row.workTree)
+            checks.tsgit = { fsck: v.fsck.ok ? 'ok' : v.fsck.detail }
+            if (v.status !== undefined) checks.tsgit.gitStatus = v.status.ok ? 'clean' : v.status.detail
+            if (!v.fsck.ok || (v.status !== undefined && !v.status.ok)) {
+              failures++
+              log(`  ${row.title}: real git rejects the tsgit clone: fsck ${v.fsck.detail}; status ${v.status?.detail ?? '-'}\n`)
+            }
+          }
+          rmSync(dir, { recursive: true, force: true })
+        }
+      }
+      const g = summarize(samples.git)
+      const t = summarize(samples.tsgit)
+      if (checks.tsgit !== undefined) Object.assign(t, checks.tsgit)
+      results.push({ row, git: g, tsgit: t, timeRatio: ratio(t.medianWallMs, g.medianWallMs), rssRatio: ratio(t.medianPeakRssKiB, g.medianPeakRssKiB) })
+    }
+  } finally {
+    await server.close()
+    work.cleanup()
+  }
+
+  const out = table(results)
+  const tgt = targets(results)
+  process.stdout.write(`\n${describeRepo(repoPath, source)}; ${args.runs} runs each, alternating git/tsgit; medians shown.\n`)
+  process.stdout.write(out)
+  process.stdout.write(`\nTargets (reported, not enforced):\n${tgt.text}`)
+  process.stdout.write(
+    'Peak RSS: max over the run of the summed VmRSS of the client process tree (sampled every 10 ms), ' +
+      "or GNU time's largest single process if that is higher. Received: response bytes the server sent.\n",
+  )
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
+  mkdirSync(resultsDir, { recursive: true })
+  const file = join(resultsDir, `${stamp}.json`)
+  const json = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemBytes: totalmem(), node: process.version, git: git(['--version']).stdout.trim() },
+    repo: { path: repoPath, generated: args.repo === undefined ? args.generate : undefined, ...source },
+    runs: args.runs,
+    order: 'alternating git, tsgit per run',
+    rssMethod: 'max(peak of summed VmRSS over the client process tree sampled every 10 ms, GNU time %M = largest single process)',
+    targets: { timeRatio: TARGET_TIME_RATIO, tsgitPeakRssKiB: TARGET_RSS_KIB, met: tgt.met },
+    cpuProfiled: args.cpuProf !== undefined,
+    rows: results.map((r) => ({ id: r.row.id, title: r.row.title, flags: r.row.flags, git: r.git, tsgit: r.tsgit, timeRatio: r.timeRatio, rssRatio: r.rssRatio })),
+  }
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n')
+  process.stdout.write(`Results written to ${file}\n`)
+  return failures > 0 ? 1 : 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    process.exitCode = 1
+  },
+)

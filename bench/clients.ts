@@ -1,0 +1,43 @@
+/**
+ * The two clients the demo and the benchmark drive, as command lines: real git
+ * and the tsgit CLI, each a child process under the pinned environment (no
+ * user or system config), so neither sees anything the other does not.
+ */
+import { fileURLToPath } from 'node:url'
+import { git, pinnedEnv } from '../test/fixtures/git.js'
+
+export type ClientName = 'git' | 'tsgit'
+
+export const TSGIT_BIN: string = fileURLToPath(new URL('../../bin/tsgit.js', import.meta.url))
+
+export interface CommandLine {
+  command: string
+  args: string[]
+  env: NodeJS.ProcessEnv
+}
+
+/** `<client> clone <flags…> <url> <dir>`. */
+export function cloneCommand(client: ClientName, flags: readonly string[], url: string, dir: string): CommandLine {
+  const env = pinnedEnv()
+  if (client === 'git') return { command: 'git', args: ['clone', ...flags, url, dir], env }
+  return { command: process.execPath, args: [TSGIT_BIN, 'clone', ...flags, url, dir], env }
+}
+
+export interface Verdict {
+  ok: boolean
+  detail: string
+}
+
+/** What real git says about a clone: `git fsck` clean, and for a work tree an empty `git status --porcelain`. */
+export function checkWithGit(dir: string, workTree: boolean): { fsck: Verdict; status: Verdict | undefined } {
+  const f = git(['fsck', '--no-progress'], { cwd: dir, allowFail: true })
+  const fsckOut = (f.stdout + f.stderr).trim()
+  const fsck: Verdict = { ok: f.status === 0 && fsckOut === '', detail: f.status === 0 ? fsckOut || 'clean' : `exit ${f.status}: ${fsckOut}` }
+  if (!workTree) return { fsck, status: undefined }
+  const s = git(['status', '--porcelain'], { cwd: dir, allowFail: true })
+  const status: Verdict = {
+    ok: s.status === 0 && s.stdout === '' && s.stderr === '',
+    detail: s.status === 0 ? (s.stdout === '' ? 'clean' : s.stdout.trim().split('\n').slice(0, 5).join('; ')) : `exit ${s.status}: ${s.stderr.trim()}`,
+  }
+  return { fsck, status }
+}
