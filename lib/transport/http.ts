@@ -66,15 +66,16 @@ function makeDispatcher(options: TransportOptions): Dispatcher {
     }
   }
   if (options.proxy !== undefined) {
+    // proxyTunnel false: plain http goes to the proxy in absolute form, as curl does; https still tunnels with CONNECT.
     // An empty http.proxy disables proxying (config-remote: remote.<name>.proxy).
     if (options.proxy === '') return new Agent({ connect: tls })
     const uri = withScheme(options.proxy)
-    return new ProxyAgent({ uri, requestTls: tls, connect: tls })
+    return new ProxyAgent({ uri, requestTls: tls, connect: tls, proxyTunnel: false })
   }
   const env = resolveProxyEnv(options.env ?? process.env)
   if (env.httpProxy === '' && env.httpsProxy === '') return new Agent({ connect: tls })
   // Empty strings stop undici from consulting process.env behind our back.
-  return new EnvHttpProxyAgent({ httpProxy: env.httpProxy, httpsProxy: env.httpsProxy, noProxy: env.noProxy, connect: tls, requestTls: tls })
+  return new EnvHttpProxyAgent({ httpProxy: env.httpProxy, httpsProxy: env.httpsProxy, noProxy: env.noProxy, connect: tls, requestTls: tls, proxyTunnel: false })
 }
 
 export class HttpTransport implements Transport {

@@ -1,9 +1,15 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { AuthError, PktLineError, TransportError } from '../../lib/errors.js'
 import type { ProgressSink } from '../../lib/events.js'
 import { encodePkt, pktText } from '../../lib/pktline/pktline.js'
 import { openTransport } from '../../lib/transport/index.js'
 import { HttpTransport } from '../../lib/transport/http.js'
+import { resolveProxyEnv } from '../../lib/transport/proxy.js'
 import { tempDir } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { startGitServer, startRedirectServer, type GitServer } from '../fixtures/server.js'
@@ -274,5 +280,76 @@ t.test('a redirect loop stops after 20 hops', async (t) => {
     t.equal(srv.requests.length, 21)
   } finally {
     await srv.close()
+  }
+})
+
+t.test('https: TLS verification, sslCAInfo, sslVerify=false, and no https→http downgrade on redirect', async (t) => {
+  const key = `${tmp.path}/key.pem`
+  const cert = `${tmp.path}/cert.pem`
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' })
+  t.equal(r.status, 0, `openssl: ${r.stderr}`)
+  await withServer({}, async (target) => {
+    const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      res.statusCode = 302
+      res.setHeader('Location', `${target.origin}${req.url ?? '/'}`)
+      res.end()
+    })
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', () => resolve()))
+    const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/rich.git`
+    try {
+      const untrusted = openTransport(url, {})
+      const err = await untrusted.handshake().catch((e: unknown) => e)
+      t.ok(err instanceof TransportError, 'self-signed certificate rejected')
+      t.equal((err as TransportError).retryable, true)
+      t.match((err as Error).message, /^unable to access 'https:\/\/127\.0\.0\.1:\d+\/rich\.git': .*(self[- ]signed|certificate)/i)
+      await untrusted.close()
+
+      for (const opts of [{ sslCAInfo: cert }, { sslVerify: false }]) {
+        const tr = openTransport(url, opts)
+        await t.rejects(tr.handshake(), { name: 'TransportError', message: /refusing to follow a redirect from https to http/ }, JSON.stringify(opts))
+        await tr.close()
+      }
+      t.equal(target.requests.length, 0, 'the http target was never contacted')
+    } finally {
+      tls.closeAllConnections()
+      await new Promise<void>((resolve) => tls.close(() => resolve()))
+    }
+  })
+})
+
+t.test('proxy environment variables are read like curl does', async (t) => {
+  t.same(resolveProxyEnv({ HTTP_PROXY: 'http://evil:1', https_proxy: 'p:3128', no_proxy: 'a.example' }), { httpProxy: '', httpsProxy: 'http://p:3128', noProxy: 'a.example' })
+  t.same(resolveProxyEnv({ http_proxy: 'http://h:1', ALL_PROXY: 'http://all:2' }), { httpProxy: 'http://h:1', httpsProxy: 'http://all:2', noProxy: '' })
+  t.same(resolveProxyEnv({ HTTPS_PROXY: 'http://s:1', NO_PROXY: '*' }), { httpProxy: '', httpsProxy: 'http://s:1', noProxy: '*' })
+})
+
+t.test('http_proxy from the given env is used; no_proxy and an empty http.proxy bypass it', async (t) => {
+  const proxy = createHttpServer((req, res) => {
+    proxied.push(req.url ?? '')
+    res.statusCode = 502
+    res.end()
+  })
+  const proxied: string[] = []
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()))
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+  try {
+    await withServer({}, async (server) => {
+      const via = openTransport(server.url('rich.git'), { env: { http_proxy: proxyUrl } })
+      await t.rejects(via.handshake(), { message: /returned error: 502/ })
+      await via.close()
+      t.same(proxied, [`${server.url('rich.git')}/info/refs?service=git-upload-pack`], 'absolute-form request reached the proxy')
+
+      for (const opts of [{ env: { http_proxy: proxyUrl, no_proxy: '127.0.0.1' } }, { env: { http_proxy: proxyUrl }, proxy: '' }]) {
+        const direct = openTransport(server.url('rich.git'), opts)
+        const adv = await direct.handshake()
+        t.equal(pktText((await adv.read())!), 'version 2')
+        await direct.close()
+      }
+      t.equal(proxied.length, 1, 'bypassed the proxy')
+      t.equal(server.requests.length, 2)
+    })
+  } finally {
+    proxy.closeAllConnections()
+    await new Promise<void>((resolve) => proxy.close(() => resolve()))
   }
 })
