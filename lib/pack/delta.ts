@@ -38,6 +38,32 @@ export function deltaHeaderSizes(delta: Buffer): DeltaHeader {
   return { baseSize: base.value, resultSize: result.value, headerLength: result.next }
 }
 
+/** Results up to this size are allocated before the instructions are checked; that costs nothing. */
+const PRESCAN_THRESHOLD = 1024 * 1024
+
+/** What the instructions after `start` would write, without writing it; stops counting at an invalid instruction (applyDelta reports it). */
+function deltaOutputSize(delta: Buffer, start: number): number {
+  let total = 0
+  let pos = start
+  while (pos < delta.length) {
+    const op = delta[pos++] as number
+    if (op & 0x80) {
+      let size = 0
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) pos++
+      for (let i = 0; i < 3; i++) {
+        if (op & (0x10 << i)) size += (delta[pos++] ?? 0) << (8 * i)
+      }
+      total += size === 0 ? 0x10000 : size
+    } else if (op !== 0) {
+      total += op
+      pos += op
+    } else {
+      break
+    }
+  }
+  return total
+}
+
 /**
  * Applies `delta` to `base`. Throws PackError if the delta does not fit its
  * base, claims a result larger than `maxResultSize` (checked before
@@ -51,6 +77,14 @@ export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): 
   }
   if (resultSize > maxResultSize) {
     throw new PackError(`delta result of ${resultSize} bytes exceeds the limit of ${maxResultSize}`)
+  }
+  // The header is only a claim: before allocating a large result, add up what the
+  // instructions really produce, so a few bytes of delta cannot reserve gigabytes.
+  if (resultSize > PRESCAN_THRESHOLD) {
+    const produced = deltaOutputSize(delta, headerLength)
+    if (produced !== resultSize) {
+      throw new PackError(`delta produces ${produced} bytes but its header declares ${resultSize}`)
+    }
   }
   const out = Buffer.allocUnsafe(resultSize)
   let outPos = 0
