@@ -14,7 +14,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { checkWithGit, cloneCommand, type ClientName } from './clients.js'
+import { checkWithGit, cloneCommand, snapshotTsgit, type ClientName } from './clients.js'
 import { ensureGnuTime, measure } from './measure.js'
 import { cachedBigRepo, defaultCacheDir, repoStats, type RepoStats } from './repo-cache.js'
 import { formatBytes, formatKinds, formatMs, formatRatio, median, ratio, renderTable, summarizeRequests } from './stats.js'
@@ -254,6 +254,7 @@ async function main(argv: string[]): Promise<number> {
   log(`bench: serving ${describeRepo(repoPath, source)}\n`)
 
   const work = tempDir('tsgit-bench-')
+  const snapshot = snapshotTsgit()
   const server = await startGitServer({ root: dirname(repoPath) })
   const url = server.url(basename(repoPath))
   const rows = args.only.length > 0 ? ROWS.filter((r) => args.only.includes(r.id)) : ROWS
@@ -296,6 +297,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await server.close()
     work.cleanup()
+    snapshot.cleanup()
   }
 
   const out = table(results)

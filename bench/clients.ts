@@ -3,12 +3,40 @@
  * and the tsgit CLI, each a child process under the pinned environment (no
  * user or system config), so neither sees anything the other does not.
  */
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { git, pinnedEnv } from '../test/fixtures/git.js'
 
 export type ClientName = 'git' | 'tsgit'
 
 export const TSGIT_BIN: string = fileURLToPath(new URL('../../bin/tsgit.js', import.meta.url))
+const SOURCE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+let tsgitBin = TSGIT_BIN
+
+/**
+ * Copies the built CLI (bin/, dist/lib/) to a private directory and runs it
+ * from there: other people rebuild dist/ while a benchmark runs, and a clone
+ * that starts mid-rebuild fails on half-written modules.
+ */
+export function snapshotTsgit(): { bin: string; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'tsgit-snapshot-'))
+  cpSync(join(SOURCE_ROOT, 'bin'), join(root, 'bin'), { recursive: true })
+  cpSync(join(SOURCE_ROOT, 'dist', 'lib'), join(root, 'dist', 'lib'), { recursive: true })
+  cpSync(join(SOURCE_ROOT, 'package.json'), join(root, 'package.json'))
+  symlinkSync(join(SOURCE_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir')
+  writeFileSync(join(root, 'SNAPSHOT'), `copied from ${SOURCE_ROOT} at ${new Date().toISOString()}\n`)
+  tsgitBin = join(root, 'bin', 'tsgit.js')
+  return {
+    bin: tsgitBin,
+    cleanup: () => {
+      tsgitBin = TSGIT_BIN
+      rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
 
 export interface CommandLine {
   command: string
@@ -20,7 +48,7 @@ export interface CommandLine {
 export function cloneCommand(client: ClientName, flags: readonly string[], url: string, dir: string): CommandLine {
   const env = pinnedEnv()
   if (client === 'git') return { command: 'git', args: ['clone', ...flags, url, dir], env }
-  return { command: process.execPath, args: [TSGIT_BIN, 'clone', ...flags, url, dir], env }
+  return { command: process.execPath, args: [tsgitBin, 'clone', ...flags, url, dir], env }
 }
 
 export interface Verdict {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { cloneCommand, checkWithGit, type Verdict } from './clients.js'
+import { cloneCommand, checkWithGit, snapshotTsgit, type Verdict } from './clients.js'
 import { repoStats } from './repo-cache.js'
 import { formatBytes, formatKinds, formatMs, renderTable, summarizeRequests, type RequestSummary } from './stats.js'
 import { tempDir } from '../test/fixtures/git.js'
@@ -56,6 +56,7 @@ async function cloneAndCheck(server: GitServer, label: string, flags: string[], 
 
 async function main(): Promise<number> {
   const tmp = tempDir('tsgit-demo-')
+  const snapshot = snapshotTsgit()
   let server: GitServer | undefined
   try {
     say(`Generating a repository (${REPO.files} files, ${REPO.commits} commits) with git fast-import...\n`)
@@ -123,6 +124,7 @@ async function main(): Promise<number> {
   } finally {
     await server?.close()
     tmp.cleanup()
+    snapshot.cleanup()
   }
 }
 

@@ -64,8 +64,9 @@ export interface RequestSummary {
 
 function kindOf(r: LoggedRequest): string {
   if (r.command !== undefined) return `${r.method} ${r.command}`
-  const tail = r.path.split('/').slice(-2).join('/')
-  return `${r.method} ${tail.endsWith('info/refs') ? 'info/refs' : tail}`
+  if (r.path.endsWith('/info/refs')) return `${r.method} info/refs`
+  // git sends a flush-only probe before a request body larger than http.postBuffer.
+  return `${r.method} ${r.path.split('/').pop() ?? ''} (no command)`
 }
 
 export function summarizeRequests(requests: readonly LoggedRequest[]): RequestSummary {

@@ -54,11 +54,12 @@ t.test('request summaries group by v2 command', async (t) => {
     { method: 'POST', path: '/big.git/git-upload-pack', command: 'fetch', bytesOut: 1000 },
     { method: 'GET', path: '/big.git/info/refs', bytesOut: 100 },
     { method: 'POST', path: '/big.git/git-upload-pack', command: 'fetch', bytesOut: 7 },
+    { method: 'POST', path: '/big.git/git-upload-pack', bytesOut: 0 },
   ])
-  t.equal(s.count, 5)
+  t.equal(s.count, 6)
   t.equal(s.bytes, 1257)
-  t.same(s.kinds, { 'GET info/refs': 2, 'POST ls-refs': 1, 'POST fetch': 2 })
-  t.equal(formatKinds(s.kinds), 'GET info/refs x2, POST ls-refs x1, POST fetch x2')
+  t.same(s.kinds, { 'GET info/refs': 2, 'POST ls-refs': 1, 'POST fetch': 2, 'POST git-upload-pack (no command)': 1 })
+  t.equal(formatKinds(s.kinds), 'GET info/refs x2, POST ls-refs x1, POST fetch x2, POST git-upload-pack (no command) x1')
   t.same(summarizeRequests([]), { count: 0, bytes: 0, kinds: {} })
 })
 
