@@ -4,19 +4,43 @@
  * was given a PromisorFetcher (a partial clone with lazy fetching allowed), the
  * missing ids are faulted in and the read is retried once. The store never imports
  * the operations: the fetcher is handed to it.
+ *
+ * Code that runs inside a fetch reads with fetching denied (an async context marks
+ * it), so a lazy fetch can never recurse into another one.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { readdir } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { MissingObjectError, isNotFound } from '../errors.js'
+import { MissingObjectError, TsgitError, isNotFound } from '../errors.js'
 import { PackFile } from '../pack/reader.js'
 import { readLoose, writeLoose } from './loose.js'
-import type { GitObject, ObjectReader, ObjectType, Oid } from './types.js'
+import { parseCommit, parseTag, parseTree, MODE_GITLINK } from './objects.js'
+import type { GitObject, ObjectReader, ObjectType, Oid, PrefetchOptions } from './types.js'
 
 /** Faults missing objects in from promisor remotes. Implemented by the operations layer. */
 export interface PromisorFetcher {
   /** Fetches `oids` (all missing locally) in as few requests as possible. Throws if any stays missing. */
   fetchMissing(oids: Oid[]): Promise<void>
+}
+
+/** A missing object that no promisor object refers to: the repository is corrupt. */
+export class CorruptRepositoryError extends TsgitError {
+  readonly oid: Oid
+  constructor(oid: Oid, message: string) {
+    super('E_CORRUPT', message)
+    this.oid = oid
+  }
+}
+
+export interface ObjectStoreOptions {
+  /** The lazy fetcher; undefined for a repository that is not a partial clone. */
+  fetcher?: PromisorFetcher
+  /**
+   * The repository is a partial clone but lazy fetching was turned off
+   * (GIT_NO_LAZY_FETCH=1 or --no-lazy-fetch): called once, on the first miss.
+   */
+  onLazyFetchDisabled?: () => void
 }
 
 interface LoadedPack {
@@ -25,24 +49,39 @@ interface LoadedPack {
   promisor: boolean
 }
 
+const insideFetch = new AsyncLocalStorage<boolean>()
+
 export class ObjectStore implements ObjectReader {
   readonly objectsDir: string
   private packs = new Map<string, LoadedPack>()
   private scanned = false
   private fetcher: PromisorFetcher | undefined
+  private onLazyFetchDisabled: (() => void) | undefined
+  private promisorSet: Set<Oid> | undefined
 
-  constructor(objectsDir: string, fetcher?: PromisorFetcher) {
+  constructor(objectsDir: string, options: ObjectStoreOptions = {}) {
     this.objectsDir = objectsDir
-    this.fetcher = fetcher
+    this.fetcher = options.fetcher
+    this.onLazyFetchDisabled = options.onLazyFetchDisabled
   }
 
   get packDir(): string {
     return join(this.objectsDir, 'pack')
   }
 
-  /** Sets (or clears) the lazy fetcher; code running inside a fetch uses a store without one. */
+  /** Sets (or clears) the lazy fetcher. */
   setFetcher(fetcher: PromisorFetcher | undefined): void {
     this.fetcher = fetcher
+  }
+
+  /** Whether a miss may be faulted in here (a fetcher is set and we are not inside a fetch). */
+  get canFetch(): boolean {
+    return this.fetcher !== undefined && insideFetch.getStore() !== true
+  }
+
+  /** Runs `fn` with lazy fetching denied for every read it makes, however deep. */
+  static withoutFetching<T>(fn: () => Promise<T>): Promise<T> {
+    return insideFetch.run(true, fn)
   }
 
   /** Picks up packs that appeared since the last scan (after a fetch, or written by another process). */
@@ -61,7 +100,9 @@ export class ObjectStore implements ObjectReader {
       const packPath = join(this.packDir, `${name}.pack`)
       if (!existsSync(packPath)) continue
       const pack = await PackFile.open(packPath)
-      this.packs.set(name, { name, pack, promisor: existsSync(join(this.packDir, `${name}.promisor`)) })
+      const promisor = existsSync(join(this.packDir, `${name}.promisor`))
+      this.packs.set(name, { name, pack, promisor })
+      if (promisor) this.promisorSet = undefined
     }
     this.scanned = true
   }
@@ -73,6 +114,10 @@ export class ObjectStore implements ObjectReader {
   private findInPacks(oid: Oid): LoadedPack | undefined {
     for (const p of this.packs.values()) if (p.pack.has(oid)) return p
     return undefined
+  }
+
+  private hasLoose(oid: Oid): boolean {
+    return existsSync(join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))
   }
 
   private async readLocal(oid: Oid): Promise<GitObject | undefined> {
@@ -97,8 +142,7 @@ export class ObjectStore implements ObjectReader {
   /** True if the object is present locally (never fetches). */
   async has(oid: Oid): Promise<boolean> {
     await this.ensureScanned()
-    if (this.findInPacks(oid)) return true
-    if (existsSync(join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))) return true
+    if (this.findInPacks(oid) || this.hasLoose(oid)) return true
     await this.rescan()
     return this.findInPacks(oid) !== undefined
   }
@@ -110,23 +154,99 @@ export class ObjectStore implements ObjectReader {
     return false
   }
 
-  async read(oid: Oid): Promise<GitObject> {
+  /** True if this repository has any promisor pack (it is, or was, a partial clone). */
+  async hasPromisorPacks(): Promise<boolean> {
+    await this.ensureScanned()
+    for (const p of this.packs.values()) if (p.promisor) return true
+    return false
+  }
+
+  /**
+   * git's promisor objects: those in a promisor pack and those an object in a promisor
+   * pack refers to. With a referrer, the cheap test is whether the referrer is in a
+   * promisor pack; otherwise every object of the promisor packs is parsed once.
+   */
+  async isPromisorObject(oid: Oid, referrer?: Oid): Promise<boolean> {
+    if (await this.inPromisorPack(oid)) return true
+    if (referrer !== undefined && (await this.inPromisorPack(referrer))) return true
+    return (await this.promisorObjects()).has(oid)
+  }
+
+  private async promisorObjects(): Promise<Set<Oid>> {
+    await this.ensureScanned()
+    if (this.promisorSet) return this.promisorSet
+    const set = new Set<Oid>()
+    for (const p of this.packs.values()) {
+      if (!p.promisor) continue
+      for (const oid of p.pack.index.oids()) {
+        set.add(oid)
+        const obj = await p.pack.read(oid)
+        if (!obj) continue
+        if (obj.type === 'commit') {
+          const c = parseCommit(obj.data)
+          set.add(c.tree)
+          for (const parent of c.parents) set.add(parent)
+        } else if (obj.type === 'tree') {
+          for (const e of parseTree(obj.data, { strictNames: false })) if (e.mode !== MODE_GITLINK) set.add(e.oid)
+        } else if (obj.type === 'tag') {
+          set.add(parseTag(obj.data).object)
+        }
+      }
+    }
+    this.promisorSet = set
+    return set
+  }
+
+  /** The missing ids of `ids` that are not promisor objects (corruption, never fetched). */
+  private async nonPromisor(ids: Oid[], referrers: Oid[] | undefined): Promise<Oid[]> {
+    if (referrers !== undefined && referrers.length > 0) {
+      let all = true
+      for (const r of referrers) {
+        if (!(await this.inPromisorPack(r))) {
+          all = false
+          break
+        }
+      }
+      if (all) return []
+    }
+    const out: Oid[] = []
+    for (const oid of ids) if (!(await this.isPromisorObject(oid))) out.push(oid)
+    return out
+  }
+
+  private async fault(ids: Oid[], referrers: Oid[] | undefined): Promise<void> {
+    if (!this.canFetch) {
+      if (this.fetcher === undefined && this.onLazyFetchDisabled) {
+        this.onLazyFetchDisabled()
+        this.onLazyFetchDisabled = undefined
+      }
+      return
+    }
+    const corrupt = await this.nonPromisor(ids, referrers)
+    if (corrupt.length > 0) {
+      const oid = corrupt[0] as Oid
+      throw new CorruptRepositoryError(oid, `missing object ${oid} is not a promisor object: the repository is corrupt (it is not fetched lazily)`)
+    }
+    const fetcher = this.fetcher as PromisorFetcher
+    await ObjectStore.withoutFetching(() => fetcher.fetchMissing(ids))
+    await this.rescan()
+  }
+
+  /** The object, fetched lazily where the repository allows it; MissingObjectError otherwise. */
+  async read(oid: Oid, options: PrefetchOptions = {}): Promise<GitObject> {
     const obj = await this.tryRead(oid)
     if (obj) return obj
-    if (!this.fetcher) throw new MissingObjectError(oid)
-    await this.fetcher.fetchMissing([oid])
-    await this.rescan()
+    await this.fault([oid], options.referrers ? [...options.referrers] : undefined)
     const again = await this.readLocal(oid)
-    if (!again) throw new MissingObjectError(oid, `object ${oid} is still missing after a lazy fetch`)
+    if (!again) throw new MissingObjectError(oid, `unable to read ${oid}: object is missing`)
     return again
   }
 
   /** Fetches every missing id of `oids` in one batch (de-duplicated). */
-  async prefetch(oids: Iterable<Oid>): Promise<void> {
+  async prefetch(oids: Iterable<Oid>, options: PrefetchOptions = {}): Promise<void> {
     const missing = await this.missingOf(oids)
-    if (missing.length === 0 || !this.fetcher) return
-    await this.fetcher.fetchMissing(missing)
-    await this.rescan()
+    if (missing.length === 0) return
+    await this.fault(missing, options.referrers ? [...options.referrers] : undefined)
   }
 
   /** The ids of `oids` not present locally, de-duplicated, in first-seen order. */
@@ -137,11 +257,38 @@ export class ObjectStore implements ObjectReader {
     for (const oid of oids) {
       if (seen.has(oid)) continue
       seen.add(oid)
-      if (this.findInPacks(oid)) continue
-      if (existsSync(join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))) continue
+      if (this.findInPacks(oid) || this.hasLoose(oid)) continue
       missing.push(oid)
     }
-    return missing
+    if (missing.length === 0) return missing
+    await this.rescan()
+    return missing.filter((oid) => !this.findInPacks(oid))
+  }
+
+  /** Object ids starting with `prefix` (at most `limit`), from packs and loose objects. */
+  async findByPrefix(prefix: string, limit = 2): Promise<Oid[]> {
+    await this.ensureScanned()
+    const found = new Set<Oid>()
+    for (const p of this.packs.values()) {
+      for (const oid of p.pack.index.matchPrefix(prefix, limit)) found.add(oid)
+    }
+    if (prefix.length >= 2) {
+      try {
+        for (const name of await readdir(join(this.objectsDir, prefix.slice(0, 2)))) {
+          const oid = prefix.slice(0, 2) + name
+          if (name.length === 38 && oid.startsWith(prefix)) found.add(oid)
+        }
+      } catch (e) {
+        if (!isNotFound(e)) throw e
+      }
+    }
+    return [...found].sort().slice(0, Math.max(limit, 2))
+  }
+
+  /** Every object id in the packs (for fsck and cat-file --batch-all-objects). */
+  async *packedOids(): AsyncGenerator<{ oid: Oid; promisor: boolean }> {
+    await this.ensureScanned()
+    for (const p of this.packs.values()) for (const oid of p.pack.index.oids()) yield { oid, promisor: p.promisor }
   }
 
   async writeLoose(type: ObjectType, data: Buffer): Promise<Oid> {

@@ -17,7 +17,16 @@ export interface ObjectReader {
   /** Returns the object if it is present locally; never fetches. */
   tryRead(oid: Oid): Promise<GitObject | undefined>
   /** Makes sure all of `oids` are present, fetching the missing ones in as few requests as possible. */
-  prefetch(oids: Iterable<Oid>): Promise<void>
+  prefetch(oids: Iterable<Oid>, options?: PrefetchOptions): Promise<void>
+}
+
+export interface PrefetchOptions {
+  /**
+   * The objects that refer to `oids` (the trees a checkout walked, the commit of a root
+   * tree). When all of them are promisor objects, the missing ids are promisor objects
+   * too and may be fetched without building the full set of promisor objects.
+   */
+  referrers?: Iterable<Oid>
 }
 
 export const NULL_OID: Oid = '0'.repeat(40)

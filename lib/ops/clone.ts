@@ -233,7 +233,10 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
       try {
         const commitOid = await peelToCommit(store, headOid)
         const commit = parseCommit((await store.read(commitOid)).data)
-        const res = await checkoutTree({ reader: store, workTree: destPath, gitDir: repo.gitDir, progress: ctx.sink }, commit.tree)
+        const res = await checkoutTree({ reader: store, workTree: destPath, gitDir: repo.gitDir, progress: ctx.sink, signal: ctx.signal }, commit.tree, {
+          commit: commitOid,
+          symlinks: repo.config.getBool('core.symlinks') ?? true,
+        })
         checkedOutFiles = res.files
       } catch (e) {
         ctx.sink.warn('Clone succeeded, but checkout failed.\nYou can inspect what was checked out with \'git status\'\nand retry with \'git restore --source=HEAD :/\'\n')

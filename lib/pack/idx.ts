@@ -190,6 +190,29 @@ export class PackIndex {
     return this.buf.readUInt32BE(this.crcAt + i * 4)
   }
 
+  /** Up to `limit` object ids starting with the hex `prefix` (for abbreviated names). */
+  matchPrefix(prefix: string, limit = 2): string[] {
+    if (!/^[0-9a-f]{1,40}$/.test(prefix)) return []
+    const padded = Buffer.from(prefix.padEnd(40, '0'), 'hex')
+    const first = padded[0] as number
+    let lo = first === 0 ? 0 : this.buf.readUInt32BE(HEADER_SIZE + (first - 1) * 4)
+    let hi = this.buf.readUInt32BE(HEADER_SIZE + first * 4)
+    // lower bound of the zero-padded prefix
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const at = this.namesAt + mid * HASH_SIZE
+      if (this.buf.compare(padded, 0, HASH_SIZE, at, at + HASH_SIZE) < 0) lo = mid + 1
+      else hi = mid
+    }
+    const out: string[] = []
+    for (let i = lo; i < this.count && out.length < limit; i++) {
+      const oid = this.oidAt(i)
+      if (!oid.startsWith(prefix)) break
+      out.push(oid)
+    }
+    return out
+  }
+
   /** Entries in object-id order. */
   *entries(): Generator<{ oid: string; offset: number; crc32: number }> {
     for (let i = 0; i < this.count; i++) yield { oid: this.oidAt(i), offset: this.offsetAt(i), crc32: this.crc32At(i) }

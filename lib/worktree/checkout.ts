@@ -38,6 +38,8 @@ export interface PlanOptions {
   maxEntries?: number
   /** Trees read in parallel within one level. Default 32. */
   concurrency?: number
+  /** The commit the tree belongs to: the referrer of the root tree when it must be fetched. */
+  commit?: Oid
 }
 
 export interface CheckoutOptions extends PlanOptions {
@@ -60,6 +62,8 @@ export interface CheckoutPlan {
   entries: PlanEntry[]
   /** Directories to create, grouped by depth: every parent is in an earlier group. */
   directories: string[][]
+  /** Every tree read, root first: the referrers of the blobs. */
+  trees: Oid[]
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
@@ -96,13 +100,17 @@ export async function planTree(reader: ObjectReader, treeOid: Oid, options: Plan
   // directory "link" in one hostile tree) is refused before anything is written.
   const seen = new Set<string>()
   let level: { path: string; oid: Oid }[] = [{ path: '', oid: treeOid }]
+  const trees: Oid[] = []
+  let referrers: Oid[] = options.commit !== undefined ? [options.commit] : []
   for (let depth = 0; level.length > 0; depth++) {
     checkAborted(signal)
     if (depth > maxDepth) throw new UnsafePathError(level[0]!.path, `tree is nested deeper than ${maxDepth} levels`)
     const unique = [...new Set(level.map((l) => l.oid))]
     const present = await mapLimit(unique, concurrency, (oid) => reader.tryRead(oid))
     const missing = unique.filter((_, i) => present[i] === undefined)
-    if (missing.length > 0) await reader.prefetch(missing)
+    if (missing.length > 0) await reader.prefetch(missing, { referrers })
+    trees.push(...unique)
+    referrers = unique
     const firstPath = new Map<Oid, string>()
     for (const l of level) if (!firstPath.has(l.oid)) firstPath.set(l.oid, l.path)
     const parsed = new Map<Oid, TreeEntry[]>()
@@ -139,7 +147,7 @@ export async function planTree(reader: ObjectReader, treeOid: Oid, options: Plan
   // Index order is byte order; encode each path once rather than in every comparison.
   const keyed = entries.map((e) => ({ e, key: Buffer.from(e.path, 'utf8') }))
   keyed.sort((a, b) => Buffer.compare(a.key, b.key))
-  return { entries: keyed.map((k) => k.e), directories }
+  return { entries: keyed.map((k) => k.e), directories, trees }
 }
 
 /** A fresh checkout may only find the git directory (when it lives inside the work tree). */
@@ -189,7 +197,7 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   const symlinks = options.symlinks ?? true
   const blobs = new Set<Oid>()
   for (const e of plan.entries) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
-  if (blobs.size > 0) await reader.prefetch(blobs)
+  if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees })
 
   for (const group of plan.directories) {
     checkAborted(signal)
