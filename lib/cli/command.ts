@@ -4,6 +4,8 @@
  */
 import type { Command } from 'commander'
 import type { Display } from './display.js'
+import type { ProgressSink } from '../events.js'
+import type { OpContext } from '../ops/repo-context.js'
 
 export interface CliContext {
   cwd: string
@@ -13,6 +15,8 @@ export interface CliContext {
   stderr: NodeJS.WritableStream & { isTTY?: boolean }
   /** `git -c key=value` given before the command name. */
   configOverrides: string[]
+  /** false with `tsgit --no-lazy-fetch` (GIT_NO_LAZY_FETCH=1 is read from env by the operations). */
+  lazyFetch: boolean
   /** Builds the display once the command knows --quiet / --progress. */
   display(opts: { quiet?: boolean; progress?: boolean }): Display
   /** Aborted on SIGINT/SIGTERM so operations can clean up. */
@@ -26,4 +30,9 @@ export interface CommandModule {
   configure(cmd: Command): void
   /** Runs the command; resolves to the exit code (0 when undefined). */
   exec(ctx: CliContext, args: string[], opts: Record<string, unknown>): Promise<number | void>
+}
+
+/** The operations' context for a command that has built its display. */
+export function opContext(ctx: CliContext, sink: ProgressSink): OpContext {
+  return { cwd: ctx.cwd, env: ctx.env, sink, signal: ctx.signal, configOverrides: ctx.configOverrides }
 }

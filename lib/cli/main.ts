@@ -14,13 +14,14 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
 }
 
-export function buildProgram(ctx: Omit<CliContext, 'configOverrides'> & { configOverrides: string[] }, onRun: (p: Promise<number>) => void): Command {
+export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Promise<number>) => void): Command {
   const program = new Command('tsgit')
   program
     .description('A Git client for very large repositories: partial clone over protocol v2, lazy fetch, resumable clones.')
     .version(VERSION, '--version', 'print the tsgit version')
     .option('-C <path>', 'run as if started in <path>')
     .option('-c <name=value>', 'set a configuration value for this run', collect, [])
+    .option('--no-lazy-fetch', 'do not fetch missing objects from promisor remotes on demand')
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
@@ -34,9 +35,10 @@ export function buildProgram(ctx: Omit<CliContext, 'configOverrides'> & { config
     cmd.action((...actionArgs: unknown[]) => {
       const command = actionArgs[actionArgs.length - 1] as Command
       const opts = command.opts<Record<string, unknown>>()
-      const globals = program.opts<{ C?: string; c: string[] }>()
+      const globals = program.opts<{ C?: string; c: string[]; lazyFetch?: boolean }>()
       const runCtx: CliContext = {
         ...ctx,
+        lazyFetch: globals.lazyFetch !== false,
         cwd: globals.C ? resolveDir(ctx.cwd, globals.C) : ctx.cwd,
         configOverrides: [...ctx.configOverrides, ...globals.c],
       }
