@@ -76,7 +76,7 @@ export class PackReceiver {
       this.queue.push(rest)
       this.queued += rest.length
     }
-    if (this.buf.length - this.pos + this.queued >= this.want || this.phase === 'done') await this.parse(false)
+    if (this.buf.length - this.pos + this.queued >= this.want || this.phase === 'done') await this.parse(false).catch((e: unknown) => this.explain(e))
   }
 
   /** The input ended: everything must have been consumed exactly. */
@@ -87,7 +87,7 @@ export class PackReceiver {
       s.inflater.destroy()
       throw new PackError(`pack is truncated: object at offset ${s.offset} is incomplete`)
     }
-    await this.parse(true)
+    await this.parse(true).catch((e: unknown) => this.explain(e))
     if (this.phase !== 'done') throw new PackError('pack is truncated')
     this.emitProgress(true)
   }
@@ -200,6 +200,21 @@ export class PackReceiver {
           return
       }
     }
+  }
+
+  /**
+   * A header that claims more objects than were sent makes the trailer look like
+   * a broken object; when the bytes where the next object should start are the
+   * checksum of everything before them, say what really happened.
+   */
+  private explain(e: unknown): never {
+    if (e instanceof PackError && this.phase === 'entries' && this.streaming === undefined) {
+      const rest = this.buf.subarray(this.pos)
+      if (rest.length >= PACK_TRAILER_SIZE && rest.subarray(0, PACK_TRAILER_SIZE).equals(this.packHash.copy().digest())) {
+        throw new PackError(`pack header claims ${this.objectCount} objects, but the trailer follows object ${this.received()}`, { cause: e })
+      }
+    }
+    throw e
   }
 
   private truncated(offset: number): PackError {
