@@ -208,10 +208,13 @@ export class PackReceiver {
    * checksum of everything before them, say what really happened.
    */
   private explain(e: unknown): never {
-    if (e instanceof PackError && this.phase === 'entries' && this.streaming === undefined) {
+    const last = this.entries.count - 1
+    // Only between objects: an error about an entry already consumed is about that entry.
+    const betweenObjects = last < 0 ? this.offset === PACK_HEADER_SIZE : this.entries.end[last] === this.offset
+    if (e instanceof PackError && this.phase === 'entries' && this.streaming === undefined && betweenObjects) {
       const rest = this.buf.subarray(this.pos)
       if (rest.length >= PACK_TRAILER_SIZE && rest.subarray(0, PACK_TRAILER_SIZE).equals(this.packHash.copy().digest())) {
-        throw new PackError(`pack header claims ${this.objectCount} objects, but the trailer follows object ${this.received()}`, { cause: e })
+        throw new PackError(`pack is truncated: its header claims ${this.objectCount} objects, but the trailer follows object ${this.received()}`, { cause: e })
       }
     }
     throw e

@@ -208,7 +208,7 @@ t.test('the header claims more objects than the pack holds', async (t) => {
   }
   t.notOk(gitAcceptsPack(lie(pack)))
   const { r, d } = await cloneWith(damagePack(lie))
-  assertCleanFailure(t, r, d, new RegExp(`pack header claims ${pack.readUInt32BE(8) + 1} objects, but the trailer follows object ${pack.readUInt32BE(8)}`))
+  assertCleanFailure(t, r, d, new RegExp(`pack is truncated: its header claims ${pack.readUInt32BE(8) + 1} objects, but the trailer follows object ${pack.readUInt32BE(8)}`))
 })
 
 t.test('the header claims fewer objects than the pack holds', async (t) => {
