@@ -2,15 +2,21 @@
  * The lazy fetcher handed to the object store in a partial clone. Missing objects
  * are asked for from the promisor remotes in config order, with the remote named by
  * extensions.partialClone last; what one remote could not supply goes to the next.
- * Each remote gets ONE request for the whole batch.
+ *
+ * A batch costs one fetch request per remote tried. When a remote lacks part of a
+ * batch (git's upload-pack then refuses the whole request: "not our ref <oid>"), tsgit
+ * asks it which objects it has (object-info) and fetches those in one more request,
+ * so a cache that holds most of a batch serves most of it. git instead hands the whole
+ * batch on to the next remote. Without object-info, the objects the server names as
+ * missing are dropped and the request retried, a bounded number of times.
  */
-import { MissingObjectError } from '../errors.js'
-import type { ProgressSink } from '../events.js'
+import { MissingObjectError, RemoteError, TsgitError } from '../errors.js'
+import { silentSink, type ProgressSink } from '../events.js'
 import type { ObjectStore, PromisorFetcher } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
 import { serverSupportsFilter } from '../protocol/index.js'
-import { fetchPack, openSession } from './remote-session.js'
 import type { ConfigReader } from '../repo/config.js'
+import { fetchPack, openSession, remoteHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface PromisorRemote {
@@ -23,10 +29,10 @@ export function promisorRemotes(config: ConfigReader): PromisorRemote[] {
   const main = config.getString('extensions.partialClone')
   const out: PromisorRemote[] = []
   for (const name of config.subsections('remote')) {
-    if (name === main) continue
+    if (name === main || out.some((r) => r.name === name)) continue
     const isPromisor = config.getBool(`remote.${name}.promisor`) === true || config.getString(`remote.${name}.partialclonefilter`) !== undefined
     const url = config.getString(`remote.${name}.url`)
-    if (isPromisor && url !== undefined && !out.some((r) => r.name === name)) out.push({ name, url })
+    if (isPromisor && url !== undefined) out.push({ name, url })
   }
   if (main !== undefined) {
     const url = config.getString(`remote.${main}.url`)
@@ -43,39 +49,68 @@ export interface LazyFetchContext {
   signal?: AbortSignal
 }
 
-export class LazyFetcher implements PromisorFetcher {
-  /** Requests sent, for callers that report them. */
-  requests = 0
+export interface LazyFetchOptions {
+  /** Retries after "not our ref" when the remote has no object-info. Default 8. */
+  maxRetries?: number
+}
 
-  constructor(private readonly ctx: LazyFetchContext) {}
+/** A record of what was asked of whom (for callers and tests that report requests). */
+export interface LazyFetchEvent {
+  remote: string
+  kind: 'fetch' | 'object-info'
+  objects: number
+  ok: boolean
+}
+
+const NOT_OUR_REF = /not our ref ([0-9a-f]{40})/
+
+export class LazyFetcher implements PromisorFetcher {
+  readonly events: LazyFetchEvent[] = []
+  private readonly maxRetries: number
+  private readonly sink: ProgressSink
+  private readonly quiet: boolean
+
+  constructor(
+    private readonly ctx: LazyFetchContext,
+    options: LazyFetchOptions = {},
+  ) {
+    this.maxRetries = options.maxRetries ?? 8
+    // promisor.quiet: no progress from lazy fetches; warnings still show.
+    this.quiet = ctx.config.getBool('promisor.quiet') === true
+    this.sink = this.quiet ? { ...silentSink, warn: (m) => ctx.sink.warn(m) } : ctx.sink
+  }
 
   async fetchMissing(oids: Oid[]): Promise<void> {
     const remotes = promisorRemotes(this.ctx.config)
     let remaining = await this.ctx.store.missingOf(oids)
-    const errors: unknown[] = []
+    let lastError: unknown
     for (const remote of remotes) {
       if (remaining.length === 0) return
       try {
         await this.fetchFrom(remote, remaining)
       } catch (e) {
-        errors.push(e)
+        lastError = e
       }
-      await this.ctx.store.rescan()
       remaining = await this.ctx.store.missingOf(remaining)
     }
     if (remaining.length === 0) return
     const first = remaining[0] as Oid
-    const names = remotes.map((r) => r.name).join(', ') || '(none)'
-    throw new MissingObjectError(first, `could not fetch ${first} from promisor remote(s) ${names}`, {
-      cause: errors.length > 0 ? errors[errors.length - 1] : undefined,
+    const names = remotes.map((r) => r.name).join(', ')
+    const why = lastError instanceof Error ? `: ${lastError.message}` : ''
+    throw new MissingObjectError(first, `could not fetch ${first} from promisor remote(s) ${names || '(none configured)'}${remotes.length > 0 ? why : ''}`, {
+      cause: lastError,
     })
   }
 
-  private async fetchFrom(remote: PromisorRemote, oids: Oid[]): Promise<void> {
-    const { config, env, sink, signal, store } = this.ctx
-    const session = await openSession(remote.url, transportOptionsFromConfig(config, remote.name, env, sink, signal))
+  private async session(remote: PromisorRemote): Promise<RemoteSession> {
+    const { config, env, signal } = this.ctx
+    return openSession(remote.url, transportOptionsFromConfig(config, remote.name, env, this.sink, signal))
+  }
+
+  /** One fetch request for `oids` from `remote`; resolves false when the remote lacks one of them. */
+  private async fetchOnce(remote: PromisorRemote, oids: Oid[]): Promise<{ ok: true } | { ok: false; missing?: Oid }> {
+    const session = await this.session(remote)
     try {
-      this.requests++
       await fetchPack(
         session,
         {
@@ -84,11 +119,47 @@ export class LazyFetcher implements PromisorFetcher {
           ofsDelta: true,
           // A missing tree or commit must not drag in all of its blobs.
           filter: serverSupportsFilter(session.caps) ? 'blob:none' : undefined,
+          noProgress: this.quiet,
         },
-        { packDir: store.packDir, promisor: '', progress: sink, signal },
+        { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal },
       )
+      this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: true })
+      return { ok: true }
+    } catch (e) {
+      this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: false })
+      const m = e instanceof TsgitError ? NOT_OUR_REF.exec(e.message) : null
+      if (e instanceof RemoteError || m) return { ok: false, missing: m?.[1] as Oid | undefined }
+      throw e
     } finally {
-      await session.transport.close()
+      await session.transport.close().catch(() => undefined)
+    }
+  }
+
+  private async fetchFrom(remote: PromisorRemote, oids: Oid[]): Promise<void> {
+    const first = await this.fetchOnce(remote, oids)
+    if (first.ok || oids.length === 1) return
+    // The remote lacks part of the batch: learn what it has, fetch just that.
+    const session = await this.session(remote)
+    let have: Set<Oid> | undefined
+    try {
+      have = await remoteHas(session, oids)
+      this.events.push({ remote: remote.name, kind: 'object-info', objects: oids.length, ok: have !== undefined })
+    } finally {
+      await session.transport.close().catch(() => undefined)
+    }
+    if (have !== undefined) {
+      const subset = oids.filter((o) => have.has(o))
+      if (subset.length > 0) await this.fetchOnce(remote, subset)
+      return
+    }
+    let batch = oids
+    let missing = first.missing
+    for (let i = 0; i < this.maxRetries && missing !== undefined; i++) {
+      batch = batch.filter((o) => o !== missing)
+      if (batch.length === 0) return
+      const r = await this.fetchOnce(remote, batch)
+      if (r.ok) return
+      missing = r.missing
     }
   }
 }

@@ -5,7 +5,11 @@
  */
 import type { ProgressSink } from '../events.js'
 import { indexPack, type IndexPackResult } from '../pack/index.js'
+import type { Oid } from '../odb/types.js'
 import {
+  buildObjectInfoRequest,
+  parseObjectInfo,
+  serverSupportsObjectInfo,
   buildFetchRequest,
   buildLsRefsRequest,
   parseCapabilities,
@@ -71,4 +75,14 @@ export async function fetchPack(session: RemoteSession, args: FetchArgs, ingest:
     progress: ingest.progress,
     signal: ingest.signal,
   })
+}
+
+/** Which of `oids` the remote has, by the v2 object-info command (undefined when it cannot say). */
+export async function remoteHas(session: RemoteSession, oids: readonly Oid[]): Promise<Set<Oid> | undefined> {
+  if (!serverSupportsObjectInfo(session.caps)) return undefined
+  const reader = await session.transport.command(buildObjectInfoRequest(session.caps, oids))
+  const info = await parseObjectInfo(reader, oids)
+  const have = new Set<Oid>()
+  for (const [oid, size] of info) if (size !== undefined) have.add(oid)
+  return have
 }

@@ -8,3 +8,4 @@ export { parseFilterSpec, combineFilterSpecs, filterToWire, filterToConfig, enco
 export type { FilterSpec } from './filter.js'
 export { demuxSideband, unwrapSidebandAll, SidebandAllReader, RemoteLineSplitter } from '../pktline/sideband.js'
 export type { PacketSource, RemoteTextSink, DemuxOptions } from '../pktline/sideband.js'
+export { buildObjectInfoRequest, parseObjectInfo, serverSupportsObjectInfo } from './object-info.js'

@@ -3,6 +3,7 @@
  * parsing. Nothing from the server is trusted: oids are checked, lines must be well
  * formed and the number of refs is bounded.
  */
+import { AGENT } from '../version.js'
 import { ProtocolError } from '../errors.js'
 import { isOid, type Oid } from '../odb/types.js'
 import { encodePkt, flushPkt, pktText } from '../pktline/pktline.js'
@@ -32,7 +33,7 @@ export interface RemoteRef {
   unborn: boolean
 }
 
-export const DEFAULT_AGENT = 'tsgit/0.1.0'
+export const DEFAULT_AGENT: string = AGENT
 
 /** Arguments go in the order git 2.39 sends them, so traces of the two compare line for line. */
 export function buildLsRefsRequest(caps: Capabilities, opts: LsRefsOptions = {}): Buffer {
