@@ -119,7 +119,7 @@ async function main(): Promise<number> {
       ok = false
       say('FAILED the partial clone did not download less than the full clone\n')
     }
-    say(ok ? '\nDemo OK: real git accepts both clones.\n' : '\nDemo FAILED.\n')
+    say(ok ? '\nDemo OK: real git accepts every clone.\n' : '\nDemo FAILED.\n')
     return ok ? 0 : 1
   } finally {
     await server?.close()
