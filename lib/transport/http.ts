@@ -9,7 +9,15 @@
  * configured URL.
  */
 import { readFileSync } from 'node:fs'
-import { Agent, EnvHttpProxyAgent, ProxyAgent, request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+
+/** undici is loaded on first use: it costs more start-up time than the rest of tsgit together. */
+type Undici = typeof import('undici')
+let undiciModule: Promise<Undici> | undefined
+function loadUndici(): Promise<Undici> {
+  undiciModule ??= import('undici')
+  return undiciModule
+}
 import { AuthError, PktLineError, TransportError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader, pktText } from '../pktline/pktline.js'
@@ -56,8 +64,13 @@ function describeCause(e: unknown): string {
   return String(e)
 }
 
-function makeDispatcher(options: TransportOptions): Dispatcher {
-  const tls: { rejectUnauthorized: boolean; ca?: Buffer } = { rejectUnauthorized: options.sslVerify ?? true }
+interface TlsOptions {
+  rejectUnauthorized: boolean
+  ca?: Buffer
+}
+
+function tlsOptions(options: TransportOptions): TlsOptions {
+  const tls: TlsOptions = { rejectUnauthorized: options.sslVerify ?? true }
   if (options.sslCAInfo !== undefined && options.sslCAInfo !== '') {
     try {
       tls.ca = readFileSync(options.sslCAInfo)
@@ -65,6 +78,10 @@ function makeDispatcher(options: TransportOptions): Dispatcher {
       throw new TransportError(`unable to read http.sslCAInfo '${options.sslCAInfo}'`, { cause: e, retryable: false })
     }
   }
+  return tls
+}
+
+function makeDispatcher({ Agent, EnvHttpProxyAgent, ProxyAgent }: Undici, options: TransportOptions, tls: TlsOptions): Dispatcher {
   if (options.proxy !== undefined) {
     // proxyTunnel false: plain http goes to the proxy in absolute form, as curl does; https still tunnels with CONNECT.
     // An empty http.proxy disables proxying (config-remote: remote.<name>.proxy).
@@ -84,7 +101,8 @@ export class HttpTransport implements Transport {
   private readonly options: TransportOptions
   private readonly sink: ProgressSink
   private readonly originalOrigin: string
-  private readonly dispatcher: Dispatcher
+  private readonly tls: TlsOptions
+  private dispatcher: Dispatcher | undefined
   private readonly allowedSchemes: Set<string>
   /** Where POSTs go; updated by a redirect of the initial GET. */
   private base: string
@@ -99,7 +117,7 @@ export class HttpTransport implements Transport {
     this.base = remote.baseUrl
     this.originalOrigin = new URL(remote.baseUrl).origin
     this.allowedSchemes = new Set((options.allowedSchemes ?? ['http', 'https']).map((s) => s.toLowerCase().replace(/:$/, '')))
-    this.dispatcher = makeDispatcher(options)
+    this.tls = tlsOptions(options)
   }
 
   get bytesReceived(): number {
@@ -132,6 +150,8 @@ export class HttpTransport implements Transport {
   }
 
   private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer): Promise<Dispatcher.ResponseData> {
+    const undici = await loadUndici()
+    this.dispatcher ??= makeDispatcher(undici, this.options, this.tls)
     try {
       const opts: { method: 'GET' | 'POST'; headers: Record<string, string>; dispatcher: Dispatcher; body?: Buffer; signal?: AbortSignal } = {
         method,
@@ -140,7 +160,7 @@ export class HttpTransport implements Transport {
       }
       if (body !== undefined) opts.body = body
       if (this.options.signal !== undefined) opts.signal = this.options.signal
-      return await request(url, opts)
+      return await undici.request(url, opts)
     } catch (e) {
       if (e instanceof Error && e.name === 'AbortError') throw e
       throw new TransportError(`unable to access '${this.displayUrl}': ${describeCause(e)}`, { cause: e, retryable: true })
@@ -254,6 +274,6 @@ export class HttpTransport implements Transport {
   async close(): Promise<void> {
     for (const r of this.open) await r.close().catch(() => undefined)
     this.open.clear()
-    await this.dispatcher.close().catch(() => undefined)
+    await this.dispatcher?.close().catch(() => undefined)
   }
 }
