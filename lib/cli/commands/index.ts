@@ -1,5 +1,6 @@
 import type { CommandModule } from '../command.js'
 import { cloneCommand } from './clone.js'
+import { backfillCommand } from './backfill.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand]
+export const commands: CommandModule[] = [cloneCommand, backfillCommand]

@@ -1,0 +1,314 @@
+/**
+ * `backfill` (git 2.49): downloads the blobs of a partial clone that the history of
+ * HEAD refers to, in large batches grouped by path. All versions of one file go into
+ * the same request, so the server can send them as deltas of each other; a batch is
+ * sent once it holds at least `minBatchSize` objects, never splitting a path.
+ *
+ * The walk is private to this module (no shared history walker existed when it was
+ * written): commits breadth-first from the tips, then their trees level by level, so a
+ * tree:0 clone costs one tree request per directory depth, not one per tree.
+ *
+ * Deviations: only tips are accepted as revisions (no ranges, no rev-list options, no
+ * --include-edges); --sparse understands cone-mode patterns only.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { MissingObjectError, ObjectFormatError, TsgitError, UsageError, isNotFound } from '../errors.js'
+import { parseCommit, parseTree, MODE_GITLINK } from '../odb/objects.js'
+import type { Oid } from '../odb/types.js'
+import type { RepoContext } from './repo-context.js'
+import { peel, resolveRevision } from './rev-parse.js'
+
+export const DEFAULT_MIN_BATCH_SIZE = 50_000
+
+/** The sparse-checkout definition cannot be used (absent, or not cone mode). */
+export class SparseCheckoutError extends TsgitError {
+  constructor(message: string) {
+    super('E_SPARSE_CHECKOUT', message)
+  }
+}
+
+export class BackfillInterrupted extends TsgitError {
+  constructor() {
+    super('E_INTERRUPTED', 'backfill interrupted', { retryable: true })
+  }
+}
+
+export interface BackfillOptions {
+  /** Objects per request, at least (the last path of a batch may push it over). Default 50000. */
+  minBatchSize?: number
+  /** Restrict to the sparse-checkout cone; undefined: on exactly when core.sparseCheckout is. */
+  sparse?: boolean
+  /** Where the history starts; default HEAD. */
+  revisions?: string[]
+}
+
+export interface BackfillResult {
+  commits: number
+  /** Distinct paths whose blobs were considered. */
+  paths: number
+  /** Blobs that were missing before the backfill. */
+  missing: number
+  /** Size of every batch requested, in order. */
+  batches: number[]
+}
+
+/**
+ * A cone-mode sparse-checkout: files directly inside a "parent" directory, and
+ * everything below a "recursive" one. The root ('') is always a parent.
+ */
+export interface ConeSpec {
+  recursive: Set<string>
+  parents: Set<string>
+  /** `/*` without `!/*\/`: the cone is the whole tree. */
+  everything: boolean
+}
+
+function unescapePattern(p: string): string {
+  return p.replace(/\\(.)/g, '$1')
+}
+
+/** Parses the lines of .git/info/sparse-checkout as cone patterns; undefined when they are not. */
+export function parseConePatterns(text: string): ConeSpec | undefined {
+  const recursive = new Set<string>()
+  const parents = new Set<string>()
+  let rootAll = false
+  let rootParent = false
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '').replace(/(?<!\\)\s+$/, '')
+    if (line === '' || line.startsWith('#')) continue
+    if (line === '/*') {
+      rootAll = true
+      continue
+    }
+    if (line === '!/*/') {
+      rootParent = true
+      continue
+    }
+    let m = /^!\/(.+)\/\*\/$/.exec(line)
+    if (m !== null) {
+      const dir = unescapePattern(m[1] as string)
+      // git only accepts the negation right after the directory it narrows
+      if (!recursive.delete(dir)) return undefined
+      parents.add(dir)
+      continue
+    }
+    m = /^\/(.+)\/$/.exec(line)
+    if (m !== null && !line.startsWith('!')) {
+      const dir = unescapePattern(m[1] as string)
+      if (dir.includes('*') && !m[1]!.includes('\\*')) return undefined
+      recursive.add(dir)
+      continue
+    }
+    return undefined
+  }
+  if (!rootAll) return undefined
+  parents.add('')
+  // ancestors of anything in the cone are parents, whether or not the file said so
+  for (const dir of [...recursive, ...parents]) {
+    const parts = dir.split('/')
+    for (let i = 1; i < parts.length; i++) parents.add(parts.slice(0, i).join('/'))
+  }
+  return { recursive, parents, everything: !rootParent }
+}
+
+function underRecursive(spec: ConeSpec, dir: string): boolean {
+  if (spec.recursive.has(dir)) return true
+  for (let i = dir.lastIndexOf('/'); i > 0; i = dir.lastIndexOf('/', i - 1)) {
+    if (spec.recursive.has(dir.slice(0, i))) return true
+  }
+  return false
+}
+
+/** Whether the walk must look inside directory `dir` ('' is the root). */
+export function coneWantsDir(spec: ConeSpec, dir: string): boolean {
+  return spec.everything || spec.parents.has(dir) || underRecursive(spec, dir)
+}
+
+/** Whether the file at `path` is inside the cone. */
+export function coneWantsFile(spec: ConeSpec, path: string): boolean {
+  if (spec.everything) return true
+  const slash = path.lastIndexOf('/')
+  const dir = slash < 0 ? '' : path.slice(0, slash)
+  return spec.parents.has(dir) || underRecursive(spec, dir)
+}
+
+/** The cone of the repository's sparse checkout; throws when it cannot be used. */
+export async function loadSparseCone(ctx: RepoContext): Promise<ConeSpec> {
+  const { repo } = ctx
+  if (repo.config.getBool('core.sparsecheckout') !== true) throw new SparseCheckoutError('problem loading sparse-checkout: sparse checkout is not enabled (core.sparseCheckout)')
+  let text: string
+  try {
+    text = await readFile(join(repo.gitDir, 'info', 'sparse-checkout'), 'utf8')
+  } catch (e) {
+    if (isNotFound(e)) throw new SparseCheckoutError('problem loading sparse-checkout: .git/info/sparse-checkout does not exist')
+    throw e
+  }
+  if (repo.config.getBool('core.sparsecheckoutcone') === false) {
+    throw new SparseCheckoutError('problem loading sparse-checkout: only cone-mode patterns are supported (core.sparseCheckoutCone is false)')
+  }
+  const spec = parseConePatterns(text)
+  if (spec === undefined) throw new SparseCheckoutError('problem loading sparse-checkout: the patterns are not in cone mode')
+  return spec
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new BackfillInterrupted()
+}
+
+/** Every commit reachable from `tips`, reading each generation's missing commits in one batch. */
+async function walkCommits(ctx: RepoContext, tips: Oid[]): Promise<Map<Oid, Oid>> {
+  const { store, sink } = ctx
+  const trees = new Map<Oid, Oid>()
+  const seen = new Set<Oid>(tips)
+  let frontier = [...seen]
+  let referrers: Oid[] = []
+  while (frontier.length > 0) {
+    checkAborted(ctx.signal)
+    await store.prefetch(frontier, { referrers })
+    const next: Oid[] = []
+    for (const oid of frontier) {
+      const obj = await store.read(oid)
+      if (obj.type !== 'commit') throw new ObjectFormatError(`object ${oid} is a ${obj.type}, not a commit`)
+      const commit = parseCommit(obj.data)
+      trees.set(oid, commit.tree)
+      for (const p of commit.parents) {
+        if (seen.has(p)) continue
+        seen.add(p)
+        next.push(p)
+      }
+    }
+    sink.progress({ title: 'Walking commits', current: trees.size })
+    referrers = frontier
+    frontier = next
+  }
+  sink.progress({ title: 'Walking commits', current: trees.size, done: true })
+  return trees
+}
+
+interface PathBlobs {
+  blobs: Oid[]
+  /** The trees that name these blobs (for the store's cheap promisor check). */
+  trees: Set<Oid>
+}
+
+/**
+ * Every blob of the given root trees, grouped by the first path it was seen at.
+ * Trees are visited once each, level by level; a level's missing trees are fetched
+ * in one batch.
+ */
+async function walkTrees(ctx: RepoContext, roots: Map<Oid, Oid>, cone: ConeSpec | undefined): Promise<Map<string, PathBlobs>> {
+  const { store } = ctx
+  const byPath = new Map<string, PathBlobs>()
+  const seenTrees = new Set<Oid>()
+  const seenBlobs = new Set<Oid>()
+  let level: { oid: Oid; path: string; referrer: Oid }[] = []
+  for (const [commit, tree] of roots) {
+    if (seenTrees.has(tree)) continue
+    seenTrees.add(tree)
+    level.push({ oid: tree, path: '', referrer: commit })
+  }
+  while (level.length > 0) {
+    checkAborted(ctx.signal)
+    await store.prefetch(
+      level.map((t) => t.oid),
+      { referrers: new Set(level.map((t) => t.referrer)) },
+    )
+    const next: typeof level = []
+    for (const t of level) {
+      const obj = await store.read(t.oid, { referrers: [t.referrer] })
+      if (obj.type !== 'tree') throw new ObjectFormatError(`object ${t.oid} is a ${obj.type}, not a tree`)
+      for (const e of parseTree(obj.data, { strictNames: false })) {
+        if (e.mode === MODE_GITLINK) continue
+        const path = t.path === '' ? e.name : `${t.path}/${e.name}`
+        if (e.type === 'tree') {
+          if (seenTrees.has(e.oid)) continue
+          if (cone !== undefined && !coneWantsDir(cone, path)) continue
+          seenTrees.add(e.oid)
+          next.push({ oid: e.oid, path, referrer: t.oid })
+          continue
+        }
+        if (seenBlobs.has(e.oid)) continue
+        if (cone !== undefined && !coneWantsFile(cone, path)) continue
+        seenBlobs.add(e.oid)
+        let group = byPath.get(path)
+        if (group === undefined) {
+          group = { blobs: [], trees: new Set() }
+          byPath.set(path, group)
+        }
+        group.blobs.push(e.oid)
+        group.trees.add(t.oid)
+      }
+    }
+    level = next
+  }
+  return byPath
+}
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}
+
+/** Splits per-path groups into batches of at least `min` objects without splitting a path. */
+export function planBatches<T>(groups: Iterable<{ blobs: Oid[]; extra: T }>, min: number): { blobs: Oid[]; extras: T[] }[] {
+  const out: { blobs: Oid[]; extras: T[] }[] = []
+  let cur: { blobs: Oid[]; extras: T[] } = { blobs: [], extras: [] }
+  for (const g of groups) {
+    if (g.blobs.length === 0) continue
+    cur.blobs.push(...g.blobs)
+    cur.extras.push(g.extra)
+    if (cur.blobs.length >= min) {
+      out.push(cur)
+      cur = { blobs: [], extras: [] }
+    }
+  }
+  if (cur.blobs.length > 0) out.push(cur)
+  return out
+}
+
+export async function backfill(ctx: RepoContext, options: BackfillOptions = {}): Promise<BackfillResult> {
+  const { repo, store, sink } = ctx
+  const min = options.minBatchSize ?? DEFAULT_MIN_BATCH_SIZE
+  if (!Number.isSafeInteger(min) || min < 1) throw new UsageError(`invalid --min-batch-size: ${String(min)}`)
+  const sparse = options.sparse ?? repo.config.getBool('core.sparsecheckout') === true
+  const cone = sparse ? await loadSparseCone(ctx) : undefined
+
+  const revisions = options.revisions ?? ['HEAD']
+  const tips: Oid[] = []
+  for (const spec of revisions) {
+    const oid = await resolveRevision({ refs: repo.refs, store }, spec)
+    tips.push(await peel({ refs: repo.refs, store }, oid, 'commit', spec))
+  }
+  const roots = await walkCommits(ctx, tips)
+  const byPath = await walkTrees(ctx, roots, cone)
+
+  const paths = [...byPath.keys()].sort(compareBytes)
+  const groups: { blobs: Oid[]; extra: Set<Oid> }[] = []
+  let missingCount = 0
+  for (const path of paths) {
+    const g = byPath.get(path) as PathBlobs
+    const missing = await store.missingOf(g.blobs)
+    missingCount += missing.length
+    groups.push({ blobs: missing, extra: g.trees })
+  }
+
+  const batches = planBatches(groups, min)
+  const sizes: number[] = []
+  let done = 0
+  for (const batch of batches) {
+    checkAborted(ctx.signal)
+    const referrers = new Set<Oid>()
+    for (const trees of batch.extras) for (const t of trees) referrers.add(t)
+    await store.prefetch(batch.blobs, { referrers })
+    const still = await store.missingOf(batch.blobs)
+    if (still.length > 0) {
+      const first = still[0] as Oid
+      throw new MissingObjectError(first, `could not backfill ${still.length} object(s), e.g. ${first}${store.canFetch ? '' : ': lazy fetching is off or this is not a partial clone'}`)
+    }
+    sizes.push(batch.blobs.length)
+    done += batch.blobs.length
+    sink.progress({ title: 'Backfilling objects', current: done, total: missingCount })
+  }
+  if (missingCount > 0) sink.progress({ title: 'Backfilling objects', current: done, total: missingCount, done: true })
+  return { commits: roots.size, paths: paths.length, missing: missingCount, batches: sizes }
+}
