@@ -14,7 +14,8 @@
  * created before any symlink, so no later write can pass through a symlink this
  * checkout created.
  */
-import { lstat, mkdir, open, readdir, symlink } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, writeSync, type BigIntStats } from 'node:fs'
+import { lstat, mkdir, readdir, symlink } from 'node:fs/promises'
 import { basename, join, resolve, dirname } from 'node:path'
 import { ObjectFormatError, RepositoryError, UnsafePathError, TsgitError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
@@ -67,7 +68,7 @@ export interface CheckoutPlan {
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length)
   let next = 0
   const worker = async (): Promise<void> => {
@@ -166,7 +167,8 @@ async function prepareWorkTree(workTree: string, gitDir: string): Promise<void> 
   if (others.length > 0) throw new RepositoryError(`work tree '${workTree}' is not empty (found '${others[0]}')`)
 }
 
-async function makeDirectory(full: string, path: string): Promise<void> {
+/** Creates one directory; an existing one is reused only if lstat says it is a real directory (never a symlink). */
+export async function makeDirectory(full: string, path: string): Promise<void> {
   try {
     await mkdir(full, 0o777)
   } catch (e) {
@@ -177,13 +179,42 @@ async function makeDirectory(full: string, path: string): Promise<void> {
   }
 }
 
-async function writeExclusive(full: string, data: Buffer, mode: number): Promise<void> {
-  const fh = await open(full, 'wx', mode)
+/**
+ * Creates a new file (never overwriting, never following a symlink) and returns its
+ * stat. Synchronous on purpose: for the many small files of a checkout, a direct
+ * open/write/fstat/close is several times cheaper than four thread-pool round trips.
+ */
+function writeExclusive(full: string, data: Buffer, mode: number): BigIntStats {
+  const fd = openSync(full, 'wx', mode)
   try {
-    await fh.writeFile(data)
+    let off = 0
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+    return fstatSync(fd, { bigint: true })
   } finally {
-    await fh.close()
+    closeSync(fd)
   }
+}
+
+/**
+ * Writes one entry at a path where nothing exists (its parent directory must exist)
+ * and returns its index entry with the stat data of what was written.
+ */
+export async function writeEntry(reader: ObjectReader, workTree: string, e: PlanEntry, symlinks: boolean): Promise<IndexEntry> {
+  const full = join(workTree, e.path)
+  if (e.mode === MODE_GITLINK) {
+    // An uninitialised submodule: an empty directory, as git leaves it.
+    await makeDirectory(full, e.path)
+  } else {
+    const blob = expectType(await reader.read(e.oid), e.oid, 'blob', e.path)
+    if (e.mode === MODE_SYMLINK && symlinks) {
+      if (blob.data.includes(0)) throw new UnsafePathError(e.path, `symlink ${JSON.stringify(e.path)} has a NUL in its target`)
+      await symlink(blob.data, full)
+    } else {
+      await writeExclusive(full, blob.data, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666)
+    }
+  }
+  const st = await lstat(full, { bigint: true })
+  return { ...statFields(st), mode: e.mode, oid: e.oid, stage: 0, assumeValid: false, skipWorktree: false, intentToAdd: false, path: e.path }
 }
 
 /**
@@ -209,23 +240,10 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   progress.progress({ title: 'Updating files', current: 0, total })
   const indexEntries = await mapLimit(plan.entries, concurrency, async (e): Promise<IndexEntry> => {
     checkAborted(signal)
-    const full = join(workTree, e.path)
-    if (e.mode === MODE_GITLINK) {
-      // An uninitialised submodule: an empty directory, as git leaves it.
-      await makeDirectory(full, e.path)
-    } else {
-      const blob = expectType(await reader.read(e.oid), e.oid, 'blob', e.path)
-      if (e.mode === MODE_SYMLINK && symlinks) {
-        if (blob.data.includes(0)) throw new UnsafePathError(e.path, `symlink ${JSON.stringify(e.path)} has a NUL in its target`)
-        await symlink(blob.data, full)
-      } else {
-        await writeExclusive(full, blob.data, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666)
-      }
-    }
-    const st = await lstat(full, { bigint: true })
+    const entry = await writeEntry(reader, workTree, e, symlinks)
     done++
     progress.progress({ title: 'Updating files', current: done, total })
-    return { ...statFields(st), mode: e.mode, oid: e.oid, stage: 0, assumeValid: false, skipWorktree: false, intentToAdd: false, path: e.path }
+    return entry
   })
   progress.progress({ title: 'Updating files', current: done, total, done: true })
   return indexEntries
