@@ -1,0 +1,278 @@
+/**
+ * tsgit backfill against a real git http-backend, judged by real git: after a backfill
+ * nothing in HEAD's history is missing and fsck passes; the server's request log shows
+ * how many requests were made, how big each was, and that every path's versions
+ * travelled together.
+ */
+import t, { type Test } from 'tap'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
+import { startGitServer, type GitServer } from '../fixtures/server.js'
+import { tsgit } from '../fixtures/tsgit.js'
+import { coneWantsDir, coneWantsFile, parseConePatterns, planBatches } from '../../lib/ops/backfill.js'
+
+const tmp = tempDir('tsgit-backfill-')
+t.teardown(tmp.cleanup)
+const root = join(tmp.path, 'srv')
+mkdirSync(root)
+
+let rich: RichRepo
+let server: GitServer
+/** blob → the path real git's rev-list names it by, for HEAD's history on the server. */
+const pathOf = new Map<string, string>()
+
+t.before(async () => {
+  rich = await makeRichRepo(join(root, 'rich.git'))
+  server = await startGitServer({ root })
+  const types = new Map<string, string>()
+  const all = git(['rev-list', '--objects', 'HEAD'], { cwd: rich.path }).stdout.trim().split('\n')
+  const check = git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: rich.path, input: all.map((l) => l.slice(0, 40)).join('\n') + '\n' })
+  for (const line of check.stdout.trim().split('\n')) {
+    const [oid, type] = line.split(' ') as [string, string]
+    types.set(oid, type)
+  }
+  for (const line of all) {
+    const oid = line.slice(0, 40)
+    if (types.get(oid) === 'blob') pathOf.set(oid, line.slice(41))
+  }
+})
+t.teardown(async () => server?.close())
+
+let n = 0
+function dest(): string {
+  return join(tmp.path, `c${n++}`)
+}
+
+function missingInHead(dir: string): string[] {
+  const out = git(['rev-list', '--objects', '--missing=print', 'HEAD'], { cwd: dir }).stdout
+  return out.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1))
+}
+
+function fetchWants(since: number): string[][] {
+  return server.requests
+    .slice(since)
+    .filter((r) => r.command === 'fetch')
+    .map((r) => r.args.filter((a) => a.startsWith('want ')).map((a) => a.slice(5)))
+}
+
+/** Paths in byte order, each with its missing blobs: what a backfill of everything should request. */
+function blobsByPath(missing: string[]): Map<string, string[]> {
+  const m = new Map<string, string[]>()
+  for (const oid of missing) {
+    const path = pathOf.get(oid)
+    if (path === undefined) throw new Error(`missing ${oid} is not a blob of HEAD's history`)
+    m.set(path, [...(m.get(path) ?? []), oid])
+  }
+  return new Map([...m].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+}
+
+async function blobNoneClone(t: Test): Promise<string> {
+  const d = dest()
+  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+  t.equal(r.status, 0, r.status === 0 ? 'clone exit 0' : r.stderr)
+  return d
+}
+
+t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes as git batches them', async (t) => {
+  const d = await blobNoneClone(t)
+  const before = missingInHead(d)
+  // the blob a tag points at came with the clone
+  t.equal(before.length, pathOf.size - 1, 'every other blob of the history is missing before')
+  const since = server.requests.length
+  const r = await tsgit(['backfill', '--min-batch-size=4'], { cwd: d })
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  t.same(missingInHead(d), [], 'real git finds nothing missing in HEAD\'s history')
+  t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
+
+  const wants = fetchWants(since)
+  // git's rule: add a path's versions, send when the batch reached the minimum
+  const expected: number[] = []
+  let cur = 0
+  for (const blobs of blobsByPath(before).values()) {
+    cur += blobs.length
+    if (cur >= 4) {
+      expected.push(cur)
+      cur = 0
+    }
+  }
+  if (cur > 0) expected.push(cur)
+  t.same(
+    wants.map((w) => w.length),
+    expected,
+    'request sizes',
+  )
+  t.ok(expected.length < before.length, 'fewer requests than blobs')
+  const batchOfPath = new Map<string, number>()
+  wants.forEach((w, i) => {
+    for (const oid of w) {
+      const path = pathOf.get(oid)
+      t.ok(path !== undefined, `${oid} is a blob of HEAD's history`)
+      if (path === undefined) continue
+      const prev = batchOfPath.get(path)
+      if (prev !== undefined && prev !== i) t.fail(`${path} split over requests ${prev} and ${i}`)
+      batchOfPath.set(path, i)
+    }
+  })
+  t.same(wants.flat().sort(), [...before].sort(), 'each missing blob asked for once')
+  const multi = [...blobsByPath(before)].filter(([, b]) => b.length > 1)
+  t.ok(multi.length >= 3, 'the fixture has paths with several versions')
+  for (const [path, blobs] of multi) {
+    const idx = wants.findIndex((w) => w.includes(blobs[0] as string))
+    t.ok(blobs.every((b) => wants[idx]?.includes(b)), `all ${blobs.length} versions of ${path} in one request`)
+  }
+
+  const again = server.requests.length
+  const r2 = await tsgit(['backfill'], { cwd: d })
+  t.equal(r2.status, 0)
+  t.same(fetchWants(again), [], 'a second backfill has nothing to fetch')
+})
+
+t.test('default batch size: one request for the whole history; progress with --progress', async (t) => {
+  const d = await blobNoneClone(t)
+  const missing = missingInHead(d).length
+  const since = server.requests.length
+  const r = await tsgit(['backfill', '--progress'], { cwd: d })
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  const wants = fetchWants(since)
+  t.equal(wants.length, 1, 'one fetch request')
+  t.equal(wants[0]?.length, missing)
+  t.match(r.stderr, new RegExp(`Backfilling objects: 100% \\(${missing}/${missing}\\), done\\.\\n`))
+  t.match(r.stderr, /Walking commits: \d+, done\.\n/)
+  t.same(missingInHead(d), [])
+  t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
+})
+
+t.test('--min-batch-size=1 (and 0): one request per path', async (t) => {
+  for (const size of ['1', '0']) {
+    const d = await blobNoneClone(t)
+    const before = missingInHead(d)
+    const since = server.requests.length
+    const r = await tsgit(['backfill', '--min-batch-size', size], { cwd: d })
+    t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+    const wants = fetchWants(since)
+    const byPath = [...blobsByPath(before).values()]
+    t.same(
+      wants.map((w) => [...w].sort()),
+      byPath.map((b) => [...b].sort()),
+      `--min-batch-size=${size}: each request is exactly one path's versions, in path order`,
+    )
+    t.same(missingInHead(d), [])
+  }
+})
+
+t.test('a clone made by real git (blob:none) is backfilled too', async (t) => {
+  const d = dest()
+  await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+  t.equal(missingInHead(d).length, pathOf.size - 1)
+  const r = await tsgit(['backfill'], { cwd: d })
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  t.same(missingInHead(d), [])
+  t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
+})
+
+t.test('tree:0 clone: trees first, level by level, then blobs', async (t) => {
+  const d = dest()
+  const c = await tsgit(['clone', '-q', '--no-checkout', '--filter=tree:0', server.url('rich.git'), d])
+  t.equal(c.status, 0, c.stderr)
+  const since = server.requests.length
+  const r = await tsgit(['backfill', '--min-batch-size=100000'], { cwd: d })
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  t.same(missingInHead(d), [], 'nothing missing')
+  t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
+  const wants = fetchWants(since)
+  // the root trees of every commit in one request (the server sends their subtrees with them), then the blobs
+  t.equal(wants.length, 2, 'two requests: root trees, then all blobs')
+  t.equal(wants[0]?.length, new Set(rich.commits.map((c) => git(['rev-parse', `${c}^{tree}`], { cwd: rich.path }).stdout.trim())).size)
+  t.equal(wants[1]?.length, pathOf.size - 1, 'every blob but the tagged one')
+})
+
+t.test('--sparse: only the cone; --no-sparse: the rest; --sparse without sparse checkout fails', async (t) => {
+  const d = await blobNoneClone(t)
+  git(['config', 'core.sparseCheckout', 'true'], { cwd: d })
+  git(['config', 'core.sparseCheckoutCone', 'true'], { cwd: d })
+  mkdirSync(join(d, '.git/info'), { recursive: true })
+  writeFileSync(join(d, '.git/info/sparse-checkout'), '/*\n!/*/\n/src/\n!/src/*/\n/src/lib/\n')
+  const inCone = (p: string): boolean => !p.includes('/') || /^src\/[^/]+$/.test(p) || p.startsWith('src/lib/')
+  const since = server.requests.length
+  // sparse is the default when sparse checkout is on
+  const r = await tsgit(['backfill'], { cwd: d })
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  const fetched = fetchWants(since).flat()
+  t.ok(fetched.length > 0)
+  t.same(
+    fetched.filter((o) => !inCone(pathOf.get(o) ?? '')),
+    [],
+    'only blobs inside the cone were asked for',
+  )
+  const missing = missingInHead(d)
+  t.same(
+    missing.filter((o) => inCone(pathOf.get(o) ?? '')),
+    [],
+    'every blob inside the cone is present',
+  )
+  t.same(
+    [...new Set(missing.map((o) => pathOf.get(o)))].sort(),
+    ['bin/run.sh', 'docs/guide/intro.txt'],
+    'what is left missing is outside the cone',
+  )
+
+  const r2 = await tsgit(['backfill', '--no-sparse'], { cwd: d })
+  t.equal(r2.status, 0, r2.stderr)
+  t.same(missingInHead(d), [], '--no-sparse fetches the rest')
+
+  const plain = await blobNoneClone(t)
+  const r3 = await tsgit(['backfill', '--sparse'], { cwd: plain })
+  t.equal(r3.status, 128)
+  t.match(r3.stderr, /^fatal: problem loading sparse-checkout/m)
+})
+
+t.test('not a partial clone: nothing to do, no request; --no-lazy-fetch with missing blobs fails', async (t) => {
+  const d = dest()
+  const c = await tsgit(['clone', '-q', '--no-checkout', server.url('rich.git'), d])
+  t.equal(c.status, 0, c.stderr)
+  const since = server.requests.length
+  const r = await tsgit(['backfill'], { cwd: d })
+  t.equal(r.status, 0, r.stderr)
+  t.equal(server.requests.length, since, 'no request at all')
+
+  const p = await blobNoneClone(t)
+  const r2 = await tsgit(['--no-lazy-fetch', 'backfill'], { cwd: p })
+  t.equal(r2.status, 128)
+  t.match(r2.stderr, /could not backfill/)
+  t.equal(missingInHead(p).length, pathOf.size - 1, 'nothing was fetched')
+})
+
+t.test('cone patterns and batch planning (units)', async (t) => {
+  const spec = parseConePatterns('/*\n!/*/\n/a/\n!/a/*/\n/a/b/\n/c\\*d/\n')
+  if (spec === undefined) throw new Error('cone patterns rejected')
+  t.ok(coneWantsFile(spec, 'top.txt'), 'root files')
+  t.ok(coneWantsFile(spec, 'a/x.txt'), 'files directly in a parent')
+  t.notOk(coneWantsFile(spec, 'a/z/x.txt'), 'not below a parent')
+  t.ok(coneWantsFile(spec, 'a/b/deep/x.txt'), 'everything below a recursive directory')
+  t.ok(coneWantsFile(spec, 'c*d/x'), 'escaped characters')
+  t.notOk(coneWantsFile(spec, 'other/x'))
+  t.ok(coneWantsDir(spec, 'a') && coneWantsDir(spec, 'a/b/deep') && !coneWantsDir(spec, 'a/z') && !coneWantsDir(spec, 'other'))
+  t.equal(parseConePatterns('*.c\n'), undefined, 'non-cone patterns are refused')
+  t.equal(parseConePatterns('/*\n!/*/\n!/a/*/\n'), undefined, 'a negation without its directory is refused')
+  t.ok(parseConePatterns('/*\n')?.everything, '/* alone is everything')
+  const plan = planBatches(
+    [
+      { blobs: ['a', 'b', 'c'], extra: 1 },
+      { blobs: [], extra: 2 },
+      { blobs: ['d'], extra: 3 },
+      { blobs: ['e', 'f'], extra: 4 },
+      { blobs: ['g'], extra: 5 },
+    ],
+    3,
+  )
+  t.same(
+    plan.map((p) => p.blobs.join('')),
+    ['abc', 'def', 'g'],
+  )
+  t.same(
+    plan.map((p) => p.extras),
+    [[1], [3, 4], [5]],
+  )
+})
