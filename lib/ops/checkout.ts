@@ -1,0 +1,358 @@
+/**
+ * `checkout <branch|commit>`, `checkout -b <new> [<start>]`, `checkout --detach [<commit>]`:
+ * resolve the target as git does (local branch, then any revision, then a unique
+ * remote-tracking branch of that name), switch the index and work tree (one blob
+ * prefetch in a partial clone), then move HEAD with git's reflog message.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { RefError, RepositoryError, TsgitError, isNotFound } from '../errors.js'
+import { parseCommit } from '../odb/objects.js'
+import type { ObjectStore } from '../odb/store.js'
+import type { Oid } from '../odb/types.js'
+import { NULL_OID } from '../odb/types.js'
+import { isValidRefName, type RefStore } from '../repo/refs.js'
+import type { ConfigReader } from '../repo/config.js'
+import { switchTrees } from '../worktree/switch.js'
+import { committerIdent } from './ident.js'
+import { openRepoContext, type OpContext } from './repo-context.js'
+import { RevisionError, dwimRef, peel, resolveRevision } from './rev-parse.js'
+
+/** git's "pathspec did not match": the name is neither a branch, a revision nor a remote branch. Exit 1. */
+export class PathspecError extends TsgitError {
+  readonly pathspec: string
+  constructor(pathspec: string) {
+    super('E_PATHSPEC', `pathspec '${pathspec}' did not match any file(s) known to git`, { exitCode: 1 })
+    this.pathspec = pathspec
+  }
+}
+
+export interface CheckoutOptions {
+  /** The branch, tag or commit; for -b the start point; for --detach the commit. */
+  target?: string
+  /** -b <name>. */
+  newBranch?: string
+  detach?: boolean
+  force?: boolean
+  /** false: --no-lazy-fetch. */
+  lazyFetch?: boolean
+}
+
+/** A commit as git names it in messages: abbreviated id and subject. */
+export interface CommitLabel {
+  oid: Oid
+  abbrev: string
+  subject: string
+}
+
+export interface UpstreamStatus {
+  /** Short name, e.g. origin/main. */
+  name: string
+  /** undefined when the upstream ref does not exist. */
+  ahead?: number
+  behind?: number
+}
+
+export interface CheckoutResult {
+  /** 'switched' to an existing branch, 'created' a new one, 'already' on it, 'detached', or stayed on HEAD. */
+  outcome: 'switched' | 'created' | 'already' | 'detached' | 'head'
+  /** The branch HEAD points to afterwards (short name). */
+  branch?: string
+  /** The target as typed (git's "Note: switching to '<name>'"). */
+  targetName: string
+  commit: CommitLabel
+  /** The detached commit HEAD left, when it differs from the new one ("Previous HEAD position was"). */
+  previousDetached?: CommitLabel
+  /** Whether HEAD was on a branch before (git shows the detached-HEAD advice only then). */
+  wasOnBranch: boolean
+  /** Upstream configured for a new branch ("branch 'x' set up to track 'origin/x'."). */
+  tracking?: string
+  /** Upstream of an existing branch switched to ("Your branch is up to date with …"). */
+  upstream?: UpstreamStatus
+  adviceDetachedHead: boolean
+  written: number
+  removed: number
+}
+
+interface Target {
+  oid: Oid
+  name: string
+  branch?: string
+  create?: { start: string; upstream?: { remote: string; merge: string; short: string } }
+  stayOnHead?: boolean
+}
+
+/** Maps `ref` through a fetch refspec (one '*' at most on each side); undefined when it does not match. */
+function mapRefspec(spec: string, ref: string, reverse: boolean): string | undefined {
+  const body = spec.startsWith('+') ? spec.slice(1) : spec
+  const colon = body.indexOf(':')
+  if (colon < 0) return undefined
+  const [from, to] = reverse ? [body.slice(colon + 1), body.slice(0, colon)] : [body.slice(0, colon), body.slice(colon + 1)]
+  const star = from.indexOf('*')
+  if (star < 0) return ref === from ? to : undefined
+  const pre = from.slice(0, star)
+  const post = from.slice(star + 1)
+  if (!ref.startsWith(pre) || !ref.endsWith(post) || ref.length < pre.length + post.length) return undefined
+  return to.replace('*', ref.slice(pre.length, ref.length - post.length))
+}
+
+/** The remote and remote branch whose fetch refspec maps onto the remote-tracking ref `tracking`. */
+function upstreamOf(config: ConfigReader, tracking: string): { remote: string; merge: string; short: string } | undefined {
+  for (const remote of config.subsections('remote')) {
+    for (const spec of config.getAll(`remote.${remote}.fetch`)) {
+      if (spec === null) continue
+      const merge = mapRefspec(spec, tracking, true)
+      if (merge !== undefined && merge.startsWith('refs/heads/')) return { remote, merge, short: tracking.replace(/^refs\/remotes\//, '') }
+    }
+  }
+  return undefined
+}
+
+/** git's DWIM: the remote-tracking branches named `<remote>/<name>` for `refs/heads/<name>`. */
+async function remoteCandidates(config: ConfigReader, refs: RefStore, name: string): Promise<{ remote: string; ref: string; oid: Oid }[]> {
+  const out: { remote: string; ref: string; oid: Oid }[] = []
+  for (const remote of config.subsections('remote')) {
+    for (const spec of config.getAll(`remote.${remote}.fetch`)) {
+      if (spec === null) continue
+      const ref = mapRefspec(spec, `refs/heads/${name}`, false)
+      if (ref === undefined || !isValidRefName(ref)) continue
+      const oid = await refs.resolve(ref)
+      if (oid !== undefined) {
+        out.push({ remote, ref, oid })
+        break
+      }
+    }
+  }
+  return out
+}
+
+/** The branch or commit checked out before the current one (`-`, git's @{-1}). */
+async function previousCheckout(gitDir: string): Promise<string | undefined> {
+  let text: string
+  try {
+    text = await readFile(join(gitDir, 'logs', 'HEAD'), 'utf8')
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw e
+  }
+  const lines = text.split('\n')
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /\tcheckout: moving from (.+) to .+$/.exec(lines[i] ?? '')
+    if (m) return m[1]
+  }
+  return undefined
+}
+
+/** The first paragraph of a commit message on one line, as git's %s. */
+function subjectOf(message: string): string {
+  const para = message.replace(/^\n+/, '').split(/\n[ \t]*\n/)[0] ?? ''
+  return para.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ')
+}
+
+/** The shortest unique prefix of at least `min` digits (core.abbrev's default of 7). */
+async function abbreviate(store: ObjectStore, oid: Oid, min: number): Promise<string> {
+  for (let n = min; n < 40; n++) {
+    const found = await store.findByPrefix(oid.slice(0, n))
+    if (found.length <= 1) return oid.slice(0, n)
+  }
+  return oid
+}
+
+async function label(store: ObjectStore, oid: Oid, min: number): Promise<CommitLabel> {
+  const commit = parseCommit((await store.read(oid)).data)
+  return { oid, abbrev: await abbreviate(store, oid, min), subject: subjectOf(commit.message) }
+}
+
+/** Commits reachable from `a` but not from `b`, and the reverse (bounded walk). */
+async function aheadBehind(store: ObjectStore, a: Oid, b: Oid, limit = 100_000): Promise<{ ahead: number; behind: number }> {
+  const reach = async (start: Oid): Promise<Set<Oid>> => {
+    const seen = new Set<Oid>([start])
+    const queue = [start]
+    while (queue.length > 0 && seen.size < limit) {
+      const oid = queue.pop() as Oid
+      const obj = await store.tryRead(oid)
+      // A shallow or incomplete history ends the walk there rather than fetching commits.
+      if (obj === undefined || obj.type !== 'commit') continue
+      for (const p of parseCommit(obj.data).parents) {
+        if (!seen.has(p)) {
+          seen.add(p)
+          queue.push(p)
+        }
+      }
+    }
+    return seen
+  }
+  const ra = await reach(a)
+  const rb = await reach(b)
+  let ahead = 0
+  let behind = 0
+  for (const o of ra) if (!rb.has(o)) ahead++
+  for (const o of rb) if (!ra.has(o)) behind++
+  return { ahead, behind }
+}
+
+async function commitOf(store: ObjectStore, refs: RefStore, spec: string): Promise<Oid> {
+  const oid = await resolveRevision({ refs, store }, spec)
+  try {
+    return await peel({ refs, store }, oid, 'commit', spec)
+  } catch (e) {
+    if (e instanceof RevisionError) throw new TsgitError('E_NOT_A_COMMIT', `reference is not a tree: ${spec}`)
+    throw e
+  }
+}
+
+/** Resolves a revision, or undefined when it names nothing (other errors propagate). */
+async function tryCommit(store: ObjectStore, refs: RefStore, spec: string): Promise<Oid | undefined> {
+  try {
+    return await commitOf(store, refs, spec)
+  } catch (e) {
+    if (e instanceof RevisionError) return undefined
+    throw e
+  }
+}
+
+export async function checkout(ctx: OpContext, options: CheckoutOptions): Promise<CheckoutResult> {
+  const rc = await openRepoContext(ctx, { lazyFetch: options.lazyFetch })
+  const { repo, store } = rc
+  try {
+    if (repo.workTree === undefined) throw new RepositoryError('this operation must be run in a work tree')
+    const refs = repo.refs
+    const config = repo.config
+    const headTarget = await refs.readSymref('HEAD')
+    const oldBranch = headTarget?.startsWith('refs/heads/') ? headTarget.slice('refs/heads/'.length) : undefined
+    const oldOid = await refs.resolve('HEAD')
+    const minAbbrev = Math.max(4, Math.min(40, config.getInt('core.abbrev') ?? 7))
+
+    let target: Target
+    if (options.newBranch !== undefined) {
+      const name = options.newBranch
+      if (!isValidRefName(`refs/heads/${name}`) || name.startsWith('-')) throw new TsgitError('E_BAD_BRANCH', `'${name}' is not a valid branch name`)
+      if ((await refs.resolve(`refs/heads/${name}`)) !== undefined) throw new TsgitError('E_BRANCH_EXISTS', `a branch named '${name}' already exists`)
+      const start = options.target ?? 'HEAD'
+      const oid = await tryCommit(store, refs, start)
+      if (oid === undefined) throw new RefError(`'${start}' is not a commit and a branch '${name}' cannot be created from it`)
+      const startRef = await dwimRef(refs, start)
+      const setup = config.getString('branch.autosetupmerge') ?? 'true'
+      const upstream = startRef?.ref.startsWith('refs/remotes/') && setup !== 'false' ? upstreamOf(config, startRef.ref) : undefined
+      target = { oid, name, branch: name, create: { start, upstream } }
+    } else if (options.detach === true) {
+      const spec = options.target ?? 'HEAD'
+      const oid = await tryCommit(store, refs, spec)
+      if (oid === undefined) throw new PathspecError(spec)
+      target = { oid, name: spec }
+    } else {
+      let spec = options.target ?? 'HEAD'
+      if (spec === '-' || spec === '@{-1}') {
+        const prev = await previousCheckout(repo.gitDir)
+        if (prev === undefined) throw new TsgitError('E_NO_PREVIOUS', 'invalid reference: @{-1}')
+        spec = prev
+      }
+      const local = spec === 'HEAD' ? undefined : await refs.resolve(`refs/heads/${spec}`)
+      if (spec === 'HEAD') {
+        if (oldOid === undefined) throw new RevisionError(spec, "You are on a branch yet to be born")
+        target = { oid: oldOid, name: 'HEAD', branch: oldBranch, stayOnHead: true }
+      } else if (local !== undefined && isValidRefName(`refs/heads/${spec}`)) {
+        target = { oid: await commitOf(store, refs, `refs/heads/${spec}`), name: spec, branch: spec }
+      } else {
+        const oid = await tryCommit(store, refs, spec)
+        if (oid !== undefined) target = { oid, name: spec }
+        else {
+          let candidates = isValidRefName(`refs/heads/${spec}`) ? await remoteCandidates(config, refs, spec) : []
+          const preferred = config.getString('checkout.defaultremote')
+          if (candidates.length > 1 && preferred !== undefined) candidates = candidates.filter((c) => c.remote === preferred)
+          const only = candidates.length === 1 ? candidates[0] : undefined
+          if (only === undefined) throw new PathspecError(spec)
+          const upstream = upstreamOf(config, only.ref)
+          target = {
+            oid: await commitOf(store, refs, only.ref),
+            name: spec,
+            branch: spec,
+            create: { start: only.ref.replace(/^refs\/remotes\//, ''), upstream },
+          }
+        }
+      }
+    }
+
+    const newCommit = parseCommit((await store.read(target.oid)).data)
+    const oldTree = oldOid === undefined ? undefined : parseCommit((await store.read(oldOid)).data).tree
+    const fileMode = config.getBool('core.filemode', true)
+    const res = await switchTrees(
+      { reader: store, workTree: repo.workTree, gitDir: repo.gitDir, progress: rc.sink, signal: rc.signal },
+      oldTree,
+      newCommit.tree,
+      {
+        force: options.force,
+        symlinks: config.getBool('core.symlinks', true),
+        fileMode,
+        trustCtime: config.getBool('core.trustctime', true),
+        oldCommit: oldOid,
+        newCommit: target.oid,
+      },
+    )
+
+    const ident = committerIdent(config, rc.env)
+    const from = oldBranch ?? oldOid ?? headTarget?.replace(/^refs\/heads\//, '') ?? 'HEAD'
+    const message = `checkout: moving from ${from} to ${target.name}`
+    let outcome: CheckoutResult['outcome']
+    if (target.stayOnHead) {
+      outcome = oldBranch !== undefined ? 'already' : 'head'
+    } else if (target.branch !== undefined) {
+      const ref = `refs/heads/${target.branch}`
+      if (target.create) {
+        await refs
+          .transaction()
+          .create(ref, target.oid, { reflog: { ident, message: `branch: Created from ${target.create.start}` } })
+          .commit()
+        const up = target.create.upstream
+        if (up) {
+          await config.set(`branch.${target.branch}.remote`, up.remote)
+          await config.set(`branch.${target.branch}.merge`, up.merge)
+        }
+        outcome = 'created'
+      } else {
+        outcome = oldBranch === target.branch ? 'already' : 'switched'
+      }
+      await refs.setSymref('HEAD', ref)
+      await refs.appendReflog('HEAD', oldOid ?? NULL_OID, target.oid, ident, message)
+    } else {
+      await refs.transaction().update('HEAD', target.oid, { noDeref: true, reflog: { ident, message } }).commit()
+      outcome = 'detached'
+    }
+
+    let upstream: UpstreamStatus | undefined
+    if ((outcome === 'switched' || outcome === 'already') && target.branch !== undefined) {
+      const remote = config.getString(`branch.${target.branch}.remote`)
+      const merge = config.getString(`branch.${target.branch}.merge`)
+      if (remote !== undefined && merge !== undefined) {
+        let tracking: string | undefined
+        for (const spec of config.getAll(`remote.${remote}.fetch`)) {
+          if (spec !== null) tracking ??= mapRefspec(spec, merge, false)
+        }
+        if (tracking !== undefined) {
+          const name = tracking.replace(/^refs\/remotes\//, '')
+          const up = await refs.resolve(tracking)
+          upstream = up === undefined ? { name } : { name, ...(await aheadBehind(store, target.oid, up)) }
+        }
+      }
+    }
+
+    const commit = { oid: target.oid, abbrev: await abbreviate(store, target.oid, minAbbrev), subject: subjectOf(newCommit.message) }
+    const previousDetached =
+      oldBranch === undefined && oldOid !== undefined && oldOid !== target.oid ? await label(store, oldOid, minAbbrev) : undefined
+    return {
+      outcome,
+      branch: outcome === 'detached' ? undefined : (target.branch ?? oldBranch),
+      targetName: target.name,
+      commit,
+      previousDetached,
+      wasOnBranch: headTarget !== undefined,
+      tracking: target.create?.upstream?.short,
+      upstream,
+      adviceDetachedHead: config.getBool('advice.detachedhead', true),
+      written: res.written,
+      removed: res.removed,
+    }
+  } finally {
+    await store.close()
+  }
+}
