@@ -1,6 +1,7 @@
 import type { CommandModule } from '../command.js'
 import { cloneCommand } from './clone.js'
 import { backfillCommand } from './backfill.js'
+import { checkoutCommand } from './checkout.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand, backfillCommand]
+export const commands: CommandModule[] = [cloneCommand, backfillCommand, checkoutCommand]
