@@ -1,7 +1,9 @@
 import type { CommandModule } from '../command.js'
 import { cloneCommand } from './clone.js'
 import { backfillCommand } from './backfill.js'
+import { configCommand } from './config.js'
+import { remoteCommand } from './remote.js'
 import { checkoutCommand } from './checkout.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand, backfillCommand, checkoutCommand]
+export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, checkoutCommand]

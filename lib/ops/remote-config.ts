@@ -1,0 +1,135 @@
+/**
+ * Remotes as configuration: `remote add` and `remote remove` write the same config
+ * bytes and delete the same refs as `git remote` 2.39, and a locked edit of any config
+ * file for `config --file/--global/--system`.
+ */
+import { RepositoryError, TsgitError } from '../errors.js'
+import { ConfigFile, type ConfigReader } from '../repo/config.js'
+import { LockFile } from '../repo/lock.js'
+import { isValidRefName } from '../repo/refs.js'
+import type { Repository } from '../repo/repository.js'
+
+/** `git remote` refuses: exit codes as git's (2 no such remote, 3 already exists). */
+export class RemoteConfigError extends TsgitError {
+  constructor(message: string, exitCode: number) {
+    super('E_REMOTE_CONFIG', message, { exitCode })
+  }
+}
+
+/**
+ * Edits one config file under `<file>.lock`, re-reading it under the lock so a
+ * concurrent writer's change is not lost; a missing file starts empty. When
+ * `shouldWrite` says no, the file is left untouched.
+ */
+export async function editConfigFile<T>(path: string, edit: (file: ConfigFile) => T, shouldWrite: (result: T) => boolean = () => true): Promise<T> {
+  const lock = await LockFile.acquire(path)
+  try {
+    const file = await ConfigFile.load(path)
+    const result = edit(file)
+    if (!shouldWrite(result)) return result
+    await lock.write(file.toBuffer())
+    await lock.commit()
+    return result
+  } finally {
+    await lock.rollback()
+  }
+}
+
+/** git's rule: the name must make `refs/remotes/<name>/test` a valid ref. */
+export function isValidRemoteName(name: string): boolean {
+  return name.length > 0 && isValidRefName(`refs/remotes/${name}/test`)
+}
+
+export interface RemoteInfo {
+  name: string
+  urls: string[]
+  pushUrls: string[]
+}
+
+/** Configured remotes in git's order (sorted by name, as `git remote` lists them). */
+export function listRemotes(config: ConfigReader): RemoteInfo[] {
+  const out: RemoteInfo[] = []
+  for (const name of config.subsections('remote')) {
+    const urls = config.getAll(`remote.${name}.url`).filter((u): u is string => u !== null)
+    const pushUrls = config.getAll(`remote.${name}.pushurl`).filter((u): u is string => u !== null)
+    out.push({ name, urls, pushUrls })
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/** The default refspec git writes for a new remote. */
+export function defaultFetchRefspec(name: string): string {
+  return `+refs/heads/*:refs/remotes/${name}/*`
+}
+
+export async function addRemote(repo: Repository, name: string, url: string): Promise<void> {
+  if (!isValidRemoteName(name)) throw new RepositoryError(`'${name}' is not a valid remote name`)
+  if (repo.config.subsections('remote').includes(name)) throw new RemoteConfigError(`remote ${name} already exists.`, 3)
+  await repo.config.update((f) => {
+    f.set(`remote.${name}.url`, url)
+    f.add(`remote.${name}.fetch`, defaultFetchRefspec(name))
+  })
+}
+
+/** The destination side of a fetch refspec as a matcher (`refs/remotes/o/*` or an exact ref). */
+function destinationMatcher(refspec: string): ((ref: string) => boolean) | undefined {
+  const spec = refspec.startsWith('+') ? refspec.slice(1) : refspec
+  const colon = spec.indexOf(':')
+  if (colon < 0) return undefined
+  const dst = spec.slice(colon + 1)
+  if (dst === '') return undefined
+  const star = dst.indexOf('*')
+  if (star < 0) return (ref) => ref === dst
+  const head = dst.slice(0, star)
+  const tail = dst.slice(star + 1)
+  return (ref) => ref.length >= head.length + tail.length && ref.startsWith(head) && ref.endsWith(tail)
+}
+
+function matchers(config: ConfigReader, name: string): ((ref: string) => boolean)[] {
+  return config
+    .getAll(`remote.${name}.fetch`)
+    .filter((v): v is string => v !== null)
+    .map(destinationMatcher)
+    .filter((m): m is (ref: string) => boolean => m !== undefined)
+}
+
+export interface RemoveResult {
+  /** Remote-tracking refs deleted. */
+  refs: string[]
+  /** Refs the remote's refspecs map to outside refs/remotes/, left alone as git does. */
+  skipped: string[]
+}
+
+export async function removeRemote(repo: Repository, name: string): Promise<RemoveResult> {
+  const config = repo.config
+  if (!config.subsections('remote').includes(name)) throw new RemoteConfigError(`No such remote: '${name}'`, 2)
+  const branchKeys: string[] = []
+  for (const branch of config.subsections('branch')) {
+    if (config.get(`branch.${branch}.remote`) === name) branchKeys.push(`branch.${branch}.remote`, `branch.${branch}.merge`)
+    if (config.get(`branch.${branch}.pushremote`) === name) branchKeys.push(`branch.${branch}.pushremote`)
+  }
+  if (branchKeys.length > 0) await config.update((f) => branchKeys.forEach((k) => void f.unsetAll(k)))
+
+  const mine = matchers(config, name)
+  const others = config
+    .subsections('remote')
+    .filter((r) => r !== name)
+    .flatMap((r) => matchers(config, r))
+  const refs: string[] = []
+  const skipped: string[] = []
+  for (const ref of await repo.refs.list('refs/')) {
+    if (!mine.some((m) => m(ref.name)) || others.some((m) => m(ref.name))) continue
+    if (ref.name.startsWith('refs/remotes/')) refs.push(ref.name)
+    else skipped.push(ref.name)
+  }
+  if (refs.length > 0) {
+    const tx = repo.refs.transaction()
+    for (const r of refs) tx.delete(r)
+    await tx.commit()
+  }
+  await config.update((f) => {
+    f.removeSection(`remote.${name}`)
+    if (f.get('remote.pushdefault') === name) f.unsetAll('remote.pushdefault')
+  })
+  return { refs, skipped }
+}
