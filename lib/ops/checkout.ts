@@ -72,6 +72,8 @@ export interface CheckoutResult {
   adviceDetachedHead: boolean
   written: number
   removed: number
+  /** Carried-over local changes ("M\tpath" on stdout). */
+  localChanges: { status: 'M' | 'D'; path: string }[]
 }
 
 interface Target {
@@ -351,6 +353,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
       adviceDetachedHead: config.getBool('advice.detachedhead', true),
       written: res.written,
       removed: res.removed,
+      localChanges: res.localChanges,
     }
   } finally {
     await store.close()

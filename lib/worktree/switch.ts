@@ -29,7 +29,7 @@ import { silentSink, type ProgressSink } from '../events.js'
 import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, objectHeader, parseTree, type TreeEntry } from '../odb/objects.js'
 import type { ObjectReader, Oid } from '../odb/types.js'
 import { makeDirectory, mapLimit, planTree, writeEntry } from './checkout.js'
-import { readIndexFile, writeIndexFile, type IndexEntry } from './index-file.js'
+import { compareIndexEntries, readIndexFile, writeIndexFile, type IndexEntry } from './index-file.js'
 import { checkComponent, checkPath, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
 
 export type LocalChangeKind = 'not-uptodate' | 'untracked' | 'untracked-dir' | 'unmerged'
@@ -105,11 +105,26 @@ export interface SwitchPlan {
   /** Every tree read on the new side: the referrers of the blobs to fetch. */
   trees: Oid[]
   force: boolean
+  /** Options for comparing kept entries with their files afterwards. */
+  stateOptions: StateOptions
+}
+
+interface StateOptions {
+  symlinks: boolean
+  fileMode: boolean
+  trustCtime: boolean
+  indexMtimeNs: bigint | undefined
 }
 
 export interface SwitchResult {
   written: number
   removed: number
+  /**
+   * Local changes carried over, as git lists them after a switch ("M\tpath"): kept
+   * index entries whose file differs (M) or is gone (D). Staged-only changes are not
+   * listed (that needs the whole new tree). Empty under -f.
+   */
+  localChanges: { status: 'M' | 'D'; path: string }[]
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -205,7 +220,7 @@ export async function diffTrees(
 async function workTreeState(
   workTree: string,
   e: IndexEntry,
-  opts: { symlinks: boolean; fileMode: boolean; trustCtime: boolean; indexMtimeNs: bigint | undefined },
+  opts: StateOptions,
 ): Promise<'missing' | 'clean' | 'dirty'> {
   const full = join(workTree, e.path)
   let st: BigIntStats
@@ -294,7 +309,7 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
   for (const e of index ?? []) byPath.set(e.path, e)
   const unmerged = [...new Set((index ?? []).filter((e) => e.stage !== 0).map((e) => e.path))]
   if (unmerged.length > 0 && !force) throw new LocalChangesError('unmerged', unmerged)
-  const stateOpts = {
+  const stateOpts: StateOptions = {
     symlinks: options.symlinks ?? true,
     fileMode: options.fileMode ?? true,
     trustCtime: options.trustCtime ?? true,
@@ -352,8 +367,7 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
           if (!(await uptodate(cur))) notUptodate.push(c.path)
           else if (c.new === undefined) actions.push({ kind: 'remove', path: c.path, old: cur })
           else actions.push({ kind: 'write', path: c.path, entry: c.new, old: cur })
-        } else if (c.new === undefined && c.old === undefined) actions.push({ kind: 'keep', path: c.path })
-        else notUptodate.push(c.path)
+        } else notUptodate.push(c.path)
       } else if (c.new !== undefined) {
         // A deletion staged in the index meets a change of the same path.
         if (c.old !== undefined && !initial) notUptodate.push(c.path)
@@ -418,7 +432,7 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
     if (untrackedDirs.length > 0) throw new LocalChangesError('untracked-dir', untrackedDirs)
   }
   for (const a of actions) if (a.kind === 'write') checkPath(a.path, a.entry.mode)
-  return { index, actions, trees, force }
+  return { index, actions, trees, force, stateOptions: stateOpts }
 }
 
 /** Removes a file, symlink or (empty) gitlink directory; with `recursive`, whatever is there. */
@@ -553,7 +567,19 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   entries.push(...written)
   checkAborted(signal)
   await writeIndexFile(options.indexPath ?? join(ctx.gitDir, 'index'), entries)
-  return { written: written.length, removed: removes.length }
+
+  const localChanges: SwitchResult['localChanges'] = []
+  if (!plan.force) {
+    const fresh = new Set(written.map((e) => e.path))
+    const kept = entries.filter((e) => !fresh.has(e.path) && e.stage === 0).sort(compareIndexEntries)
+    const states = await mapLimit(kept, concurrency, (e) => (e.skipWorktree ? Promise.resolve('clean' as const) : workTreeState(workTree, e, plan.stateOptions)))
+    kept.forEach((e, i) => {
+      const st = states[i]
+      if (st === 'missing') localChanges.push({ status: 'D', path: e.path })
+      else if (st === 'dirty') localChanges.push({ status: 'M', path: e.path })
+    })
+  }
+  return { written: written.length, removed: removes.length, localChanges }
 }
 
 /** planSwitch then applySwitch. */

@@ -45,6 +45,7 @@ export function trackingReport(up: UpstreamStatus): string {
 export function describeSwitch(r: CheckoutResult, detachFlag: boolean): { stdout: string; stderr: string } {
   let out = ''
   let err = ''
+  for (const c of r.localChanges) out += `${c.status}\t${c.path}\n`
   if (r.previousDetached) err += `Previous HEAD position was ${r.previousDetached.abbrev} ${r.previousDetached.subject}\n`
   if (r.tracking !== undefined && r.branch !== undefined) out += `branch '${r.branch}' set up to track '${r.tracking}'.\n`
   switch (r.outcome) {
