@@ -4,6 +4,7 @@ import { backfillCommand } from './backfill.js'
 import { configCommand } from './config.js'
 import { remoteCommand } from './remote.js'
 import { checkoutCommand } from './checkout.js'
+import { revListCommand } from './rev-list.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, checkoutCommand]
+export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, revListCommand, checkoutCommand]

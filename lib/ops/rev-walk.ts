@@ -1,0 +1,485 @@
+/**
+ * Walking history and the objects it reaches in the order git's revision walk uses,
+ * so rev-list can print what git prints and fsck and backfill can reuse the pieces:
+ *
+ * - RevWalk: start points (git's handle_commit: tags peeled, trees and blobs kept as
+ *   pending objects), then commits newest committer date first, ties in the order
+ *   they were queued; with uninteresting (^rev) start points the walk is "limited"
+ *   first, as git does, so ancestors of both sides are left out.
+ * - enumerateObjects: the pending objects depth first in tree entry order, each once,
+ *   with its path and the object that referred to it; uninteresting objects skipped.
+ * - prefetchReachable: before such a walk in a partial clone, the missing trees of
+ *   each level and all missing blobs are fetched in as few batches as there are
+ *   levels with missing trees (plus one), never one request per object.
+ *
+ * Paths and names are "byte strings": each char is one byte (latin1), so names that
+ * are not UTF-8 come out exactly as stored.
+ */
+import { MissingObjectError } from '../errors.js'
+import { MODE_GITLINK, MODE_TREE, parseCommit, parseTag, parseTree } from '../odb/objects.js'
+import type { ObjectStore } from '../odb/store.js'
+import type { GitObject, ObjectType, Oid } from '../odb/types.js'
+
+export interface CommitInfo {
+  oid: Oid
+  tree: Oid
+  parents: Oid[]
+  /** Committer timestamp (seconds). */
+  date: number
+}
+
+/** Where a walk starts: a command-line revision, a ref, HEAD. */
+export interface StartPoint {
+  oid: Oid
+  /** The name it was given by (a ref name, the argument). */
+  name: string
+  /** For `<rev>:<path>`: the path (byte string), printed for a tree or blob. */
+  path?: string
+  /** `^rev` or after `--not`. */
+  uninteresting: boolean
+}
+
+export interface PendingObject {
+  oid: Oid
+  type: 'tag' | 'tree' | 'blob'
+  /** For a tag: its name (byte string), as `rev-list --objects` prints it. */
+  name?: string
+  /** For a tree or blob: the path it is printed with ('' for a root tree). */
+  path: string
+  /** The object that referred to it (a commit for a root tree), for promisor checks. */
+  referrer?: Oid
+}
+
+export interface WalkedObject {
+  oid: Oid
+  type: 'tag' | 'tree' | 'blob'
+  /** Path (byte string) for trees and blobs; the tag name for a tag. */
+  name: string
+  referrer?: Oid
+  /** Present only when the object could be read (trees are read to go further; blobs are only checked). */
+  present: boolean
+}
+
+/** How a walk reads: `fetch` true lets the store fetch missing commits lazily. */
+export interface WalkReader {
+  store: ObjectStore
+  fetch: boolean
+}
+
+/** The byte string (latin1) of a UTF-8 string. */
+export function byteString(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1')
+}
+
+export async function readObject(reader: WalkReader, oid: Oid): Promise<GitObject | undefined> {
+  if (!reader.fetch) return reader.store.tryRead(oid)
+  try {
+    return await reader.store.read(oid)
+  } catch (e) {
+    if (e instanceof MissingObjectError) return undefined
+    throw e
+  }
+}
+
+/** A tag's name exactly as stored (the `tag` header), as a byte string. */
+export function tagNameBytes(data: Buffer): string {
+  const text = data.toString('latin1')
+  const m = /(?:^|\n)tag ([^\n]*)/.exec(text.slice(0, text.indexOf('\n\n') < 0 ? text.length : text.indexOf('\n\n')))
+  return m?.[1] ?? ''
+}
+
+/** Max-heap on (date, then earliest queued): git's commit list ordered by date. */
+class DateQueue {
+  private heap: { c: CommitInfo; seq: number }[] = []
+  private seq = 0
+
+  get size(): number {
+    return this.heap.length
+  }
+
+  private before(a: { c: CommitInfo; seq: number }, b: { c: CommitInfo; seq: number }): boolean {
+    return a.c.date > b.c.date || (a.c.date === b.c.date && a.seq < b.seq)
+  }
+
+  push(c: CommitInfo): void {
+    const h = this.heap
+    h.push({ c, seq: this.seq++ })
+    let i = h.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!this.before(h[i]!, h[p]!)) break
+      ;[h[i], h[p]] = [h[p]!, h[i]!]
+      i = p
+    }
+  }
+
+  peek(): CommitInfo | undefined {
+    return this.heap[0]?.c
+  }
+
+  pop(): CommitInfo | undefined {
+    const h = this.heap
+    const top = h[0]
+    if (!top) return undefined
+    const last = h.pop()!
+    if (h.length > 0) {
+      h[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < h.length && this.before(h[l]!, h[m]!)) m = l
+        if (r < h.length && this.before(h[r]!, h[m]!)) m = r
+        if (m === i) break
+        ;[h[i], h[m]] = [h[m]!, h[i]!]
+        i = m
+      }
+    }
+    return top.c
+  }
+
+  /** Every queued commit, in no particular order. */
+  items(): IterableIterator<CommitInfo> {
+    return this.heap.map((e) => e.c)[Symbol.iterator]()
+  }
+}
+
+// git keeps walking a few commits past the point where everything left looks uninteresting,
+// in case a commit with a skewed date is still to come.
+const SLOP = 5
+
+export interface RevWalkOptions {
+  /** --objects: keep tags, trees and blobs as pending objects. */
+  objects: boolean
+}
+
+export class RevWalk {
+  /** Objects that are uninteresting (reachable from a ^rev, as far as the walk has seen). */
+  readonly uninteresting = new Set<Oid>()
+  /** Tags, trees and blobs from the start points, then the root tree of each commit produced. */
+  readonly pending: PendingObject[] = []
+  private readonly parsed = new Map<Oid, CommitInfo>()
+  /** Commits queued once (git's SEEN). */
+  private readonly queued = new Set<Oid>()
+  private starts: CommitInfo[] = []
+  private limited = false
+  private queue = new DateQueue()
+  private list: CommitInfo[] | undefined
+  private listPos = 0
+  private prepared = false
+
+  constructor(
+    private readonly reader: WalkReader,
+    private readonly options: RevWalkOptions,
+  ) {}
+
+  /** The parsed commit, read through the store; throws when it is missing or not a commit. */
+  async commit(oid: Oid): Promise<CommitInfo> {
+    const known = this.parsed.get(oid)
+    if (known) return known
+    const obj = await readObject(this.reader, oid)
+    if (!obj) throw new MissingObjectError(oid, `bad object ${oid}`)
+    if (obj.type !== 'commit') throw new MissingObjectError(oid, `object ${oid} is a ${obj.type}, not a commit`)
+    const c = parseCommit(obj.data)
+    const info: CommitInfo = { oid, tree: c.tree, parents: c.parents, date: c.committer.timestamp }
+    this.parsed.set(oid, info)
+    return info
+  }
+
+  /** Adds a start point, in command-line order (git's handle_commit). */
+  async add(start: StartPoint): Promise<void> {
+    let oid = start.oid
+    let path = start.path
+    const unint = start.uninteresting
+    if (unint) this.uninteresting.add(oid)
+    let obj = await readObject(this.reader, oid)
+    if (!obj) throw new MissingObjectError(oid, `bad object ${start.name}`)
+    for (let depth = 0; obj.type === 'tag'; depth++) {
+      if (depth > 64) throw new MissingObjectError(oid, `tag chain too deep at ${start.name}`)
+      if (this.options.objects && !unint) this.pending.push({ oid, type: 'tag', name: tagNameBytes(obj.data), path: '' })
+      const target = parseTag(obj.data).object
+      const next = await readObject(this.reader, target)
+      if (!next) {
+        if (unint) return
+        throw new MissingObjectError(target, `bad object ${target}`)
+      }
+      oid = target
+      obj = next
+      if (unint) this.uninteresting.add(oid)
+      // A tag's target is printed without the path of the name that led to the tag.
+      path = undefined
+    }
+    if (obj.type === 'commit') {
+      const c = await this.commit(oid)
+      if (unint) {
+        this.markParentsUninteresting(c)
+        this.limited = true
+      }
+      if (!this.queued.has(oid)) {
+        this.queued.add(oid)
+        this.starts.push(c)
+      }
+      return
+    }
+    if (!this.options.objects) return
+    if (obj.type === 'tree') {
+      if (unint) await this.markTreeContentsUninteresting(oid, obj)
+      else this.pending.push({ oid, type: 'tree', path: path ?? '' })
+      return
+    }
+    if (!unint) this.pending.push({ oid, type: 'blob', path: path ?? '' })
+  }
+
+  private markOne(oid: Oid, stack: CommitInfo[]): void {
+    if (this.uninteresting.has(oid)) return
+    this.uninteresting.add(oid)
+    // Only a commit already parsed has parents to pass the mark on to now; the others get it when parsed.
+    const c = this.parsed.get(oid)
+    if (c && c.parents.length > 0) stack.push(c)
+  }
+
+  private markParentsUninteresting(c: CommitInfo): void {
+    const stack: CommitInfo[] = []
+    for (const p of c.parents) this.markOne(p, stack)
+    for (let top = stack.pop(); top; top = stack.pop()) for (const p of top.parents) this.markOne(p, stack)
+  }
+
+  /** Marks a tree and everything under it uninteresting (read without fetching: what is missing cannot be printed anyway). */
+  async markTreeUninteresting(oid: Oid): Promise<void> {
+    if (this.uninteresting.has(oid)) return
+    this.uninteresting.add(oid)
+    await this.markTreeContentsUninteresting(oid)
+  }
+
+  private async markTreeContentsUninteresting(root: Oid, rootObj?: GitObject): Promise<void> {
+    const work: { oid: Oid; obj?: GitObject }[] = [{ oid: root, obj: rootObj }]
+    for (let item = work.pop(); item; item = work.pop()) {
+      const obj = item.obj ?? (await this.reader.store.tryRead(item.oid))
+      if (!obj || obj.type !== 'tree') continue
+      for (const e of parseTree(obj.data, { strictNames: false })) {
+        if (e.mode === MODE_GITLINK) continue
+        if (e.mode === MODE_TREE) {
+          if (this.uninteresting.has(e.oid)) continue
+          this.uninteresting.add(e.oid)
+          work.push({ oid: e.oid })
+        } else {
+          this.uninteresting.add(e.oid)
+        }
+      }
+    }
+  }
+
+  private async processParents(c: CommitInfo, queue: DateQueue): Promise<void> {
+    const unint = this.uninteresting.has(c.oid)
+    for (const p of c.parents) {
+      if (unint) this.uninteresting.add(p)
+      const pc = await this.commit(p)
+      if (unint && pc.parents.length > 0) this.markParentsUninteresting(pc)
+      if (this.queued.has(p)) continue
+      this.queued.add(p)
+      queue.push(pc)
+    }
+  }
+
+  private stillInteresting(queue: DateQueue, date: number, slop: number): number {
+    const top = queue.peek()
+    if (!top) return 0
+    if (date <= top.date) return SLOP
+    for (const c of queue.items()) if (!this.uninteresting.has(c.oid)) return SLOP
+    return slop - 1
+  }
+
+  /** git's limit_list: walks until only uninteresting commits are left, keeps the interesting ones in order. */
+  private async limit(): Promise<CommitInfo[]> {
+    const out: CommitInfo[] = []
+    let date = Number.POSITIVE_INFINITY
+    let slop = SLOP
+    for (let c = this.queue.pop(); c; c = this.queue.pop()) {
+      await this.processParents(c, this.queue)
+      if (this.uninteresting.has(c.oid)) {
+        this.markParentsUninteresting(c)
+        slop = this.stillInteresting(this.queue, date, slop)
+        if (slop > 0) continue
+        break
+      }
+      date = c.date
+      out.push(c)
+    }
+    return out
+  }
+
+  /**
+   * Sorts the start commits and, when there are uninteresting ones, walks far enough to
+   * know which commits are left out; with `objects`, then marks the trees of the boundary
+   * commits uninteresting (git's mark_edges_uninteresting).
+   */
+  async prepare(): Promise<void> {
+    if (this.prepared) return
+    this.prepared = true
+    for (const c of this.starts) this.queue.push(c)
+    this.starts = []
+    if (!this.limited) return
+    this.list = await this.limit()
+    if (!this.options.objects) return
+    for (const c of this.list) {
+      if (this.uninteresting.has(c.oid)) {
+        await this.markTreeUninteresting(c.tree)
+        continue
+      }
+      for (const p of c.parents) {
+        if (!this.uninteresting.has(p)) continue
+        await this.markTreeUninteresting((await this.commit(p)).tree)
+      }
+    }
+  }
+
+  /** The next commit to show, or undefined at the end. With `objects`, its root tree joins `pending`. */
+  async next(): Promise<CommitInfo | undefined> {
+    await this.prepare()
+    for (;;) {
+      let c: CommitInfo | undefined
+      if (this.list) c = this.list[this.listPos++]
+      else {
+        c = this.queue.pop()
+        if (c) await this.processParents(c, this.queue)
+      }
+      if (!c) return undefined
+      if (this.uninteresting.has(c.oid)) continue
+      if (this.options.objects) this.pending.push({ oid: c.tree, type: 'tree', path: '', referrer: c.oid })
+      return c
+    }
+  }
+}
+
+/**
+ * The pending objects and everything below them, depth first in tree entry order,
+ * each object once, without the uninteresting ones (git's traverse_trees_and_blobs).
+ * Reads never fetch: run prefetchReachable first to fill a partial clone. A tree that
+ * cannot be read is yielded with present=false and not entered; a blob is only checked
+ * for presence.
+ */
+export async function* enumerateObjects(store: ObjectStore, pending: readonly PendingObject[], skip: ReadonlySet<Oid>, shown = new Set<Oid>()): AsyncGenerator<WalkedObject> {
+  for (const p of pending) {
+    if (skip.has(p.oid) || shown.has(p.oid)) continue
+    if (p.type === 'tag') {
+      shown.add(p.oid)
+      yield { oid: p.oid, type: 'tag', name: p.name ?? '', referrer: p.referrer, present: true }
+      continue
+    }
+    if (p.type === 'blob') {
+      shown.add(p.oid)
+      yield { oid: p.oid, type: 'blob', name: p.path, referrer: p.referrer, present: await store.has(p.oid) }
+      continue
+    }
+    yield* walkTree(store, p.oid, p.path, p.referrer, skip, shown)
+  }
+}
+
+interface Frame {
+  entries: ReturnType<typeof parseTree>
+  i: number
+  base: string
+  tree: Oid
+}
+
+async function* walkTree(store: ObjectStore, root: Oid, rootPath: string, referrer: Oid | undefined, skip: ReadonlySet<Oid>, shown: Set<Oid>): AsyncGenerator<WalkedObject> {
+  const stack: Frame[] = []
+  const enter = async function* (oid: Oid, path: string, from: Oid | undefined): AsyncGenerator<WalkedObject> {
+    shown.add(oid)
+    const obj = await store.tryRead(oid)
+    const ok = obj !== undefined && obj.type === 'tree'
+    yield { oid, type: 'tree', name: path, referrer: from, present: ok }
+    if (ok) stack.push({ entries: parseTree(obj.data, { strictNames: false }), i: 0, base: path === '' ? '' : `${path}/`, tree: oid })
+  }
+  if (skip.has(root) || shown.has(root)) return
+  yield* enter(root, rootPath, referrer)
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!
+    const e = f.entries[f.i++]
+    if (!e) {
+      stack.pop()
+      continue
+    }
+    if (e.mode === MODE_GITLINK || skip.has(e.oid) || shown.has(e.oid)) continue
+    const path = f.base + e.nameBytes.toString('latin1')
+    if (e.mode === MODE_TREE) {
+      yield* enter(e.oid, path, f.tree)
+      continue
+    }
+    shown.add(e.oid)
+    yield { oid: e.oid, type: 'blob', name: path, referrer: f.tree, present: await store.has(e.oid) }
+  }
+}
+
+export interface PrefetchRoot {
+  oid: Oid
+  type: ObjectType
+  referrer?: Oid
+}
+
+export interface PrefetchStats {
+  /** prefetch calls that had something missing (each is one request per promisor remote). */
+  batches: number
+  objects: number
+}
+
+/**
+ * Makes the trees and blobs reachable from `roots` present, fetching level by level:
+ * the missing trees of a level are fetched together (with the blobs found missing so
+ * far), the remaining blobs in one last batch. `skip` objects are not entered. Each
+ * batch names the trees that referred to it, so the store can tell cheaply that the
+ * missing ids are promisor objects.
+ */
+export async function prefetchReachable(store: ObjectStore, roots: readonly PrefetchRoot[], skip: ReadonlySet<Oid> = new Set(), options: { blobs?: boolean } = {}): Promise<PrefetchStats> {
+  const wantBlobs = options.blobs ?? true
+  const stats: PrefetchStats = { batches: 0, objects: 0 }
+  const visited = new Set<Oid>()
+  let blobs: Oid[] = []
+  let blobReferrers = new Set<Oid>()
+  let level: { oid: Oid; referrer?: Oid }[] = []
+  for (const r of roots) {
+    if (skip.has(r.oid) || visited.has(r.oid)) continue
+    visited.add(r.oid)
+    if (r.type === 'tree') level.push({ oid: r.oid, referrer: r.referrer })
+    else if (r.type === 'blob' && wantBlobs) {
+      blobs.push(r.oid)
+      if (r.referrer) blobReferrers.add(r.referrer)
+    }
+  }
+  const flush = async (ids: Oid[], referrers: Set<Oid>): Promise<void> => {
+    const missing = await store.missingOf(ids)
+    if (missing.length === 0) return
+    stats.batches++
+    stats.objects += missing.length
+    await store.prefetch(missing, { referrers: referrers.size > 0 ? referrers : undefined })
+  }
+  while (level.length > 0) {
+    const missingTrees = await store.missingOf(level.map((l) => l.oid))
+    if (missingTrees.length > 0) {
+      const refs = new Set(blobReferrers)
+      const missingSet = new Set(missingTrees)
+      for (const l of level) if (missingSet.has(l.oid) && l.referrer) refs.add(l.referrer)
+      await flush([...missingTrees, ...blobs], refs)
+      blobs = []
+      blobReferrers = new Set()
+    }
+    const next: { oid: Oid; referrer?: Oid }[] = []
+    for (const l of level) {
+      const obj = await store.tryRead(l.oid)
+      if (!obj || obj.type !== 'tree') continue
+      for (const e of parseTree(obj.data, { strictNames: false })) {
+        if (e.mode === MODE_GITLINK || skip.has(e.oid) || visited.has(e.oid)) continue
+        visited.add(e.oid)
+        if (e.mode === MODE_TREE) next.push({ oid: e.oid, referrer: l.oid })
+        else if (wantBlobs) {
+          blobs.push(e.oid)
+          blobReferrers.add(l.oid)
+        }
+      }
+    }
+    level = next
+  }
+  if (blobs.length > 0) await flush(blobs, blobReferrers)
+  return stats
+}
