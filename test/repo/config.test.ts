@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { ConfigFile, parseBool, parseInteger } from '../../lib/repo/config.js'
 import { loadConfig } from '../../lib/repo/config-load.js'
 import { ConfigError } from '../../lib/errors.js'
-import { git, tempDir } from '../fixtures/git.js'
+import { EMPTY_GLOBAL_CONFIG, git, tempDir } from '../fixtures/git.js'
 
 const TRICKY_VALUES = [
   'plain',
@@ -222,7 +222,7 @@ t.test('a held lock refuses the write and changes nothing', async (t) => {
   git(['init', '-q', '--bare', gitDir])
   const before = readFileSync(join(gitDir, 'config'))
   writeFileSync(join(gitDir, 'config.lock'), '')
-  const cfg = await loadConfig({ gitDir, env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } })
+  const cfg = await loadConfig({ gitDir, env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: EMPTY_GLOBAL_CONFIG } })
   await t.rejects(cfg.set('a.b', 'c'), { code: 'E_LOCK' })
   t.same(readFileSync(join(gitDir, 'config')), before)
 })

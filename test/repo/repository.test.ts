@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { initRepository, findRepository, Repository } from '../../lib/repo/repository.js'
 import { LockFile, lockHeldMessage, writeFileAtomic } from '../../lib/repo/lock.js'
 import { LockError } from '../../lib/errors.js'
-import { git, tempDir } from '../fixtures/git.js'
+import { EMPTY_GLOBAL_CONFIG, git, tempDir } from '../fixtures/git.js'
 
 function tree(root: string): string[] {
   const out: string[] = []
@@ -72,7 +72,7 @@ t.test('discovery: .git dir, gitfile, bare, GIT_DIR/GIT_WORK_TREE', async (t) =>
   t.same(await findRepository(d.path, { GIT_DIR: bare, GIT_WORK_TREE: work }), { gitDir: bare, workTree: work, bare: false })
   await t.rejects(findRepository(d.path), { code: 'E_REPOSITORY' })
 
-  const repo = await Repository.open(join(work, 'a'), { env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' }, cliConfig: ['user.name=X'] })
+  const repo = await Repository.open(join(work, 'a'), { env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: EMPTY_GLOBAL_CONFIG }, cliConfig: ['user.name=X'] })
   t.equal(repo.objectsDir, join(work, '.git', 'objects'))
   t.equal(repo.config.get('user.name'), 'X')
   t.equal(repo.config.getBool('core.bare'), false)
