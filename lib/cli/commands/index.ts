@@ -5,6 +5,7 @@ import { configCommand } from './config.js'
 import { remoteCommand } from './remote.js'
 import { checkoutCommand } from './checkout.js'
 import { revListCommand } from './rev-list.js'
+import { catFileCommand } from './cat-file.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, revListCommand, checkoutCommand]
+export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, checkoutCommand]
