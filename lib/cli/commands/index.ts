@@ -6,6 +6,7 @@ import { remoteCommand } from './remote.js'
 import { checkoutCommand } from './checkout.js'
 import { revListCommand } from './rev-list.js'
 import { catFileCommand } from './cat-file.js'
+import { fsckCommand } from './fsck.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, checkoutCommand]
+export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, fsckCommand, checkoutCommand]

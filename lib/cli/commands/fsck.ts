@@ -1,0 +1,37 @@
+import type { Command } from 'commander'
+import { isAbsolute, join, relative } from 'node:path'
+import { fsck } from '../../ops/fsck.js'
+import { openRepoContext } from '../../ops/repo-context.js'
+import { opContext, type CommandModule } from '../command.js'
+
+export const fsckCommand: CommandModule = {
+  name: 'fsck',
+  summary: 'Verify that every reachable object is present and intact (missing promisor objects are fine)',
+  configure(cmd: Command) {
+    cmd.option('--connectivity-only', 'check only that reachable objects are present, without re-hashing them')
+  },
+  async exec(ctx, _args, opts) {
+    const display = ctx.display({})
+    // fsck never fetches: it inspects what the repository has.
+    const rc = await openRepoContext(opContext(ctx, display), { lazyFetch: false })
+    const out: string[] = []
+    try {
+      const result = await fsck(
+        { refs: rc.repo.refs, store: rc.store, gitDir: rc.repo.gitDir, indexPath: rc.repo.bare ? undefined : join(rc.repo.gitDir, 'index') },
+        {
+          connectivityOnly: opts.connectivityOnly === true,
+          out: (line) => out.push(`${line}\n`),
+          err: (line) => ctx.stderr.write(`${line}\n`),
+          showPath: (p) => {
+            const r = relative(ctx.cwd, p)
+            return r.startsWith('..') || isAbsolute(r) ? p : r
+          },
+        },
+      )
+      if (out.length > 0) ctx.stdout.write(out.join(''))
+      return result.exitCode
+    } finally {
+      await rc.store.close()
+    }
+  },
+}

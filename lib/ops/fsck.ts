@@ -1,0 +1,230 @@
+/**
+ * fsck: everything reachable from the refs, HEAD and the index must be present and
+ * well-formed; without connectivityOnly every object read is re-hashed and every loose
+ * object is checked against its name. In a partial clone a missing promisor object is
+ * fine. Nothing is ever fetched (tryRead only). Messages and exit bits follow git 2.39:
+ * 1 a bad object, 2 a missing reachable object, 8 a bad ref.
+ */
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ObjectFormatError, isNotFound } from '../errors.js'
+import { MODE_GITLINK, MODE_TREE, hashObject, parseCommit, parseTag, parseTree } from '../odb/objects.js'
+import type { ObjectStore } from '../odb/store.js'
+import type { GitObject, ObjectType, Oid } from '../odb/types.js'
+import type { RefStore } from '../repo/refs.js'
+import { readIndexFile } from '../worktree/index-file.js'
+
+export const FSCK_ERROR_OBJECT = 1
+export const FSCK_ERROR_REACHABLE = 2
+export const FSCK_ERROR_REFS = 8
+
+export interface FsckContext {
+  refs: RefStore
+  store: ObjectStore
+  gitDir: string
+  /** The index file, when the repository has a work tree. */
+  indexPath?: string
+}
+
+export interface FsckOptions {
+  connectivityOnly?: boolean
+  /** A line for stdout (what git prints there: missing objects, broken links). */
+  out(line: string): void
+  /** A line for stderr (error: …). */
+  err(line: string): void
+  /** How a file path is shown (git shows it relative to where it runs). */
+  showPath?(path: string): string
+}
+
+export interface FsckResult {
+  /** git's exit status: an OR of the FSCK_ERROR_* bits. */
+  exitCode: number
+  /** Objects walked. */
+  reachable: number
+}
+
+interface Work {
+  oid: Oid
+  type: ObjectType | undefined
+  parent?: { oid: Oid; type: ObjectType }
+}
+
+const pad7 = (s: string): string => s.padStart(7, ' ')
+
+function isHex38(name: string): boolean {
+  return /^[0-9a-f]{38}$/.test(name)
+}
+
+/** The valid tree ids of an index's cache-tree extension, in file (pre-)order. */
+export function cacheTreeOids(data: Buffer): Oid[] {
+  const out: Oid[] = []
+  let pos = 0
+  while (pos < data.length) {
+    const nul = data.indexOf(0, pos)
+    if (nul < 0) break
+    const lf = data.indexOf(0x0a, nul)
+    if (lf < 0) break
+    const m = /^(-?\d+) (\d+)$/.exec(data.toString('latin1', nul + 1, lf))
+    if (!m) break
+    pos = lf + 1
+    if (Number(m[1]) >= 0) {
+      if (pos + 20 > data.length) break
+      out.push(data.toString('hex', pos, pos + 20))
+      pos += 20
+    }
+  }
+  return out
+}
+
+export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<FsckResult> {
+  const { store } = ctx
+  const show = options.showPath ?? ((p: string) => p)
+  let exitCode = 0
+  // Objects that exist on disk but are not what their name says: treated as missing afterwards.
+  const bad = new Set<Oid>()
+
+  if (!options.connectivityOnly) {
+    for (const dir of await readdir(store.objectsDir).catch((e: unknown) => (isNotFound(e) ? [] : Promise.reject(e)))) {
+      if (!/^[0-9a-f]{2}$/.test(dir)) continue
+      for (const name of await readdir(join(store.objectsDir, dir))) {
+        if (!isHex38(name)) continue
+        const oid = dir + name
+        const path = join(store.objectsDir, dir, name)
+        let obj: GitObject | undefined
+        try {
+          obj = await store.tryRead(oid)
+        } catch (e) {
+          if (!(e instanceof ObjectFormatError)) throw e
+          options.err(`error: ${oid}: object corrupt or missing: ${show(path)}`)
+          exitCode |= FSCK_ERROR_OBJECT
+          bad.add(oid)
+          continue
+        }
+        if (!obj) continue
+        const real = hashObject(obj.type, obj.data)
+        if (real !== oid) {
+          options.err(`error: ${real}: hash-path mismatch, found at: ${show(path)}`)
+          exitCode |= FSCK_ERROR_OBJECT
+          bad.add(oid)
+        }
+      }
+    }
+  }
+
+  const reachable = new Set<Oid>()
+  const typeOf = new Map<Oid, ObjectType>()
+  const missing: { oid: Oid; type: ObjectType | undefined }[] = []
+  const queue: Work[] = []
+
+  const present = async (oid: Oid): Promise<GitObject | undefined> => {
+    if (bad.has(oid)) return undefined
+    let obj: GitObject | undefined
+    try {
+      obj = await store.tryRead(oid)
+    } catch (e) {
+      if (!(e instanceof ObjectFormatError)) throw e
+      options.err(`error: ${oid}: object corrupt or missing`)
+      exitCode |= FSCK_ERROR_OBJECT
+      bad.add(oid)
+      return undefined
+    }
+    if (obj && !options.connectivityOnly && hashObject(obj.type, obj.data) !== oid) {
+      options.err(`error: ${oid}: object corrupt or missing`)
+      exitCode |= FSCK_ERROR_OBJECT
+      bad.add(oid)
+      return undefined
+    }
+    return obj
+  }
+
+  // Roots are all marked before any walking, so (like git) a link to an object that is
+  // itself a root is not reported as broken.
+  const root = async (oid: Oid, type: ObjectType | undefined, what: string | undefined): Promise<void> => {
+    if (reachable.has(oid)) return
+    reachable.add(oid)
+    if (type) typeOf.set(oid, type)
+    if (await store.has(oid)) {
+      queue.push({ oid, type })
+      return
+    }
+    if (await store.isPromisorObject(oid)) return
+    if (what !== undefined) {
+      options.err(`error: ${what}: invalid sha1 pointer ${oid}`)
+      exitCode |= FSCK_ERROR_REFS
+    } else {
+      missing.push({ oid, type })
+    }
+  }
+  for (const ref of await ctx.refs.list('refs/')) await root(ref.oid, undefined, ref.name)
+  const head = await ctx.refs.resolve('HEAD').catch(() => undefined)
+  if (head !== undefined) await root(head, undefined, 'HEAD')
+  if (ctx.indexPath) {
+    const index = await readIndexFile(ctx.indexPath)
+    for (const e of index?.entries ?? []) if (e.mode !== MODE_GITLINK) await root(e.oid, 'blob', undefined)
+    const tree = index?.extensions.find((x) => x.signature === 'TREE')
+    for (const oid of tree ? cacheTreeOids(tree.data) : []) {
+      if (reachable.has(oid)) continue
+      if (bad.has(oid) || !(await store.has(oid))) {
+        if (await store.isPromisorObject(oid)) continue
+        options.err(`error: ${oid}: invalid sha1 pointer in cache-tree`)
+        exitCode |= FSCK_ERROR_REFS
+        continue
+      }
+      reachable.add(oid)
+      queue.push({ oid, type: 'tree' })
+    }
+  }
+
+  const link = async (oid: Oid, type: ObjectType, parent: { oid: Oid; type: ObjectType }): Promise<void> => {
+    if (reachable.has(oid)) return
+    reachable.add(oid)
+    typeOf.set(oid, type)
+    if (bad.has(oid) || !(await store.has(oid))) {
+      if (!bad.has(oid) && (await store.isPromisorObject(oid, parent.oid))) return
+      options.out(`broken link from ${pad7(parent.type)} ${parent.oid}\n              to ${pad7(type)} ${oid}`)
+      exitCode |= FSCK_ERROR_REACHABLE
+      missing.push({ oid, type })
+      return
+    }
+    queue.push({ oid, type, parent })
+  }
+
+  for (let w = queue.pop(); w; w = queue.pop()) {
+    const obj = await present(w.oid)
+    if (!obj) {
+      missing.push({ oid: w.oid, type: w.type })
+      continue
+    }
+    typeOf.set(w.oid, obj.type)
+    const self = { oid: w.oid, type: obj.type }
+    try {
+      if (obj.type === 'commit') {
+        const c = parseCommit(obj.data)
+        await link(c.tree, 'tree', self)
+        for (const p of c.parents) await link(p, 'commit', self)
+      } else if (obj.type === 'tree') {
+        for (const e of parseTree(obj.data)) {
+          if (e.mode === MODE_GITLINK) continue
+          await link(e.oid, e.mode === MODE_TREE ? 'tree' : 'blob', self)
+        }
+      } else if (obj.type === 'tag') {
+        const t = parseTag(obj.data)
+        await link(t.object, t.type, self)
+      }
+    } catch (e) {
+      if (!(e instanceof ObjectFormatError)) throw e
+      options.err(`error: object ${w.oid}: ${e.message}`)
+      exitCode |= FSCK_ERROR_OBJECT
+    }
+  }
+
+  // git lists these from its object hash table; sorted by id is the stable approximation.
+  const seen = new Set<Oid>()
+  for (const m of missing.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0))) {
+    if (seen.has(m.oid)) continue
+    seen.add(m.oid)
+    options.out(`missing ${m.type ?? typeOf.get(m.oid) ?? 'unknown'} ${m.oid}`)
+    exitCode |= FSCK_ERROR_REACHABLE
+  }
+  return { exitCode, reachable: reachable.size }
+}

@@ -1,0 +1,127 @@
+/**
+ * tsgit fsck judged against real git fsck on the same repositories: clean partial
+ * clones, a deleted object, an object whose content does not match its name, and a
+ * missing object in a partial clone that no promisor object refers to. fsck never fetches.
+ */
+import t, { type Test } from 'tap'
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
+import { startGitServer, type GitServer } from '../fixtures/server.js'
+import { tsgit } from '../fixtures/tsgit.js'
+
+const tmp = tempDir('tsgit-fsck-')
+t.teardown(tmp.cleanup)
+const root = join(tmp.path, 'srv')
+mkdirSync(root)
+
+let rich: RichRepo
+let server: GitServer
+
+t.before(async () => {
+  rich = await makeRichRepo(join(root, 'rich.git'))
+  server = await startGitServer({ root })
+})
+t.teardown(async () => server?.close())
+
+let n = 0
+const dest = (): string => join(tmp.path, `c${n++}`)
+const fetches = (since: number): number => server.requests.slice(since).filter((r) => r.command === 'fetch').length
+
+/** A clone whose objects are all loose, so single objects can be removed or replaced. */
+function looseClone(bare: boolean): { dir: string; gitDir: string } {
+  const dir = dest()
+  git(['clone', '-q', '--no-local', ...(bare ? ['--bare'] : []), rich.path, dir])
+  const gitDir = bare ? dir : join(dir, '.git')
+  const packDir = join(gitDir, 'objects/pack')
+  const pack = readdirSync(packDir).find((f) => f.endsWith('.pack')) as string
+  const saved = join(tmp.path, `p${n++}.pack`)
+  renameSync(join(packDir, pack), saved)
+  for (const f of readdirSync(packDir)) rmSync(join(packDir, f))
+  git(['unpack-objects', '-q'], { cwd: dir, input: readFileSync(saved) })
+  return { dir, gitDir }
+}
+
+const objPath = (gitDir: string, oid: string): string => join(gitDir, 'objects', oid.slice(0, 2), oid.slice(2))
+
+async function sameAsGit(t: Test, dir: string, what: string, args: string[] = []): Promise<{ status: number; stdout: string }> {
+  const ours = await tsgit(['fsck', ...args], { cwd: dir })
+  const theirs = git(['fsck', ...args], { cwd: dir, allowFail: true })
+  t.equal(ours.status, theirs.status, `${what}: exit status ${theirs.status}`)
+  // tsgit does not list dangling (unreachable) objects; everything else must match.
+  const theirsOut = theirs.stdout.split('\n').filter((l) => !l.startsWith('dangling ')).join('\n')
+  t.equal(ours.stdout, theirsOut, `${what}: stdout`)
+  t.equal(ours.stderr, theirs.stderr, `${what}: stderr`)
+  return ours
+}
+
+t.test('partial clones (tsgit and git) pass, without any fetch', async (t) => {
+  const a = dest()
+  const r = await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', server.url('rich.git'), a])
+  t.equal(r.status, 0, r.stderr)
+  const b = dest()
+  await gitAsync(['clone', '-q', '--filter=tree:0', '--no-checkout', server.url('rich.git'), b])
+  for (const d of [a, b]) {
+    const before = server.requests.length
+    for (const args of [[], ['--connectivity-only']]) {
+      const ours = await tsgit(['fsck', ...args], { cwd: d })
+      t.equal(ours.status, 0, ours.stderr)
+      t.equal(ours.stdout, '', 'nothing to report')
+    }
+    t.equal(fetches(before), 0, 'fsck fetched nothing')
+    t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git agrees')
+  }
+  const full = dest()
+  git(['clone', '-q', '--no-local', rich.path, full])
+  await sameAsGit(t, full, 'full clone')
+})
+
+t.test('a deleted blob: reported like git, bare (broken link) and with an index', async (t) => {
+  for (const bare of [true, false]) {
+    const { dir, gitDir } = looseClone(bare)
+    const blob = git(['rev-parse', 'HEAD:src/lib/util.c'], { cwd: dir }).stdout.trim()
+    rmSync(objPath(gitDir, blob))
+    const ours = await sameAsGit(t, dir, bare ? 'bare' : 'with index')
+    t.not(ours.status, 0, 'fails')
+    t.match(ours.stdout, `missing blob ${blob}`)
+    await sameAsGit(t, dir, `${bare ? 'bare' : 'with index'} --connectivity-only`, ['--connectivity-only'])
+  }
+})
+
+t.test('a deleted tree in a bare repository', async (t) => {
+  const { dir, gitDir } = looseClone(true)
+  const tree = git(['rev-parse', 'HEAD:src/lib'], { cwd: dir }).stdout.trim()
+  rmSync(objPath(gitDir, tree))
+  const ours = await sameAsGit(t, dir, 'missing tree')
+  t.match(ours.stdout, /broken link from {4}tree [0-9a-f]{40}\n {14}to {4}tree /)
+})
+
+t.test('a loose object whose content does not match its name', async (t) => {
+  const { dir, gitDir } = looseClone(false)
+  const victim = git(['rev-parse', 'HEAD:src/main.c'], { cwd: dir }).stdout.trim()
+  const other = git(['rev-parse', 'HEAD:README.md'], { cwd: dir }).stdout.trim()
+  chmodSync(objPath(gitDir, victim), 0o644)
+  copyFileSync(objPath(gitDir, other), objPath(gitDir, victim))
+  const ours = await sameAsGit(t, dir, 'hash mismatch')
+  t.match(ours.stdout, `missing blob ${victim}`)
+  const conn = await sameAsGit(t, dir, 'hash mismatch, --connectivity-only', ['--connectivity-only'])
+  t.equal(conn.status, 0, '--connectivity-only does not re-hash')
+})
+
+t.test('partial clone: a missing object no promisor object refers to is an error', async (t) => {
+  const d = dest()
+  const r = await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', server.url('rich.git'), d])
+  t.equal(r.status, 0, r.stderr)
+  // A new local commit (not in a promisor pack) whose tree nobody has.
+  // Not the empty tree: git knows that one without having it.
+  const treeBody = Buffer.concat([Buffer.from('100644 only-here\0'), Buffer.alloc(20, 7)])
+  const tree = git(['hash-object', '-t', 'tree', '--stdin'], { cwd: d, input: treeBody }).stdout.trim()
+  const body = `tree ${tree}\nparent ${rich.head}\nauthor A <a@example.com> 1112911993 -0700\ncommitter C <c@example.com> 1112911993 -0700\n\nlocal\n`
+  const commit = git(['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: d, input: body }).stdout.trim()
+  git(['update-ref', 'refs/heads/local', commit], { cwd: d })
+  const before = server.requests.length
+  const ours = await sameAsGit(t, d, 'non-promisor missing tree')
+  t.match(ours.stdout, `broken link from  commit ${commit}\n              to    tree ${tree}\nmissing tree ${tree}`)
+  t.equal(fetches(before), 0, 'nothing fetched')
+})
