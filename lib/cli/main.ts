@@ -101,7 +101,18 @@ export async function run(argv: string[], io: Pick<CliContext, 'cwd' | 'env' | '
     if (pending === undefined) return 0
     return await pending
   } catch (e) {
+    // Interrupted: the operation has cleaned up; exit as a process killed by the signal would.
+    if (signal.aborted) return signal.reason instanceof InterruptSignal ? signal.reason.exitCode : 130
     return reportError(e, io.stderr, debug)
+  }
+}
+
+/** The reason given to the AbortController when a signal arrives. */
+export class InterruptSignal extends Error {
+  readonly exitCode: number
+  constructor(sig: NodeJS.Signals) {
+    super(`interrupted by ${sig}`)
+    this.exitCode = sig === 'SIGINT' ? 130 : 143
   }
 }
 
@@ -110,12 +121,15 @@ export function main(argv: string[]): void {
   const controller = new AbortController()
   const onSignal = (sig: NodeJS.Signals): void => {
     if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143)
-    controller.abort(new Error(`interrupted by ${sig}`))
+    controller.abort(new InterruptSignal(sig))
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   run(argv, { cwd: process.cwd(), env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, controller.signal).then(
     (code) => {
+      // Interrupted and cleaned up: leave now rather than wait for helper processes
+      // (an ssh pipeline, say) that may hold pipes open after they were told to stop.
+      if (controller.signal.aborted) process.exit(code)
       process.exitCode = code
     },
     (e: unknown) => {

@@ -237,6 +237,8 @@ export class ProcessTransport implements Transport {
     if (this.signal !== undefined) {
       const onAbort = (): void => {
         child.kill('SIGTERM')
+        // A reader blocked on output that grandchildren still hold open must wake up now.
+        child.stdout.destroy(this.signal?.reason instanceof Error ? this.signal.reason : new Error('aborted'))
       }
       if (this.signal.aborted) onAbort()
       else this.signal.addEventListener('abort', onAbort, { once: true })
@@ -285,6 +287,15 @@ export class ProcessTransport implements Transport {
     this.closed = true
     const child = this.child
     if (child === undefined || this.exited === undefined) return
+    if (this.signal?.aborted === true) {
+      // Interrupted: do not wait for output, or for grandchildren (an ssh client's
+      // pipeline) that may keep our pipes open long after the child itself is gone.
+      child.kill('SIGTERM')
+      child.stdin.destroy()
+      child.stdout.destroy()
+      child.stderr.destroy()
+      return
+    }
     child.stdin.end()
     // Unread output is drained so upload-pack can finish and report how it ended; a
     // transfer abandoned mid-way (more than DRAIN_MAX left) is cut off instead.

@@ -1,0 +1,52 @@
+/**
+ * A clone interrupted in the middle of the pack (Ctrl-C, or SIGTERM from a CI runner)
+ * removes what it created: no directory, no temporary pack, exit 130/143 like a
+ * process killed by the signal.
+ */
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pinnedEnv, tempDir } from '../fixtures/git.js'
+import { makeBigRepo } from '../fixtures/repos.js'
+import { TSGIT_BIN } from '../fixtures/tsgit.js'
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (cond()) return true
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return cond()
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  t.test(`${sig} in the middle of the pack`, async (t) => {
+    const tmp = tempDir('tsgit-intr-')
+    t.teardown(tmp.cleanup)
+    const repo = await makeBigRepo(join(tmp.path, 'big.git'), { files: 400, commits: 2, fileSize: 2000 })
+    // An ssh stand-in that runs the real upload-pack but stalls after the first 64 KiB of its answer.
+    const stall = join(tmp.path, 'stall-ssh.sh')
+    // (head(1) would buffer; a small node filter passes bytes through as they come.)
+    const filter = join(tmp.path, 'stall.cjs')
+    writeFileSync(filter, "let n = 0; process.stdin.on('data', (b) => { if (n < 65536) process.stdout.write(b.subarray(0, 65536 - n)); n += b.length }); setTimeout(() => {}, 60000)\n")
+    writeFileSync(stall, `#!/bin/sh\nwhile [ $# -gt 2 ]; do shift; done\nsh -c "$2" | '${process.execPath}' '${filter}'\n`)
+    chmodSync(stall, 0o755)
+    const dest = join(tmp.path, 'clone')
+    const child = spawn(process.execPath, [TSGIT_BIN, 'clone', `example.com:${repo.path}`, dest], {
+      env: pinnedEnv({ GIT_SSH_COMMAND: stall }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    const packDir = join(dest, '.git/objects/pack')
+    const receiving = await waitFor(() => existsSync(packDir) && readdirSync(packDir).some((f) => f.startsWith('tmp_pack_')), 20000)
+    t.ok(receiving, 'the pack is being received into a temporary file')
+    child.kill(sig)
+    const code = await exited
+    t.equal(code, sig === 'SIGINT' ? 130 : 143, 'exit code of a process killed by the signal')
+    t.notOk(existsSync(dest), 'the destination the clone created is gone, temporary pack included')
+    t.notMatch(stderr, /at .*\.js:\d+/, 'no stack trace')
+  })
+}
