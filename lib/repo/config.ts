@@ -268,6 +268,9 @@ export interface ParsedKey {
   name: string
   /** `section` or `section.subsection`: what a header for this key names. */
   prefix: string
+  /** The prefix and the name with the case they were given in: what git writes for a new section or key. */
+  rawPrefix: string
+  rawName: string
 }
 
 /**
@@ -287,7 +290,8 @@ export function parseKey(key: string): ParsedKey {
   }
   if (subsection !== undefined && subsection.includes('\n')) throw new ConfigError(`invalid key (newline): ${key}`)
   const prefix = subsection === undefined ? lower(section) : `${lower(section)}.${subsection}`
-  return { key: `${prefix}.${lower(name)}`, section: lower(section), subsection, name: lower(name), prefix }
+  const rawPrefix = subsection === undefined ? section : `${section}.${subsection}`
+  return { key: `${prefix}.${lower(name)}`, section: lower(section), subsection, name: lower(name), prefix, rawPrefix, rawName: name }
 }
 
 /** The `[section "sub"]` line git writes for a new section. */
@@ -541,7 +545,7 @@ export class ConfigFile {
 
     if (value === null && !keySeen) return
     if (text.length === 0 || events.length === 0) {
-      if (value !== null) this.replaceText(text + (text.length > 0 && !text.endsWith('\n') ? '\n' : '') + formatSectionHeader(prefix) + formatEntry(pk.name, value))
+      if (value !== null) this.replaceText(text + (text.length > 0 && !text.endsWith('\n') ? '\n' : '') + formatSectionHeader(toBinary(pk.rawPrefix)) + formatEntry(pk.rawName, value))
       return
     }
     if (seenNr === 0) {
@@ -585,8 +589,8 @@ export class ConfigFile {
       copyBegin = replaceEnd
     }
     if (value !== null) {
-      if (!sectionSeen) out += formatSectionHeader(prefix)
-      out += formatEntry(pk.name, value)
+      if (!sectionSeen) out += formatSectionHeader(toBinary(pk.rawPrefix))
+      out += formatEntry(pk.rawName, value)
     }
     if (copyBegin < text.length) out += text.slice(copyBegin)
     this.replaceText(out)
