@@ -14,7 +14,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { checkWithGit, cloneCommand, snapshotTsgit, type ClientName } from './clients.js'
+import { checkWithGit, cloneCommand, commandIn, snapshotTsgit, type ClientName, type CommandLine } from './clients.js'
 import { ensureGnuTime, measure } from './measure.js'
 import { cachedBigRepo, defaultCacheDir, repoStats, type RepoStats } from './repo-cache.js'
 import { formatBytes, formatKinds, formatMs, formatRatio, median, ratio, renderTable, summarizeRequests } from './stats.js'
@@ -30,15 +30,41 @@ const TARGET_RSS_KIB = 256 * 1024
 interface Row {
   id: string
   title: string
+  /** The clone's flags. For a row with a `step`, this clone is set-up and is not timed. */
   flags: string[]
   workTree: boolean
+  /** A command timed in the clone made with `flags` (by the same client), instead of the clone itself. */
+  step?: (client: ClientName, dir: string) => CommandLine
+  /** Untimed preparation between the clone and the step. */
+  prepare?: (client: ClientName, dir: string) => void
 }
+
+const BLOBLESS_NC = ['--filter=blob:none', '--no-checkout']
 
 const ROWS: Row[] = [
   { id: 'full', title: 'full clone', flags: [], workTree: true },
-  { id: 'blobless-nc', title: 'blob:none --no-checkout', flags: ['--filter=blob:none', '--no-checkout'], workTree: false },
+  { id: 'blobless-nc', title: 'blob:none --no-checkout', flags: BLOBLESS_NC, workTree: false },
   { id: 'blobless', title: 'blob:none + checkout', flags: ['--filter=blob:none'], workTree: true },
   { id: 'treeless-nc', title: 'tree:0 --no-checkout', flags: ['--filter=tree:0', '--no-checkout'], workTree: false },
+  {
+    // The lazy-fetch seam: every blob the checkout needs, fetched up front.
+    id: 'checkout-after-blobless',
+    title: 'checkout after blobless',
+    flags: BLOBLESS_NC,
+    workTree: true,
+    step: (client, dir) => commandIn(client, dir, ['checkout', '-q', 'main']),
+  },
+  {
+    // git 2.39 has no backfill; its way to get every blob is a refetch without the filter.
+    id: 'backfill',
+    title: 'backfill | fetch --refetch',
+    flags: BLOBLESS_NC,
+    workTree: false,
+    prepare: (client, dir) => {
+      if (client === 'git') git(['config', '--unset', 'remote.origin.partialclonefilter'], { cwd: dir })
+    },
+    step: (client, dir) => commandIn(client, dir, client === 'git' ? ['fetch', '-q', '--refetch', 'origin'] : ['backfill', '-q']),
+  },
 ]
 
 interface Sample {
@@ -158,10 +184,18 @@ function summarize(samples: Sample[]): ClientResult {
 }
 
 async function runOnce(server: GitServer, url: string, client: ClientName, row: Row, run: number, dir: string, cpuProf: string | undefined): Promise<Sample> {
-  const cmd = cloneCommand(client, ['-q', ...row.flags], url, dir)
+  let cmd = cloneCommand(client, ['-q', ...row.flags], url, dir)
+  let cwd: string | undefined
+  if (row.step !== undefined) {
+    const setup = await measure(cmd.command, cmd.args, { env: cmd.env })
+    if (setup.status !== 0) throw new Error(`${client}: set-up clone for ${row.id} failed: ${setup.stderr}`)
+    row.prepare?.(client, dir)
+    cmd = row.step(client, dir)
+    cwd = dir
+  }
   if (client === 'tsgit' && cpuProf !== undefined) cmd.args.unshift('--cpu-prof', `--cpu-prof-dir=${join(cpuProf, row.id)}`)
   const before = server.requests.length
-  const m = await measure(cmd.command, cmd.args, { env: cmd.env })
+  const m = await measure(cmd.command, cmd.args, { env: cmd.env, cwd })
   const reqs = summarizeRequests(server.requests.slice(before))
   const gitDir = join(dir, '.git')
   const sample: Sample = {

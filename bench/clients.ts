@@ -51,6 +51,13 @@ export function cloneCommand(client: ClientName, flags: readonly string[], url: 
   return { command: process.execPath, args: [tsgitBin, 'clone', ...flags, url, dir], env }
 }
 
+/** `<client> <args…>` run inside the repository `dir`. */
+export function commandIn(client: ClientName, dir: string, args: readonly string[]): CommandLine {
+  const env = pinnedEnv()
+  if (client === 'git') return { command: 'git', args: ['-C', dir, ...args], env }
+  return { command: process.execPath, args: [tsgitBin, '-C', dir, ...args], env }
+}
+
 export interface Verdict {
   ok: boolean
   detail: string
