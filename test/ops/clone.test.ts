@@ -305,3 +305,36 @@ t.test('destination rules and usage errors', async (t) => {
   t.equal(missing.status, 128)
   t.match(missing.stderr, /fatal: repository '.*nope\.git' not found/)
 })
+
+t.test('a server that cannot speak protocol v2: a clear error, nothing left', async (t) => {
+  const old = await startGitServer({ root, protocolV2: false })
+  t.teardown(() => old.close())
+  const d = dest()
+  const r = await tsgit(['clone', old.url('rich.git'), d])
+  t.equal(r.status, 128)
+  t.match(r.stderr, /^fatal: server does not support protocol v2$/m)
+  t.notOk(existsSync(d))
+})
+
+t.test('-c key=value is written into the new repository; tsgit -c applies to this run only', async (t) => {
+  const d = dest()
+  const r = await tsgit(['-c', 'http.extraHeader=X-Run-Only: 1', 'clone', '-q', '-c', 'core.autocrlf=false', '-c', 'user.name=Clone Config', server.url('rich.git'), d])
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  t.equal(git(['config', 'user.name'], { cwd: d }).stdout.trim(), 'Clone Config')
+  t.equal(git(['config', 'core.autocrlf'], { cwd: d }).stdout.trim(), 'false')
+  t.equal(git(['config', 'http.extraHeader'], { cwd: d, allowFail: true }).status, 1, 'the global -c is not written')
+  const last = server.requests.filter((q) => q.command === 'ls-refs').pop()
+  t.equal(last?.headers['x-run-only'], '1', 'but it was used for the clone')
+})
+
+t.test('--progress shows git\'s progress lines even when stderr is not a terminal', async (t) => {
+  const d = dest()
+  const r = await tsgit(['clone', '--progress', server.url('rich.git'), d])
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  t.match(r.stderr, /Receiving objects: 100% \(\d+\/\d+\), [\d.]+ (bytes|KiB|MiB) \| [\d.]+ (bytes|KiB|MiB)\/s, done\./)
+  t.match(r.stderr, /Resolving deltas: 100% \(\d+\/\d+\), done\./)
+  t.match(r.stderr, /Updating files: 100% \(\d+\/\d+\), done\./)
+  t.match(r.stderr, /remote: Enumerating objects/)
+  const quiet = await tsgit(['clone', server.url('rich.git'), dest()])
+  t.notMatch(quiet.stderr, /Receiving objects/, 'no progress without a terminal or --progress')
+})

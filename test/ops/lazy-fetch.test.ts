@@ -233,3 +233,25 @@ t.test('promisor.quiet silences lazy-fetch progress', async (t) => {
   await rc2.store.close()
   t.ok(lines.length > 0, 'without it, progress is reported')
 })
+
+t.test('code running inside a lazy fetch reads with fetching denied: no recursion', async (t) => {
+  const d = await partialClone()
+  const rc = await openRepoContext({ cwd: d, env: {}, sink: silentSink })
+  const inner = rc.lazy
+  t.ok(inner, 'a partial clone gets a lazy fetcher')
+  let calls = 0
+  let innerError: unknown
+  rc.store.setFetcher({
+    fetchMissing: async (oids) => {
+      calls++
+      // A fetch that itself needs a missing object must not start another fetch.
+      innerError = await rc.store.read(headBlobs[5] as string).then(() => undefined, (e: unknown) => e)
+      await inner?.fetchMissing(oids)
+    },
+  })
+  const obj = await rc.store.read(headBlobs[4] as string)
+  await rc.store.close()
+  t.equal(obj.type, 'blob', 'the outer read is served')
+  t.equal(calls, 1, 'the fetcher ran once')
+  t.ok(innerError instanceof MissingObjectError, 'the nested read failed instead of fetching')
+})
