@@ -4,20 +4,21 @@
  * the same request, so the server can send them as deltas of each other; a batch is
  * sent once it holds at least `minBatchSize` objects, never splitting a path.
  *
- * The walk is private to this module (no shared history walker existed when it was
- * written): commits breadth-first from the tips, then their trees level by level, so a
- * tree:0 clone costs one tree request per directory depth, not one per tree.
+ * The history is walked with the shared walker (rev-walk.ts): commits in git's order,
+ * then the trees they reach made present level by level, so a tree:0 clone costs one
+ * tree request per directory depth, not one per tree. A blob found at several paths
+ * joins the group of the first one, in `rev-list --objects` order.
  *
  * Deviations: only tips are accepted as revisions (no ranges, no rev-list options, no
  * --include-edges); --sparse understands cone-mode patterns only.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MissingObjectError, ObjectFormatError, TsgitError, UsageError, isNotFound } from '../errors.js'
-import { parseCommit, parseTree, MODE_GITLINK } from '../odb/objects.js'
+import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
 import type { Oid } from '../odb/types.js'
 import type { RepoContext } from './repo-context.js'
 import { peel, resolveRevision } from './rev-parse.js'
+import { RevWalk, byteString, enumerateObjects, prefetchReachable, type PathFilter, type PendingObject } from './rev-walk.js'
 
 export const DEFAULT_MIN_BATCH_SIZE = 50_000
 
@@ -156,34 +157,32 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new BackfillInterrupted()
 }
 
-/** Every commit reachable from `tips`, reading each generation's missing commits in one batch. */
-async function walkCommits(ctx: RepoContext, tips: Oid[]): Promise<Map<Oid, Oid>> {
-  const { store, sink } = ctx
-  const trees = new Map<Oid, Oid>()
-  const seen = new Set<Oid>(tips)
-  let frontier = [...seen]
-  let referrers: Oid[] = []
-  while (frontier.length > 0) {
-    checkAborted(ctx.signal)
-    await store.prefetch(frontier, { referrers })
-    const next: Oid[] = []
-    for (const oid of frontier) {
-      const obj = await store.read(oid)
-      if (obj.type !== 'commit') throw new ObjectFormatError(`object ${oid} is a ${obj.type}, not a commit`)
-      const commit = parseCommit(obj.data)
-      trees.set(oid, commit.tree)
-      for (const p of commit.parents) {
-        if (seen.has(p)) continue
-        seen.add(p)
-        next.push(p)
-      }
-    }
-    sink.progress({ title: 'Walking commits', current: trees.size })
-    referrers = frontier
-    frontier = next
+/** The cone with its directories spelled as byte strings, to match the walk's paths. */
+function byteCone(spec: ConeSpec): ConeSpec {
+  return {
+    recursive: new Set([...spec.recursive].map(byteString)),
+    parents: new Set([...spec.parents].map(byteString)),
+    everything: spec.everything,
   }
-  sink.progress({ title: 'Walking commits', current: trees.size, done: true })
-  return trees
+}
+
+function conePaths(cone: ConeSpec): PathFilter {
+  const bytes = byteCone(cone)
+  return { tree: (path) => coneWantsDir(bytes, path), blob: (path) => coneWantsFile(bytes, path) }
+}
+
+/** The commits of the history (with the shared walker), each root tree pending with its commit. */
+async function walkCommits(ctx: RepoContext, tips: Oid[]): Promise<{ walk: RevWalk; commits: number }> {
+  const { store, sink } = ctx
+  const walk = new RevWalk({ store, fetch: true }, { objects: true })
+  for (const oid of tips) await walk.add({ oid, name: oid, uninteresting: false })
+  let commits = 0
+  for (let c = await walk.next(); c; c = await walk.next()) {
+    checkAborted(ctx.signal)
+    sink.progress({ title: 'Walking commits', current: ++commits })
+  }
+  sink.progress({ title: 'Walking commits', current: commits, done: true })
+  return { walk, commits }
 }
 
 interface PathBlobs {
@@ -193,60 +192,33 @@ interface PathBlobs {
 }
 
 /**
- * Every blob of the given root trees, grouped by the first path it was seen at.
- * Trees are visited once each, level by level; a level's missing trees are fetched
- * in one batch.
+ * Every blob below the pending root trees, grouped by the first path (byte string)
+ * the shared walker meets it at. The trees are made present first, level by level
+ * (a tree:0 clone costs one request per directory depth, not one per tree).
  */
-async function walkTrees(ctx: RepoContext, roots: Map<Oid, Oid>, cone: ConeSpec | undefined): Promise<Map<string, PathBlobs>> {
+async function blobsByPath(ctx: RepoContext, pending: readonly PendingObject[], cone: ConeSpec | undefined): Promise<Map<string, PathBlobs>> {
   const { store } = ctx
+  const paths = cone === undefined ? undefined : conePaths(cone)
+  checkAborted(ctx.signal)
+  await prefetchReachable(store, pending, new Set(), { blobs: false, paths })
   const byPath = new Map<string, PathBlobs>()
-  const seenTrees = new Set<Oid>()
-  const seenBlobs = new Set<Oid>()
-  let level: { oid: Oid; path: string; referrer: Oid }[] = []
-  for (const [commit, tree] of roots) {
-    if (seenTrees.has(tree)) continue
-    seenTrees.add(tree)
-    level.push({ oid: tree, path: '', referrer: commit })
-  }
-  while (level.length > 0) {
-    checkAborted(ctx.signal)
-    await store.prefetch(
-      level.map((t) => t.oid),
-      { referrers: new Set(level.map((t) => t.referrer)) },
-    )
-    const next: typeof level = []
-    for (const t of level) {
-      const obj = await store.read(t.oid, { referrers: [t.referrer] })
-      if (obj.type !== 'tree') throw new ObjectFormatError(`object ${t.oid} is a ${obj.type}, not a tree`)
-      for (const e of parseTree(obj.data, { strictNames: false })) {
-        if (e.mode === MODE_GITLINK) continue
-        const path = t.path === '' ? e.name : `${t.path}/${e.name}`
-        if (e.type === 'tree') {
-          if (seenTrees.has(e.oid)) continue
-          if (cone !== undefined && !coneWantsDir(cone, path)) continue
-          seenTrees.add(e.oid)
-          next.push({ oid: e.oid, path, referrer: t.oid })
-          continue
-        }
-        if (seenBlobs.has(e.oid)) continue
-        if (cone !== undefined && !coneWantsFile(cone, path)) continue
-        seenBlobs.add(e.oid)
-        let group = byPath.get(path)
-        if (group === undefined) {
-          group = { blobs: [], trees: new Set() }
-          byPath.set(path, group)
-        }
-        group.blobs.push(e.oid)
-        group.trees.add(t.oid)
-      }
+  let seen = 0
+  for await (const o of enumerateObjects(store, pending, new Set(), new Set(), paths)) {
+    if ((++seen & 0xfff) === 0) checkAborted(ctx.signal)
+    if (o.type === 'tree') {
+      if (!o.present) throw new MissingObjectError(o.oid, `unable to read ${o.oid}: object is missing`)
+      continue
     }
-    level = next
+    if (o.type !== 'blob') continue
+    let group = byPath.get(o.name)
+    if (group === undefined) {
+      group = { blobs: [], trees: new Set() }
+      byPath.set(o.name, group)
+    }
+    group.blobs.push(o.oid)
+    if (o.referrer !== undefined) group.trees.add(o.referrer)
   }
   return byPath
-}
-
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }
 
 /** Splits per-path groups into batches of at least `min` objects without splitting a path. */
@@ -279,10 +251,11 @@ export async function backfill(ctx: RepoContext, options: BackfillOptions = {}):
     const oid = await resolveRevision({ refs: repo.refs, store }, spec)
     tips.push(await peel({ refs: repo.refs, store }, oid, 'commit', spec))
   }
-  const roots = await walkCommits(ctx, tips)
-  const byPath = await walkTrees(ctx, roots, cone)
+  const { walk, commits } = await walkCommits(ctx, tips)
+  const byPath = await blobsByPath(ctx, walk.pending, cone)
 
-  const paths = [...byPath.keys()].sort(compareBytes)
+  // byte strings: code-unit order is byte order
+  const paths = [...byPath.keys()].sort()
   const groups: { blobs: Oid[]; extra: Set<Oid> }[] = []
   let missingCount = 0
   for (const path of paths) {
@@ -310,5 +283,5 @@ export async function backfill(ctx: RepoContext, options: BackfillOptions = {}):
     sink.progress({ title: 'Backfilling objects', current: done, total: missingCount })
   }
   if (missingCount > 0) sink.progress({ title: 'Backfilling objects', current: done, total: missingCount, done: true })
-  return { commits: roots.size, paths: paths.length, missing: missingCount, batches: sizes }
+  return { commits, paths: paths.length, missing: missingCount, batches: sizes }
 }

@@ -60,6 +60,17 @@ export interface WalkedObject {
   present: boolean
 }
 
+/**
+ * Which entries below a tree a walk goes into, by path (byte string, '/'-separated):
+ * a tree entry is entered and a blob entry kept only when this says so. What it
+ * turns away is not marked as seen, so the same object is still reached by a path
+ * it accepts. The start objects themselves are not asked about.
+ */
+export interface PathFilter {
+  tree(path: string): boolean
+  blob(path: string): boolean
+}
+
 /** How a walk reads: `fetch` true lets the store fetch missing commits lazily. */
 export interface WalkReader {
   store: ObjectStore
@@ -359,7 +370,13 @@ export class RevWalk {
  * cannot be read is yielded with present=false and not entered; a blob is only checked
  * for presence.
  */
-export async function* enumerateObjects(store: ObjectStore, pending: readonly PendingObject[], skip: ReadonlySet<Oid>, shown = new Set<Oid>()): AsyncGenerator<WalkedObject> {
+export async function* enumerateObjects(
+  store: ObjectStore,
+  pending: readonly PendingObject[],
+  skip: ReadonlySet<Oid>,
+  shown = new Set<Oid>(),
+  filter?: PathFilter,
+): AsyncGenerator<WalkedObject> {
   for (const p of pending) {
     if (skip.has(p.oid) || shown.has(p.oid)) continue
     if (p.type === 'tag') {
@@ -372,7 +389,7 @@ export async function* enumerateObjects(store: ObjectStore, pending: readonly Pe
       yield { oid: p.oid, type: 'blob', name: p.path, referrer: p.referrer, present: await store.has(p.oid) }
       continue
     }
-    yield* walkTree(store, p.oid, p.path, p.referrer, skip, shown)
+    yield* walkTree(store, p.oid, p.path, p.referrer, skip, shown, filter)
   }
 }
 
@@ -383,7 +400,15 @@ interface Frame {
   tree: Oid
 }
 
-async function* walkTree(store: ObjectStore, root: Oid, rootPath: string, referrer: Oid | undefined, skip: ReadonlySet<Oid>, shown: Set<Oid>): AsyncGenerator<WalkedObject> {
+async function* walkTree(
+  store: ObjectStore,
+  root: Oid,
+  rootPath: string,
+  referrer: Oid | undefined,
+  skip: ReadonlySet<Oid>,
+  shown: Set<Oid>,
+  filter: PathFilter | undefined,
+): AsyncGenerator<WalkedObject> {
   const stack: Frame[] = []
   const enter = async function* (oid: Oid, path: string, from: Oid | undefined): AsyncGenerator<WalkedObject> {
     shown.add(oid)
@@ -404,9 +429,11 @@ async function* walkTree(store: ObjectStore, root: Oid, rootPath: string, referr
     if (e.mode === MODE_GITLINK || skip.has(e.oid) || shown.has(e.oid)) continue
     const path = f.base + e.nameBytes.toString('latin1')
     if (e.mode === MODE_TREE) {
+      if (filter && !filter.tree(path)) continue
       yield* enter(e.oid, path, f.tree)
       continue
     }
+    if (filter && !filter.blob(path)) continue
     shown.add(e.oid)
     yield { oid: e.oid, type: 'blob', name: path, referrer: f.tree, present: await store.has(e.oid) }
   }
@@ -416,6 +443,14 @@ export interface PrefetchRoot {
   oid: Oid
   type: ObjectType
   referrer?: Oid
+  /** Where a tree root sits, for `paths` (byte string); default ''. */
+  path?: string
+}
+
+interface LevelTree {
+  oid: Oid
+  referrer?: Oid
+  path: string
 }
 
 export interface PrefetchStats {
@@ -429,19 +464,26 @@ export interface PrefetchStats {
  * the missing trees of a level are fetched together (with the blobs found missing so
  * far), the remaining blobs in one last batch. `skip` objects are not entered. Each
  * batch names the trees that referred to it, so the store can tell cheaply that the
- * missing ids are promisor objects.
+ * missing ids are promisor objects. With `blobs: false` only trees are fetched; with
+ * `paths`, only what the filter accepts is entered or fetched.
  */
-export async function prefetchReachable(store: ObjectStore, roots: readonly PrefetchRoot[], skip: ReadonlySet<Oid> = new Set(), options: { blobs?: boolean } = {}): Promise<PrefetchStats> {
+export async function prefetchReachable(
+  store: ObjectStore,
+  roots: readonly PrefetchRoot[],
+  skip: ReadonlySet<Oid> = new Set(),
+  options: { blobs?: boolean; paths?: PathFilter } = {},
+): Promise<PrefetchStats> {
   const wantBlobs = options.blobs ?? true
+  const filter = options.paths
   const stats: PrefetchStats = { batches: 0, objects: 0 }
   const visited = new Set<Oid>()
   let blobs: Oid[] = []
   let blobReferrers = new Set<Oid>()
-  let level: { oid: Oid; referrer?: Oid }[] = []
+  let level: LevelTree[] = []
   for (const r of roots) {
     if (skip.has(r.oid) || visited.has(r.oid)) continue
     visited.add(r.oid)
-    if (r.type === 'tree') level.push({ oid: r.oid, referrer: r.referrer })
+    if (r.type === 'tree') level.push({ oid: r.oid, referrer: r.referrer, path: r.path ?? '' })
     else if (r.type === 'blob' && wantBlobs) {
       blobs.push(r.oid)
       if (r.referrer) blobReferrers.add(r.referrer)
@@ -464,18 +506,25 @@ export async function prefetchReachable(store: ObjectStore, roots: readonly Pref
       blobs = []
       blobReferrers = new Set()
     }
-    const next: { oid: Oid; referrer?: Oid }[] = []
+    const next: LevelTree[] = []
     for (const l of level) {
       const obj = await store.tryRead(l.oid)
       if (!obj || obj.type !== 'tree') continue
+      const base = l.path === '' ? '' : `${l.path}/`
       for (const e of parseTree(obj.data, { strictNames: false })) {
         if (e.mode === MODE_GITLINK || skip.has(e.oid) || visited.has(e.oid)) continue
-        visited.add(e.oid)
-        if (e.mode === MODE_TREE) next.push({ oid: e.oid, referrer: l.oid })
-        else if (wantBlobs) {
-          blobs.push(e.oid)
-          blobReferrers.add(l.oid)
+        // paths are only spelled out when a filter will look at them
+        const path = filter ? base + e.nameBytes.toString('latin1') : ''
+        if (e.mode === MODE_TREE) {
+          if (filter && !filter.tree(path)) continue
+          visited.add(e.oid)
+          next.push({ oid: e.oid, referrer: l.oid, path })
+          continue
         }
+        if (!wantBlobs || (filter && !filter.blob(path))) continue
+        visited.add(e.oid)
+        blobs.push(e.oid)
+        blobReferrers.add(l.oid)
       }
     }
     level = next
