@@ -1,11 +1,9 @@
 /**
  * Remotes as configuration: `remote add` and `remote remove` write the same config
- * bytes and delete the same refs as `git remote` 2.39, and a locked edit of any config
- * file for `config --file/--global/--system`.
+ * bytes and delete the same refs as `git remote` 2.39.
  */
 import { RepositoryError, TsgitError } from '../errors.js'
-import { ConfigFile, type ConfigReader } from '../repo/config.js'
-import { LockFile } from '../repo/lock.js'
+import type { ConfigReader } from '../repo/config.js'
 import { isValidRefName } from '../repo/refs.js'
 import type { Repository } from '../repo/repository.js'
 
@@ -13,25 +11,6 @@ import type { Repository } from '../repo/repository.js'
 export class RemoteConfigError extends TsgitError {
   constructor(message: string, exitCode: number) {
     super('E_REMOTE_CONFIG', message, { exitCode })
-  }
-}
-
-/**
- * Edits one config file under `<file>.lock`, re-reading it under the lock so a
- * concurrent writer's change is not lost; a missing file starts empty. When
- * `shouldWrite` says no, the file is left untouched.
- */
-export async function editConfigFile<T>(path: string, edit: (file: ConfigFile) => T, shouldWrite: (result: T) => boolean = () => true): Promise<T> {
-  const lock = await LockFile.acquire(path)
-  try {
-    const file = await ConfigFile.load(path)
-    const result = edit(file)
-    if (!shouldWrite(result)) return result
-    await lock.write(file.toBuffer())
-    await lock.commit()
-    return result
-  } finally {
-    await lock.rollback()
   }
 }
 

@@ -138,6 +138,25 @@ export function configFilePaths(env: Record<string, string | undefined>, gitDir?
   return out
 }
 
+/**
+ * Edits one config file under `<file>.lock`, re-reading it under the lock so a
+ * concurrent writer's change is not lost; a missing file starts empty. When
+ * `shouldWrite` says no, the file is left untouched.
+ */
+export async function editConfigFile<T>(path: string, edit: (file: ConfigFile) => T, shouldWrite: (result: T) => boolean = () => true): Promise<T> {
+  const lock = await LockFile.acquire(path)
+  try {
+    const file = await ConfigFile.load(path)
+    const result = edit(file)
+    if (!shouldWrite(result)) return result
+    await lock.write(file.toBuffer())
+    await lock.commit()
+    return result
+  } finally {
+    await lock.rollback()
+  }
+}
+
 /** The merged view; writes go to one file (the repository's by default) through its lock. */
 export class LayeredConfig extends ConfigReader {
   private layers: ConfigLayer[]
@@ -157,22 +176,14 @@ export class LayeredConfig extends ConfigReader {
     return this.layers
   }
 
-  /**
-   * Edits one file under its lock (re-reading it under the lock so a concurrent
-   * writer's change is not lost), then refreshes the view.
-   */
+  /** Edits one file with editConfigFile, then refreshes the view. */
   async update(edit: (file: ConfigFile) => void, path: string | undefined = this.localPath): Promise<void> {
     if (path === undefined) throw new ConfigError('no config file to write: not in a git repository')
-    const lock = await LockFile.acquire(path)
-    try {
-      const file = await ConfigFile.load(path)
-      edit(file)
-      await lock.write(file.toBuffer())
-      await lock.commit()
-      this.layers = this.layers.map((l) => (l.path === path ? fileLayer(l.scope, path, file) : l))
-    } finally {
-      await lock.rollback()
-    }
+    const file = await editConfigFile(path, (f) => {
+      edit(f)
+      return f
+    })
+    this.layers = this.layers.map((l) => (l.path === path ? fileLayer(l.scope, path, file) : l))
   }
 
   set(key: string, value: string, path?: string): Promise<void> {

@@ -10,10 +10,9 @@ import type { CommandModule } from '../command.js'
 import type { Display } from '../display.js'
 import { RepositoryError, UsageError } from '../../errors.js'
 import { parseBool, parseInteger, parseKey, type ConfigReader, type ScopedEntry } from '../../repo/config.js'
-import { configFilePaths, loadConfig } from '../../repo/config-load.js'
+import { configFilePaths, editConfigFile, loadConfig } from '../../repo/config-load.js'
 import { ConfigFile } from '../../repo/config.js'
 import { findRepository, type RepositoryLocation } from '../../repo/repository.js'
-import { editConfigFile } from '../../ops/remote-config.js'
 
 type ValueType = 'bool' | 'int' | undefined
 
