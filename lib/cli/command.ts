@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import type { Display } from './display.js'
 import type { ProgressSink } from '../events.js'
-import type { OpContext } from '../ops/repo-context.js'
+import { openRepoContext, type OpContext, type OpenOptions, type RepoContext } from '../ops/repo-context.js'
 
 export interface CliContext {
   cwd: string
@@ -35,4 +35,33 @@ export interface CommandModule {
 /** The operations' context for a command that has built its display. */
 export function opContext(ctx: CliContext, sink: ProgressSink): OpContext {
   return { cwd: ctx.cwd, env: ctx.env, sink, signal: ctx.signal, configOverrides: ctx.configOverrides }
+}
+
+/**
+ * Opens the repository for an operation, runs `fn`, and closes the object store
+ * whether `fn` succeeds or throws.
+ */
+export async function withRepoContext<T>(ctx: CliContext, sink: ProgressSink, options: OpenOptions, fn: (rc: RepoContext) => Promise<T>): Promise<T> {
+  const rc = await openRepoContext(opContext(ctx, sink), options)
+  try {
+    return await fn(rc)
+  } finally {
+    await rc.store.close()
+  }
+}
+
+/** `-q/--quiet` and `--progress`/`--no-progress` as the display takes them; progress undefined leaves it to the terminal. */
+export function displayOptions(opts: Record<string, unknown>): { quiet: boolean; progress: boolean | undefined } {
+  return { quiet: opts.quiet === true, progress: typeof opts.progress === 'boolean' ? opts.progress : undefined }
+}
+
+/** commander's argument parser for an option that may be given several times. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value]
+}
+
+/** Writes to stdout (a string is a byte string: one char per byte), waiting when the stream asks us to. */
+export async function writeOut(stream: NodeJS.WritableStream, data: Buffer | string): Promise<void> {
+  if (data.length === 0) return
+  if (!stream.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()))
 }

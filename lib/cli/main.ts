@@ -6,13 +6,9 @@
 import { Command, CommanderError } from 'commander'
 import { EXIT_FATAL, EXIT_USAGE, isTsgitError } from '../errors.js'
 import { VERSION } from '../version.js'
-import type { CliContext, CommandModule } from './command.js'
+import { collect, type CliContext, type CommandModule } from './command.js'
 import { Display } from './display.js'
 import { commands } from './commands/index.js'
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value]
-}
 
 export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Promise<number>) => void): Command {
   const program = new Command('tsgit')

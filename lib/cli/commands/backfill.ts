@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander'
-import { opContext, type CommandModule } from '../command.js'
+import { displayOptions, withRepoContext, type CommandModule } from '../command.js'
 import { backfill, DEFAULT_MIN_BATCH_SIZE } from '../../ops/backfill.js'
-import { openRepoContext } from '../../ops/repo-context.js'
 import { UsageError } from '../../errors.js'
 
 function batchSize(text: string): number {
@@ -25,16 +24,13 @@ export const backfillCommand: CommandModule = {
       .option('--no-progress', 'do not show progress')
   },
   async exec(ctx, args, opts) {
-    const display = ctx.display({ quiet: opts.quiet === true, progress: opts.progress as boolean | undefined })
+    const display = ctx.display(displayOptions(opts))
     let min = opts.minBatchSize as number | undefined
     // git treats 0 as "no minimum": every path becomes a batch of its own
     if (min === 0) min = 1
-    const rc = await openRepoContext(opContext(ctx, display), { lazyFetch: ctx.lazyFetch })
-    try {
-      await backfill(rc, { minBatchSize: min, sparse: opts.sparse as boolean | undefined, revisions: args.length > 0 ? args : undefined })
-    } finally {
-      await rc.store.close()
-    }
+    await withRepoContext(ctx, display, { lazyFetch: ctx.lazyFetch }, (rc) =>
+      backfill(rc, { minBatchSize: min, sparse: opts.sparse as boolean | undefined, revisions: args.length > 0 ? args : undefined }),
+    )
     return 0
   },
 }

@@ -2,13 +2,7 @@ import type { Command } from 'commander'
 import { UsageError } from '../../errors.js'
 import { OBJECT_TYPES, type ObjectType } from '../../odb/types.js'
 import { catFileBatch, catFileOne, catFileTyped, type CatFileMode } from '../../ops/cat-file.js'
-import { openRepoContext } from '../../ops/repo-context.js'
-import { opContext, type CommandModule } from '../command.js'
-
-async function writeBuffer(stream: NodeJS.WritableStream, b: Buffer): Promise<void> {
-  if (b.length === 0) return
-  if (!stream.write(b)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()))
-}
+import { withRepoContext, writeOut, type CommandModule } from '../command.js'
 
 /** Whatever stdin holds at the moment, each time more arrives: the batch blocks. */
 export async function* availableChunks(stream: NodeJS.ReadableStream): AsyncGenerator<Buffer[]> {
@@ -59,40 +53,31 @@ export const catFileCommand: CommandModule = {
     const display = ctx.display({})
     if (batch) {
       if (args.length > 0) throw new UsageError('--batch and --batch-check take no object names: they read them from stdin')
-      const rc = await openRepoContext(opContext(ctx, display), { lazyFetch: ctx.lazyFetch })
-      try {
-        await catFileBatch(
+      await withRepoContext(ctx, display, { lazyFetch: ctx.lazyFetch }, (rc) =>
+        catFileBatch(
           { refs: rc.repo.refs, store: rc.store },
           { contents: batch.contents, format: typeof batch.v === 'string' ? batch.v : undefined },
           availableChunks(ctx.stdin),
-          (b) => writeBuffer(ctx.stdout, b),
-        )
-      } finally {
-        await rc.store.close()
-      }
+          (b) => writeOut(ctx.stdout, b),
+        ),
+      )
       return 0
     }
     const mode: CatFileMode | undefined = modes[0]
     if (mode !== undefined) {
       if (args.length !== 1) throw new UsageError('usage: tsgit cat-file (-t | -s | -e | -p) <object>')
-      const rc = await openRepoContext(opContext(ctx, display), { lazyFetch: ctx.lazyFetch })
-      try {
+      return withRepoContext(ctx, display, { lazyFetch: ctx.lazyFetch }, async (rc) => {
         const r = await catFileOne({ refs: rc.repo.refs, store: rc.store }, mode, args[0] as string)
-        await writeBuffer(ctx.stdout, r.output)
+        await writeOut(ctx.stdout, r.output)
         return r.status
-      } finally {
-        await rc.store.close()
-      }
+      })
     }
     if (args.length !== 2 || !(OBJECT_TYPES as readonly string[]).includes(args[0] as string)) {
       throw new UsageError('usage: tsgit cat-file (-t | -s | -e | -p | <type>) <object>  or  tsgit cat-file (--batch | --batch-check)[=<format>]')
     }
-    const rc = await openRepoContext(opContext(ctx, display), { lazyFetch: ctx.lazyFetch })
-    try {
-      await writeBuffer(ctx.stdout, await catFileTyped({ refs: rc.repo.refs, store: rc.store }, args[0] as ObjectType, args[1] as string))
-    } finally {
-      await rc.store.close()
-    }
+    await withRepoContext(ctx, display, { lazyFetch: ctx.lazyFetch }, async (rc) =>
+      writeOut(ctx.stdout, await catFileTyped({ refs: rc.repo.refs, store: rc.store }, args[0] as ObjectType, args[1] as string)),
+    )
     return 0
   },
 }

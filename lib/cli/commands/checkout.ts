@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander'
-import type { CommandModule } from '../command.js'
-import { opContext } from '../command.js'
+import { displayOptions, opContext, type CommandModule } from '../command.js'
 import { UsageError } from '../../errors.js'
 import { PathspecError, checkout, type CheckoutResult, type UpstreamStatus } from '../../ops/checkout.js'
 import { LocalChangesError } from '../../worktree/switch.js'
@@ -89,8 +88,7 @@ export const checkoutCommand: CommandModule = {
     const newBranch = opts.b as string | undefined
     if (detach && newBranch !== undefined) throw new UsageError("options '-b' and '--detach' cannot be used together")
     if (!detach && newBranch === undefined && target === undefined) throw new UsageError('you must name a branch or commit to check out')
-    const quiet = opts.quiet === true
-    const progress = opts.progress === true ? true : opts.progress === false ? false : undefined
+    const { quiet, progress } = displayOptions(opts)
     const display = ctx.display({ quiet, progress })
     try {
       const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch })

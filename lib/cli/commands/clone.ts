@@ -1,11 +1,7 @@
 import { Option, type Command } from 'commander'
-import type { CommandModule } from '../command.js'
+import { collect, displayOptions, opContext, type CommandModule } from '../command.js'
 import { clone } from '../../ops/clone.js'
 import { UsageError } from '../../errors.js'
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value]
-}
 
 export const cloneCommand: CommandModule = {
   name: 'clone',
@@ -29,14 +25,14 @@ export const cloneCommand: CommandModule = {
   async exec(ctx, args, opts) {
     const [url, directory] = args
     if (url === undefined || url === '') throw new UsageError('You must specify a repository to clone.')
-    const quiet = opts.quiet === true
-    const display = ctx.display({ quiet, progress: opts.progress === true ? true : undefined })
+    const { quiet, progress } = displayOptions(opts)
+    const display = ctx.display({ quiet, progress })
     const configs = (opts.config as string[] | undefined) ?? []
     for (const c of configs) {
       if (!c.includes('=') && !/^[^.]+\.[^=]+$/.test(c)) throw new UsageError(`bad config declaration '${c}'`)
     }
     await clone(
-      { cwd: ctx.cwd, env: ctx.env, sink: display, signal: ctx.signal, configOverrides: ctx.configOverrides },
+      opContext(ctx, display),
       {
         url,
         directory,

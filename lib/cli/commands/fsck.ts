@@ -1,8 +1,7 @@
 import type { Command } from 'commander'
 import { isAbsolute, join, relative } from 'node:path'
 import { fsck } from '../../ops/fsck.js'
-import { openRepoContext } from '../../ops/repo-context.js'
-import { opContext, type CommandModule } from '../command.js'
+import { withRepoContext, type CommandModule } from '../command.js'
 
 export const fsckCommand: CommandModule = {
   name: 'fsck',
@@ -13,9 +12,8 @@ export const fsckCommand: CommandModule = {
   async exec(ctx, _args, opts) {
     const display = ctx.display({})
     // fsck never fetches: it inspects what the repository has.
-    const rc = await openRepoContext(opContext(ctx, display), { lazyFetch: false })
     const out: string[] = []
-    try {
+    return withRepoContext(ctx, display, { lazyFetch: false }, async (rc) => {
       const result = await fsck(
         { refs: rc.repo.refs, store: rc.store, gitDir: rc.repo.gitDir, indexPath: rc.repo.bare ? undefined : join(rc.repo.gitDir, 'index') },
         {
@@ -30,8 +28,6 @@ export const fsckCommand: CommandModule = {
       )
       if (out.length > 0) ctx.stdout.write(out.join(''))
       return result.exitCode
-    } finally {
-      await rc.store.close()
-    }
+    })
   },
 }

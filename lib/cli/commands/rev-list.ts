@@ -1,13 +1,7 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../errors.js'
 import { MISSING_ACTIONS, revList, type MissingAction } from '../../ops/rev-list.js'
-import { openRepoContext } from '../../ops/repo-context.js'
-import { opContext, type CommandModule } from '../command.js'
-
-/** Writes a byte string to a stream, waiting when the stream asks us to. */
-export async function writeBytes(stream: NodeJS.WritableStream, chunk: string): Promise<void> {
-  if (!stream.write(Buffer.from(chunk, 'latin1'))) await new Promise<void>((resolve) => stream.once('drain', () => resolve()))
-}
+import { withRepoContext, writeOut, type CommandModule } from '../command.js'
 
 function missingAction(v: unknown): MissingAction {
   if (v === undefined) return 'error'
@@ -34,21 +28,18 @@ export const revListCommand: CommandModule = {
     const missing = missingAction(opts.missing)
     const display = ctx.display({})
     // Only --missing=error fetches, but opening without a fetcher also spares the warning for the others.
-    const rc = await openRepoContext(opContext(ctx, display), { lazyFetch: ctx.lazyFetch && missing === 'error' })
-    try {
-      await revList(
+    await withRepoContext(ctx, display, { lazyFetch: ctx.lazyFetch && missing === 'error' }, (rc) =>
+      revList(
         { refs: rc.repo.refs, store: rc.store },
         {
           args,
           objects: opts.objects === true,
           missing,
           objectNames: opts.objectNames !== false,
-          write: (chunk) => writeBytes(ctx.stdout, chunk),
+          write: (chunk) => writeOut(ctx.stdout, chunk),
         },
-      )
-    } finally {
-      await rc.store.close()
-    }
+      ),
+    )
     return 0
   },
 }
