@@ -2,8 +2,8 @@
  * Random access to a pack through its .idx: positional reads, delta chains
  * followed to a bounded depth, a small LRU of recently used delta bases.
  */
+import { readSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { inflateSync } from 'node:zlib'
 import { MissingObjectError, PackError } from '../errors.js'
 import type { GitObject, Oid } from '../odb/types.js'
 import { applyDelta } from './delta.js'
@@ -12,6 +12,7 @@ import {
   parseEntryHeader, parsePackHeader, typeName,
 } from './format.js'
 import { PackIndex } from './idx.js'
+import { inflateEntry } from './inflate.js'
 import { readAt } from './tempfile.js'
 
 export interface PackFileOptions {
@@ -25,8 +26,9 @@ export interface PackFileOptions {
   cacheBytes?: number
 }
 
-// Enough for the largest entry header: 10 size bytes + a 10-byte offset or a 20-byte id.
-const MAX_ENTRY_HEADER = 40
+// Entries up to this size are read into one reused buffer (the compressed bytes
+// are dead once inflated); bigger ones get a buffer of their own.
+const SCRATCH_BYTES = 256 * 1024
 
 class BaseCache {
   private readonly map = new Map<number, GitObject>()
@@ -56,6 +58,7 @@ class BaseCache {
 
 export class PackFile {
   private readonly cache: BaseCache
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
   private readonly maxObjectSize: number
   private readonly maxDeltaDepth: number
 
@@ -99,6 +102,10 @@ export class PackFile {
     }
   }
 
+  private get fd(): number {
+    return this.handle.fd
+  }
+
   get count(): number {
     return this.index.count
   }
@@ -121,7 +128,7 @@ export class PackFile {
       base = this.cache.get(cur)
       if (base) break
       if (chain.length > this.maxDeltaDepth) throw new PackError(`${this.path}: delta chain at offset ${offset} is deeper than ${this.maxDeltaDepth}`)
-      const { packType, data, baseOffset, baseOid } = await this.readEntry(cur)
+      const { packType, data, baseOffset, baseOid } = this.readEntry(cur)
       if (packType === OBJ_OFS_DELTA) {
         chain.push({ offset: cur, delta: data })
         cur = baseOffset as number
@@ -164,17 +171,29 @@ export class PackFile {
     return lo < o.length ? (o[lo] as number) : this.size - PACK_TRAILER_SIZE
   }
 
-  private async readEntry(offset: number): Promise<{ packType: number; data: Buffer; baseOffset?: number; baseOid?: Buffer }> {
+  /**
+   * Reads and inflates the entry at `offset`: the header and the compressed data
+   * in one synchronous positional read. Readers want one object at a time and
+   * the pack is usually in the page cache, where a thread-pool round trip (two,
+   * before) costs more than the read itself.
+   */
+  private readEntry(offset: number): { packType: number; data: Buffer; baseOffset?: number; baseOid?: Buffer } {
     const end = this.entryEnd(offset)
-    const head = await readAt(this.handle, offset, Math.min(MAX_ENTRY_HEADER, end - offset))
-    const h = parseEntryHeader(head, 0, offset)
+    const length = end - offset
+    const raw = length <= SCRATCH_BYTES ? this.scratch : Buffer.allocUnsafe(length)
+    let done = 0
+    while (done < length) {
+      const n = readSync(this.fd, raw, done, length - done, offset + done)
+      if (n === 0) throw new PackError(`${this.path}: pack file ended inside the object at offset ${offset}`)
+      done += n
+    }
+    const entry = raw.subarray(0, length)
+    const h = parseEntryHeader(entry, 0, offset)
     if (h === undefined) throw new PackError(`${this.path}: truncated object header at offset ${offset}`)
     if (h.size > this.maxObjectSize) throw new PackError(`${this.path}: object at offset ${offset} is too large (${h.size} bytes)`)
-    const start = offset + h.headerLength
-    const compressed = await readAt(this.handle, start, end - start)
     let data: Buffer
     try {
-      data = inflateSync(compressed, { maxOutputLength: Math.max(1, h.size) })
+      data = inflateEntry(entry.subarray(h.headerLength), h.size).data
     } catch (e) {
       throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
     }

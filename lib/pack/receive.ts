@@ -10,10 +10,11 @@
  * memory is bounded by a chunk rather than by the object.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { crc32, createInflate, inflateSync, type Inflate } from 'node:zlib'
+import { crc32, createInflate, type Inflate } from 'node:zlib'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import { EntryTable, NO_BASE } from './entries.js'
+import { inflateEntry, type Inflated } from './inflate.js'
 import {
   OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
   hashObject, objectHasher, parseEntryHeader, parsePackHeader, typeName, type EntryHeader,
@@ -147,9 +148,9 @@ export class PackReceiver {
             if (!done) return
             break
           }
-          let inflated: { buffer: Buffer; engine: { bytesWritten: number } }
+          let inflated: Inflated
           try {
-            inflated = inflateSync(this.buf.subarray(dataPos), { info: true, maxOutputLength: Math.max(1, h.size) }) as unknown as typeof inflated
+            inflated = inflateEntry(this.buf.subarray(dataPos), h.size)
           } catch (e) {
             if (zlibCode(e) === 'Z_BUF_ERROR') {
               if (final) throw this.truncated(offset)
@@ -163,13 +164,13 @@ export class PackReceiver {
             }
             throw this.corrupt(offset, zlibCode(e) === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than its declared ${h.size} bytes` : String((e as Error).message), e)
           }
-          if (inflated.buffer.length !== h.size) {
-            throw this.corrupt(offset, `inflated size ${inflated.buffer.length} differs from the declared ${h.size}`)
+          if (inflated.data.length !== h.size) {
+            throw this.corrupt(offset, `inflated size ${inflated.data.length} differs from the declared ${h.size}`)
           }
-          const entryBytes = this.consume(h.headerLength + inflated.engine.bytesWritten)
+          const entryBytes = this.consume(h.headerLength + inflated.consumed)
           const i = this.record(h, offset, crc32(entryBytes))
           if (h.packType !== OBJ_OFS_DELTA && h.packType !== OBJ_REF_DELTA) {
-            this.entries.setOid(i, hashObject(typeName(h.packType), inflated.buffer))
+            this.entries.setOid(i, hashObject(typeName(h.packType), inflated.data))
           }
           this.entries.end[i] = this.offset
           this.entryDone()

@@ -7,12 +7,12 @@
  */
 import { readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { inflateSync } from 'node:zlib'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, Oid } from '../odb/types.js'
 import { applyDelta } from './delta.js'
 import { EntryTable, NO_BASE } from './entries.js'
+import { inflateEntry } from './inflate.js'
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, hashObject, typeCode, typeName } from './format.js'
 
 /** `base` value of a delta whose base came from resolveExternal. */
@@ -188,7 +188,7 @@ export class DeltaResolver {
     }
     let data: Buffer
     try {
-      data = inflateSync(compressed, { maxOutputLength: Math.max(1, size) })
+      data = inflateEntry(compressed, size).data
     } catch (e) {
       throw new PackError(`pack has bad object at offset ${t.offset[i]}: ${(e as Error).message}`, { cause: e })
     }
