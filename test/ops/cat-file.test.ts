@@ -9,10 +9,7 @@ import { join } from 'node:path'
 import { git, gitAsync, tempDir } from '../fixtures/git.js'
 import { makeBigRepo, makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { startGitServer, type GitServer } from '../fixtures/server.js'
-import { tsgit } from '../fixtures/tsgit.js'
-import { TSGIT_BIN } from '../fixtures/tsgit.js'
-import { spawn } from 'node:child_process'
-import { pinnedEnv } from '../fixtures/git.js'
+import { tsgit, tsgitRaw, type TsgitRawResult } from '../fixtures/tsgit.js'
 
 const tmp = tempDir('tsgit-cat-file-')
 t.teardown(tmp.cleanup)
@@ -34,17 +31,8 @@ const dest = (): string => join(tmp.path, `c${n++}`)
 const fetches = (since: number): number => server.requests.slice(since).filter((r) => r.command === 'fetch').length
 
 /** Runs tsgit and returns stdout as bytes (cat-file prints binary trees with --batch). */
-function tsgitBytes(args: string[], cwd: string, input?: string): Promise<{ status: number; stdout: Buffer; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSGIT_BIN, ...args], { cwd, env: pinnedEnv() })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => err.push(b))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }))
-    child.stdin.end(input ?? '')
-  })
+function tsgitBytes(args: string[], cwd: string, input?: string): Promise<TsgitRawResult> {
+  return tsgitRaw(args, { cwd, input: input ?? '' })
 }
 
 const SINGLE: string[][] = [
