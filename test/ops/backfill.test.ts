@@ -7,25 +7,18 @@
 import t, { type Test } from 'tap'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { git, gitAsync } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
-import { startGitServer, type GitServer } from '../fixtures/server.js'
+import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
 import { coneWantsDir, coneWantsFile, parseConePatterns, planBatches } from '../../lib/ops/backfill.js'
 
-const tmp = tempDir('tsgit-backfill-')
-t.teardown(tmp.cleanup)
-const root = join(tmp.path, 'srv')
-mkdirSync(root)
-
 let rich: RichRepo
-let server: GitServer
-/** blob → the path real git's rev-list names it by, for HEAD's history on the server. */
+/** blob → the path real git's rev-list names it by, for HEAD's history on the srv.server. */
 const pathOf = new Map<string, string>()
 
-t.before(async () => {
+const srv = serveRepos(t, 'tsgit-backfill-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
-  server = await startGitServer({ root })
   const types = new Map<string, string>()
   const all = git(['rev-list', '--objects', 'HEAD'], { cwd: rich.path }).stdout.trim().split('\n')
   const check = git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: rich.path, input: all.map((l) => l.slice(0, 40)).join('\n') + '\n' })
@@ -38,12 +31,7 @@ t.before(async () => {
     if (types.get(oid) === 'blob') pathOf.set(oid, line.slice(41))
   }
 })
-t.teardown(async () => server?.close())
-
-let n = 0
-function dest(): string {
-  return join(tmp.path, `c${n++}`)
-}
+const { dest } = srv
 
 function missingInHead(dir: string): string[] {
   const out = git(['rev-list', '--objects', '--missing=print', 'HEAD'], { cwd: dir }).stdout
@@ -51,7 +39,7 @@ function missingInHead(dir: string): string[] {
 }
 
 function fetchWants(since: number): string[][] {
-  return server.requests
+  return srv.server.requests
     .slice(since)
     .filter((r) => r.command === 'fetch')
     .map((r) => r.args.filter((a) => a.startsWith('want ')).map((a) => a.slice(5)))
@@ -70,7 +58,7 @@ function blobsByPath(missing: string[]): Map<string, string[]> {
 
 async function blobNoneClone(t: Test): Promise<string> {
   const d = dest()
-  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'clone exit 0' : r.stderr)
   return d
 }
@@ -80,7 +68,7 @@ t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes 
   const before = missingInHead(d)
   // the blob a tag points at came with the clone
   t.equal(before.length, pathOf.size - 1, 'every other blob of the history is missing before')
-  const since = server.requests.length
+  const since = srv.server.requests.length
   const r = await tsgit(['backfill', '--min-batch-size=4'], { cwd: d })
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.same(missingInHead(d), [], 'real git finds nothing missing in HEAD\'s history')
@@ -123,7 +111,7 @@ t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes 
     t.ok(blobs.every((b) => wants[idx]?.includes(b)), `all ${blobs.length} versions of ${path} in one request`)
   }
 
-  const again = server.requests.length
+  const again = srv.server.requests.length
   const r2 = await tsgit(['backfill'], { cwd: d })
   t.equal(r2.status, 0)
   t.same(fetchWants(again), [], 'a second backfill has nothing to fetch')
@@ -132,7 +120,7 @@ t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes 
 t.test('default batch size: one request for the whole history; progress with --progress', async (t) => {
   const d = await blobNoneClone(t)
   const missing = missingInHead(d).length
-  const since = server.requests.length
+  const since = srv.server.requests.length
   const r = await tsgit(['backfill', '--progress'], { cwd: d })
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   const wants = fetchWants(since)
@@ -148,7 +136,7 @@ t.test('--min-batch-size=1 (and 0): one request per path', async (t) => {
   for (const size of ['1', '0']) {
     const d = await blobNoneClone(t)
     const before = missingInHead(d)
-    const since = server.requests.length
+    const since = srv.server.requests.length
     const r = await tsgit(['backfill', '--min-batch-size', size], { cwd: d })
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     const wants = fetchWants(since)
@@ -164,7 +152,7 @@ t.test('--min-batch-size=1 (and 0): one request per path', async (t) => {
 
 t.test('a clone made by real git (blob:none) is backfilled too', async (t) => {
   const d = dest()
-  await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+  await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('rich.git'), d])
   t.equal(missingInHead(d).length, pathOf.size - 1)
   const r = await tsgit(['backfill'], { cwd: d })
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
@@ -174,9 +162,9 @@ t.test('a clone made by real git (blob:none) is backfilled too', async (t) => {
 
 t.test('tree:0 clone: trees first, level by level, then blobs', async (t) => {
   const d = dest()
-  const c = await tsgit(['clone', '-q', '--no-checkout', '--filter=tree:0', server.url('rich.git'), d])
+  const c = await tsgit(['clone', '-q', '--no-checkout', '--filter=tree:0', srv.server.url('rich.git'), d])
   t.equal(c.status, 0, c.stderr)
-  const since = server.requests.length
+  const since = srv.server.requests.length
   const r = await tsgit(['backfill', '--min-batch-size=100000'], { cwd: d })
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.same(missingInHead(d), [], 'nothing missing')
@@ -195,7 +183,7 @@ t.test('--sparse: only the cone; --no-sparse: the rest; --sparse without sparse 
   mkdirSync(join(d, '.git/info'), { recursive: true })
   writeFileSync(join(d, '.git/info/sparse-checkout'), '/*\n!/*/\n/src/\n!/src/*/\n/src/lib/\n')
   const inCone = (p: string): boolean => !p.includes('/') || /^src\/[^/]+$/.test(p) || p.startsWith('src/lib/')
-  const since = server.requests.length
+  const since = srv.server.requests.length
   // sparse is the default when sparse checkout is on
   const r = await tsgit(['backfill'], { cwd: d })
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
@@ -230,12 +218,12 @@ t.test('--sparse: only the cone; --no-sparse: the rest; --sparse without sparse 
 
 t.test('not a partial clone: nothing to do, no request; --no-lazy-fetch with missing blobs fails', async (t) => {
   const d = dest()
-  const c = await tsgit(['clone', '-q', '--no-checkout', server.url('rich.git'), d])
+  const c = await tsgit(['clone', '-q', '--no-checkout', srv.server.url('rich.git'), d])
   t.equal(c.status, 0, c.stderr)
-  const since = server.requests.length
+  const since = srv.server.requests.length
   const r = await tsgit(['backfill'], { cwd: d })
   t.equal(r.status, 0, r.stderr)
-  t.equal(server.requests.length, since, 'no request at all')
+  t.equal(srv.server.requests.length, since, 'no request at all')
 
   const p = await blobNoneClone(t)
   const r2 = await tsgit(['--no-lazy-fetch', 'backfill'], { cwd: p })

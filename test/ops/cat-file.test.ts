@@ -4,31 +4,18 @@
  * and one fetch request for a block of hundreds of missing blobs.
  */
 import t from 'tap'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { git, gitAsync } from '../fixtures/git.js'
 import { makeBigRepo, makeRichRepo, type RichRepo } from '../fixtures/repos.js'
-import { startGitServer, type GitServer } from '../fixtures/server.js'
+import { serveRepos } from '../fixtures/served.js'
 import { tsgit, tsgitRaw, type TsgitRawResult } from '../fixtures/tsgit.js'
 
-const tmp = tempDir('tsgit-cat-file-')
-t.teardown(tmp.cleanup)
-const root = join(tmp.path, 'srv')
-mkdirSync(root)
-
 let rich: RichRepo
-let server: GitServer
-
-t.before(async () => {
+const srv = serveRepos(t, 'tsgit-cat-file-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
   await makeBigRepo(join(root, 'big.git'), { files: 600, commits: 1, fileSize: 100 })
-  server = await startGitServer({ root })
 })
-t.teardown(async () => server?.close())
-
-let n = 0
-const dest = (): string => join(tmp.path, `c${n++}`)
-const fetches = (since: number): number => server.requests.slice(since).filter((r) => r.command === 'fetch').length
+const { root, dest, fetches } = srv
 
 /** Runs tsgit and returns stdout as bytes (cat-file prints binary trees with --batch). */
 function tsgitBytes(args: string[], cwd: string, input?: string): Promise<TsgitRawResult> {
@@ -94,7 +81,7 @@ t.test('partial clone: the answers of a full clone, fetched lazily', async (t) =
   const full = dest()
   git(['clone', '-q', '--no-local', rich.path, full])
   const d = dest()
-  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.stderr)
   const input = batchInput(full)
   for (const opt of BATCH) {
@@ -103,9 +90,9 @@ t.test('partial clone: the answers of a full clone, fetched lazily', async (t) =
     t.same(ours.stdout, git(['cat-file', opt], { cwd: full, input }).stdoutBuffer, `cat-file ${opt}`)
   }
   const d2 = dest()
-  await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d2])
+  await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('rich.git'), d2])
   for (const args of [['-p', 'HEAD:src/main.c'], ['-s', 'HEAD:src/lib/util.c'], ['-e', 'HEAD:docs/guide/intro.txt']]) {
-    const before = server.requests.length
+    const before = srv.server.requests.length
     const ours = await tsgitBytes(['cat-file', ...args], d2)
     t.equal(ours.status, 0, ours.stderr)
     t.same(ours.stdout, git(['cat-file', ...args], { cwd: full }).stdoutBuffer, `git's partial clone: cat-file ${args.join(' ')}`)
@@ -119,7 +106,7 @@ t.test('batch of hundreds of missing blobs: one fetch request', async (t) => {
   const full = dest()
   git(['clone', '-q', '--bare', '--no-local', join(root, 'big.git'), full])
   const d = dest()
-  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('big.git'), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('big.git'), d])
   t.equal(r.status, 0, r.stderr)
   const blobs = git(['rev-list', '--objects', '--all'], { cwd: full })
     .stdout.split('\n')
@@ -129,12 +116,12 @@ t.test('batch of hundreds of missing blobs: one fetch request', async (t) => {
   const missingBefore = git(['rev-list', '--objects', '--missing=print', '--all'], { cwd: d }).stdout.split('\n').filter((l) => l.startsWith('?')).length
   t.ok(missingBefore >= 600, 'all blobs missing before')
   const input = blobs.join('\n') + '\n'
-  const before = server.requests.length
+  const before = srv.server.requests.length
   const ours = await tsgitBytes(['cat-file', '--batch'], d, input)
   t.equal(ours.status, 0, ours.stderr)
   t.same(ours.stdout, git(['cat-file', '--batch'], { cwd: full, input }).stdoutBuffer, 'same bytes as the full clone')
   t.equal(fetches(before), 1, 'exactly one fetch request for the block')
-  const fetch = server.requests.slice(before).find((q) => q.command === 'fetch')
+  const fetch = srv.server.requests.slice(before).find((q) => q.command === 'fetch')
   t.equal(fetch?.args.filter((a) => a.startsWith('want ')).length, blobs.length, 'every blob wanted in that request')
   t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck accepts the repository')
 })

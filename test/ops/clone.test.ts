@@ -6,33 +6,21 @@
 import t, { type Test } from 'tap'
 import { existsSync, readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { git, gitAsync } from '../fixtures/git.js'
 import { makeEmptyRepo, makeRichRepo, FAKE_SSH, type RichRepo } from '../fixtures/repos.js'
-import { startGitServer, type GitServer } from '../fixtures/server.js'
+import { startGitServer } from '../fixtures/server.js'
+import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
 
-const tmp = tempDir('tsgit-clone-')
-t.teardown(tmp.cleanup)
-const root = join(tmp.path, 'srv')
-mkdirSync(root)
-
 let rich: RichRepo
-let server: GitServer
 let sparseSpec = ''
-
-t.before(async () => {
+const srv = serveRepos(t, 'tsgit-clone-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
   await makeEmptyRepo(join(root, 'empty.git'))
   // A sparse-checkout spec blob on the server for sparse:oid.
   sparseSpec = git(['hash-object', '-w', '--stdin'], { cwd: rich.path, input: '/src/\n' }).stdout.trim()
-  server = await startGitServer({ root })
 })
-t.teardown(async () => server?.close())
-
-let n = 0
-function dest(): string {
-  return join(tmp.path, `c${n++}`)
-}
+const { root, dest } = srv
 
 /** What real git says is missing in a repository, as a sorted list of ids. */
 function missingObjects(gitDir: string): string[] {
@@ -40,13 +28,13 @@ function missingObjects(gitDir: string): string[] {
   return out.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1).trim()).sort()
 }
 
-/** What the filter should leave out, according to real git on the server. */
+/** What the filter should leave out, according to real git on the srv.server. */
 function omittedByFilter(spec: string): string[] {
   const out = git(['rev-list', '--objects', '--all', `--filter=${spec}`, '--filter-print-omitted'], { cwd: rich.path }).stdout
   return out.split('\n').filter((l) => l.startsWith('~')).map((l) => l.slice(1).trim()).sort()
 }
 
-/** What the filter keeps (everything without a filter), according to real git on the server. */
+/** What the filter keeps (everything without a filter), according to real git on the srv.server. */
 function keptByFilter(spec?: string): string[] {
   const filter = spec === undefined ? [] : [`--filter=${spec}`]
   const out = git(['rev-list', '--objects', '--all', ...filter], { cwd: rich.path }).stdout
@@ -73,12 +61,12 @@ function assertFiltered(t: Test, gitDir: string, spec: string): void {
 }
 
 function fetchRequests(since: number): { args: string[] }[] {
-  return server.requests.slice(since).filter((r) => r.command === 'fetch')
+  return srv.server.requests.slice(since).filter((r) => r.command === 'fetch')
 }
 
 t.test('full clone over http: fsck, refs, tags, config, clean status', async (t) => {
   const d = dest()
-  const r = await tsgit(['clone', server.url('rich.git'), d])
+  const r = await tsgit(['clone', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.match(r.stderr, /Cloning into '.*c\d+'\.\.\./)
   t.equal(git(['fsck', '--strict'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
@@ -116,7 +104,7 @@ const FILTERS = ['blob:none', 'blob:limit=1k', 'tree:0', 'tree:1', 'object:type=
 for (const spec of FILTERS) {
   t.test(`--filter=${spec} --no-checkout: real git sees exactly the filtered objects as missing`, async (t) => {
     const d = dest()
-    const r = await tsgit(['clone', '-q', '--no-checkout', `--filter=${spec}`, server.url('rich.git'), d])
+    const r = await tsgit(['clone', '-q', '--no-checkout', `--filter=${spec}`, srv.server.url('rich.git'), d])
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     t.equal(r.stderr, '', '--quiet prints nothing')
     const gitDir = join(d, '.git')
@@ -136,7 +124,7 @@ for (const spec of FILTERS) {
 t.test('--filter=sparse:oid: what the server omits is missing', async (t) => {
   const d = dest()
   const spec = `sparse:oid=${sparseSpec}`
-  const r = await tsgit(['clone', '-q', '--no-checkout', `--filter=${spec}`, server.url('rich.git'), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', `--filter=${spec}`, srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   assertFiltered(t, join(d, '.git'), spec)
   t.equal(git(['config', 'remote.origin.partialclonefilter'], { cwd: d }).stdout.trim(), spec)
@@ -144,7 +132,7 @@ t.test('--filter=sparse:oid: what the server omits is missing', async (t) => {
 
 t.test('repeated --filter options are combined like git', async (t) => {
   const d = dest()
-  const r = await tsgit(['clone', '-q', '-n', '--filter=blob:limit=1k', '--filter=tree:3', server.url('rich.git'), d])
+  const r = await tsgit(['clone', '-q', '-n', '--filter=blob:limit=1k', '--filter=tree:3', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.equal(git(['config', 'remote.origin.partialclonefilter'], { cwd: d }).stdout.trim(), 'combine:blob:limit=1k+tree:3')
   assertFiltered(t, join(d, '.git'), 'combine:blob:limit=1024+tree:3')
@@ -152,8 +140,8 @@ t.test('repeated --filter options are combined like git', async (t) => {
 
 t.test('--filter=blob:none with checkout: ONE batched request for all blobs, clean status, git lazy-fetches later', async (t) => {
   const d = dest()
-  const before = server.requests.length
-  const r = await tsgit(['clone', '--filter=blob:none', server.url('rich.git'), d])
+  const before = srv.server.requests.length
+  const r = await tsgit(['clone', '--filter=blob:none', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   const fetches = fetchRequests(before)
   t.equal(fetches.length, 2, 'one fetch for the clone, one for the checkout')
@@ -178,8 +166,8 @@ t.test('--filter=blob:none with checkout: ONE batched request for all blobs, cle
 
 t.test('--filter=tree:0 with checkout fetches trees level by level, then the blobs once', async (t) => {
   const d = dest()
-  const before = server.requests.length
-  const r = await tsgit(['clone', '-q', '--filter=tree:0', server.url('rich.git'), d])
+  const before = srv.server.requests.length
+  const r = await tsgit(['clone', '-q', '--filter=tree:0', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.equal(git(['status', '--porcelain'], { cwd: d }).stdout, '')
   t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0)
@@ -204,7 +192,7 @@ t.test('a server without filter support: git\'s warning and a clone that is not 
 t.test('--bare, -o, --no-tags, --single-branch, -b', async (t) => {
   t.test('--bare: branches copied as branches, no fetch refspec', async (t) => {
     const d = dest()
-    const r = await tsgit(['clone', '-q', '--bare', '--filter=blob:none', server.url('rich.git'), d])
+    const r = await tsgit(['clone', '-q', '--bare', '--filter=blob:none', srv.server.url('rich.git'), d])
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     t.equal(git(['config', 'core.bare'], { cwd: d }).stdout.trim(), 'true')
     t.equal(git(['config', '--get-all', 'remote.origin.fetch'], { cwd: d, allowFail: true }).status, 1)
@@ -214,7 +202,7 @@ t.test('--bare, -o, --no-tags, --single-branch, -b', async (t) => {
   })
   t.test('-o upstream names the remote', async (t) => {
     const d = dest()
-    const r = await tsgit(['clone', '-q', '-n', '-o', 'upstream', '--filter=blob:none', server.url('rich.git'), d])
+    const r = await tsgit(['clone', '-q', '-n', '-o', 'upstream', '--filter=blob:none', srv.server.url('rich.git'), d])
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     t.equal(git(['config', 'extensions.partialclone'], { cwd: d }).stdout.trim(), 'upstream')
     t.equal(git(['config', 'branch.main.remote'], { cwd: d }).stdout.trim(), 'upstream')
@@ -222,14 +210,14 @@ t.test('--bare, -o, --no-tags, --single-branch, -b', async (t) => {
   })
   t.test('--no-tags fetches no tags and says so in config', async (t) => {
     const d = dest()
-    const r = await tsgit(['clone', '-q', '--no-tags', server.url('rich.git'), d])
+    const r = await tsgit(['clone', '-q', '--no-tags', srv.server.url('rich.git'), d])
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     t.equal(git(['tag'], { cwd: d }).stdout, '')
     t.equal(git(['config', 'remote.origin.tagOpt'], { cwd: d }).stdout.trim(), '--no-tags')
   })
   t.test('--single-branch -b feature/b01: one branch, its refspec, tags that point into it', async (t) => {
     const d = dest()
-    const r = await tsgit(['clone', '-q', '--single-branch', '-b', 'feature/b01', server.url('rich.git'), d])
+    const r = await tsgit(['clone', '-q', '--single-branch', '-b', 'feature/b01', srv.server.url('rich.git'), d])
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     t.equal(git(['for-each-ref', '--format=%(refname)', 'refs/remotes'], { cwd: d }).stdout, 'refs/remotes/origin/feature/b01\n')
     t.equal(git(['config', '--get-all', 'remote.origin.fetch'], { cwd: d }).stdout, '+refs/heads/feature/b01:refs/remotes/origin/feature/b01\n')
@@ -242,7 +230,7 @@ t.test('--bare, -o, --no-tags, --single-branch, -b', async (t) => {
   })
   t.test('-b <tag> detaches HEAD at the tag', async (t) => {
     const d = dest()
-    const r = await tsgit(['clone', '-q', '-b', 'v1.0', server.url('rich.git'), d])
+    const r = await tsgit(['clone', '-q', '-b', 'v1.0', srv.server.url('rich.git'), d])
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     t.equal(git(['symbolic-ref', '-q', 'HEAD'], { cwd: d, allowFail: true }).status, 1, 'HEAD is detached')
     t.equal(git(['rev-parse', 'HEAD'], { cwd: d }).stdout.trim(), rich.commits[2])
@@ -250,7 +238,7 @@ t.test('--bare, -o, --no-tags, --single-branch, -b', async (t) => {
   })
   t.test('-b that does not exist: git\'s message, exit 128, nothing left', async (t) => {
     const d = dest()
-    const r = await tsgit(['clone', '-b', 'nope', server.url('rich.git'), d])
+    const r = await tsgit(['clone', '-b', 'nope', srv.server.url('rich.git'), d])
     t.equal(r.status, 128)
     t.match(r.stderr, /fatal: Remote branch nope not found in upstream origin/)
     t.notOk(existsSync(d))
@@ -259,7 +247,7 @@ t.test('--bare, -o, --no-tags, --single-branch, -b', async (t) => {
 
 t.test('an empty repository', async (t) => {
   const d = dest()
-  const r = await tsgit(['clone', server.url('empty.git'), d])
+  const r = await tsgit(['clone', srv.server.url('empty.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.match(r.stderr, /warning: You appear to have cloned an empty repository\./)
   t.equal(git(['symbolic-ref', 'HEAD'], { cwd: d }).stdout.trim(), 'refs/heads/main', 'HEAD from the server\'s unborn HEAD')
@@ -287,21 +275,21 @@ t.test('destination rules and usage errors', async (t) => {
   const d = dest()
   mkdirSync(d)
   writeFileSync(join(d, 'x'), 'x')
-  const before = server.requests.length
-  const r = await tsgit(['clone', server.url('rich.git'), d])
+  const before = srv.server.requests.length
+  const r = await tsgit(['clone', srv.server.url('rich.git'), d])
   t.equal(r.status, 128)
   t.match(r.stderr, /^fatal: destination path '.*' already exists and is not an empty directory\.\n$/)
   t.equal(readFileSync(join(d, 'x'), 'utf8'), 'x', 'the existing directory is untouched')
 
-  const bad = await tsgit(['clone', '--filter=blob:nonsense', server.url('rich.git'), dest()])
+  const bad = await tsgit(['clone', '--filter=blob:nonsense', srv.server.url('rich.git'), dest()])
   t.equal(bad.status, 129, 'a bad filter spec is a usage error')
   t.match(bad.stderr, /invalid filter-spec 'blob:nonsense'/)
-  t.equal(server.requests.length, before, 'nothing was sent for either')
+  t.equal(srv.server.requests.length, before, 'nothing was sent for either')
 
-  const unknown = await tsgit(['clone', '--frobnicate', server.url('rich.git')])
+  const unknown = await tsgit(['clone', '--frobnicate', srv.server.url('rich.git')])
   t.equal(unknown.status, 129)
 
-  const missing = await tsgit(['clone', server.url('nope.git'), dest()])
+  const missing = await tsgit(['clone', srv.server.url('nope.git'), dest()])
   t.equal(missing.status, 128)
   t.match(missing.stderr, /fatal: repository '.*nope\.git' not found/)
 })
@@ -318,23 +306,23 @@ t.test('a server that cannot speak protocol v2: a clear error, nothing left', as
 
 t.test('-c key=value is written into the new repository; tsgit -c applies to this run only', async (t) => {
   const d = dest()
-  const r = await tsgit(['-c', 'http.extraHeader=X-Run-Only: 1', 'clone', '-q', '-c', 'core.autocrlf=false', '-c', 'user.name=Clone Config', server.url('rich.git'), d])
+  const r = await tsgit(['-c', 'http.extraHeader=X-Run-Only: 1', 'clone', '-q', '-c', 'core.autocrlf=false', '-c', 'user.name=Clone Config', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.equal(git(['config', 'user.name'], { cwd: d }).stdout.trim(), 'Clone Config')
   t.equal(git(['config', 'core.autocrlf'], { cwd: d }).stdout.trim(), 'false')
   t.equal(git(['config', 'http.extraHeader'], { cwd: d, allowFail: true }).status, 1, 'the global -c is not written')
-  const last = server.requests.filter((q) => q.command === 'ls-refs').pop()
+  const last = srv.server.requests.filter((q) => q.command === 'ls-refs').pop()
   t.equal(last?.headers['x-run-only'], '1', 'but it was used for the clone')
 })
 
 t.test('--progress shows git\'s progress lines even when stderr is not a terminal', async (t) => {
   const d = dest()
-  const r = await tsgit(['clone', '--progress', server.url('rich.git'), d])
+  const r = await tsgit(['clone', '--progress', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
   t.match(r.stderr, /Receiving objects: 100% \(\d+\/\d+\), [\d.]+ (bytes|KiB|MiB) \| [\d.]+ (bytes|KiB|MiB)\/s, done\./)
   t.match(r.stderr, /Resolving deltas: 100% \(\d+\/\d+\), done\./)
   t.match(r.stderr, /Updating files: 100% \(\d+\/\d+\), done\./)
   t.match(r.stderr, /remote: Enumerating objects/)
-  const quiet = await tsgit(['clone', server.url('rich.git'), dest()])
+  const quiet = await tsgit(['clone', srv.server.url('rich.git'), dest()])
   t.notMatch(quiet.stderr, /Receiving objects/, 'no progress without a terminal or --progress')
 })

@@ -4,30 +4,18 @@
  * missing object in a partial clone that no promisor object refers to. fsck never fetches.
  */
 import t, { type Test } from 'tap'
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { git, gitAsync } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
-import { startGitServer, type GitServer } from '../fixtures/server.js'
+import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
 
-const tmp = tempDir('tsgit-fsck-')
-t.teardown(tmp.cleanup)
-const root = join(tmp.path, 'srv')
-mkdirSync(root)
-
 let rich: RichRepo
-let server: GitServer
-
-t.before(async () => {
+const srv = serveRepos(t, 'tsgit-fsck-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
-  server = await startGitServer({ root })
 })
-t.teardown(async () => server?.close())
-
-let n = 0
-const dest = (): string => join(tmp.path, `c${n++}`)
-const fetches = (since: number): number => server.requests.slice(since).filter((r) => r.command === 'fetch').length
+const { dest, fetches } = srv
 
 /** A clone whose objects are all loose, so single objects can be removed or replaced. */
 function looseClone(bare: boolean): { dir: string; gitDir: string } {
@@ -36,7 +24,7 @@ function looseClone(bare: boolean): { dir: string; gitDir: string } {
   const gitDir = bare ? dir : join(dir, '.git')
   const packDir = join(gitDir, 'objects/pack')
   const pack = readdirSync(packDir).find((f) => f.endsWith('.pack')) as string
-  const saved = join(tmp.path, `p${n++}.pack`)
+  const saved = `${dest('p')}.pack`
   renameSync(join(packDir, pack), saved)
   for (const f of readdirSync(packDir)) rmSync(join(packDir, f))
   git(['unpack-objects', '-q'], { cwd: dir, input: readFileSync(saved) })
@@ -58,12 +46,12 @@ async function sameAsGit(t: Test, dir: string, what: string, args: string[] = []
 
 t.test('partial clones (tsgit and git) pass, without any fetch', async (t) => {
   const a = dest()
-  const r = await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', server.url('rich.git'), a])
+  const r = await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', srv.server.url('rich.git'), a])
   t.equal(r.status, 0, r.stderr)
   const b = dest()
-  await gitAsync(['clone', '-q', '--filter=tree:0', '--no-checkout', server.url('rich.git'), b])
+  await gitAsync(['clone', '-q', '--filter=tree:0', '--no-checkout', srv.server.url('rich.git'), b])
   for (const d of [a, b]) {
-    const before = server.requests.length
+    const before = srv.server.requests.length
     for (const args of [[], ['--connectivity-only']]) {
       const ours = await tsgit(['fsck', ...args], { cwd: d })
       t.equal(ours.status, 0, ours.stderr)
@@ -111,7 +99,7 @@ t.test('a loose object whose content does not match its name', async (t) => {
 
 t.test('partial clone: a missing object no promisor object refers to is an error', async (t) => {
   const d = dest()
-  const r = await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', server.url('rich.git'), d])
+  const r = await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.stderr)
   // A new local commit (not in a promisor pack) whose tree nobody has.
   // Not the empty tree: git knows that one without having it.
@@ -120,7 +108,7 @@ t.test('partial clone: a missing object no promisor object refers to is an error
   const body = `tree ${tree}\nparent ${rich.head}\nauthor A <a@example.com> 1112911993 -0700\ncommitter C <c@example.com> 1112911993 -0700\n\nlocal\n`
   const commit = git(['hash-object', '-t', 'commit', '-w', '--stdin'], { cwd: d, input: body }).stdout.trim()
   git(['update-ref', 'refs/heads/local', commit], { cwd: d })
-  const before = server.requests.length
+  const before = srv.server.requests.length
   const ours = await sameAsGit(t, d, 'non-promisor missing tree')
   t.match(ours.stdout, `broken link from  commit ${commit}\n              to    tree ${tree}\nmissing tree ${tree}`)
   t.equal(fetches(before), 0, 'nothing fetched')

@@ -4,35 +4,20 @@
  * a partial clone costs (batches, never one per object).
  */
 import t, { type Test } from 'tap'
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { git, gitAsync } from '../fixtures/git.js'
 import { makeBigRepo, makeRichRepo, type RichRepo } from '../fixtures/repos.js'
-import { startGitServer, type GitServer } from '../fixtures/server.js'
+import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
 import { khashOrder } from '../../lib/ops/rev-list.js'
 
-const tmp = tempDir('tsgit-rev-list-')
-t.teardown(tmp.cleanup)
-const root = join(tmp.path, 'srv')
-mkdirSync(root)
-
 let rich: RichRepo
-let server: GitServer
-
-t.before(async () => {
+const srv = serveRepos(t, 'tsgit-rev-list-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
   await makeBigRepo(join(root, 'big.git'), { files: 400, commits: 3, fileSize: 200 })
-  server = await startGitServer({ root })
 })
-t.teardown(async () => server?.close())
-
-let n = 0
-const dest = (): string => join(tmp.path, `c${n++}`)
-
-function fetches(since: number): number {
-  return server.requests.slice(since).filter((r) => r.command === 'fetch').length
-}
+const { root, dest, fetches } = srv
 
 /** Argument sets compared with real git, byte for byte. */
 const ARGS: string[][] = [
@@ -88,9 +73,9 @@ t.test('bad arguments: usage and unknown revisions like git', async (t) => {
 
 t.test('tsgit partial clone: --missing modes never fetch and match git', async (t) => {
   const d = dest()
-  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('rich.git'), d])
   t.equal(r.status, 0, r.stderr)
-  const before = server.requests.length
+  const before = srv.server.requests.length
   for (const mode of ['print', 'allow-any', 'allow-promisor']) {
     await compareAll(t, d, [`--missing=${mode}`])
   }
@@ -106,12 +91,12 @@ t.test('partial clone, --missing=error: one batch for all missing blobs, output 
   for (const maker of ['tsgit', 'git']) {
     const d = dest()
     if (maker === 'tsgit') {
-      const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+      const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('rich.git'), d])
       t.equal(r.status, 0, r.stderr)
     } else {
-      await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+      await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', srv.server.url('rich.git'), d])
     }
-    const before = server.requests.length
+    const before = srv.server.requests.length
     const ours = await tsgit(['rev-list', '--objects', '--all'], { cwd: d })
     t.equal(ours.status, 0, ours.stderr)
     t.equal(ours.stdout, expected, `${maker} clone: same objects and order as a full clone`)
@@ -123,11 +108,11 @@ t.test('partial clone, --missing=error: one batch for all missing blobs, output 
 
 t.test('tree:0 partial clone: one request per tree level, not per object', async (t) => {
   const d = dest()
-  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=tree:0', server.url('big.git'), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=tree:0', srv.server.url('big.git'), d])
   t.equal(r.status, 0, r.stderr)
   const full = dest()
   git(['clone', '-q', '--bare', '--no-local', join(root, 'big.git'), full])
-  const before = server.requests.length
+  const before = srv.server.requests.length
   const ours = await tsgit(['rev-list', '--objects', '--all'], { cwd: d })
   t.equal(ours.status, 0, ours.stderr)
   t.equal(ours.stdout, git(['rev-list', '--objects', '--all'], { cwd: full }).stdout, 'same as a full clone')
@@ -138,7 +123,7 @@ t.test('tree:0 partial clone: one request per tree level, not per object', async
 
 t.test('many missing blobs: ?<oid> lines in git\'s (hash table) order', async (t) => {
   const d = dest()
-  await gitAsync(['clone', '-q', '--bare', '--filter=blob:none', server.url('big.git'), d])
+  await gitAsync(['clone', '-q', '--bare', '--filter=blob:none', srv.server.url('big.git'), d])
   const args = ['rev-list', '--objects', '--missing=print', '--all']
   const theirs = git(args, { cwd: d }).stdout
   const ours = await tsgit(args, { cwd: d })
@@ -152,9 +137,10 @@ t.test('missing objects in a repository that is not a partial clone', async (t) 
   // Unpack so single objects can be removed.
   const packDir = join(d, '.git/objects/pack')
   const pack = readdirSync(packDir).find((f) => f.endsWith('.pack')) as string
-  renameSync(join(packDir, pack), join(tmp.path, `p${n}.pack`))
+  const saved = `${dest('p')}.pack`
+  renameSync(join(packDir, pack), saved)
   for (const f of readdirSync(packDir)) rmSync(join(packDir, f))
-  git(['unpack-objects', '-q'], { cwd: d, input: readFileSync(join(tmp.path, `p${n}.pack`)) })
+  git(['unpack-objects', '-q'], { cwd: d, input: readFileSync(saved) })
   const blob = git(['rev-parse', 'HEAD:src/lib/util.c'], { cwd: d }).stdout.trim()
   const tree = git(['rev-parse', 'HEAD~1:docs/guide'], { cwd: d }).stdout.trim()
   rmSync(join(d, '.git/objects', blob.slice(0, 2), blob.slice(2)))
