@@ -201,20 +201,46 @@ function writeExclusive(full: string, data: Buffer, mode: number): BigIntStats {
  */
 export async function writeEntry(reader: ObjectReader, workTree: string, e: PlanEntry, symlinks: boolean): Promise<IndexEntry> {
   const full = join(workTree, e.path)
+  let st: BigIntStats
   if (e.mode === MODE_GITLINK) {
     // An uninitialised submodule: an empty directory, as git leaves it.
     await makeDirectory(full, e.path)
+    st = await lstat(full, { bigint: true })
   } else {
     const blob = expectType(await reader.read(e.oid), e.oid, 'blob', e.path)
     if (e.mode === MODE_SYMLINK && symlinks) {
       if (blob.data.includes(0)) throw new UnsafePathError(e.path, `symlink ${JSON.stringify(e.path)} has a NUL in its target`)
       await symlink(blob.data, full)
+      st = await lstat(full, { bigint: true })
     } else {
-      await writeExclusive(full, blob.data, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666)
+      // The fstat of the descriptor we created is the lstat of the path: O_EXCL made a regular file there.
+      st = writeExclusive(full, blob.data, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666)
     }
   }
-  const st = await lstat(full, { bigint: true })
   return { ...statFields(st), mode: e.mode, oid: e.oid, stage: 0, assumeValid: false, skipWorktree: false, intentToAdd: false, path: e.path }
+}
+
+/** Entries written between two turns of the event loop. */
+const BREATHE_EVERY = 64
+
+/**
+ * Regular files are read and written synchronously, so a checkout would otherwise
+ * hold the event loop for seconds: no signal handler (Ctrl-C) could run, and V8
+ * could not run its scheduled GC tasks, letting garbage pile up in the old
+ * generation. The returned function resolves at once, except every
+ * BREATHE_EVERY calls, when every caller waits for the same turn of the loop.
+ */
+function breather(): () => Promise<void> | undefined {
+  let calls = 0
+  let pending: Promise<void> | undefined
+  return () => {
+    if (pending) return pending
+    if (++calls % BREATHE_EVERY !== 0) return undefined
+    pending = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      pending = undefined
+    })
+    return pending
+  }
 }
 
 /**
@@ -238,7 +264,9 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   const total = plan.entries.length
   let done = 0
   progress.progress({ title: 'Updating files', current: 0, total })
+  const breathe = breather()
   const indexEntries = await mapLimit(plan.entries, concurrency, async (e): Promise<IndexEntry> => {
+    await breathe()
     checkAborted(signal)
     const entry = await writeEntry(reader, workTree, e, symlinks)
     done++
