@@ -53,20 +53,53 @@ function hexValue(c: number): number {
 }
 
 /**
+ * Lookahead of one packet over a packet producer: read(), peek(), and expect() (read,
+ * where the end of the stream is an error naming what was expected).
+ */
+export abstract class PeekablePackets {
+  private peeked: Packet | undefined | null = null
+
+  /** Produces the next packet, or undefined at the end of the stream. */
+  protected abstract next(): Promise<Packet | undefined>
+
+  /** The next packet without consuming it. */
+  async peek(): Promise<Packet | undefined> {
+    if (this.peeked === null) this.peeked = await this.next()
+    return this.peeked
+  }
+
+  async read(): Promise<Packet | undefined> {
+    if (this.peeked !== null) {
+      const p = this.peeked
+      this.peeked = null
+      return p
+    }
+    return this.next()
+  }
+
+  /** Like read(), but end of stream is an error naming what was expected. */
+  async expect(what: string): Promise<Packet> {
+    const p = await this.read()
+    if (p === undefined) throw new PktLineError(`the remote end hung up unexpectedly (expected ${what})`, { retryable: true })
+    return p
+  }
+}
+
+/**
  * Reads packets from a byte stream. Only what one packet needs is buffered.
  * `read()` resolves to undefined at a clean end of stream (between packets);
  * a stream that ends inside a packet is a PktLineError.
  */
-export class PktLineReader {
+export class PktLineReader extends PeekablePackets {
   private readonly iterator: AsyncIterator<Buffer>
   private chunks: Buffer[] = []
   private buffered = 0
   private ended = false
-  private peeked: Packet | undefined | null = null
   /** Bytes read from the underlying stream so far. */
   bytesRead = 0
 
   constructor(source: AsyncIterable<Buffer | Uint8Array | string>) {
+    super()
     const inner = source[Symbol.asyncIterator]()
     this.iterator = {
       next: async () => {
@@ -117,29 +150,7 @@ export class PktLineReader {
     return Buffer.from(out)
   }
 
-  /** The next packet without consuming it. */
-  async peek(): Promise<Packet | undefined> {
-    if (this.peeked === null) this.peeked = await this.readRaw()
-    return this.peeked
-  }
-
-  async read(): Promise<Packet | undefined> {
-    if (this.peeked !== null) {
-      const p = this.peeked
-      this.peeked = null
-      return p
-    }
-    return this.readRaw()
-  }
-
-  /** Like read(), but end of stream is an error naming what was expected. */
-  async expect(what: string): Promise<Packet> {
-    const p = await this.read()
-    if (p === undefined) throw new PktLineError(`the remote end hung up unexpectedly (expected ${what})`, { retryable: true })
-    return p
-  }
-
-  private async readRaw(): Promise<Packet | undefined> {
+  protected async next(): Promise<Packet | undefined> {
     if (!(await this.fill(4))) {
       if (this.buffered === 0) return undefined
       throw new PktLineError('the remote end hung up unexpectedly (inside a pkt-line length)', { retryable: true })

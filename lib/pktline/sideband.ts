@@ -4,7 +4,7 @@
  * band 2 progress text for the user, band 3 a fatal message just before the server aborts.
  */
 import { PktLineError, RemoteError } from '../errors.js'
-import type { Packet } from './pktline.js'
+import { PeekablePackets, type Packet } from './pktline.js'
 
 /** What the protocol parsers need from a packet stream; PktLineReader satisfies it. */
 export interface PacketSource {
@@ -104,38 +104,18 @@ export async function* demuxSideband(
  * parser sees the same packet stream as without sideband-all; band 2 goes to the sink,
  * band 3 throws. An empty band-1 packet comes out as an empty data packet.
  */
-export class SidebandAllReader implements PacketSource {
-  private peeked: Packet | undefined | null = null
+export class SidebandAllReader extends PeekablePackets implements PacketSource {
   private readonly lines: RemoteLineSplitter
 
   constructor(
     private readonly inner: PacketSource,
     sink: RemoteTextSink,
   ) {
+    super()
     this.lines = new RemoteLineSplitter(sink)
   }
 
-  async peek(): Promise<Packet | undefined> {
-    if (this.peeked === null) this.peeked = await this.next()
-    return this.peeked
-  }
-
-  async read(): Promise<Packet | undefined> {
-    if (this.peeked !== null) {
-      const p = this.peeked
-      this.peeked = null
-      return p
-    }
-    return this.next()
-  }
-
-  async expect(what: string): Promise<Packet> {
-    const p = await this.read()
-    if (p === undefined) throw new PktLineError(`the remote end hung up unexpectedly (expected ${what})`, { retryable: true })
-    return p
-  }
-
-  private async next(): Promise<Packet | undefined> {
+  protected async next(): Promise<Packet | undefined> {
     for (;;) {
       const p = await this.inner.read()
       if (p === undefined) {
