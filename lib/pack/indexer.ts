@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { PackError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, ObjectType, Oid } from '../odb/types.js'
-import { writeIdxV2, type IdxEntry } from './idx.js'
+import { writeIdxV2Columns } from './idx.js'
 import { OBJ_COMMIT, OBJ_TAG, OBJ_TREE, typeName } from './format.js'
 import { PackReceiver } from './receive.js'
 import { DeltaResolver } from './resolve.js'
@@ -148,11 +148,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
     const trailer = receiver.trailer as Buffer
     const checksum = trailer.toString('hex')
     const name = `pack-${checksum}`
-    const entries: IdxEntry[] = []
-    for (let i = 0; i < table.count; i++) {
-      entries.push({ oid: table.oid(i), offset: table.offset[i] as number, crc32: table.crc[i] as number })
-    }
-    const idx = writeIdxV2(entries, trailer)
+    const idx = writeIdxV2Columns({ count: table.count, oids: table.oids, offsets: table.offset, crcs: table.crc }, trailer)
     const tmpIdx = await createTempFile(packDir, 'tmp_idx_')
     temps.push(tmpIdx.path)
     try {

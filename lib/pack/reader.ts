@@ -22,7 +22,7 @@ export interface PackFileOptions {
   maxObjectSize?: number
   /** Longest delta chain followed before the pack is declared corrupt. Default 10000. */
   maxDeltaDepth?: number
-  /** Bytes of delta bases kept in the LRU (counting the memory each one pins). Default 16 MiB. */
+  /** Bytes of delta bases kept in the LRU (counting the memory each one pins). Default 8 MiB. */
   cacheBytes?: number
 }
 
@@ -81,7 +81,7 @@ export class PackFile {
     private readonly sortedOffsets: Float64Array,
     private readonly options: PackFileOptions,
   ) {
-    this.cache = new BaseCache(options.cacheBytes ?? 16 * 1024 * 1024)
+    this.cache = new BaseCache(options.cacheBytes ?? 8 * 1024 * 1024)
     this.maxObjectSize = options.maxObjectSize ?? 2 * 1024 * 1024 * 1024
     this.maxDeltaDepth = options.maxDeltaDepth ?? 10000
   }

@@ -217,7 +217,14 @@ export async function writeEntry(reader: ObjectReader, workTree: string, e: Plan
       st = writeExclusive(full, blob.data, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666)
     }
   }
-  return { ...statFields(st), mode: e.mode, oid: e.oid, stage: 0, assumeValid: false, skipWorktree: false, intentToAdd: false, path: e.path }
+  const f = statFields(st)
+  // Spelled out rather than spread: a spread literal this wide became a dictionary-mode
+  // object (~600 bytes each, kept for every file until the index is written).
+  return {
+    ctimeSec: f.ctimeSec, ctimeNsec: f.ctimeNsec, mtimeSec: f.mtimeSec, mtimeNsec: f.mtimeNsec,
+    dev: f.dev, ino: f.ino, mode: e.mode, uid: f.uid, gid: f.gid, size: f.size,
+    oid: e.oid, stage: 0, assumeValid: false, skipWorktree: false, intentToAdd: false, path: e.path,
+  }
 }
 
 /** Entries written between two turns of the event loop. */
