@@ -87,12 +87,14 @@ function inflateWithChunk(input: Buffer, size: number): Inflated {
  * more than `size` bytes. zlib's errors are thrown with zlib's codes (callers
  * tell Z_BUF_ERROR, an incomplete stream, from corruption), and more output
  * than `size` with code ERR_BUFFER_TOO_LARGE, as `inflateSync` does. The
- * caller checks that `data.length` equals the size it expects.
+ * caller checks that `data.length` equals the size it expects. With `scratch`
+ * (longer than `size`), `data` may be a view of it, valid until its next use.
  */
-export function inflateEntry(input: Buffer, size: number): Inflated {
+export function inflateEntry(input: Buffer, size: number, scratch?: Buffer): Inflated {
   const z = size < MAX_EXACT ? acquire() : undefined
   if (!z) return inflateWithChunk(input, size)
-  const out = Buffer.allocUnsafeSlow(size + 1)
+  // Data the caller drops at once (hashed, or a delta about to be applied) goes to its scratch buffer.
+  const out = scratch !== undefined && scratch.length > size ? scratch.subarray(0, size + 1) : Buffer.allocUnsafeSlow(size + 1)
   z.error = undefined
   z.handle.writeSync(constants.Z_FINISH, input, 0, input.length, out, 0, out.length)
   const error = z.error as Error | undefined

@@ -63,6 +63,8 @@ export class PackReceiver {
   private streaming: StreamingEntry | undefined
   private lastPercent = -1
   private lastBytes = 0
+  /** Entries are inflated only to be hashed (or measured, for deltas): one buffer serves them all. */
+  private readonly scratch = Buffer.allocUnsafe(256 * 1024)
 
   constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {}
 
@@ -150,7 +152,7 @@ export class PackReceiver {
           }
           let inflated: Inflated
           try {
-            inflated = inflateEntry(this.buf.subarray(dataPos), h.size)
+            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, this.scratch)
           } catch (e) {
             if (zlibCode(e) === 'Z_BUF_ERROR') {
               if (final) throw this.truncated(offset)

@@ -15,6 +15,9 @@ import { EntryTable, NO_BASE } from './entries.js'
 import { inflateEntry } from './inflate.js'
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, hashObject, typeCode, typeName } from './format.js'
 
+/** Largest read buffer kept between reads. */
+const MAX_SCRATCH = 1024 * 1024
+
 /** `base` value of a delta whose base came from resolveExternal. */
 const EXTERNAL_BASE = -2
 
@@ -42,6 +45,10 @@ export class DeltaResolver {
   private readonly refChildren = new Map<string, number[]>()
   private held = 0
   private lastPercent = -1
+  /** Compressed bytes are dead once inflated, so one buffer serves every read. */
+  private scratch = Buffer.allocUnsafe(64 * 1024)
+  /** Where deltas are inflated: each is applied, then dead. */
+  private readonly inflated = Buffer.allocUnsafe(256 * 1024)
 
   constructor(
     private readonly t: EntryTable,
@@ -124,7 +131,7 @@ export class DeltaResolver {
       this.opts.signal?.throwIfAborted()
       const child = top.kids[top.next++] as number
       const base = top.data ?? (await this.materialize(top.index, top.kids[0] as number))
-      const result = applyDelta(base, await this.readEntry(child), this.opts.maxObjectSize)
+      const result = applyDelta(base, await this.readEntry(child, true), this.opts.maxObjectSize)
       const oid = hashObject(typeName(top.type), result)
       t.setOid(child, oid)
       t.objType[child] = top.type
@@ -167,19 +174,20 @@ export class DeltaResolver {
       if (j === EXTERNAL_BASE) break
     }
     let data = j === EXTERNAL_BASE ? await this.materialize(EXTERNAL_BASE, chain[chain.length - 1] as number) : await this.readEntry(j)
-    for (let k = chain.length - 1; k >= 0; k--) data = applyDelta(data, await this.readEntry(chain[k] as number), this.opts.maxObjectSize)
+    for (let k = chain.length - 1; k >= 0; k--) data = applyDelta(data, await this.readEntry(chain[k] as number, true), this.opts.maxObjectSize)
     return data
   }
 
-  /** Inflates entry `i` (an object or a delta) from the pack file. */
-  private async readEntry(i: number): Promise<Buffer> {
+  /** Inflates entry `i` (an object or a delta) from the pack file; a `transient` result is only valid until the next read. */
+  private async readEntry(i: number, transient = false): Promise<Buffer> {
     const t = this.t
     const start = (t.offset[i] as number) + (t.headerLength[i] as number)
     const length = (t.end[i] as number) - start
     const size = t.size[i] as number
     // Synchronous positional reads: resolution is CPU-bound, and a thread-pool
     // round trip per delta costs more than the read itself.
-    const compressed = Buffer.allocUnsafe(length)
+    if (length > this.scratch.length && length <= MAX_SCRATCH) this.scratch = Buffer.allocUnsafe(Math.min(MAX_SCRATCH, Math.max(length, 2 * this.scratch.length)))
+    const compressed = length <= this.scratch.length ? this.scratch.subarray(0, length) : Buffer.allocUnsafe(length)
     let done = 0
     while (done < length) {
       const n = readSync(this.pack.fd, compressed, done, length - done, start + done)
@@ -188,7 +196,7 @@ export class DeltaResolver {
     }
     let data: Buffer
     try {
-      data = inflateEntry(compressed, size).data
+      data = inflateEntry(compressed, size, transient ? this.inflated : undefined).data
     } catch (e) {
       throw new PackError(`pack has bad object at offset ${t.offset[i]}: ${(e as Error).message}`, { cause: e })
     }
