@@ -86,9 +86,9 @@ export class DeltaResolver {
       if (this.resolved === this.deltaCount) break
       const type = t.objType[i] as number
       if (type === 0 || (t.packType[i] === OBJ_OFS_DELTA || t.packType[i] === OBJ_REF_DELTA)) continue
-      const kids = this.kidsOf(i, t.oid(i).toString('hex'))
+      const kids = this.kidsOf(i, t.oid(i))
       if (kids.length === 0) continue
-      await this.walk(i, type, await this.readEntry(i), kids)
+      await this.walk(i, type, this.readEntry(i), kids)
     }
     // Whatever is left hangs off bases outside the pack (a thin pack), or is a cycle.
     while (this.resolved < this.deltaCount && this.refChildren.size > 0) {
@@ -104,9 +104,11 @@ export class DeltaResolver {
     this.emitProgress(true)
   }
 
-  private kidsOf(i: number, oidHex: string): number[] {
+  private kidsOf(i: number, oid: Buffer): number[] {
     const kids: number[] = []
     for (let k = this.childStart[i] as number; k < (this.childStart[i + 1] as number); k++) kids.push(this.childList[k] as number)
+    if (this.refChildren.size === 0) return kids
+    const oidHex = oid.toString('hex')
     const refs = this.refChildren.get(oidHex)
     if (refs) {
       // Each REF_DELTA is resolved once, even when its base appears twice in the pack.
@@ -131,7 +133,7 @@ export class DeltaResolver {
       this.opts.signal?.throwIfAborted()
       const child = top.kids[top.next++] as number
       const base = top.data ?? (await this.materialize(top.index, top.kids[0] as number))
-      const result = applyDelta(base, await this.readEntry(child, true), this.opts.maxObjectSize)
+      const result = applyDelta(base, this.readEntry(child, true), this.opts.maxObjectSize)
       const oid = hashObject(typeName(top.type), result)
       t.setOid(child, oid)
       t.objType[child] = top.type
@@ -142,7 +144,7 @@ export class DeltaResolver {
         stack.pop()
         if (top.data) this.held -= top.data.length
       }
-      const grandKids = this.kidsOf(child, oid.toString('hex'))
+      const grandKids = this.kidsOf(child, oid)
       if (grandKids.length === 0) continue
       stack.push({ index: child, type: top.type, data: result, kids: grandKids, next: 0 })
       this.held += result.length
@@ -173,13 +175,13 @@ export class DeltaResolver {
       if (j === NO_BASE) throw new PackError(`delta at offset ${t.offset[chain[chain.length - 1] as number]} has no resolved base`)
       if (j === EXTERNAL_BASE) break
     }
-    let data = j === EXTERNAL_BASE ? await this.materialize(EXTERNAL_BASE, chain[chain.length - 1] as number) : await this.readEntry(j)
-    for (let k = chain.length - 1; k >= 0; k--) data = applyDelta(data, await this.readEntry(chain[k] as number, true), this.opts.maxObjectSize)
+    let data = j === EXTERNAL_BASE ? await this.materialize(EXTERNAL_BASE, chain[chain.length - 1] as number) : this.readEntry(j)
+    for (let k = chain.length - 1; k >= 0; k--) data = applyDelta(data, this.readEntry(chain[k] as number, true), this.opts.maxObjectSize)
     return data
   }
 
   /** Inflates entry `i` (an object or a delta) from the pack file; a `transient` result is only valid until the next read. */
-  private async readEntry(i: number, transient = false): Promise<Buffer> {
+  private readEntry(i: number, transient = false): Buffer {
     const t = this.t
     const start = (t.offset[i] as number) + (t.headerLength[i] as number)
     const length = (t.end[i] as number) - start
