@@ -121,9 +121,10 @@ export class ObjectStore implements ObjectReader {
   }
 
   private async readLocal(oid: Oid): Promise<GitObject | undefined> {
-    const p = this.findInPacks(oid)
-    if (p) {
-      const obj = await p.pack.read(oid)
+    // One id conversion and one index search per pack (has-then-read searched twice).
+    const key = Buffer.from(oid, 'hex')
+    for (const p of this.packs.values()) {
+      const obj = await p.pack.read(key)
       if (obj) return obj
     }
     return readLoose(this.objectsDir, oid)
