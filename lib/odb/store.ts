@@ -10,7 +10,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { readdir } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, isNotFound } from '../errors.js'
 import { PackFile } from '../pack/reader.js'
@@ -84,8 +84,50 @@ export class ObjectStore implements ObjectReader {
     return insideFetch.run(true, fn)
   }
 
+  /** mtime of objects/pack at the last scan: a new pack is renamed into it, which changes it. */
+  private packDirStamp: bigint | undefined
+  private stampRacy = true
+  private checkedAt = 0
+  /** Names in each loose fan-out directory, read once (git's "quick" lookups); see refresh(). */
+  private loose = new Map<string, Set<string>>()
+
+  private packDirMtime(): bigint {
+    try {
+      return statSync(this.packDir, { bigint: true }).mtimeNs
+    } catch (e) {
+      if (isNotFound(e)) return -1n
+      throw e
+    }
+  }
+
+  /**
+   * Rescans the packs only if objects/pack changed: one stat instead of a readdir per
+   * miss. A stamp taken within a second of the directory's change is racy (file times
+   * are coarse, another rename may share it), so then the scan is done anyway.
+   */
+  private async rescanIfChanged(): Promise<void> {
+    if (this.scanned) {
+      // A walk asks about tens of thousands of absent objects in a row: look at the
+      // directory at most every 50 ms (our own fetches call refresh(), and a lazy
+      // fetch renews the view before it asks the network).
+      const now = Date.now()
+      if (now - this.checkedAt < 50) return
+      this.checkedAt = now
+      if (!this.stampRacy && this.packDirMtime() === this.packDirStamp) return
+    }
+    await this.rescan()
+  }
+
+  /** Forgets what was cached about the object directories (after a fetch or another writer). */
+  async refresh(): Promise<void> {
+    this.loose.clear()
+    await this.rescan()
+  }
+
   /** Picks up packs that appeared since the last scan (after a fetch, or written by another process). */
   async rescan(): Promise<void> {
+    this.packDirStamp = this.packDirMtime()
+    this.stampRacy = Date.now() - Number(this.packDirStamp / 1_000_000n) < 1000
     let names: string[]
     try {
       names = await readdir(this.packDir)
@@ -117,7 +159,18 @@ export class ObjectStore implements ObjectReader {
   }
 
   private hasLoose(oid: Oid): boolean {
-    return existsSync(join(this.objectsDir, oid.slice(0, 2), oid.slice(2)))
+    const dir = oid.slice(0, 2)
+    let names = this.loose.get(dir)
+    if (names === undefined) {
+      try {
+        names = new Set(readdirSync(join(this.objectsDir, dir)))
+      } catch (e) {
+        if (!isNotFound(e)) throw e
+        names = new Set()
+      }
+      this.loose.set(dir, names)
+    }
+    return names.has(oid.slice(2))
   }
 
   private async readLocal(oid: Oid): Promise<GitObject | undefined> {
@@ -127,7 +180,7 @@ export class ObjectStore implements ObjectReader {
       const obj = await p.pack.read(key)
       if (obj) return obj
     }
-    return readLoose(this.objectsDir, oid)
+    return this.hasLoose(oid) ? readLoose(this.objectsDir, oid) : undefined
   }
 
   /** The object if it is present locally; never fetches. */
@@ -136,7 +189,7 @@ export class ObjectStore implements ObjectReader {
     const obj = await this.readLocal(oid)
     if (obj) return obj
     // Another process (or our own fetch) may have added a pack since the last scan.
-    await this.rescan()
+    await this.rescanIfChanged()
     return this.readLocal(oid)
   }
 
@@ -144,7 +197,7 @@ export class ObjectStore implements ObjectReader {
   async has(oid: Oid): Promise<boolean> {
     await this.ensureScanned()
     if (this.findInPacks(oid) || this.hasLoose(oid)) return true
-    await this.rescan()
+    await this.rescanIfChanged()
     return this.findInPacks(oid) !== undefined
   }
 
@@ -223,6 +276,11 @@ export class ObjectStore implements ObjectReader {
       }
       return
     }
+    // A fetch costs a round trip; the cached view of the object directories costs
+    // nothing to renew, and another process may have written what we miss.
+    await this.refresh()
+    ids = ids.filter((oid) => !this.findInPacks(oid) && !this.hasLoose(oid))
+    if (ids.length === 0) return
     const corrupt = await this.nonPromisor(ids, referrers)
     if (corrupt.length > 0) {
       const oid = corrupt[0] as Oid
@@ -230,7 +288,7 @@ export class ObjectStore implements ObjectReader {
     }
     const fetcher = this.fetcher as PromisorFetcher
     await ObjectStore.withoutFetching(() => fetcher.fetchMissing(ids))
-    await this.rescan()
+    await this.refresh()
   }
 
   /** The object, fetched lazily where the repository allows it; MissingObjectError otherwise. */
@@ -262,7 +320,7 @@ export class ObjectStore implements ObjectReader {
       missing.push(oid)
     }
     if (missing.length === 0) return missing
-    await this.rescan()
+    await this.rescanIfChanged()
     return missing.filter((oid) => !this.findInPacks(oid))
   }
 
@@ -293,7 +351,9 @@ export class ObjectStore implements ObjectReader {
   }
 
   async writeLoose(type: ObjectType, data: Buffer): Promise<Oid> {
-    return writeLoose(this.objectsDir, type, data)
+    const oid = await writeLoose(this.objectsDir, type, data)
+    this.loose.get(oid.slice(0, 2))?.add(oid.slice(2))
+    return oid
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@
  * ignored ones; tsgit does not read .gitignore), and clean/smudge filters and
  * end-of-line conversion are not applied when comparing files with the index.
  */
-import { createReadStream } from 'node:fs'
+import { createReadStream, lstatSync } from 'node:fs'
 import { lstat, readdir, readlink, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { createHash } from 'node:crypto'
@@ -265,9 +265,13 @@ async function workTreeState(
   return hash.digest('hex') === e.oid ? 'clean' : 'dirty'
 }
 
+/**
+ * Synchronous and without an exception for ENOENT: a switch asks about every path it
+ * writes, and most of them do not exist yet; thrown ENOENTs dominated the profile.
+ */
 async function lstatOrUndefined(full: string): Promise<BigIntStats | undefined> {
   try {
-    return await lstat(full, { bigint: true })
+    return lstatSync(full, { bigint: true, throwIfNoEntry: false })
   } catch (e) {
     if (isNotFound(e)) return undefined
     throw e
