@@ -10,14 +10,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Dispatcher } from 'undici'
-
-/** undici is loaded on first use: it costs more start-up time than the rest of tsgit together. */
-type Undici = typeof import('undici')
-let undiciModule: Promise<Undici> | undefined
-function loadUndici(): Promise<Undici> {
-  undiciModule ??= import('undici')
-  return undiciModule
-}
+import { undiciParts, type RequestOptions, type UndiciParts } from './undici-parts.js'
 import { AuthError, PktLineError, TransportError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader, pktText } from '../pktline/pktline.js'
@@ -81,7 +74,7 @@ function tlsOptions(options: TransportOptions): TlsOptions {
   return tls
 }
 
-function makeDispatcher({ Agent, EnvHttpProxyAgent, ProxyAgent }: Undici, options: TransportOptions, tls: TlsOptions): Dispatcher {
+function makeDispatcher({ Agent, EnvHttpProxyAgent, ProxyAgent }: UndiciParts, options: TransportOptions, tls: TlsOptions): Dispatcher {
   if (options.proxy !== undefined) {
     // proxyTunnel false: plain http goes to the proxy in absolute form, as curl does; https still tunnels with CONNECT.
     // An empty http.proxy disables proxying (config-remote: remote.<name>.proxy).
@@ -150,17 +143,13 @@ export class HttpTransport implements Transport {
   }
 
   private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer): Promise<Dispatcher.ResponseData> {
-    const undici = await loadUndici()
+    const undici = undiciParts()
     this.dispatcher ??= makeDispatcher(undici, this.options, this.tls)
     try {
-      const opts: { method: 'GET' | 'POST'; headers: Record<string, string>; dispatcher: Dispatcher; body?: Buffer; signal?: AbortSignal } = {
-        method,
-        headers,
-        dispatcher: this.dispatcher,
-      }
+      const opts: RequestOptions = { method, headers }
       if (body !== undefined) opts.body = body
       if (this.options.signal !== undefined) opts.signal = this.options.signal
-      return await undici.request(url, opts)
+      return await undici.request(this.dispatcher, url, opts)
     } catch (e) {
       if (e instanceof Error && e.name === 'AbortError') throw e
       throw new TransportError(`unable to access '${this.displayUrl}': ${describeCause(e)}`, { cause: e, retryable: true })
