@@ -9,7 +9,7 @@
  * to the pack as `git index-pack --fix-thin` does, so such a pack is only
  * usable next to the objects it refers to.
  */
-import { rename, stat, unlink } from 'node:fs/promises'
+import { rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PackError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
@@ -37,6 +37,8 @@ export interface IndexPackOptions {
   streamingThreshold?: number
   /** Memory for delta bases held during resolution. Default 96 MiB (git's core.deltaBaseCacheLimit). */
   baseCacheBytes?: number
+  /** A pack up to this many bytes is read back whole for delta resolution. Default 32 MiB. */
+  inMemoryPackBytes?: number
   /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
 }
@@ -68,6 +70,25 @@ export interface IndexPackResult {
 
 export const DEFAULT_MAX_OBJECT_SIZE = 2 * 1024 * 1024 * 1024
 export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
+
+/**
+ * A pack up to this size is read back whole for delta resolution: one sequential read
+ * instead of a positional read per delta and per base (about a third of the time of
+ * resolving a tree-only pack). Larger packs are read entry by entry, so memory stays
+ * bounded whatever the pack's size.
+ */
+const IN_MEMORY_PACK_BYTES = 32 * 1024 * 1024
+
+async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size)
+  let done = 0
+  while (done < size) {
+    const { bytesRead } = await handle.read(buf, done, size - done, done)
+    if (bytesRead === 0) throw new PackError('pack file is shorter than the bytes received')
+    done += bytesRead
+  }
+  return buf
+}
 
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
@@ -133,8 +154,10 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
 
     const table = receiver.entries
     try {
+      const packBytes = receiver.deltaCount > 0 && receiver.bytes <= (options.inMemoryPackBytes ?? IN_MEMORY_PACK_BYTES) ? await readWhole(tmpPack.handle, receiver.bytes) : undefined
       await new DeltaResolver(table, tmpPack.handle, receiver.deltaCount, {
         maxObjectSize,
+        ...(packBytes ? { packBytes } : {}),
         baseCacheBytes: options.baseCacheBytes ?? 96 * 1024 * 1024,
         ...(options.resolveExternal ? { resolveExternal: options.resolveExternal } : {}),
         ...(options.progress ? { progress: options.progress } : {}),

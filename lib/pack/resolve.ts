@@ -26,6 +26,8 @@ export interface ResolveOptions {
   /** Bytes of bases kept in memory along the current path of the walk. */
   baseCacheBytes: number
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
+  /** The whole pack, when it is small enough to hold: entries are then sliced, not read. */
+  packBytes?: Buffer
   progress?: ProgressSink
   signal?: AbortSignal
 }
@@ -186,16 +188,8 @@ export class DeltaResolver {
     const start = (t.offset[i] as number) + (t.headerLength[i] as number)
     const length = (t.end[i] as number) - start
     const size = t.size[i] as number
-    // Synchronous positional reads: resolution is CPU-bound, and a thread-pool
-    // round trip per delta costs more than the read itself.
-    if (length > this.scratch.length && length <= MAX_SCRATCH) this.scratch = Buffer.allocUnsafe(Math.min(MAX_SCRATCH, Math.max(length, 2 * this.scratch.length)))
-    const compressed = length <= this.scratch.length ? this.scratch.subarray(0, length) : Buffer.allocUnsafe(length)
-    let done = 0
-    while (done < length) {
-      const n = readSync(this.pack.fd, compressed, done, length - done, start + done)
-      if (n === 0) throw new PackError(`pack file ended inside the object at offset ${t.offset[i]}`)
-      done += n
-    }
+    const held = this.opts.packBytes
+    const compressed = held !== undefined ? held.subarray(start, start + length) : this.readCompressed(i, start, length)
     let data: Buffer
     try {
       data = inflateEntry(compressed, size, transient ? this.inflated : undefined).data
@@ -204,6 +198,21 @@ export class DeltaResolver {
     }
     if (data.length !== size) throw new PackError(`pack has bad object at offset ${t.offset[i]}: size mismatch on re-read`)
     return data
+  }
+
+  /** The compressed bytes of entry `i`, valid until the next call. */
+  private readCompressed(i: number, start: number, length: number): Buffer {
+    // Synchronous positional reads: resolution is CPU-bound, and a thread-pool
+    // round trip per delta costs more than the read itself.
+    if (length > this.scratch.length && length <= MAX_SCRATCH) this.scratch = Buffer.allocUnsafe(Math.min(MAX_SCRATCH, Math.max(length, 2 * this.scratch.length)))
+    const compressed = length <= this.scratch.length ? this.scratch.subarray(0, length) : Buffer.allocUnsafe(length)
+    let done = 0
+    while (done < length) {
+      const n = readSync(this.pack.fd, compressed, done, length - done, start + done)
+      if (n === 0) throw new PackError(`pack file ended inside the object at offset ${this.t.offset[i]}`)
+      done += n
+    }
+    return compressed
   }
 
   private emitProgress(done: boolean): void {

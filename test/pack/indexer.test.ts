@@ -43,6 +43,9 @@ const variants: [string, string[], Partial<IndexPackOptions>][] = [
   ['streaming inflate for every entry', [], { streamingThreshold: 0 }],
   ['bases dropped and rebuilt from the file (no base memory)', ['--no-reuse-delta', '--depth=50', '--window=50'], { baseCacheBytes: 0 }],
   ['REF_DELTA with no base memory', ['--no-delta-base-offset', '--no-reuse-delta'], { baseCacheBytes: 0 }],
+  // Small packs are resolved from memory by default; large ones entry by entry from the file.
+  ['OFS_DELTA read entry by entry from the file', [], { inMemoryPackBytes: 0 }],
+  ['REF_DELTA, no base memory, read from the file', ['--no-delta-base-offset', '--no-reuse-delta'], { baseCacheBytes: 0, inMemoryPackBytes: 0 }],
 ]
 
 for (const [name, flags, opts] of variants) {
