@@ -17,7 +17,7 @@ const SOURCE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 let tsgitBin = TSGIT_BIN
 
 /**
- * Copies the built CLI (bin/, dist/lib/) to a private directory and runs it
+ * Copies the built CLI (bin/, dist/tsgit.mjs, dist/lib/) to a private directory and runs it
  * from there: other people rebuild dist/ while a benchmark runs, and a clone
  * that starts mid-rebuild fails on half-written modules.
  */
@@ -25,6 +25,7 @@ export function snapshotTsgit(): { bin: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'tsgit-snapshot-'))
   cpSync(join(SOURCE_ROOT, 'bin'), join(root, 'bin'), { recursive: true })
   cpSync(join(SOURCE_ROOT, 'dist', 'lib'), join(root, 'dist', 'lib'), { recursive: true })
+  cpSync(join(SOURCE_ROOT, 'dist', 'tsgit.mjs'), join(root, 'dist', 'tsgit.mjs'))
   cpSync(join(SOURCE_ROOT, 'package.json'), join(root, 'package.json'))
   symlinkSync(join(SOURCE_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir')
   writeFileSync(join(root, 'SNAPSHOT'), `copied from ${SOURCE_ROOT} at ${new Date().toISOString()}\n`)

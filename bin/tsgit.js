@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-import { main } from '../dist/lib/cli/main.js'
+import { main } from '../dist/tsgit.mjs'
 main(process.argv.slice(2))

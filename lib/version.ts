@@ -1,9 +1,23 @@
 import { readFileSync } from 'node:fs'
+import { isNotFound } from './errors.js'
 
+/**
+ * The version in tsgit's package.json: two levels up from dist/lib/version.js, one
+ * level up from the bundle dist/tsgit.mjs that the bin runs.
+ */
 function readVersion(): string {
-  // dist/lib/version.js → ../../package.json
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
-  return typeof pkg.version === 'string' ? pkg.version : '0.0.0'
+  for (const rel of ['../../package.json', '../package.json']) {
+    let text: string
+    try {
+      text = readFileSync(new URL(rel, import.meta.url), 'utf8')
+    } catch (e) {
+      if (isNotFound(e)) continue
+      throw e
+    }
+    const pkg = JSON.parse(text) as { name?: unknown; version?: unknown }
+    if (pkg.name === 'tsgit' && typeof pkg.version === 'string') return pkg.version
+  }
+  return '0.0.0'
 }
 
 export const VERSION: string = readVersion()
