@@ -148,12 +148,14 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
   try {
     const location = await initRepository(destPath, { bare })
     const repo = await Repository.fromLocation(location, { env: ctx.env, cliConfig: ctx.configOverrides })
-    for (const c of opts.config ?? []) {
-      const [k, v] = parseConfigArg(c)
-      await repo.config.add(k, v)
-    }
     const url = recordedUrl(opts.url, ctx.cwd)
-    await repo.config.set(`remote.${origin}.url`, url)
+    await repo.config.update((f) => {
+      for (const c of opts.config ?? []) {
+        const [k, v] = parseConfigArg(c)
+        f.add(k, v)
+      }
+      f.set(`remote.${origin}.url`, url)
+    })
 
     session = await openSession(opts.url, transportOptionsFromConfig(repo.config, origin, ctx.env, ctx.sink, ctx.signal))
     const prefixes = tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/']
@@ -166,25 +168,28 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
       else ctx.sink.warn('filtering not recognized by server, ignoring')
     }
 
-    // Configuration as git 2.39 writes it for clone (plus extensions.partialClone: see DEVIATIONS).
-    if (!bare) {
-      const refspec = singleBranch && plan.branch
-        ? `+refs/heads/${plan.branch}:refs/remotes/${origin}/${plan.branch}`
-        : `+refs/heads/*:refs/remotes/${origin}/*`
-      await repo.config.add(`remote.${origin}.fetch`, refspec)
-    }
-    if (!tags) await repo.config.set(`remote.${origin}.tagOpt`, '--no-tags')
-    if (partial && filter) {
-      await repo.config.set('core.repositoryformatversion', '1')
-      await repo.config.set('extensions.partialClone', origin)
-      await repo.config.set(`remote.${origin}.promisor`, 'true')
-      await repo.config.set(`remote.${origin}.partialclonefilter`, filterToConfig(filter))
-    }
+    // Configuration as git 2.39 writes it for clone (plus extensions.partialClone: see
+    // DEVIATIONS), in one locked edit of the config file.
     const headBranch = plan.branch ?? (plan.headRef?.unborn && plan.headRef.symrefTarget?.startsWith('refs/heads/') ? plan.headRef.symrefTarget.slice(11) : undefined)
-    if (!bare && headBranch && !plan.detachAt) {
-      await repo.config.set(`branch.${headBranch}.remote`, origin)
-      await repo.config.set(`branch.${headBranch}.merge`, `refs/heads/${headBranch}`)
-    }
+    await repo.config.update((f) => {
+      if (!bare) {
+        const refspec = singleBranch && plan.branch
+          ? `+refs/heads/${plan.branch}:refs/remotes/${origin}/${plan.branch}`
+          : `+refs/heads/*:refs/remotes/${origin}/*`
+        f.add(`remote.${origin}.fetch`, refspec)
+      }
+      if (!tags) f.set(`remote.${origin}.tagOpt`, '--no-tags')
+      if (partial && filter) {
+        f.set('core.repositoryformatversion', '1')
+        f.set('extensions.partialClone', origin)
+        f.set(`remote.${origin}.promisor`, 'true')
+        f.set(`remote.${origin}.partialclonefilter`, filterToConfig(filter))
+      }
+      if (!bare && headBranch && !plan.detachAt) {
+        f.set(`branch.${headBranch}.remote`, origin)
+        f.set(`branch.${headBranch}.merge`, `refs/heads/${headBranch}`)
+      }
+    })
 
     store = new ObjectStore(repo.objectsDir)
     let packInfo: CloneResult['pack']
