@@ -128,7 +128,12 @@ export class SidebandAllReader extends PeekablePackets implements PacketSource {
       }
       const band = p.data[0]
       if (band === undefined) throw new PktLineError('protocol error: empty sideband packet (no band byte)')
-      if (band === 1) return { type: 'data', data: p.data.subarray(1) }
+      if (band === 1) {
+        // An empty band-1 packet is a keepalive (git 2.39's upload-pack sends one while
+        // pack-objects counts, even before the packfile header): it carries no line.
+        if (p.data.length === 1) continue
+        return { type: 'data', data: p.data.subarray(1) }
+      }
       if (band === 2) {
         this.lines.push(p.data.subarray(1))
         continue

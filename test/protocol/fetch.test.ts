@@ -145,6 +145,24 @@ t.test('sideband-all responses parse the same and give the same pack', async (t)
   t.ok(s.lines.length > 0, 'progress from band 2')
 })
 
+t.test('sideband-all: empty band-1 keepalives before the packfile header and inside the pack are skipped', async (t) => {
+  // git 2.39's upload-pack sends "0005\x01" while pack-objects is still counting;
+  // git's own client dies on it when it comes before the packfile header.
+  const env = { GIT_TEST_SIDEBAND_ALL: '1' }
+  const c = await caps(env)
+  const raw = serve(repo, buildFetchRequest(c, { wants: [HEAD], done: true, sidebandAll: true }), env)
+  const at = raw.indexOf(Buffer.from('\x01packfile\n', 'latin1')) - 4
+  t.ok(at >= 0, 'the real response has a band-framed packfile header')
+  const keepalive = Buffer.from('0005\x01', 'latin1')
+  const headerEnd = at + parseInt(raw.subarray(at, at + 4).toString('latin1'), 16)
+  const withKeepalives = Buffer.concat([raw.subarray(0, at), keepalive, keepalive, raw.subarray(at, headerEnd), keepalive, raw.subarray(headerEnd)])
+  const plain = await collect(packOf(await parseFetchResponse(readerOf(raw), sink(), { sidebandAll: true })))
+  const res = await parseFetchResponse(readerOf(withKeepalives, 3), sink(), { sidebandAll: true })
+  const pack = await collect(packOf(res))
+  t.ok(pack.equals(plain), 'the same pack bytes as without keepalives')
+  t.ok(packTypes(pack).includes('commit'), 'real git indexes it')
+})
+
 t.test('bad responses', async (t) => {
   const ack = (o: string): string => `ACK ${o}\n`
   const bad: Array<[string, RegExp]> = [
