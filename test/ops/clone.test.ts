@@ -304,6 +304,22 @@ t.test('a server that cannot speak protocol v2: a clear error, nothing left', as
   t.notOk(existsSync(d))
 })
 
+t.test('a sha256 repository: a clear error before any fetch, nothing left', async (t) => {
+  const sha = join(root, 'sha256.git')
+  git(['init', '-q', '--bare', '--object-format=sha256', sha])
+  const work = join(root, 'sha256-work')
+  git(['init', '-q', '--object-format=sha256', '-b', 'main', work])
+  git(['commit', '-q', '--allow-empty', '-m', 'one'], { cwd: work })
+  git(['push', '-q', sha, 'main'], { cwd: work })
+  const before = srv.server.requests.length
+  const d = dest()
+  const r = await tsgit(['clone', '--filter=blob:none', srv.server.url('sha256.git'), d])
+  t.equal(r.status, 128)
+  t.match(r.stderr, /^fatal: .*sha256.*not support/m)
+  t.notOk(existsSync(d), 'no directory left')
+  t.notOk(srv.server.requests.slice(before).some((q) => q.command === 'fetch'), 'no fetch was sent')
+})
+
 t.test('-c key=value is written into the new repository; tsgit -c applies to this run only', async (t) => {
   const d = dest()
   const r = await tsgit(['-c', 'http.extraHeader=X-Run-Only: 1', 'clone', '-q', '-c', 'core.autocrlf=false', '-c', 'user.name=Clone Config', srv.server.url('rich.git'), d])
