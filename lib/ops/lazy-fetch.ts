@@ -89,7 +89,11 @@ export class LazyFetcher implements PromisorFetcher {
       try {
         await this.fetchFrom(remote, remaining)
       } catch (e) {
+        if (this.ctx.signal?.aborted) throw e
+        // Unreachable or failing: say so (git's fetch subprocess prints its error too)
+        // and hand what is still missing to the next remote.
         lastError = e
+        this.ctx.sink.warn(`could not fetch from promisor remote '${remote.name}': ${e instanceof Error ? e.message : String(e)}`)
       }
       remaining = await this.ctx.store.missingOf(remaining)
     }

@@ -6,6 +6,7 @@
 import t from 'tap'
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 import { git, gitAsync, tempDir } from '../fixtures/git.js'
 import { makeBigRepo, type BigRepo } from '../fixtures/repos.js'
 import { startGitServer, type GitServer, type RecordedRequest } from '../fixtures/server.js'
@@ -167,6 +168,34 @@ t.test('an object no remote has: git\'s message naming the remotes, exit 128 fro
   await rc.store.close()
   t.ok(err instanceof MissingObjectError, 'MissingObjectError')
   t.match((err as Error).message, new RegExp(`^could not fetch ${blob} from promisor remote\\(s\\) cache, origin`))
+})
+
+t.test('a remote that is unreachable or fails: warned about, and the batch goes on to the next remote', async (t) => {
+  const d = await partialClone()
+  // A port nothing listens on, and a server that answers every fetch with 500.
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const port = (probe.address() as AddressInfo).port
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  const failing = await startGitServer({ root: cacheRoot, intercept: (req) => (req.command === 'fetch' ? { status: 500, body: Buffer.from('boom') } : undefined) })
+  t.teardown(() => failing.close())
+  git(['remote', 'add', 'dead', `http://127.0.0.1:${port}/repo.git`], { cwd: d })
+  git(['config', 'remote.dead.promisor', 'true'], { cwd: d })
+  git(['remote', 'add', 'broken', failing.url('repo.git')], { cwd: d })
+  git(['config', 'remote.broken.promisor', 'true'], { cwd: d })
+  const start = lastSeq()
+  const sink = recordingSink()
+  const rc = await openRepoContext({ cwd: d, env: {}, sink })
+  await rc.store.prefetch(headBlobs.slice(0, 20))
+  t.same(await rc.store.missingOf(headBlobs.slice(0, 20)), [], 'every blob arrived')
+  await rc.store.close()
+  t.equal(sink.warnings.length, 2, 'one warning per failing remote')
+  t.match(sink.warnings[0], /^could not fetch from promisor remote 'dead': unable to access/)
+  t.match(sink.warnings[1], /^could not fetch from promisor remote 'broken': .*500/)
+  t.equal(failing.requests.filter((r) => r.command === 'fetch').length, 1, 'the failing remote was asked once')
+  const originFetches = fetchesSince(origin, start)
+  t.equal(originFetches.length, 1, 'the origin got the whole batch in one request')
+  t.equal(wants(originFetches[0] as RecordedRequest).length, 20)
 })
 
 t.test('a missing object that no promisor object refers to is corruption, not fetched', async (t) => {
