@@ -20,6 +20,35 @@ const FANOUT_SIZE = 256 * 4
 const HASH_SIZE = 20
 const LARGE_OFFSET_FLAG = 0x80000000
 
+/** Hex digit values by char code; -1 for anything else. */
+const HEX = new Int8Array(128).fill(-1)
+for (let i = 0; i < 10; i++) HEX[48 + i] = i
+for (let i = 0; i < 6; i++) {
+  HEX[97 + i] = 10 + i
+  HEX[65 + i] = 10 + i
+}
+
+/** An object id (40 hex digits or 20 bytes) as five big-endian words; false when it is not one. */
+function oidWords(oid: string | Buffer, out: Uint32Array): boolean {
+  if (typeof oid !== 'string') {
+    if (oid.length !== HASH_SIZE) return false
+    for (let k = 0; k < 5; k++) out[k] = oid.readUInt32BE(k * 4)
+    return true
+  }
+  if (oid.length !== 2 * HASH_SIZE) return false
+  for (let k = 0; k < 5; k++) {
+    let v = 0
+    for (let j = k * 8; j < k * 8 + 8; j++) {
+      const c = oid.charCodeAt(j)
+      const d = c < 128 ? (HEX[c] as number) : -1
+      if (d < 0) return false
+      v = v * 16 + d
+    }
+    out[k] = v
+  }
+  return true
+}
+
 /** Offsets at or past 2^31 do not fit the 31 bits of the main table. */
 function needsLargeOffset(offset: number): boolean {
   return offset >= LARGE_OFFSET_FLAG
@@ -183,17 +212,43 @@ export class PackIndex {
     return new PackIndex(buf, source)
   }
 
+  /**
+   * The name table as big-endian 32-bit words, five per object, built on the first
+   * lookup: a probe is then a few integer compares in JS instead of a native
+   * Buffer.compare call (walks and batch checks make millions of lookups).
+   */
+  private words: Uint32Array | undefined
+  private readonly key = new Uint32Array(5)
+
+  private nameWords(): Uint32Array {
+    if (this.words !== undefined) return this.words
+    const w = new Uint32Array(this.count * 5)
+    const b = this.buf
+    for (let i = 0, at = this.namesAt; i < w.length; i++, at += 4) w[i] = b.readUInt32BE(at)
+    this.words = w
+    return w
+  }
+
   /** Position of `oid` in the sorted name table, or -1. */
   private position(oid: string | Buffer): number {
-    const key = typeof oid === 'string' ? Buffer.from(oid, 'hex') : oid
-    if (key.length !== HASH_SIZE) return -1
-    const first = key[0] as number
+    const key = this.key
+    if (!oidWords(oid, key)) return -1
+    const words = this.nameWords()
+    const first = (key[0] as number) >>> 24
     let lo = first === 0 ? 0 : this.buf.readUInt32BE(HEADER_SIZE + (first - 1) * 4)
     let hi = this.buf.readUInt32BE(HEADER_SIZE + first * 4)
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const at = this.namesAt + mid * HASH_SIZE
-      const c = this.buf.compare(key, 0, HASH_SIZE, at, at + HASH_SIZE)
+      const base = mid * 5
+      let c = 0
+      for (let k = 0; k < 5; k++) {
+        const a = words[base + k] as number
+        const b = key[k] as number
+        if (a !== b) {
+          c = a < b ? -1 : 1
+          break
+        }
+      }
       if (c === 0) return mid
       if (c < 0) lo = mid + 1
       else hi = mid

@@ -54,6 +54,23 @@ t.test('PackIndex reads git index-pack output', async (t) => {
     t.equal(pi.crc32Of(oid), parseInt(crc.slice(1, -1), 16))
   }
   t.ok(writeIdxV2([...pi.entries()].map((e) => ({ oid: Buffer.from(e.oid, 'hex'), offset: e.offset, crc32: e.crc32 })), pi.packChecksum).equals(idx), 'round trip is byte-identical')
+
+  // Lookups: every id as hex, upper-case hex and bytes; its neighbours (one bit off in
+  // the first, middle and last word) are absent; malformed ids match nothing.
+  const present = new Set(shown.map((l) => l.split(' ')[1] as string))
+  const flip = (hex: string, at: number): string => hex.slice(0, at) + ((parseInt(hex[at] as string, 16) ^ 1).toString(16)) + hex.slice(at + 1)
+  for (const oid of present) {
+    t.equal(pi.has(oid.toUpperCase()), true, `upper-case ${oid}`)
+    t.equal(pi.has(Buffer.from(oid, 'hex')), true)
+    for (const at of [0, 7, 8, 20, 39]) {
+      const near = flip(oid, at)
+      t.equal(pi.has(near), present.has(near), `${near} (${oid} with digit ${at} changed)`)
+    }
+  }
+  const some = [...present][0] as string
+  for (const bad of [some.slice(0, 39), `${some}0`, `${some.slice(0, 39)}g`, `${some.slice(0, 20)}-${some.slice(21)}`, ''])
+    t.equal(pi.find(bad), undefined, `malformed '${bad}'`)
+  t.equal(pi.has(Buffer.from(some, 'hex').subarray(0, 19)), false, '19 bytes')
 })
 
 t.test('corrupt indexes are refused on open', async (t) => {
