@@ -286,6 +286,8 @@ export class ObjectStore implements ObjectReader {
       const oid = corrupt[0] as Oid
       throw new CorruptRepositoryError(oid, `missing object ${oid} is not a promisor object: the repository is corrupt (it is not fetched lazily)`)
     }
+    // Indexing what arrives needs memory more than the trees a walk left cached.
+    for (const p of this.packs.values()) p.pack.dropCache()
     const fetcher = this.fetcher as PromisorFetcher
     await ObjectStore.withoutFetching(() => fetcher.fetchMissing(ids))
     await this.refresh()

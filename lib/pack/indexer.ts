@@ -37,7 +37,7 @@ export interface IndexPackOptions {
   streamingThreshold?: number
   /** Memory for delta bases held during resolution. Default 96 MiB (git's core.deltaBaseCacheLimit). */
   baseCacheBytes?: number
-  /** A pack up to this many bytes is read back whole for delta resolution. Default 32 MiB. */
+  /** A pack up to this many bytes is read back whole for delta resolution. Default 16 MiB. */
   inMemoryPackBytes?: number
   /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
@@ -77,7 +77,7 @@ export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
  * resolving a tree-only pack). Larger packs are read entry by entry, so memory stays
  * bounded whatever the pack's size.
  */
-const IN_MEMORY_PACK_BYTES = 32 * 1024 * 1024
+const IN_MEMORY_PACK_BYTES = 16 * 1024 * 1024
 
 async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(size)

@@ -22,7 +22,7 @@ export interface PackFileOptions {
   maxObjectSize?: number
   /** Longest delta chain followed before the pack is declared corrupt. Default 10000. */
   maxDeltaDepth?: number
-  /** Bytes of delta bases kept in the LRU (counting the memory each one pins). Default 8 MiB. */
+  /** Bytes of delta bases and trees kept in the LRU (counting the memory each one pins). Default 32 MiB. */
   cacheBytes?: number
 }
 
@@ -44,6 +44,11 @@ class BaseCache {
   private bytes = 0
   constructor(private readonly limit: number) {}
 
+  clear(): void {
+    this.map.clear()
+    this.bytes = 0
+  }
+
   get(offset: number): GitObject | undefined {
     const hit = this.map.get(offset)
     if (hit) {
@@ -54,8 +59,15 @@ class BaseCache {
   }
 
   set(offset: number, obj: GitObject): void {
+    if (obj.data.length > this.limit / 4 || this.map.has(offset)) return
+    // A small result of applyDelta is a slice of a shared 8 KiB pool: keep a copy of
+    // its own, or each entry would pin (and be counted as) a whole pool.
+    if (obj.data.buffer.byteLength > 2 * obj.data.length + 64) {
+      const own = Buffer.allocUnsafeSlow(obj.data.length)
+      obj.data.copy(own)
+      obj = { type: obj.type, data: own }
+    }
     const cost = retained(obj.data)
-    if (cost > this.limit / 4 || this.map.has(offset)) return
     this.map.set(offset, obj)
     this.bytes += cost
     for (const [k, v] of this.map) {
@@ -81,7 +93,7 @@ export class PackFile {
     private readonly sortedOffsets: Float64Array,
     private readonly options: PackFileOptions,
   ) {
-    this.cache = new BaseCache(options.cacheBytes ?? 8 * 1024 * 1024)
+    this.cache = new BaseCache(options.cacheBytes ?? 32 * 1024 * 1024)
     this.maxObjectSize = options.maxObjectSize ?? 2 * 1024 * 1024 * 1024
     this.maxDeltaDepth = options.maxDeltaDepth ?? 10000
   }
@@ -155,7 +167,7 @@ export class PackFile {
         break
       } else {
         base = { type: typeName(packType), data }
-        if (chain.length > 0) this.cache.set(cur, base)
+        if (chain.length > 0 || base.type === 'tree') this.cache.set(cur, base)
         break
       }
     }
@@ -163,7 +175,10 @@ export class PackFile {
     for (let k = chain.length - 1; k >= 0; k--) {
       const link = chain[k] as { offset: number; delta: Buffer }
       obj = { type: obj.type, data: applyDelta(obj.data, link.delta, this.maxObjectSize) }
-      if (k > 0) this.cache.set(link.offset, obj)
+      // Intermediate results are bases by definition. A tree is also kept when it is
+      // the answer: walks read trees more than once, and the next version of the same
+      // directory is usually a delta against this one.
+      if (k > 0 || obj.type === 'tree') this.cache.set(link.offset, obj)
     }
     return obj
   }
@@ -209,6 +224,11 @@ export class PackFile {
     }
     if (data.length !== h.size) throw new PackError(`${this.path}: object at offset ${offset} inflates to ${data.length} bytes, header says ${h.size}`)
     return { packType: h.packType, data, ...(h.baseOffset !== undefined ? { baseOffset: h.baseOffset } : {}), ...(h.baseOid ? { baseOid: h.baseOid } : {}) }
+  }
+
+  /** Lets go of the cached bases and trees (before work that needs the memory more). */
+  dropCache(): void {
+    this.cache.clear()
   }
 
   async close(): Promise<void> {
