@@ -238,6 +238,39 @@ export function planBatches<T>(groups: Iterable<{ blobs: Oid[]; extra: T }>, min
   return out
 }
 
+interface BackfillPlan {
+  commits: number
+  paths: number
+  missingCount: number
+  batches: { blobs: Oid[]; referrers: Oid[] }[]
+}
+
+/**
+ * Walks the history and cuts the missing blobs into batches. A function of its own so
+ * that the walk's structures (every tree entry seen, every path) are garbage before
+ * the first fetch needs memory to index what arrives.
+ */
+async function planBackfill(ctx: RepoContext, tips: Oid[], cone: ConeSpec | undefined, min: number): Promise<BackfillPlan> {
+  const { walk, commits } = await walkCommits(ctx, tips)
+  const byPath = await blobsByPath(ctx, walk.pending, cone)
+  // byte strings: code-unit order is byte order
+  const paths = [...byPath.keys()].sort()
+  const groups: { blobs: Oid[]; extra: Set<Oid> }[] = []
+  let missingCount = 0
+  for (const path of paths) {
+    const g = byPath.get(path) as PathBlobs
+    const missing = await ctx.store.missingOf(g.blobs)
+    missingCount += missing.length
+    groups.push({ blobs: missing, extra: g.trees })
+  }
+  const batches = planBatches(groups, min).map((b) => {
+    const referrers = new Set<Oid>()
+    for (const trees of b.extras) for (const t of trees) referrers.add(t)
+    return { blobs: b.blobs, referrers: [...referrers] }
+  })
+  return { commits, paths: paths.length, missingCount, batches }
+}
+
 export async function backfill(ctx: RepoContext, options: BackfillOptions = {}): Promise<BackfillResult> {
   const { repo, store, sink } = ctx
   const min = options.minBatchSize ?? DEFAULT_MIN_BATCH_SIZE
@@ -251,28 +284,13 @@ export async function backfill(ctx: RepoContext, options: BackfillOptions = {}):
     const oid = await resolveRevision({ refs: repo.refs, store }, spec)
     tips.push(await peel({ refs: repo.refs, store }, oid, 'commit', spec))
   }
-  const { walk, commits } = await walkCommits(ctx, tips)
-  const byPath = await blobsByPath(ctx, walk.pending, cone)
-
-  // byte strings: code-unit order is byte order
-  const paths = [...byPath.keys()].sort()
-  const groups: { blobs: Oid[]; extra: Set<Oid> }[] = []
-  let missingCount = 0
-  for (const path of paths) {
-    const g = byPath.get(path) as PathBlobs
-    const missing = await store.missingOf(g.blobs)
-    missingCount += missing.length
-    groups.push({ blobs: missing, extra: g.trees })
-  }
-
-  const batches = planBatches(groups, min)
+  const plan = await planBackfill(ctx, tips, cone, min)
+  const { commits, missingCount, batches } = plan
   const sizes: number[] = []
   let done = 0
   for (const batch of batches) {
     checkAborted(ctx.signal)
-    const referrers = new Set<Oid>()
-    for (const trees of batch.extras) for (const t of trees) referrers.add(t)
-    await store.prefetch(batch.blobs, { referrers })
+    await store.prefetch(batch.blobs, { referrers: batch.referrers })
     const still = await store.missingOf(batch.blobs)
     if (still.length > 0) {
       const first = still[0] as Oid
@@ -283,5 +301,5 @@ export async function backfill(ctx: RepoContext, options: BackfillOptions = {}):
     sink.progress({ title: 'Backfilling objects', current: done, total: missingCount })
   }
   if (missingCount > 0) sink.progress({ title: 'Backfilling objects', current: done, total: missingCount, done: true })
-  return { commits, paths: paths.length, missing: missingCount, batches: sizes }
+  return { commits, paths: plan.paths, missing: missingCount, batches: sizes }
 }
