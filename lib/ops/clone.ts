@@ -18,7 +18,7 @@ import { committerIdent } from './ident.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
 import { LazyFetcher } from './lazy-fetch.js'
-import { fetchPack, lsRefs, openSession, type RemoteSession } from './remote-session.js'
+import { fetchPack, openSessionAndListRefs, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface CloneOptions {
@@ -157,9 +157,10 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
       f.set(`remote.${origin}.url`, url)
     })
 
-    session = await openSession(opts.url, transportOptionsFromConfig(repo.config, origin, ctx.env, ctx.sink, ctx.signal))
     const prefixes = tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/']
-    const refs = await lsRefs(session, { refPrefixes: prefixes })
+    const opened = await openSessionAndListRefs(opts.url, transportOptionsFromConfig(repo.config, origin, ctx.env, ctx.sink, ctx.signal), { refPrefixes: prefixes })
+    session = opened.session
+    const refs = opened.refs
     const plan = planRefs(refs, opts, singleBranch, tags, origin)
 
     let partial = false

@@ -14,9 +14,10 @@ import { MissingObjectError, RemoteError, TsgitError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import type { ObjectStore, PromisorFetcher } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
-import { serverSupportsFilter } from '../protocol/index.js'
+import { buildFetchRequest, serverSupportsFilter, type Capabilities, type FetchArgs } from '../protocol/index.js'
+import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'
-import { fetchPack, openSession, remoteHas, type RemoteSession } from './remote-session.js'
+import { openSession, openSessionWith, receivePack, remoteHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface PromisorRemote {
@@ -113,20 +114,25 @@ export class LazyFetcher implements PromisorFetcher {
 
   /** One fetch request for `oids` from `remote`; resolves false when the remote lacks one of them. */
   private async fetchOnce(remote: PromisorRemote, oids: Oid[]): Promise<{ ok: true } | { ok: false; missing?: Oid }> {
-    const session = await this.session(remote)
+    const { config, env, signal } = this.ctx
+    const args = (caps: Capabilities): FetchArgs => ({
+      wants: oids,
+      done: true,
+      ofsDelta: true,
+      // A missing tree or commit must not drag in all of its blobs.
+      filter: serverSupportsFilter(caps) ? 'blob:none' : undefined,
+      noProgress: this.quiet,
+    })
+    let opened: { session: RemoteSession; reader: PktLineReader }
     try {
-      await fetchPack(
-        session,
-        {
-          wants: oids,
-          done: true,
-          ofsDelta: true,
-          // A missing tree or commit must not drag in all of its blobs.
-          filter: serverSupportsFilter(session.caps) ? 'blob:none' : undefined,
-          noProgress: this.quiet,
-        },
-        { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal },
-      )
+      opened = await openSessionWith(remote.url, transportOptionsFromConfig(config, remote.name, env, this.sink, signal), (caps) => buildFetchRequest(caps, args(caps)))
+    } catch (e) {
+      this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: false })
+      throw e
+    }
+    const { session, reader } = opened
+    try {
+      await receivePack(reader, args(session.caps), { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal })
       this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: true })
       return { ok: true }
     } catch (e) {

@@ -12,14 +12,15 @@ import {
   serverSupportsObjectInfo,
   buildFetchRequest,
   buildLsRefsRequest,
+  Capabilities,
   parseCapabilities,
   parseFetchResponse,
   parseLsRefs,
-  type Capabilities,
   type FetchArgs,
   type RemoteRef,
 } from '../protocol/index.js'
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js'
+import type { PktLineReader } from '../pktline/pktline.js'
 import { ProtocolError } from '../errors.js'
 
 export interface RemoteSession {
@@ -30,13 +31,69 @@ export interface RemoteSession {
 export async function openSession(url: string, options: TransportOptions): Promise<RemoteSession> {
   const transport = openTransport(url, options)
   try {
-    const reader = await transport.handshake()
-    const caps = await parseCapabilities(reader)
-    if (caps.objectFormat !== undefined && caps.objectFormat !== 'sha1') {
-      throw new ProtocolError(`the remote uses the ${caps.objectFormat} object format, which tsgit does not support yet`)
-    }
-    return { transport, caps }
+    return await handshake(transport)
   } catch (e) {
+    await transport.close().catch(() => undefined)
+    throw e
+  }
+}
+
+async function handshake(transport: Transport): Promise<RemoteSession> {
+  const caps = await parseCapabilities(await transport.handshake())
+  if (caps.objectFormat !== undefined && caps.objectFormat !== 'sha1') {
+    throw new ProtocolError(`the remote uses the ${caps.objectFormat} object format, which tsgit does not support yet`)
+  }
+  return { transport, caps }
+}
+
+/**
+ * What a git server of the last few years advertises over http (git 2.39 with
+ * uploadpack.allowFilter): the first command of a session is built against it and sent
+ * before the real advertisement arrives. It is used only if the request built from the
+ * real advertisement is byte for byte the same, so a wrong guess costs one wasted
+ * request, never a wrong answer.
+ */
+const LIKELY_CAPABILITIES = new Capabilities(
+  new Map<string, string | undefined>([
+    ['agent', 'git/2'],
+    ['ls-refs', 'unborn'],
+    ['fetch', 'shallow wait-for-done filter'],
+    ['server-option', undefined],
+    ['object-format', 'sha1'],
+    ['object-info', undefined],
+  ]),
+)
+
+/**
+ * Opens a session and sends its first command, built by `first` from the server's
+ * capabilities. Over http the command goes out together with the handshake (one round
+ * trip instead of two; git waits for the advertisement first); elsewhere after it.
+ */
+export async function openSessionWith(url: string, options: TransportOptions, first: (caps: Capabilities) => Buffer): Promise<{ session: RemoteSession; reader: PktLineReader }> {
+  const transport = openTransport(url, options)
+  let guess: ReturnType<NonNullable<Transport['speculate']>> | undefined
+  try {
+    guess = transport.speculate?.(first(LIKELY_CAPABILITIES))
+  } catch (e) {
+    // first() refused the guessed capabilities (e.g. an option they lack): no speculation.
+    if (!(e instanceof ProtocolError)) throw e
+  }
+  let session: RemoteSession
+  try {
+    session = await handshake(transport)
+  } catch (e) {
+    await guess?.discard()
+    await transport.close().catch(() => undefined)
+    throw e
+  }
+  try {
+    const request = first(session.caps)
+    const early = guess !== undefined && guess.request.equals(request) ? await guess.reader() : undefined
+    if (early !== undefined) return { session, reader: early }
+    await guess?.discard()
+    return { session, reader: await transport.command(request) }
+  } catch (e) {
+    await guess?.discard()
     await transport.close().catch(() => undefined)
     throw e
   }
@@ -46,10 +103,23 @@ export interface LsRefsOptions {
   refPrefixes: string[]
 }
 
+export function lsRefsRequest(caps: Capabilities, opts: LsRefsOptions): Buffer {
+  return buildLsRefsRequest(caps, { refPrefixes: opts.refPrefixes, symrefs: true, peel: true, unborn: true })
+}
+
 export async function lsRefs(session: RemoteSession, opts: LsRefsOptions): Promise<RemoteRef[]> {
-  const request = buildLsRefsRequest(session.caps, { refPrefixes: opts.refPrefixes, symrefs: true, peel: true, unborn: true })
-  const reader = await session.transport.command(request)
-  return parseLsRefs(reader)
+  return parseLsRefs(await session.transport.command(lsRefsRequest(session.caps, opts)))
+}
+
+/** Opens a session and lists refs, the ls-refs request sent along with the handshake where the transport allows. */
+export async function openSessionAndListRefs(url: string, options: TransportOptions, opts: LsRefsOptions): Promise<{ session: RemoteSession; refs: RemoteRef[] }> {
+  const { session, reader } = await openSessionWith(url, options, (caps) => lsRefsRequest(caps, opts))
+  try {
+    return { session, refs: await parseLsRefs(reader) }
+  } catch (e) {
+    await session.transport.close().catch(() => undefined)
+    throw e
+  }
 }
 
 export interface PackIngest {
@@ -65,7 +135,11 @@ export interface PackIngest {
  * offer) and indexes the pack the server streams back.
  */
 export async function fetchPack(session: RemoteSession, args: FetchArgs, ingest: PackIngest): Promise<IndexPackResult | undefined> {
-  const reader = await session.transport.command(buildFetchRequest(session.caps, args))
+  return receivePack(await session.transport.command(buildFetchRequest(session.caps, args)), args, ingest)
+}
+
+/** Parses a fetch response and indexes its pack. */
+export async function receivePack(reader: PktLineReader, args: FetchArgs, ingest: PackIngest): Promise<IndexPackResult | undefined> {
   const response = await parseFetchResponse(reader, ingest.progress, { sidebandAll: args.sidebandAll === true })
   if (!response.pack) return undefined
   return indexPack(response.pack, {

@@ -15,7 +15,7 @@ import { AuthError, PktLineError, TransportError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader, pktText } from '../pktline/pktline.js'
 import { resolveProxyEnv, withScheme } from './proxy.js'
-import type { Transport, TransportOptions } from './types.js'
+import type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
 
 const SERVICE = 'git-upload-pack'
@@ -142,13 +142,13 @@ export class HttpTransport implements Transport {
     return headers
   }
 
-  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer): Promise<Dispatcher.ResponseData> {
+  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer, signal = this.options.signal): Promise<Dispatcher.ResponseData> {
     const undici = undiciParts()
     this.dispatcher ??= makeDispatcher(undici, this.options, this.tls)
     try {
       const opts: RequestOptions = { method, headers }
       if (body !== undefined) opts.body = body
-      if (this.options.signal !== undefined) opts.signal = this.options.signal
+      if (signal !== undefined) opts.signal = signal
       return await undici.request(this.dispatcher, url, opts)
     } catch (e) {
       if (e instanceof Error && e.name === 'AbortError') throw e
@@ -252,12 +252,38 @@ export class HttpTransport implements Transport {
   }
 
   async command(requestBody: Buffer): Promise<PktLineReader> {
-    const url = new URL(`${this.base}/${SERVICE}`)
+    return this.post(this.base, requestBody, this.options.signal)
+  }
+
+  private async post(base: string, requestBody: Buffer, signal: AbortSignal | undefined): Promise<PktLineReader> {
+    const url = new URL(`${base}/${SERVICE}`)
     const headers = this.headersFor(url, { 'Content-Type': REQUEST_TYPE, Accept: RESULT_TYPE })
-    const res = await this.send(url, 'POST', headers, requestBody)
+    const res = await this.send(url, 'POST', headers, requestBody, signal)
     if (res.statusCode < 200 || res.statusCode >= 300) return this.failStatus(res)
     this.checkType(res, RESULT_TYPE, 'result')
     return this.readerFor(res)
+  }
+
+  speculate(request: Buffer): SpeculativeCommand {
+    const base = this.base
+    const own = new AbortController()
+    const signal = this.options.signal !== undefined ? AbortSignal.any([this.options.signal, own.signal]) : own.signal
+    // HTTP v2 is stateless: the same request to the same URL gets the same answer
+    // whether or not the advertisement came first, so a failure here is the answer.
+    const answer = this.post(base, request, signal)
+    answer.catch(() => undefined)
+    return {
+      request,
+      reader: async () => (this.base === base ? answer : undefined),
+      discard: async () => {
+        own.abort()
+        const r = await answer.catch(() => undefined)
+        if (r !== undefined) {
+          this.open.delete(r)
+          await r.close().catch(() => undefined)
+        }
+      },
+    }
   }
 
   async close(): Promise<void> {

@@ -12,9 +12,26 @@ export interface Transport {
   handshake(): Promise<PktLineReader>
   /** Sends one v2 command request (pkt-lines ending in a flush) and returns a reader of its response. For stateful transports (file, ssh) this is the same connection's reader. */
   command(request: Buffer): Promise<PktLineReader>
+  /**
+   * Stateless transports only (http): sends a command request now, before the
+   * handshake's answer is in, to save a round trip. The caller uses the answer only if
+   * the request it would build from the real capabilities is the same, and discards it
+   * otherwise. HTTP v2 being stateless, the answer (or the error) is the one the request
+   * would have had after the handshake.
+   */
+  speculate?(request: Buffer): SpeculativeCommand
   /** Bytes received from the server so far (for progress and the benchmark). */
   readonly bytesReceived: number
   close(): Promise<void>
+}
+
+export interface SpeculativeCommand {
+  /** The request that was sent. */
+  readonly request: Buffer
+  /** Its answer (or its error); undefined when the handshake moved to another URL (a redirect). */
+  reader(): Promise<PktLineReader | undefined>
+  /** Stops waiting for it and lets its answer go. */
+  discard(): Promise<void>
 }
 
 export interface TransportOptions {
