@@ -13,6 +13,7 @@ import { readdir } from 'node:fs/promises'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, isNotFound } from '../errors.js'
+import { oidWords } from '../pack/idx.js'
 import { PackFile } from '../pack/reader.js'
 import { readLoose, writeLoose } from './loose.js'
 import { parseCommit, parseTag, parseTree, MODE_GITLINK } from './objects.js'
@@ -153,14 +154,20 @@ export class ObjectStore implements ObjectReader {
     if (!this.scanned) await this.rescan()
   }
 
+  /** The id being looked up, as the words PackIndex searches with: converted once, not once per pack. */
+  private readonly key = new Uint32Array(5)
+
   private findInPacks(oid: Oid): LoadedPack | undefined {
-    for (const p of this.packs.values()) if (p.pack.has(oid)) return p
+    if (this.packs.size === 0 || !oidWords(oid, this.key)) return undefined
+    for (const p of this.packs.values()) if (p.pack.index.hasWords(this.key)) return p
     return undefined
   }
 
   private hasLoose(oid: Oid): boolean {
     const dir = oid.slice(0, 2)
     let names = this.loose.get(dir)
+    // Most fan-out directories of a packed repository are empty or absent.
+    if (names !== undefined && names.size === 0) return false
     if (names === undefined) {
       try {
         names = new Set(readdirSync(join(this.objectsDir, dir)))
@@ -199,6 +206,15 @@ export class ObjectStore implements ObjectReader {
     if (this.findInPacks(oid) || this.hasLoose(oid)) return true
     await this.rescanIfChanged()
     return this.findInPacks(oid) !== undefined
+  }
+
+  /**
+   * Whether the object is present as far as the current view of the object
+   * directories goes: synchronous, no rescan, never fetches (false before the first
+   * scan). A false answer is worth confirming with has() or missingOf().
+   */
+  hasCached(oid: Oid): boolean {
+    return this.scanned && (this.findInPacks(oid) !== undefined || this.hasLoose(oid))
   }
 
   /** True if the object is in a pack that has a .promisor file. */
@@ -308,6 +324,17 @@ export class ObjectStore implements ObjectReader {
     const missing = await this.missingOf(oids)
     if (missing.length === 0) return
     await this.fault(missing, options.referrers ? [...options.referrers] : undefined)
+  }
+
+  /**
+   * The ids of `oids` (each found absent by hasCached) that are still missing once the
+   * pack directory has been looked at again, where it changed.
+   */
+  async stillMissing(oids: Oid[]): Promise<Oid[]> {
+    await this.ensureScanned()
+    const before = this.packs.size
+    await this.rescanIfChanged()
+    return this.packs.size === before ? oids : oids.filter((oid) => !this.findInPacks(oid))
   }
 
   /** The ids of `oids` not present locally, de-duplicated, in first-seen order. */

@@ -171,15 +171,15 @@ export async function revList(ctx: RevListContext, options: RevListOptions): Pro
   for (const s of starts) await walk.add(s)
   let buf: string[] = []
   let bytes = 0
-  const out = async (line: string): Promise<void> => {
+  // A promise only when a chunk goes out: most lines need no await at all.
+  const out = (line: string): void | Promise<void> => {
     buf.push(line)
     bytes += line.length
-    if (bytes >= 65536) {
-      const chunk = buf.join('')
-      buf = []
-      bytes = 0
-      await options.write(chunk)
-    }
+    if (bytes < 65536) return
+    const chunk = buf.join('')
+    buf = []
+    bytes = 0
+    return options.write(chunk)
   }
   // Like git, whatever was printed before a fatal error still reaches the output.
   try {
@@ -196,7 +196,9 @@ export async function revList(ctx: RevListContext, options: RevListOptions): Pro
       for await (const o of enumerateObjects(store, walk.pending, walk.uninteresting)) {
         if (o.present) {
           // git cuts a name at its first newline so the output stays one object per line.
-          await out(names ? `${o.oid} ${o.name.split('\n')[0]}\n` : `${o.oid}\n`)
+          const nl = names ? o.name.indexOf('\n') : -1
+          const w = out(names ? `${o.oid} ${nl < 0 ? o.name : o.name.slice(0, nl)}\n` : `${o.oid}\n`)
+          if (w) await w
           continue
         }
         const kind = o.type

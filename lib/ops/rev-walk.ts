@@ -15,7 +15,7 @@
  * Paths and names are "byte strings": each char is one byte (latin1), so names that
  * are not UTF-8 come out exactly as stored.
  */
-import { MissingObjectError } from '../errors.js'
+import { MissingObjectError, ObjectFormatError } from '../errors.js'
 import { MODE_GITLINK, MODE_TREE, parseCommit, parseTag, parseTree } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { GitObject, ObjectType, Oid } from '../odb/types.js'
@@ -364,37 +364,172 @@ export class RevWalk {
 }
 
 /**
+ * A set of raw 20-byte object ids in flat typed arrays (open addressing). A walk meets
+ * each object once per tree version that names it, most of them already seen: asking
+ * this with the id's bytes inside the tree costs no hex string and no Set entry.
+ */
+export class RawOidSet {
+  private words: Int32Array
+  private used: Uint8Array
+  private mask: number
+  size = 0
+
+  constructor(expected = 4096) {
+    let cap = 1024
+    while (cap < expected * 2) cap *= 2
+    this.words = new Int32Array(cap * 5)
+    this.used = new Uint8Array(cap)
+    this.mask = cap - 1
+  }
+
+  /** The slot holding the id at `b[at..at+20)`, or ~slot of the empty one where it would go. */
+  private find(b: Uint8Array, at: number): number {
+    const w = this.words
+    const w0 = word(b, at)
+    // ids are hashes already: their first bytes are as good an index as any
+    let i = (w0 ^ (w0 >>> 15)) & this.mask
+    for (;;) {
+      if (this.used[i] === 0) return ~i
+      const k = i * 5
+      if (w[k] === w0 && w[k + 1] === word(b, at + 4) && w[k + 2] === word(b, at + 8) && w[k + 3] === word(b, at + 12) && w[k + 4] === word(b, at + 16)) return i
+      i = (i + 1) & this.mask
+    }
+  }
+
+  has(b: Uint8Array, at = 0): boolean {
+    return this.find(b, at) >= 0
+  }
+
+  /** Adds the id at `b[at..at+20)`; false when it was there already. */
+  add(b: Uint8Array, at = 0): boolean {
+    const i = this.find(b, at)
+    if (i >= 0) return false
+    this.put(~i, b, at)
+    if (++this.size * 2 > this.used.length) this.grow()
+    return true
+  }
+
+  hasHex(oid: Oid): boolean {
+    return this.has(Buffer.from(oid, 'hex'))
+  }
+
+  addHex(oid: Oid): boolean {
+    return this.add(Buffer.from(oid, 'hex'))
+  }
+
+  private put(slot: number, b: Uint8Array, at: number): void {
+    const k = slot * 5
+    for (let j = 0; j < 5; j++) this.words[k + j] = word(b, at + 4 * j)
+    this.used[slot] = 1
+  }
+
+  private grow(): void {
+    const oldWords = this.words
+    const oldUsed = this.used
+    const cap = oldUsed.length * 2
+    const w = (this.words = new Int32Array(cap * 5))
+    const used = (this.used = new Uint8Array(cap))
+    const mask = (this.mask = cap - 1)
+    // The ids are distinct: each goes to the first free slot from its index.
+    for (let s = 0; s < oldUsed.length; s++) {
+      if (oldUsed[s] === 0) continue
+      const w0 = oldWords[s * 5] as number
+      let i = (w0 ^ (w0 >>> 15)) & mask
+      while (used[i] !== 0) i = (i + 1) & mask
+      used[i] = 1
+      w.set(oldWords.subarray(s * 5, s * 5 + 5), i * 5)
+    }
+  }
+}
+
+function word(b: Uint8Array, at: number): number {
+  return ((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)
+}
+
+export const ENTRY_BLOB = 0
+export const ENTRY_TREE = 1
+export const ENTRY_GITLINK = 2
+
+/**
+ * A tree's entries as offsets into its bytes, three numbers each: the kind (ENTRY_*),
+ * where the name starts and where it ends (its NUL; the raw id follows). parseTree makes
+ * a Buffer and three strings per entry, and a walk meets most entries only to find it has
+ * seen their object before. Whatever this does not recognise is handed to parseTree, for
+ * its error (names are not checked, as with parseTree's strictNames: false).
+ */
+export function scanTree(data: Buffer): number[] {
+  const out: number[] = []
+  const len = data.length
+  let pos = 0
+  while (pos < len) {
+    let mode = 0
+    let p = pos
+    for (; p < len && p - pos <= 6; p++) {
+      const c = data[p] as number
+      if (c < 0x30 || c > 0x37) break
+      mode = mode * 8 + (c - 0x30)
+    }
+    const digits = p - pos
+    let kind = -1
+    if (p < len && data[p] === 0x20) {
+      if (mode === MODE_TREE && (digits === 5 || digits === 6)) kind = ENTRY_TREE
+      else if (digits === 6) {
+        if (mode === 0o100644 || mode === 0o100664 || mode === 0o100755 || mode === 0o120000) kind = ENTRY_BLOB
+        else if (mode === MODE_GITLINK) kind = ENTRY_GITLINK
+      }
+    }
+    let nul = p + 1
+    while (nul < len && data[nul] !== 0) nul++
+    if (kind < 0 || nul + 21 > len) {
+      parseTree(data, { strictNames: false })
+      throw new ObjectFormatError(`malformed tree entry at offset ${pos}`)
+    }
+    out.push(kind, p + 1, nul)
+    pos = nul + 21
+  }
+  return out
+}
+
+/** The hex id of the tree entry whose name ends at `nul`. */
+function entryOid(data: Buffer, nul: number): Oid {
+  return data.toString('hex', nul + 1, nul + 21)
+}
+
+/**
  * The pending objects and everything below them, depth first in tree entry order,
  * each object once, without the uninteresting ones (git's traverse_trees_and_blobs).
  * Reads never fetch: run prefetchReachable first to fill a partial clone. A tree that
  * cannot be read is yielded with present=false and not entered; a blob is only checked
- * for presence.
+ * for presence. `shown`, when given, receives every object yielded, and what it holds
+ * already is not yielded.
  */
 export async function* enumerateObjects(
   store: ObjectStore,
   pending: readonly PendingObject[],
   skip: ReadonlySet<Oid>,
-  shown = new Set<Oid>(),
+  shown?: Set<Oid>,
   filter?: PathFilter,
 ): AsyncGenerator<WalkedObject> {
+  // What was yielded or turned away by `skip` (which does not change during the walk).
+  const done = new RawOidSet()
+  const known = (oid: Oid): boolean => done.hasHex(oid) || skip.has(oid) || shown?.has(oid) === true
   for (const p of pending) {
-    if (skip.has(p.oid) || shown.has(p.oid)) continue
-    if (p.type === 'tag') {
-      shown.add(p.oid)
-      yield { oid: p.oid, type: 'tag', name: p.name ?? '', referrer: p.referrer, present: true }
+    if (known(p.oid)) continue
+    if (p.type === 'tree') {
+      yield* walkTree(store, p.oid, p.path, p.referrer, skip, done, shown, filter)
       continue
     }
-    if (p.type === 'blob') {
-      shown.add(p.oid)
-      yield { oid: p.oid, type: 'blob', name: p.path, referrer: p.referrer, present: await store.has(p.oid) }
-      continue
-    }
-    yield* walkTree(store, p.oid, p.path, p.referrer, skip, shown, filter)
+    done.addHex(p.oid)
+    shown?.add(p.oid)
+    if (p.type === 'tag') yield { oid: p.oid, type: 'tag', name: p.name ?? '', referrer: p.referrer, present: true }
+    else yield { oid: p.oid, type: 'blob', name: p.path, referrer: p.referrer, present: await store.has(p.oid) }
   }
 }
 
 interface Frame {
-  entries: ReturnType<typeof parseTree>
+  data: Buffer
+  entries: number[]
+  /** Index into entries (three numbers per entry). */
   i: number
   base: string
   tree: Oid
@@ -406,37 +541,66 @@ async function* walkTree(
   rootPath: string,
   referrer: Oid | undefined,
   skip: ReadonlySet<Oid>,
-  shown: Set<Oid>,
+  done: RawOidSet,
+  shown: Set<Oid> | undefined,
   filter: PathFilter | undefined,
 ): AsyncGenerator<WalkedObject> {
   const stack: Frame[] = []
-  const enter = async function* (oid: Oid, path: string, from: Oid | undefined): AsyncGenerator<WalkedObject> {
-    shown.add(oid)
+  // Blobs are checked for presence in batches (one store call, one look at the pack
+  // directory for the missing ones) and handed out in order before the next tree.
+  const ready: WalkedObject[] = []
+  const unsure: WalkedObject[] = []
+  const settle = async (): Promise<void> => {
+    if (unsure.length === 0) return
+    const still = new Set(await store.stillMissing(unsure.map((o) => o.oid)))
+    for (const o of unsure) o.present = !still.has(o.oid)
+    unsure.length = 0
+  }
+  const enter = async (oid: Oid, path: string, from: Oid | undefined): Promise<WalkedObject> => {
+    shown?.add(oid)
     const obj = await store.tryRead(oid)
     const ok = obj !== undefined && obj.type === 'tree'
-    yield { oid, type: 'tree', name: path, referrer: from, present: ok }
-    if (ok) stack.push({ entries: parseTree(obj.data, { strictNames: false }), i: 0, base: path === '' ? '' : `${path}/`, tree: oid })
+    if (ok) stack.push({ data: obj.data, entries: scanTree(obj.data), i: 0, base: path === '' ? '' : `${path}/`, tree: oid })
+    return { oid, type: 'tree', name: path, referrer: from, present: ok }
   }
-  if (skip.has(root) || shown.has(root)) return
-  yield* enter(root, rootPath, referrer)
+  done.addHex(root)
+  yield await enter(root, rootPath, referrer)
   while (stack.length > 0) {
-    const f = stack[stack.length - 1]!
-    const e = f.entries[f.i++]
-    if (!e) {
+    const f = stack[stack.length - 1] as Frame
+    const { data, entries } = f
+    if (f.i >= entries.length) {
       stack.pop()
       continue
     }
-    if (e.mode === MODE_GITLINK || skip.has(e.oid) || shown.has(e.oid)) continue
-    const path = f.base + e.nameBytes.toString('latin1')
-    if (e.mode === MODE_TREE) {
+    const kind = entries[f.i] as number
+    const nameAt = entries[f.i + 1] as number
+    const nul = entries[f.i + 2] as number
+    f.i += 3
+    if (kind === ENTRY_GITLINK || done.has(data, nul + 1)) continue
+    const oid = entryOid(data, nul)
+    if (skip.has(oid) || shown?.has(oid) === true) {
+      done.add(data, nul + 1)
+      continue
+    }
+    const path = f.base + data.toString('latin1', nameAt, nul)
+    if (kind === ENTRY_TREE) {
       if (filter && !filter.tree(path)) continue
-      yield* enter(e.oid, path, f.tree)
+      done.add(data, nul + 1)
+      await settle()
+      yield* ready
+      ready.length = 0
+      yield await enter(oid, path, f.tree)
       continue
     }
     if (filter && !filter.blob(path)) continue
-    shown.add(e.oid)
-    yield { oid: e.oid, type: 'blob', name: path, referrer: f.tree, present: await store.has(e.oid) }
+    done.add(data, nul + 1)
+    shown?.add(oid)
+    const o: WalkedObject = { oid, type: 'blob', name: path, referrer: f.tree, present: store.hasCached(oid) }
+    if (!o.present) unsure.push(o)
+    ready.push(o)
   }
+  await settle()
+  yield* ready
 }
 
 export interface PrefetchRoot {
@@ -476,13 +640,15 @@ export async function prefetchReachable(
   const wantBlobs = options.blobs ?? true
   const filter = options.paths
   const stats: PrefetchStats = { batches: 0, objects: 0 }
-  const visited = new Set<Oid>()
+  const visited = new RawOidSet()
+  // Turned away by `skip`, which does not change: asked about by raw id from then on.
+  const skipped = new RawOidSet(16)
   let blobs: Oid[] = []
   let blobReferrers = new Set<Oid>()
   let level: LevelTree[] = []
   for (const r of roots) {
-    if (skip.has(r.oid) || visited.has(r.oid)) continue
-    visited.add(r.oid)
+    if (skip.has(r.oid) || visited.hasHex(r.oid)) continue
+    visited.addHex(r.oid)
     if (r.type === 'tree') level.push({ oid: r.oid, referrer: r.referrer, path: r.path ?? '' })
     else if (r.type === 'blob' && wantBlobs) {
       blobs.push(r.oid)
@@ -511,19 +677,29 @@ export async function prefetchReachable(
       const obj = await store.tryRead(l.oid)
       if (!obj || obj.type !== 'tree') continue
       const base = l.path === '' ? '' : `${l.path}/`
-      for (const e of parseTree(obj.data, { strictNames: false })) {
-        if (e.mode === MODE_GITLINK || skip.has(e.oid) || visited.has(e.oid)) continue
-        // paths are only spelled out when a filter will look at them
-        const path = filter ? base + e.nameBytes.toString('latin1') : ''
-        if (e.mode === MODE_TREE) {
-          if (filter && !filter.tree(path)) continue
-          visited.add(e.oid)
-          next.push({ oid: e.oid, referrer: l.oid, path })
+      const data = obj.data
+      const entries = scanTree(data)
+      for (let i = 0; i < entries.length; i += 3) {
+        const kind = entries[i] as number
+        if (kind === ENTRY_GITLINK || (kind === ENTRY_BLOB && !wantBlobs)) continue
+        const nul = entries[i + 2] as number
+        if (visited.has(data, nul + 1) || skipped.has(data, nul + 1)) continue
+        const oid = entryOid(data, nul)
+        if (skip.has(oid)) {
+          skipped.add(data, nul + 1)
           continue
         }
-        if (!wantBlobs || (filter && !filter.blob(path))) continue
-        visited.add(e.oid)
-        blobs.push(e.oid)
+        // paths are only spelled out when a filter will look at them
+        const path = filter ? base + data.toString('latin1', entries[i + 1] as number, nul) : ''
+        if (kind === ENTRY_TREE) {
+          if (filter && !filter.tree(path)) continue
+          visited.add(data, nul + 1)
+          next.push({ oid, referrer: l.oid, path })
+          continue
+        }
+        if (filter && !filter.blob(path)) continue
+        visited.add(data, nul + 1)
+        blobs.push(oid)
         blobReferrers.add(l.oid)
       }
     }

@@ -28,8 +28,11 @@ for (let i = 0; i < 6; i++) {
   HEX[65 + i] = 10 + i
 }
 
-/** An object id (40 hex digits or 20 bytes) as five big-endian words; false when it is not one. */
-function oidWords(oid: string | Buffer, out: Uint32Array): boolean {
+/**
+ * An object id (40 hex digits or 20 bytes) as five big-endian words, the key of the
+ * lookups below; false when it is not one. Callers that ask several packs convert once.
+ */
+export function oidWords(oid: string | Buffer, out: Uint32Array): boolean {
   if (typeof oid !== 'string') {
     if (oid.length !== HASH_SIZE) return false
     for (let k = 0; k < 5; k++) out[k] = oid.readUInt32BE(k * 4)
@@ -232,7 +235,16 @@ export class PackIndex {
   /** Position of `oid` in the sorted name table, or -1. */
   private position(oid: string | Buffer): number {
     const key = this.key
-    if (!oidWords(oid, key)) return -1
+    return oidWords(oid, key) ? this.positionOfWords(key) : -1
+  }
+
+  /** Whether the pack holds the object whose id oidWords turned into `key`. */
+  hasWords(key: Uint32Array): boolean {
+    return this.positionOfWords(key) >= 0
+  }
+
+  /** Position of the id given as five words (see oidWords), or -1. */
+  private positionOfWords(key: Uint32Array): number {
     const words = this.nameWords()
     const first = (key[0] as number) >>> 24
     let lo = first === 0 ? 0 : this.buf.readUInt32BE(HEADER_SIZE + (first - 1) * 4)
