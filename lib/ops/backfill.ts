@@ -5,9 +5,10 @@
  * sent once it holds at least `minBatchSize` objects, never splitting a path.
  *
  * The history is walked with the shared walker (rev-walk.ts): commits in git's order,
- * then the trees they reach made present level by level, so a tree:0 clone costs one
- * tree request per directory depth, not one per tree. A blob found at several paths
- * joins the group of the first one, in `rev-list --objects` order.
+ * then the trees they reach; missing trees are made present level by level, so a
+ * tree:0 clone costs one tree request per directory depth, not one per tree. A blob
+ * found at several paths joins the group of the first one, in `rev-list --objects`
+ * order.
  *
  * Deviations: only tips are accepted as revisions (no ranges, no rev-list options, no
  * --include-edges); --sparse understands cone-mode patterns only.
@@ -186,27 +187,38 @@ async function walkCommits(ctx: RepoContext, tips: Oid[]): Promise<{ walk: RevWa
 }
 
 interface PathBlobs {
+  /** The missing blobs first met at this path. */
   blobs: Oid[]
-  /** The trees that name these blobs (for the store's cheap promisor check). */
+  /** The trees that name blobs at this path (for the store's cheap promisor check). */
   trees: Set<Oid>
 }
 
 /**
  * Every blob below the pending root trees, grouped by the first path (byte string)
- * the shared walker meets it at. The trees are made present first, level by level
- * (a tree:0 clone costs one request per directory depth, not one per tree).
+ * the shared walker meets it at. In a blob:none clone every tree is present and one
+ * walk does; when the walk meets a missing tree, the trees are made present first,
+ * level by level (a tree:0 clone costs one request per directory depth, not one per
+ * tree), and the walk starts again.
  */
 async function blobsByPath(ctx: RepoContext, pending: readonly PendingObject[], cone: ConeSpec | undefined): Promise<Map<string, PathBlobs>> {
-  const { store } = ctx
   const paths = cone === undefined ? undefined : conePaths(cone)
   checkAborted(ctx.signal)
-  await prefetchReachable(store, pending, new Set(), { blobs: false, paths })
+  const first = await groupBlobs(ctx, pending, paths)
+  if (first instanceof Map) return first
+  await prefetchReachable(ctx.store, pending, new Set(), { blobs: false, paths })
+  const again = await groupBlobs(ctx, pending, paths)
+  if (again instanceof Map) return again
+  throw new MissingObjectError(again.missingTree, `unable to read ${again.missingTree}: object is missing`)
+}
+
+/** One walk in rev-list order; stops at the first tree that is not present. */
+async function groupBlobs(ctx: RepoContext, pending: readonly PendingObject[], paths: PathFilter | undefined): Promise<Map<string, PathBlobs> | { missingTree: Oid }> {
   const byPath = new Map<string, PathBlobs>()
   let seen = 0
-  for await (const o of enumerateObjects(store, pending, new Set(), new Set(), paths)) {
+  for await (const o of enumerateObjects(ctx.store, pending, new Set(), undefined, paths)) {
     if ((++seen & 0xfff) === 0) checkAborted(ctx.signal)
     if (o.type === 'tree') {
-      if (!o.present) throw new MissingObjectError(o.oid, `unable to read ${o.oid}: object is missing`)
+      if (!o.present) return { missingTree: o.oid }
       continue
     }
     if (o.type !== 'blob') continue
@@ -215,7 +227,8 @@ async function blobsByPath(ctx: RepoContext, pending: readonly PendingObject[], 
       group = { blobs: [], trees: new Set() }
       byPath.set(o.name, group)
     }
-    group.blobs.push(o.oid)
+    // The walk checked presence already and meets each object once: no missingOf per path.
+    if (!o.present) group.blobs.push(o.oid)
     if (o.referrer !== undefined) group.trees.add(o.referrer)
   }
   return byPath
@@ -259,9 +272,8 @@ async function planBackfill(ctx: RepoContext, tips: Oid[], cone: ConeSpec | unde
   let missingCount = 0
   for (const path of paths) {
     const g = byPath.get(path) as PathBlobs
-    const missing = await ctx.store.missingOf(g.blobs)
-    missingCount += missing.length
-    groups.push({ blobs: missing, extra: g.trees })
+    missingCount += g.blobs.length
+    groups.push({ blobs: g.blobs, extra: g.trees })
   }
   const batches = planBatches(groups, min).map((b) => {
     const referrers = new Set<Oid>()
