@@ -23,6 +23,8 @@ import type { GitObject, ObjectReader, ObjectType, Oid, PrefetchOptions } from '
 export interface PromisorFetcher {
   /** Fetches `oids` (all missing locally) in as few requests as possible. Throws if any stays missing. */
   fetchMissing(oids: Oid[]): Promise<void>
+  /** Ends whatever it kept open between fetches (called when the store closes). */
+  close?(): Promise<void>
 }
 
 /** A missing object that no promisor object refers to: the repository is corrupt. */
@@ -386,6 +388,7 @@ export class ObjectStore implements ObjectReader {
   }
 
   async close(): Promise<void> {
+    await this.fetcher?.close?.()
     for (const p of this.packs.values()) await p.pack.close()
     this.packs.clear()
     this.scanned = false

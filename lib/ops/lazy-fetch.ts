@@ -19,6 +19,7 @@ import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'
 import { openSession, openSessionWith, receivePack, remoteHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
+import type { TransportOptions } from '../transport/index.js'
 
 export interface PromisorRemote {
   name: string
@@ -70,6 +71,12 @@ export class LazyFetcher implements PromisorFetcher {
   private readonly maxRetries: number
   private readonly sink: ProgressSink
   private readonly quiet: boolean
+  /**
+   * Sessions by remote name, kept for the rest of the command after a request
+   * succeeded: batches after the first cost no handshake (git spawns a new fetch,
+   * handshake included, for every batch). Dropped on any error.
+   */
+  private readonly sessions = new Map<string, RemoteSession>()
 
   constructor(
     private readonly ctx: LazyFetchContext,
@@ -96,6 +103,8 @@ export class LazyFetcher implements PromisorFetcher {
         lastError = e
         this.ctx.sink.warn(`could not fetch from promisor remote '${remote.name}': ${e instanceof Error ? e.message : String(e)}`)
       }
+      // The packs just written must be seen now, not when the store next looks on its own.
+      await this.ctx.store.refresh()
       remaining = await this.ctx.store.missingOf(remaining)
     }
     if (remaining.length === 0) return
@@ -107,14 +116,35 @@ export class LazyFetcher implements PromisorFetcher {
     })
   }
 
-  private async session(remote: PromisorRemote): Promise<RemoteSession> {
+  private transportOptions(remote: PromisorRemote): TransportOptions {
     const { config, env, signal } = this.ctx
-    return openSession(remote.url, transportOptionsFromConfig(config, remote.name, env, this.sink, signal))
+    return transportOptionsFromConfig(config, remote.name, env, this.sink, signal)
+  }
+
+  private async session(remote: PromisorRemote): Promise<RemoteSession> {
+    let session = this.sessions.get(remote.name)
+    if (session === undefined) {
+      session = await openSession(remote.url, this.transportOptions(remote))
+      this.sessions.set(remote.name, session)
+    }
+    return session
+  }
+
+  private async dropSession(remote: PromisorRemote): Promise<void> {
+    const session = this.sessions.get(remote.name)
+    this.sessions.delete(remote.name)
+    await session?.transport.close().catch(() => undefined)
+  }
+
+  /** Ends the sessions kept open for later batches. */
+  async close(): Promise<void> {
+    const open = [...this.sessions.values()]
+    this.sessions.clear()
+    for (const s of open) await s.transport.close().catch(() => undefined)
   }
 
   /** One fetch request for `oids` from `remote`; resolves false when the remote lacks one of them. */
   private async fetchOnce(remote: PromisorRemote, oids: Oid[]): Promise<{ ok: true } | { ok: false; missing?: Oid }> {
-    const { config, env, signal } = this.ctx
     const args = (caps: Capabilities): FetchArgs => ({
       wants: oids,
       done: true,
@@ -123,25 +153,26 @@ export class LazyFetcher implements PromisorFetcher {
       filter: serverSupportsFilter(caps) ? 'blob:none' : undefined,
       noProgress: this.quiet,
     })
-    let opened: { session: RemoteSession; reader: PktLineReader }
+    let session = this.sessions.get(remote.name)
+    let reader: PktLineReader
     try {
-      opened = await openSessionWith(remote.url, transportOptionsFromConfig(config, remote.name, env, this.sink, signal), (caps) => buildFetchRequest(caps, args(caps)))
-    } catch (e) {
-      this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: false })
-      throw e
-    }
-    const { session, reader } = opened
-    try {
-      await receivePack(reader, args(session.caps), { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal })
+      if (session !== undefined) {
+        reader = await session.transport.command(buildFetchRequest(session.caps, args(session.caps)))
+      } else {
+        const opened = await openSessionWith(remote.url, this.transportOptions(remote), (caps) => buildFetchRequest(caps, args(caps)))
+        session = opened.session
+        reader = opened.reader
+        this.sessions.set(remote.name, session)
+      }
+      await receivePack(reader, args(session.caps), { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal })
       this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: true })
       return { ok: true }
     } catch (e) {
       this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: false })
+      await this.dropSession(remote)
       const m = e instanceof TsgitError ? NOT_OUR_REF.exec(e.message) : null
       if (e instanceof RemoteError || m) return { ok: false, missing: m?.[1] as Oid | undefined }
       throw e
-    } finally {
-      await session.transport.close().catch(() => undefined)
     }
   }
 
@@ -149,13 +180,13 @@ export class LazyFetcher implements PromisorFetcher {
     const first = await this.fetchOnce(remote, oids)
     if (first.ok || oids.length === 1) return
     // The remote lacks part of the batch: learn what it has, fetch just that.
-    const session = await this.session(remote)
     let have: Set<Oid> | undefined
     try {
-      have = await remoteHas(session, oids)
+      have = await remoteHas(await this.session(remote), oids)
       this.events.push({ remote: remote.name, kind: 'object-info', objects: oids.length, ok: have !== undefined })
-    } finally {
-      await session.transport.close().catch(() => undefined)
+    } catch (e) {
+      await this.dropSession(remote)
+      throw e
     }
     if (have !== undefined) {
       const subset = oids.filter((o) => have.has(o))

@@ -92,6 +92,8 @@ t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes 
     'request sizes',
   )
   t.ok(expected.length < before.length, 'fewer requests than blobs')
+  const handshakes = srv.server.requests.slice(since).filter((q) => q.method === 'GET').length
+  t.equal(handshakes, 1, `one handshake for all ${wants.length} requests: the session is kept between batches`)
   const batchOfPath = new Map<string, number>()
   wants.forEach((w, i) => {
     for (const oid of w) {
