@@ -107,10 +107,6 @@ export function lsRefsRequest(caps: Capabilities, opts: LsRefsOptions): Buffer {
   return buildLsRefsRequest(caps, { refPrefixes: opts.refPrefixes, symrefs: true, peel: true, unborn: true })
 }
 
-export async function lsRefs(session: RemoteSession, opts: LsRefsOptions): Promise<RemoteRef[]> {
-  return parseLsRefs(await session.transport.command(lsRefsRequest(session.caps, opts)))
-}
-
 /** Opens a session and lists refs, the ls-refs request sent along with the handshake where the transport allows. */
 export async function openSessionAndListRefs(url: string, options: TransportOptions, opts: LsRefsOptions): Promise<{ session: RemoteSession; refs: RemoteRef[] }> {
   const { session, reader } = await openSessionWith(url, options, (caps) => lsRefsRequest(caps, opts))
