@@ -105,8 +105,9 @@ export class ObjectStore implements ObjectReader {
 
   /**
    * Rescans the packs only if objects/pack changed: one stat instead of a readdir per
-   * miss. A stamp taken within a second of the directory's change is racy (file times
-   * are coarse, another rename may share it), so then the scan is done anyway.
+   * miss, at most every 50 ms. A stamp taken within a second of the directory's change
+   * is racy (file times are coarse, another rename may share it), so then the scan is
+   * done anyway.
    */
   private async rescanIfChanged(): Promise<void> {
     if (this.scanned) {
@@ -168,8 +169,6 @@ export class ObjectStore implements ObjectReader {
   private hasLoose(oid: Oid): boolean {
     const dir = oid.slice(0, 2)
     let names = this.loose.get(dir)
-    // Most fan-out directories of a packed repository are empty or absent.
-    if (names !== undefined && names.size === 0) return false
     if (names === undefined) {
       try {
         names = new Set(readdirSync(join(this.objectsDir, dir)))
@@ -205,7 +204,7 @@ export class ObjectStore implements ObjectReader {
   /** True if the object is present locally (never fetches). */
   async has(oid: Oid): Promise<boolean> {
     await this.ensureScanned()
-    if (this.findInPacks(oid) || this.hasLoose(oid)) return true
+    if (this.hasCached(oid)) return true
     await this.rescanIfChanged()
     return this.findInPacks(oid) !== undefined
   }
@@ -297,7 +296,7 @@ export class ObjectStore implements ObjectReader {
     // A fetch costs a round trip; the cached view of the object directories costs
     // nothing to renew, and another process may have written what we miss.
     await this.refresh()
-    ids = ids.filter((oid) => !this.findInPacks(oid) && !this.hasLoose(oid))
+    ids = ids.filter((oid) => !this.hasCached(oid))
     if (ids.length === 0) return
     const corrupt = await this.nonPromisor(ids, referrers)
     if (corrupt.length > 0) {
@@ -347,12 +346,9 @@ export class ObjectStore implements ObjectReader {
     for (const oid of oids) {
       if (seen.has(oid)) continue
       seen.add(oid)
-      if (this.findInPacks(oid) || this.hasLoose(oid)) continue
-      missing.push(oid)
+      if (!this.hasCached(oid)) missing.push(oid)
     }
-    if (missing.length === 0) return missing
-    await this.rescanIfChanged()
-    return missing.filter((oid) => !this.findInPacks(oid))
+    return missing.length === 0 ? missing : this.stillMissing(missing)
   }
 
   /** Object ids starting with `prefix` (at most `limit`), from packs and loose objects. */

@@ -9,7 +9,7 @@
  * to the pack as `git index-pack --fix-thin` does, so such a pack is only
  * usable next to the objects it refers to.
  */
-import { rename, stat, unlink, type FileHandle } from 'node:fs/promises'
+import { rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PackError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
@@ -18,7 +18,7 @@ import { writeIdxV2Columns } from './idx.js'
 import { OBJ_COMMIT, OBJ_TAG, OBJ_TREE, typeName } from './format.js'
 import { PackReceiver } from './receive.js'
 import { DeltaResolver } from './resolve.js'
-import { createTempFile, writeAll } from './tempfile.js'
+import { createTempFile, readAt, writeAll } from './tempfile.js'
 
 export interface IndexPackOptions {
   /** The repository's objects/pack directory. */
@@ -78,17 +78,6 @@ export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
  * bounded whatever the pack's size.
  */
 const IN_MEMORY_PACK_BYTES = 16 * 1024 * 1024
-
-async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size)
-  let done = 0
-  while (done < size) {
-    const { bytesRead } = await handle.read(buf, done, size - done, done)
-    if (bytesRead === 0) throw new PackError('pack file is shorter than the bytes received')
-    done += bytesRead
-  }
-  return buf
-}
 
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
@@ -154,7 +143,8 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
 
     const table = receiver.entries
     try {
-      const packBytes = receiver.deltaCount > 0 && receiver.bytes <= (options.inMemoryPackBytes ?? IN_MEMORY_PACK_BYTES) ? await readWhole(tmpPack.handle, receiver.bytes) : undefined
+      const packBytes = receiver.deltaCount > 0 && receiver.bytes <= (options.inMemoryPackBytes ?? IN_MEMORY_PACK_BYTES) ? await readAt(tmpPack.handle, 0, receiver.bytes) : undefined
+      if (packBytes !== undefined && packBytes.length !== receiver.bytes) throw new PackError('pack file is shorter than the bytes received')
       await new DeltaResolver(table, tmpPack.handle, receiver.deltaCount, {
         maxObjectSize,
         ...(packBytes ? { packBytes } : {}),
