@@ -61,7 +61,13 @@ const ROWS: Row[] = [
     flags: BLOBLESS_NC,
     workTree: false,
     prepare: (client, dir) => {
-      if (client === 'git') git(['config', '--unset', 'remote.origin.partialclonefilter'], { cwd: dir })
+      if (client !== 'git') return
+      git(['config', '--unset', 'remote.origin.partialclonefilter'], { cwd: dir })
+      // After --refetch git starts a repack of everything in the background (gc --auto
+      // with gc.autoPackLimit=1), which it does not wait for: it would run on during
+      // the next sample, tsgit's, and be charged to it.
+      git(['config', 'gc.auto', '0'], { cwd: dir })
+      git(['config', 'maintenance.auto', 'false'], { cwd: dir })
     },
     step: (client, dir) => commandIn(client, dir, client === 'git' ? ['fetch', '-q', '--refetch', 'origin'] : ['backfill', '-q']),
   },

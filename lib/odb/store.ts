@@ -23,6 +23,12 @@ import type { GitObject, ObjectReader, ObjectType, Oid, PrefetchOptions } from '
 export interface PromisorFetcher {
   /** Fetches `oids` (all missing locally) in as few requests as possible. Throws if any stays missing. */
   fetchMissing(oids: Oid[]): Promise<void>
+  /**
+   * Fetches several batches (each all missing locally) in order, one request per batch
+   * where it can, and calls `after(i)` once batch i is in. A fetcher without it is
+   * given the batches one by one.
+   */
+  fetchBatches?(batches: readonly Oid[][], after: (index: number) => Promise<void>): Promise<void>
   /** Ends whatever it kept open between fetches (called when the store closes). */
   close?(): Promise<void>
 }
@@ -44,6 +50,12 @@ export interface ObjectStoreOptions {
    * (GIT_NO_LAZY_FETCH=1 or --no-lazy-fetch): called once, on the first miss.
    */
   onLazyFetchDisabled?: () => void
+}
+
+export interface PrefetchBatch {
+  oids: Iterable<Oid>
+  /** Trees naming them (for the cheap promisor check), as with prefetch(). */
+  referrers?: Iterable<Oid>
 }
 
 interface LoadedPack {
@@ -285,29 +297,51 @@ export class ObjectStore implements ObjectReader {
     return out
   }
 
-  private async fault(ids: Oid[], referrers: Oid[] | undefined): Promise<void> {
-    if (!this.canFetch) {
-      if (this.fetcher === undefined && this.onLazyFetchDisabled) {
-        this.onLazyFetchDisabled()
-        this.onLazyFetchDisabled = undefined
-      }
-      return
+  /** The fetcher a miss may be faulted in with here; undefined (and git's warning, once) when lazy fetching is off. */
+  private usableFetcher(): PromisorFetcher | undefined {
+    if (this.canFetch) return this.fetcher
+    if (this.fetcher === undefined && this.onLazyFetchDisabled) {
+      this.onLazyFetchDisabled()
+      this.onLazyFetchDisabled = undefined
     }
-    // A fetch costs a round trip; the cached view of the object directories costs
-    // nothing to renew, and another process may have written what we miss.
-    await this.refresh()
+    return undefined
+  }
+
+  /**
+   * Of `ids` (found missing), those still missing in a renewed view of the object
+   * directories: a fetch costs a round trip, the view nothing, and another process may
+   * have written what we miss. Throws when one is not a promisor object.
+   */
+  private async toFault(ids: Oid[], referrers: Oid[] | undefined): Promise<Oid[]> {
     ids = ids.filter((oid) => !this.hasCached(oid))
+    await this.checkPromisor(ids, referrers)
+    return ids
+  }
+
+  /** Throws when one of the missing `ids` is not a promisor object (corruption, never fetched). */
+  private async checkPromisor(ids: Oid[], referrers: Oid[] | undefined): Promise<void> {
     if (ids.length === 0) return
     const corrupt = await this.nonPromisor(ids, referrers)
     if (corrupt.length > 0) {
       const oid = corrupt[0] as Oid
       throw new CorruptRepositoryError(oid, `missing object ${oid} is not a promisor object: the repository is corrupt (it is not fetched lazily)`)
     }
+  }
+
+  /** Runs a fetch with lazy fetching denied inside it, the pack caches dropped before and the view renewed after. */
+  private async fetching(fetch: () => Promise<void>): Promise<void> {
     // Indexing what arrives needs memory more than the trees a walk left cached.
     for (const p of this.packs.values()) p.pack.dropCache()
-    const fetcher = this.fetcher as PromisorFetcher
-    await ObjectStore.withoutFetching(() => fetcher.fetchMissing(ids))
+    await ObjectStore.withoutFetching(fetch)
     await this.refresh()
+  }
+
+  private async fault(ids: Oid[], referrers: Oid[] | undefined): Promise<void> {
+    const fetcher = this.usableFetcher()
+    if (fetcher === undefined) return
+    await this.refresh()
+    ids = await this.toFault(ids, referrers)
+    if (ids.length > 0) await this.fetching(() => fetcher.fetchMissing(ids))
   }
 
   /** The object, fetched lazily where the repository allows it; MissingObjectError otherwise. */
@@ -325,6 +359,36 @@ export class ObjectStore implements ObjectReader {
     const missing = await this.missingOf(oids)
     if (missing.length === 0) return
     await this.fault(missing, options.referrers ? [...options.referrers] : undefined)
+  }
+
+  /**
+   * Fetches the missing ids of each batch, in order, one request per batch (a fetcher
+   * that can sends the next batch's request while the current one arrives); `after(i)`
+   * runs once batch i is in. Nothing is fetched when lazy fetching is off; the caller
+   * finds out with missingOf.
+   */
+  async prefetchBatches(batches: readonly PrefetchBatch[], after: (index: number) => Promise<void>): Promise<void> {
+    const fetcher = this.usableFetcher()
+    if (fetcher?.fetchBatches === undefined) {
+      for (const [i, b] of batches.entries()) {
+        await this.prefetch(b.oids, { referrers: b.referrers })
+        await after(i)
+      }
+      return
+    }
+    await this.refresh()
+    const wanted: Oid[][] = []
+    for (const b of batches) {
+      const ids = await this.missingOf(b.oids)
+      await this.checkPromisor(ids, b.referrers ? [...b.referrers] : undefined)
+      wanted.push(ids)
+    }
+    await this.fetching(() =>
+      (fetcher.fetchBatches as NonNullable<PromisorFetcher['fetchBatches']>)(wanted, async (i) => {
+        await this.refresh()
+        await after(i)
+      }),
+    )
   }
 
   /**

@@ -300,18 +300,24 @@ export async function backfill(ctx: RepoContext, options: BackfillOptions = {}):
   const { commits, missingCount, batches } = plan
   const sizes: number[] = []
   let done = 0
-  for (const batch of batches) {
-    checkAborted(ctx.signal)
-    await store.prefetch(batch.blobs, { referrers: batch.referrers })
-    const still = await store.missingOf(batch.blobs)
-    if (still.length > 0) {
-      const first = still[0] as Oid
-      throw new MissingObjectError(first, `could not backfill ${still.length} object(s), e.g. ${first}${store.canFetch ? '' : ': lazy fetching is off or this is not a partial clone'}`)
-    }
-    sizes.push(batch.blobs.length)
-    done += batch.blobs.length
-    sink.progress({ title: 'Backfilling objects', current: done, total: missingCount })
-  }
+  checkAborted(ctx.signal)
+  // asked here: inside the fetch, fetching is denied
+  const why = store.canFetch ? '' : ': lazy fetching is off or this is not a partial clone'
+  await store.prefetchBatches(
+    batches.map((b) => ({ oids: b.blobs, referrers: b.referrers })),
+    async (i) => {
+      const batch = batches[i] as BackfillPlan['batches'][number]
+      const still = await store.missingOf(batch.blobs)
+      if (still.length > 0) {
+        const first = still[0] as Oid
+        throw new MissingObjectError(first, `could not backfill ${still.length} object(s), e.g. ${first}${why}`)
+      }
+      sizes.push(batch.blobs.length)
+      done += batch.blobs.length
+      sink.progress({ title: 'Backfilling objects', current: done, total: missingCount })
+      checkAborted(ctx.signal)
+    },
+  )
   if (missingCount > 0) sink.progress({ title: 'Backfilling objects', current: done, total: missingCount, done: true })
   return { commits, paths: plan.paths, missing: missingCount, batches: sizes }
 }

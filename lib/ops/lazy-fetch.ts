@@ -19,7 +19,7 @@ import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'
 import { openSession, openSessionWith, receivePack, remoteHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
-import type { TransportOptions } from '../transport/index.js'
+import type { SpeculativeCommand, TransportOptions } from '../transport/index.js'
 
 export interface PromisorRemote {
   name: string
@@ -66,6 +66,24 @@ export interface LazyFetchEvent {
 
 const NOT_OUR_REF = /not our ref ([0-9a-f]{40})/
 
+type FetchOutcome = { ok: true } | { ok: false; missing?: Oid }
+
+/** A batch's fetch request sent to the first promisor remote while the batch before it was still arriving. */
+interface RequestAhead {
+  remote: string
+  oids: Oid[]
+  args: FetchArgs
+  command: SpeculativeCommand
+}
+
+/** How the first remote is asked for a batch (fetchBatches). */
+interface LeadHooks {
+  /** The request for this batch, already sent. */
+  ahead?: RequestAhead
+  /** Called when the first remote starts sending this batch's pack (it has accepted the request). */
+  onAccepted?: (remote: PromisorRemote, session: RemoteSession) => void
+}
+
 export class LazyFetcher implements PromisorFetcher {
   readonly events: LazyFetchEvent[] = []
   private readonly maxRetries: number
@@ -77,6 +95,8 @@ export class LazyFetcher implements PromisorFetcher {
    * handshake included, for every batch). Dropped on any error.
    */
   private readonly sessions = new Map<string, RemoteSession>()
+  /** The next batch's request (fetchBatches), on the first remote's session. */
+  private ahead: RequestAhead | undefined
 
   constructor(
     private readonly ctx: LazyFetchContext,
@@ -89,13 +109,75 @@ export class LazyFetcher implements PromisorFetcher {
   }
 
   async fetchMissing(oids: Oid[]): Promise<void> {
+    await this.fetchFromRemotes(oids, {})
+  }
+
+  /**
+   * Fetches several batches in order, one request each (per remote tried), calling
+   * `after(i)` once batch i is in. Over http the first remote is sent the next batch's
+   * request as soon as it starts sending the current batch's pack, so the server
+   * prepares the next pack while this one travels, instead of after it (git runs one
+   * fetch after another). A remote that refuses a batch does so before its pack, so no
+   * request goes ahead of a refused one.
+   * Requests are sent one batch ahead at most, and only to the first remote in the
+   * lazy-fetch order; a batch it cannot serve goes the usual way (fetchMissing).
+   */
+  async fetchBatches(batches: readonly Oid[][], after: (index: number) => Promise<void>): Promise<void> {
+    try {
+      for (let i = 0; i < batches.length; i++) {
+        const oids = batches[i] as Oid[]
+        const ahead = this.ahead?.oids === oids ? this.ahead : undefined
+        this.ahead = undefined
+        const next = batches[i + 1]
+        const onAccepted = (remote: PromisorRemote, session: RemoteSession): void => {
+          if (next !== undefined && next.length > 0) this.sendAhead(remote, session, next)
+        }
+        if (oids.length > 0) await this.fetchFromRemotes(oids, { ahead, onAccepted })
+        else await ahead?.command.discard()
+        await after(i)
+      }
+    } finally {
+      await this.discardAhead()
+    }
+  }
+
+  private fetchArgs(caps: Capabilities, oids: Oid[]): FetchArgs {
+    return {
+      wants: oids,
+      done: true,
+      ofsDelta: true,
+      // A missing tree or commit must not drag in all of its blobs.
+      filter: serverSupportsFilter(caps) ? 'blob:none' : undefined,
+      noProgress: this.quiet,
+    }
+  }
+
+  private sendAhead(remote: PromisorRemote, session: RemoteSession, oids: Oid[]): void {
+    if (this.ahead !== undefined || session.transport.speculate === undefined) return
+    const args = this.fetchArgs(session.caps, oids)
+    this.ahead = { remote: remote.name, oids, args, command: session.transport.speculate(buildFetchRequest(session.caps, args)) }
+  }
+
+  private async discardAhead(remote?: string): Promise<void> {
+    const ahead = this.ahead
+    if (ahead === undefined || (remote !== undefined && ahead.remote !== remote)) return
+    this.ahead = undefined
+    await ahead.command.discard()
+  }
+
+  private async fetchFromRemotes(oids: Oid[], lead: LeadHooks): Promise<void> {
     const remotes = promisorRemotes(this.ctx.config)
     let remaining = await this.ctx.store.missingOf(oids)
     let lastError: unknown
-    for (const remote of remotes) {
-      if (remaining.length === 0) return
+    for (const [k, remote] of remotes.entries()) {
+      // A request sent ahead to the first remote is used, or let go.
+      const hooks = k === 0 && lead.ahead?.remote === remote.name ? lead : { onAccepted: k === 0 ? lead.onAccepted : undefined }
+      if (remaining.length === 0) {
+        await hooks.ahead?.command.discard()
+        return
+      }
       try {
-        await this.fetchFrom(remote, remaining)
+        await this.fetchFrom(remote, remaining, hooks)
       } catch (e) {
         if (this.ctx.signal?.aborted) throw e
         // Unreachable or failing: say so (git's fetch subprocess prints its error too)
@@ -131,6 +213,7 @@ export class LazyFetcher implements PromisorFetcher {
   }
 
   private async dropSession(remote: PromisorRemote): Promise<void> {
+    await this.discardAhead(remote.name)
     const session = this.sessions.get(remote.name)
     this.sessions.delete(remote.name)
     await session?.transport.close().catch(() => undefined)
@@ -138,33 +221,41 @@ export class LazyFetcher implements PromisorFetcher {
 
   /** Ends the sessions kept open for later batches. */
   async close(): Promise<void> {
+    await this.discardAhead()
     const open = [...this.sessions.values()]
     this.sessions.clear()
     for (const s of open) await s.transport.close().catch(() => undefined)
   }
 
-  /** One fetch request for `oids` from `remote`; resolves false when the remote lacks one of them. */
-  private async fetchOnce(remote: PromisorRemote, oids: Oid[]): Promise<{ ok: true } | { ok: false; missing?: Oid }> {
-    const args = (caps: Capabilities): FetchArgs => ({
-      wants: oids,
-      done: true,
-      ofsDelta: true,
-      // A missing tree or commit must not drag in all of its blobs.
-      filter: serverSupportsFilter(caps) ? 'blob:none' : undefined,
-      noProgress: this.quiet,
-    })
-    let session = this.sessions.get(remote.name)
-    let reader: PktLineReader
+  /** Sends the fetch request for `oids` (or takes the answer to the one sent ahead), opening the session if need be. */
+  private async request(remote: PromisorRemote, oids: Oid[], ahead: RequestAhead | undefined): Promise<{ session: RemoteSession; reader: PktLineReader; args: FetchArgs }> {
+    const session = this.sessions.get(remote.name)
+    if (session === undefined) {
+      // A session dropped since the request went ahead took it along.
+      await ahead?.command.discard()
+      const opened = await openSessionWith(remote.url, this.transportOptions(remote), (caps) => buildFetchRequest(caps, this.fetchArgs(caps, oids)))
+      this.sessions.set(remote.name, opened.session)
+      return { session: opened.session, reader: opened.reader, args: this.fetchArgs(opened.session.caps, oids) }
+    }
+    if (ahead !== undefined) {
+      const reader = await ahead.command.reader()
+      if (reader !== undefined) return { session, reader, args: ahead.args }
+      // sent before a redirect moved the session: ask again where it went
+      await ahead.command.discard()
+    }
+    const args = this.fetchArgs(session.caps, oids)
+    return { session, reader: await session.transport.command(buildFetchRequest(session.caps, args)), args }
+  }
+
+  /**
+   * One fetch request for `oids` from `remote` (or the one sent ahead for them); resolves
+   * false when the remote lacks one of them.
+   */
+  private async fetchOnce(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks = {}): Promise<FetchOutcome> {
     try {
-      if (session !== undefined) {
-        reader = await session.transport.command(buildFetchRequest(session.caps, args(session.caps)))
-      } else {
-        const opened = await openSessionWith(remote.url, this.transportOptions(remote), (caps) => buildFetchRequest(caps, args(caps)))
-        session = opened.session
-        reader = opened.reader
-        this.sessions.set(remote.name, session)
-      }
-      await receivePack(reader, args(session.caps), { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal })
+      const { session, reader, args } = await this.request(remote, oids, hooks.ahead)
+      const onPackStart = hooks.onAccepted && (() => hooks.onAccepted?.(remote, session))
+      await receivePack(reader, args, { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal, onPackStart })
       this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: true })
       return { ok: true }
     } catch (e) {
@@ -176,8 +267,8 @@ export class LazyFetcher implements PromisorFetcher {
     }
   }
 
-  private async fetchFrom(remote: PromisorRemote, oids: Oid[]): Promise<void> {
-    const first = await this.fetchOnce(remote, oids)
+  private async fetchFrom(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks): Promise<void> {
+    const first = await this.fetchOnce(remote, oids, hooks)
     if (first.ok || oids.length === 1) return
     // The remote lacks part of the batch: learn what it has, fetch just that.
     let have: Set<Oid> | undefined

@@ -124,6 +124,8 @@ export interface PackIngest {
   promisor?: string
   progress: ProgressSink
   signal?: AbortSignal
+  /** Called when the packfile section begins: the server accepted the request and is sending. */
+  onPackStart?: () => void
 }
 
 /**
@@ -138,6 +140,7 @@ export async function fetchPack(session: RemoteSession, args: FetchArgs, ingest:
 export async function receivePack(reader: PktLineReader, args: FetchArgs, ingest: PackIngest): Promise<IndexPackResult | undefined> {
   const response = await parseFetchResponse(reader, ingest.progress, { sidebandAll: args.sidebandAll === true })
   if (!response.pack) return undefined
+  ingest.onPackStart?.()
   return indexPack(response.pack, {
     packDir: ingest.packDir,
     keep: ingest.keep,

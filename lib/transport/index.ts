@@ -4,7 +4,7 @@ import { localSpawnSpecs, ProcessTransport, sshSpawnSpec } from './process.js'
 import type { Transport, TransportOptions } from './types.js'
 import { parseRemoteUrl } from './url.js'
 
-export type { Transport, TransportOptions } from './types.js'
+export type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
 export { parseRemoteUrl, type RemoteUrl } from './url.js'
 
 /** Nothing is contacted until handshake(). */

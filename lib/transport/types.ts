@@ -13,11 +13,12 @@ export interface Transport {
   /** Sends one v2 command request (pkt-lines ending in a flush) and returns a reader of its response. For stateful transports (file, ssh) this is the same connection's reader. */
   command(request: Buffer): Promise<PktLineReader>
   /**
-   * Stateless transports only (http): sends a command request now, before the
-   * handshake's answer is in, to save a round trip. The caller uses the answer only if
-   * the request it would build from the real capabilities is the same, and discards it
-   * otherwise. HTTP v2 being stateless, the answer (or the error) is the one the request
-   * would have had after the handshake.
+   * Stateless transports only (http): sends a command request now, without waiting for
+   * what came before it: before the handshake's answer is in (the caller uses the answer
+   * only if the request it would build from the real capabilities is the same), or while
+   * an earlier command's answer is still arriving (the next batch of a lazy fetch). HTTP
+   * v2 being stateless, the answer (or the error) is the one the request would have had
+   * in its turn.
    */
   speculate?(request: Buffer): SpeculativeCommand
   /** Bytes received from the server so far (for progress and the benchmark). */

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { serveRepos } from '../fixtures/served.js'
+import { startGitServer, type GitServer } from '../fixtures/server.js'
 import { tsgit } from '../fixtures/tsgit.js'
 import { coneWantsDir, coneWantsFile, parseConePatterns, planBatches } from '../../lib/ops/backfill.js'
 
@@ -63,6 +64,21 @@ async function blobNoneClone(t: Test): Promise<string> {
   return d
 }
 
+/** git's rule: add a path's versions, send when the batch reached the minimum. */
+function gitBatchSizes(missing: string[], min: number): number[] {
+  const sizes: number[] = []
+  let cur = 0
+  for (const blobs of blobsByPath(missing).values()) {
+    cur += blobs.length
+    if (cur >= min) {
+      sizes.push(cur)
+      cur = 0
+    }
+  }
+  if (cur > 0) sizes.push(cur)
+  return sizes
+}
+
 t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes as git batches them', async (t) => {
   const d = await blobNoneClone(t)
   const before = missingInHead(d)
@@ -75,17 +91,7 @@ t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes 
   t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
 
   const wants = fetchWants(since)
-  // git's rule: add a path's versions, send when the batch reached the minimum
-  const expected: number[] = []
-  let cur = 0
-  for (const blobs of blobsByPath(before).values()) {
-    cur += blobs.length
-    if (cur >= 4) {
-      expected.push(cur)
-      cur = 0
-    }
-  }
-  if (cur > 0) expected.push(cur)
+  const expected = gitBatchSizes(before, 4)
   t.same(
     wants.map((w) => w.length),
     expected,
@@ -117,6 +123,52 @@ t.test('blob:none clone, small --min-batch-size: whole paths per request, sizes 
   const r2 = await tsgit(['backfill'], { cwd: d })
   t.equal(r2.status, 0)
   t.same(fetchWants(again), [], 'a second backfill has nothing to fetch')
+})
+
+t.test('each batch is asked for while the one before it is still arriving (one request each, none wasted)', async (t) => {
+  // The server sends each fetch's "packfile" header and then holds the pack back
+  // until another fetch request comes in (or 5 s pass). A client that waits for a
+  // batch before asking for the next could not finish that batch in the meantime.
+  let server: GitServer | undefined
+  let holding = false
+  let lastBatch = -1
+  const seen: { seq: number; nextArrived: boolean }[] = []
+  const fetchesAfter = (seq: number): boolean => (server?.requests ?? []).some((r) => r.command === 'fetch' && r.seq > seq)
+  server = await startGitServer({
+    root: srv.root,
+    holdBody: async (req) => {
+      if (!holding || req.command !== 'fetch') return
+      const index = (server?.requests ?? []).filter((r) => r.command === 'fetch' && r.seq >= since).findIndex((r) => r.seq === req.seq)
+      if (index === lastBatch) return
+      for (let i = 0; i < 500 && !fetchesAfter(req.seq); i++) await new Promise((r) => setTimeout(r, 10))
+      seen.push({ seq: req.seq, nextArrived: fetchesAfter(req.seq) })
+    },
+  })
+  t.teardown(() => server?.close())
+  const d = dest()
+  const c = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+  t.equal(c.status, 0, c.status === 0 ? 'clone exit 0' : c.stderr)
+  const before = missingInHead(d)
+  const sizes = gitBatchSizes(before, 4)
+  t.ok(sizes.length >= 3, `several batches (${sizes.length})`)
+  lastBatch = sizes.length - 1
+  const since = server.requests.length === 0 ? 0 : (server.requests[server.requests.length - 1]?.seq ?? 0) + 1
+  holding = true
+  const r = await tsgit(['backfill', '--min-batch-size=4'], { cwd: d })
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  const fetches = server.requests.filter((q) => q.seq >= since && q.command === 'fetch')
+  t.same(
+    fetches.map((q) => q.args.filter((a) => a.startsWith('want ')).length),
+    sizes,
+    'one request per batch, in order, as without pipelining',
+  )
+  t.equal(seen.length, sizes.length - 1, 'every batch but the last was held')
+  t.ok(
+    seen.every((s) => s.nextArrived),
+    'the next request arrived while the batch before it was held back',
+  )
+  t.same(missingInHead(d), [], 'nothing missing in HEAD\'s history')
+  t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
 })
 
 t.test('default batch size: one request for the whole history; progress with --progress', async (t) => {
