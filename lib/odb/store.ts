@@ -24,11 +24,15 @@ export interface PromisorFetcher {
   /** Fetches `oids` (all missing locally) in as few requests as possible. Throws if any stays missing. */
   fetchMissing(oids: Oid[]): Promise<void>
   /**
-   * Fetches several batches (each all missing locally) in order, one request per batch
-   * where it can, and calls `after(i)` once batch i is in. A fetcher without it is
-   * given the batches one by one.
+   * Fetches batches (each all missing locally, none empty) in order, one request per
+   * batch per remote tried, and calls `after(i)` once batch i is in; throws like
+   * fetchMissing. The batches may still be in the making (an async iterable): the next
+   * one is asked for while the current one is fetched. A fetcher without this is given
+   * the batches one by one.
    */
-  fetchBatches?(batches: readonly Oid[][], after: (index: number) => Promise<void>): Promise<void>
+  fetchBatches?(batches: AsyncIterable<Oid[]> | Iterable<Oid[]>, after: (index: number) => Promise<void>): Promise<void>
+  /** Starts, in the background, what the next fetch will need first (a connection to the first remote). */
+  prepare?(): void
   /** Ends whatever it kept open between fetches (called when the store closes). */
   close?(): Promise<void>
 }
@@ -53,7 +57,8 @@ export interface ObjectStoreOptions {
 }
 
 export interface PrefetchBatch {
-  oids: Iterable<Oid>
+  /** Ids found missing (hasCached false), each once. */
+  oids: Oid[]
   /** Trees naming them (for the cheap promisor check), as with prefetch(). */
   referrers?: Iterable<Oid>
 }
@@ -65,6 +70,9 @@ interface LoadedPack {
 }
 
 const insideFetch = new AsyncLocalStorage<boolean>()
+
+/** Two hex digits of each byte value: a loose object's fan-out directory. */
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
 export class ObjectStore implements ObjectReader {
   readonly objectsDir: string
@@ -92,6 +100,14 @@ export class ObjectStore implements ObjectReader {
   /** Whether a miss may be faulted in here (a fetcher is set and we are not inside a fetch). */
   get canFetch(): boolean {
     return this.fetcher !== undefined && insideFetch.getStore() !== true
+  }
+
+  /**
+   * A fetch is coming (a walk has found objects to fetch, more to come): the fetcher
+   * may connect to its first remote meanwhile. Does nothing when lazy fetching is off.
+   */
+  prepareFetch(): void {
+    if (this.fetcher !== undefined) this.fetcher.prepare?.()
   }
 
   /** Runs `fn` with lazy fetching denied for every read it makes, however deep. */
@@ -179,7 +195,12 @@ export class ObjectStore implements ObjectReader {
   }
 
   private hasLoose(oid: Oid): boolean {
-    const dir = oid.slice(0, 2)
+    const names = this.looseNames(oid.slice(0, 2))
+    return names.size > 0 && names.has(oid.slice(2))
+  }
+
+  /** The names in one loose fan-out directory (`dir`: two hex digits), read once. */
+  private looseNames(dir: string): Set<string> {
     let names = this.loose.get(dir)
     if (names === undefined) {
       try {
@@ -190,7 +211,7 @@ export class ObjectStore implements ObjectReader {
       }
       this.loose.set(dir, names)
     }
-    return names.has(oid.slice(2))
+    return names
   }
 
   private async readLocal(oid: Oid): Promise<GitObject | undefined> {
@@ -228,6 +249,22 @@ export class ObjectStore implements ObjectReader {
    */
   hasCached(oid: Oid): boolean {
     return this.scanned && (this.findInPacks(oid) !== undefined || this.hasLoose(oid))
+  }
+
+  /**
+   * hasCached for the raw id at `b[at..at+20)` (inside a tree, say): no hex string is
+   * made unless a loose fan-out directory holds something to compare with.
+   */
+  hasCachedBytes(b: Uint8Array, at: number): boolean {
+    if (!this.scanned) return false
+    const key = this.key
+    for (let k = 0; k < 5; k++) {
+      const i = at + 4 * k
+      key[k] = (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0
+    }
+    for (const p of this.packs.values()) if (p.pack.index.hasWords(key)) return true
+    const names = this.looseNames(HEX_BYTE[b[at] as number] as string)
+    return names.size > 0 && names.has(Buffer.from(b.buffer, b.byteOffset + at + 1, 19).toString('hex'))
   }
 
   /** True if the object is in a pack that has a .promisor file. */
@@ -362,29 +399,32 @@ export class ObjectStore implements ObjectReader {
   }
 
   /**
-   * Fetches the missing ids of each batch, in order, one request per batch (a fetcher
-   * that can sends the next batch's request while the current one arrives); `after(i)`
-   * runs once batch i is in. Nothing is fetched when lazy fetching is off; the caller
-   * finds out with missingOf.
+   * Fetches batches of missing ids in order, one request per batch per remote tried;
+   * `after(i)` runs once batch i is in. The batches may still be in the making (a walk
+   * handing them out): the next one is made while the current one is fetched, and a
+   * fetcher that can asks for it before the current one has arrived. With lazy fetching
+   * off nothing is fetched (the caller finds out with missingOf, in `after`).
    */
-  async prefetchBatches(batches: readonly PrefetchBatch[], after: (index: number) => Promise<void>): Promise<void> {
+  async prefetchBatches(batches: AsyncIterable<PrefetchBatch> | Iterable<PrefetchBatch>, after: (index: number) => Promise<void>): Promise<void> {
     const fetcher = this.usableFetcher()
     if (fetcher?.fetchBatches === undefined) {
-      for (const [i, b] of batches.entries()) {
+      let i = 0
+      for await (const b of batches) {
         await this.prefetch(b.oids, { referrers: b.referrers })
-        await after(i)
+        await after(i++)
       }
       return
     }
-    await this.refresh()
-    const wanted: Oid[][] = []
-    for (const b of batches) {
-      const ids = await this.missingOf(b.oids)
-      await this.checkPromisor(ids, b.referrers ? [...b.referrers] : undefined)
-      wanted.push(ids)
-    }
+    const fetchBatches = fetcher.fetchBatches.bind(fetcher)
+    const checked = async function* (this: ObjectStore): AsyncGenerator<Oid[]> {
+      for await (const b of batches) {
+        if (b.oids.length === 0) continue
+        await this.checkPromisor(b.oids, b.referrers ? [...b.referrers] : undefined)
+        yield b.oids
+      }
+    }.call(this)
     await this.fetching(() =>
-      (fetcher.fetchBatches as NonNullable<PromisorFetcher['fetchBatches']>)(wanted, async (i) => {
+      fetchBatches(checked, async (i) => {
         await this.refresh()
         await after(i)
       }),

@@ -4,11 +4,13 @@
  * the same request, so the server can send them as deltas of each other; a batch is
  * sent once it holds at least `minBatchSize` objects, never splitting a path.
  *
- * The history is walked with the shared walker (rev-walk.ts): commits in git's order,
- * then the trees they reach; missing trees are made present level by level, so a
- * tree:0 clone costs one tree request per directory depth, not one per tree. A blob
- * found at several paths joins the group of the first one, in `rev-list --objects`
- * order.
+ * The commits are walked with the shared walker (rev-walk.ts), then their trees by
+ * path (path-walk.ts, as git's backfill does): every version of a directory is read
+ * together, so a file's versions are all known once its directory is done. Batches go
+ * out while the walk goes on, and the next batch's request is sent while the current
+ * pack arrives (store.prefetchBatches). Missing trees (a tree:0 clone) are made present
+ * level by level first, one request per directory depth, not one per tree. A blob found
+ * at several paths joins the group of the first one in the path walk's order.
  *
  * Deviations: only tips are accepted as revisions (no ranges, no rev-list options, no
  * --include-edges); --sparse understands cone-mode patterns only.
@@ -19,7 +21,9 @@ import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../error
 import type { Oid } from '../odb/types.js'
 import type { RepoContext } from './repo-context.js'
 import { peel, resolveRevision } from './rev-parse.js'
-import { RevWalk, byteString, enumerateObjects, prefetchReachable, type PathFilter, type PendingObject } from './rev-walk.js'
+import type { PrefetchBatch } from '../odb/store.js'
+import { missingBlobsByPath } from './path-walk.js'
+import { RevWalk, byteString, prefetchReachable, type PathFilter } from './rev-walk.js'
 
 export const DEFAULT_MIN_BATCH_SIZE = 50_000
 
@@ -186,101 +190,112 @@ async function walkCommits(ctx: RepoContext, tips: Oid[]): Promise<{ walk: RevWa
   return { walk, commits }
 }
 
-interface PathBlobs {
-  /** The missing blobs first met at this path. */
-  blobs: Oid[]
-  /** The trees that name blobs at this path (for the store's cheap promisor check). */
-  trees: Set<Oid>
-}
-
 /**
- * Every blob below the pending root trees, grouped by the first path (byte string)
- * the shared walker meets it at. In a blob:none clone every tree is present and one
- * walk does; when the walk meets a missing tree, the trees are made present first,
- * level by level (a tree:0 clone costs one request per directory depth, not one per
- * tree), and the walk starts again.
+ * Cuts per-path groups into batches of at least `min` objects without splitting a
+ * path: add() hands back a batch once it is big enough, flush() the rest.
  */
-async function blobsByPath(ctx: RepoContext, pending: readonly PendingObject[], cone: ConeSpec | undefined): Promise<Map<string, PathBlobs>> {
-  const paths = cone === undefined ? undefined : conePaths(cone)
-  checkAborted(ctx.signal)
-  const first = await groupBlobs(ctx, pending, paths)
-  if (first instanceof Map) return first
-  await prefetchReachable(ctx.store, pending, new Set(), { blobs: false, paths })
-  const again = await groupBlobs(ctx, pending, paths)
-  if (again instanceof Map) return again
-  throw new MissingObjectError(again.missingTree, `unable to read ${again.missingTree}: object is missing`)
-}
+export class BatchCutter<T> {
+  private blobs: Oid[] = []
+  private extras: T[] = []
 
-/** One walk in rev-list order; stops at the first tree that is not present. */
-async function groupBlobs(ctx: RepoContext, pending: readonly PendingObject[], paths: PathFilter | undefined): Promise<Map<string, PathBlobs> | { missingTree: Oid }> {
-  const byPath = new Map<string, PathBlobs>()
-  let seen = 0
-  for await (const o of enumerateObjects(ctx.store, pending, new Set(), undefined, paths)) {
-    if ((++seen & 0xfff) === 0) checkAborted(ctx.signal)
-    if (o.type === 'tree') {
-      if (!o.present) return { missingTree: o.oid }
-      continue
-    }
-    if (o.type !== 'blob') continue
-    let group = byPath.get(o.name)
-    if (group === undefined) {
-      group = { blobs: [], trees: new Set() }
-      byPath.set(o.name, group)
-    }
-    // The walk checked presence already and meets each object once: no missingOf per path.
-    if (!o.present) group.blobs.push(o.oid)
-    if (o.referrer !== undefined) group.trees.add(o.referrer)
+  constructor(private readonly min: number) {}
+
+  add(group: { blobs: Oid[]; extra: T }): { blobs: Oid[]; extras: T[] } | undefined {
+    if (group.blobs.length === 0) return undefined
+    for (const b of group.blobs) this.blobs.push(b)
+    this.extras.push(group.extra)
+    return this.blobs.length >= this.min ? this.flush() : undefined
   }
-  return byPath
+
+  flush(): { blobs: Oid[]; extras: T[] } | undefined {
+    if (this.blobs.length === 0) return undefined
+    const out = { blobs: this.blobs, extras: this.extras }
+    this.blobs = []
+    this.extras = []
+    return out
+  }
 }
 
 /** Splits per-path groups into batches of at least `min` objects without splitting a path. */
 export function planBatches<T>(groups: Iterable<{ blobs: Oid[]; extra: T }>, min: number): { blobs: Oid[]; extras: T[] }[] {
+  const cutter = new BatchCutter<T>(min)
   const out: { blobs: Oid[]; extras: T[] }[] = []
-  let cur: { blobs: Oid[]; extras: T[] } = { blobs: [], extras: [] }
   for (const g of groups) {
-    if (g.blobs.length === 0) continue
-    cur.blobs.push(...g.blobs)
-    cur.extras.push(g.extra)
-    if (cur.blobs.length >= min) {
-      out.push(cur)
-      cur = { blobs: [], extras: [] }
-    }
+    const batch = cutter.add(g)
+    if (batch) out.push(batch)
   }
-  if (cur.blobs.length > 0) out.push(cur)
+  const last = cutter.flush()
+  if (last) out.push(last)
   return out
 }
 
-interface BackfillPlan {
-  commits: number
+/** What one pass of the path walk handed out, and how it ended. */
+interface Pass {
+  batches: Oid[][]
   paths: number
-  missingCount: number
-  batches: { blobs: Oid[]; referrers: Oid[] }[]
+  /** The walk is over: the number of missing blobs it found is final. */
+  walked: boolean
+  missingTree?: Oid
 }
 
 /**
- * Walks the history and cuts the missing blobs into batches. A function of its own so
- * that the walk's structures (every tree entry seen, every path) are garbage before
- * the first fetch needs memory to index what arrives.
+ * One path walk whose batches are fetched while it goes on: a batch is handed to the
+ * store as soon as its paths are complete and it is big enough, and the walk makes the
+ * next one while the store fetches it. A walk that meets a missing tree stops there;
+ * what it handed out is fetched, the groups it held back are found again next time.
  */
-async function planBackfill(ctx: RepoContext, tips: Oid[], cone: ConeSpec | undefined, min: number): Promise<BackfillPlan> {
-  const { walk, commits } = await walkCommits(ctx, tips)
-  const byPath = await blobsByPath(ctx, walk.pending, cone)
-  // byte strings: code-unit order is byte order
-  const paths = [...byPath.keys()].sort()
-  const groups: { blobs: Oid[]; extra: Set<Oid> }[] = []
-  let missingCount = 0
-  for (const path of paths) {
-    const g = byPath.get(path) as PathBlobs
-    missingCount += g.blobs.length
-    groups.push({ blobs: g.blobs, extra: g.trees })
+async function fetchWhileWalking(ctx: RepoContext, roots: Oid[], paths: PathFilter | undefined, min: number, progress: { done: number; missing: number }): Promise<Pass> {
+  const { store, sink } = ctx
+  const pass: Pass = { batches: [], paths: 0, walked: false }
+  // asked here: inside the fetch, fetching is denied
+  const why = store.canFetch ? '' : ': lazy fetching is off or this is not a partial clone'
+  const checking = !store.canFetch
+  const cutter = new BatchCutter<Oid[]>(min)
+  let pendingCount = 0
+  const batches = async function* (): AsyncGenerator<PrefetchBatch> {
+    const walk = missingBlobsByPath(store, roots, paths)
+    const out = (b: { blobs: Oid[]; extras: Oid[][] }): PrefetchBatch => {
+      pass.batches.push(b.blobs)
+      pendingCount -= b.blobs.length
+      const referrers = new Set<Oid>()
+      for (const trees of b.extras) for (const t of trees) referrers.add(t)
+      return { oids: b.blobs, referrers }
+    }
+    let seen = 0
+    for (;;) {
+      const r = await walk.next()
+      if (r.done === true) {
+        pass.missingTree = r.value.missingTree
+        break
+      }
+      if ((++seen & 0xff) === 0) checkAborted(ctx.signal)
+      // something will be fetched: connect while the walk goes on
+      if (pass.paths === 0 && !checking) store.prepareFetch()
+      pass.paths++
+      pendingCount += r.value.blobs.length
+      const batch = cutter.add({ blobs: r.value.blobs, extra: r.value.referrers })
+      if (batch) yield out(batch)
+    }
+    if (pass.missingTree !== undefined) return
+    pass.walked = true
+    progress.missing += pendingCount + pass.batches.reduce((n, b) => n + b.length, 0)
+    const last = cutter.flush()
+    if (last) yield out(last)
   }
-  const batches = planBatches(groups, min).map((b) => {
-    const referrers = new Set<Oid>()
-    for (const trees of b.extras) for (const t of trees) referrers.add(t)
-    return { blobs: b.blobs, referrers: [...referrers] }
+  await store.prefetchBatches(batches(), async (i) => {
+    const batch = pass.batches[i] as Oid[]
+    if (checking) {
+      const still = await store.missingOf(batch)
+      if (still.length > 0) {
+        const first = still[0] as Oid
+        throw new MissingObjectError(first, `could not backfill ${still.length} object(s), e.g. ${first}${why}`)
+      }
+    }
+    progress.done += batch.length
+    sink.progress({ title: 'Backfilling objects', current: progress.done, total: pass.walked ? progress.missing : undefined })
+    checkAborted(ctx.signal)
   })
-  return { commits, paths: paths.length, missingCount, batches }
+  return pass
 }
 
 export async function backfill(ctx: RepoContext, options: BackfillOptions = {}): Promise<BackfillResult> {
@@ -289,6 +304,7 @@ export async function backfill(ctx: RepoContext, options: BackfillOptions = {}):
   if (!Number.isSafeInteger(min) || min < 1) throw new UsageError(`invalid --min-batch-size: ${String(min)}`)
   const sparse = options.sparse ?? repo.config.getBool('core.sparsecheckout') === true
   const cone = sparse ? await loadSparseCone(ctx) : undefined
+  const paths = cone === undefined ? undefined : conePaths(cone)
 
   const revisions = options.revisions ?? ['HEAD']
   const tips: Oid[] = []
@@ -296,28 +312,23 @@ export async function backfill(ctx: RepoContext, options: BackfillOptions = {}):
     const oid = await resolveRevision({ refs: repo.refs, store }, spec)
     tips.push(await peel({ refs: repo.refs, store }, oid, 'commit', spec))
   }
-  const plan = await planBackfill(ctx, tips, cone, min)
-  const { commits, missingCount, batches } = plan
-  const sizes: number[] = []
-  let done = 0
+  const { walk, commits } = await walkCommits(ctx, tips)
+  const roots = walk.pending.filter((p) => p.type === 'tree').map((p) => p.oid)
+  const progress = { done: 0, missing: 0 }
   checkAborted(ctx.signal)
-  // asked here: inside the fetch, fetching is denied
-  const why = store.canFetch ? '' : ': lazy fetching is off or this is not a partial clone'
-  await store.prefetchBatches(
-    batches.map((b) => ({ oids: b.blobs, referrers: b.referrers })),
-    async (i) => {
-      const batch = batches[i] as BackfillPlan['batches'][number]
-      const still = await store.missingOf(batch.blobs)
-      if (still.length > 0) {
-        const first = still[0] as Oid
-        throw new MissingObjectError(first, `could not backfill ${still.length} object(s), e.g. ${first}${why}`)
-      }
-      sizes.push(batch.blobs.length)
-      done += batch.blobs.length
-      sink.progress({ title: 'Backfilling objects', current: done, total: missingCount })
-      checkAborted(ctx.signal)
-    },
-  )
-  if (missingCount > 0) sink.progress({ title: 'Backfilling objects', current: done, total: missingCount, done: true })
-  return { commits, paths: plan.paths, missing: missingCount, batches: sizes }
+  let pass = await fetchWhileWalking(ctx, roots, paths, min, progress)
+  const sizes = pass.batches.map((b) => b.length)
+  let pathCount = pass.paths
+  if (pass.missingTree !== undefined) {
+    // A tree:0 clone: the trees first, level by level (one request per directory
+    // depth, not one per tree), then the walk again.
+    await prefetchReachable(store, walk.pending, new Set(), { blobs: false, paths })
+    progress.missing = progress.done
+    pass = await fetchWhileWalking(ctx, roots, paths, min, progress)
+    if (pass.missingTree !== undefined) throw new MissingObjectError(pass.missingTree, `unable to read ${pass.missingTree}: object is missing`)
+    sizes.push(...pass.batches.map((b) => b.length))
+    pathCount += pass.paths
+  }
+  if (progress.missing > 0) sink.progress({ title: 'Backfilling objects', current: progress.done, total: progress.missing, done: true })
+  return { commits, paths: pathCount, missing: progress.missing, batches: sizes }
 }

@@ -66,6 +66,10 @@ export interface LazyFetchEvent {
 
 const NOT_OUR_REF = /not our ref ([0-9a-f]{40})/
 
+async function* toAsync<T>(it: Iterator<T>): AsyncGenerator<T> {
+  for (let r = it.next(); r.done !== true; r = it.next()) yield r.value
+}
+
 type FetchOutcome = { ok: true } | { ok: false; missing?: Oid }
 
 /** A batch's fetch request sent to the first promisor remote while the batch before it was still arriving. */
@@ -97,6 +101,8 @@ export class LazyFetcher implements PromisorFetcher {
   private readonly sessions = new Map<string, RemoteSession>()
   /** The next batch's request (fetchBatches), on the first remote's session. */
   private ahead: RequestAhead | undefined
+  /** A session being opened by prepare(), by remote name. */
+  private readonly opening = new Map<string, Promise<void>>()
 
   constructor(
     private readonly ctx: LazyFetchContext,
@@ -113,32 +119,66 @@ export class LazyFetcher implements PromisorFetcher {
   }
 
   /**
-   * Fetches several batches in order, one request each (per remote tried), calling
-   * `after(i)` once batch i is in. Over http the first remote is sent the next batch's
-   * request as soon as it starts sending the current batch's pack, so the server
-   * prepares the next pack while this one travels, instead of after it (git runs one
-   * fetch after another). A remote that refuses a batch does so before its pack, so no
-   * request goes ahead of a refused one.
-   * Requests are sent one batch ahead at most, and only to the first remote in the
-   * lazy-fetch order; a batch it cannot serve goes the usual way (fetchMissing).
+   * Fetches batches in order, one request each (per remote tried), calling `after(i)`
+   * once batch i is in. The next batch is asked of `batches` while the current one is
+   * fetched (a walk may still be making it). Over http the first remote is sent the
+   * next batch's request as soon as it starts sending the current batch's pack, so the
+   * server prepares the next pack while this one travels instead of after it (git
+   * runs one fetch after another). A remote that refuses a batch does so before its
+   * pack, so no request goes ahead of a refused one. Requests go one batch ahead at
+   * most, and only to the first remote in the lazy-fetch order; a batch it cannot
+   * serve goes the usual way (fetchMissing).
    */
-  async fetchBatches(batches: readonly Oid[][], after: (index: number) => Promise<void>): Promise<void> {
+  async fetchBatches(batches: AsyncIterable<Oid[]> | Iterable<Oid[]>, after: (index: number) => Promise<void>): Promise<void> {
+    const it = Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : toAsync(batches[Symbol.iterator]())
+    let next: Promise<IteratorResult<Oid[]>> | undefined
     try {
-      for (let i = 0; i < batches.length; i++) {
-        const oids = batches[i] as Oid[]
+      let current = await it.next()
+      for (let i = 0; current.done !== true; i++) {
+        const oids = current.value
         const ahead = this.ahead?.oids === oids ? this.ahead : undefined
         this.ahead = undefined
-        const next = batches[i + 1]
+        const upcoming = it.next()
+        next = upcoming
+        upcoming.catch(() => undefined)
         const onAccepted = (remote: PromisorRemote, session: RemoteSession): void => {
-          if (next !== undefined && next.length > 0) this.sendAhead(remote, session, next)
+          upcoming.then(
+            (n) => {
+              if (n.done !== true && n.value.length > 0) this.sendAhead(remote, session, n.value)
+            },
+            () => undefined,
+          )
         }
-        if (oids.length > 0) await this.fetchFromRemotes(oids, { ahead, onAccepted })
-        else await ahead?.command.discard()
+        await this.fetchFromRemotes(oids, { ahead, onAccepted }, true)
         await after(i)
+        next = undefined
+        current = await upcoming
       }
     } finally {
       await this.discardAhead()
+      // a batch being made when a fetch failed: let the maker finish and end
+      if (next !== undefined) await next.then(() => it.return?.(), () => undefined)
     }
+  }
+
+  /**
+   * Opens the session to the first promisor remote in the background (handshake and
+   * all), so that a fetch about to be asked for costs just its own request. A failure
+   * here is forgotten: the fetch tries again and reports it.
+   */
+  prepare(): void {
+    const lead = promisorRemotes(this.ctx.config)[0]
+    if (lead === undefined || this.sessions.has(lead.name) || this.opening.has(lead.name)) return
+    const opened = openSession(lead.url, this.transportOptions(lead)).then(
+      (session) => {
+        this.sessions.set(lead.name, session)
+      },
+      () => undefined,
+    )
+    this.opening.set(
+      lead.name,
+      opened.finally(() => this.opening.delete(lead.name)),
+    )
   }
 
   private fetchArgs(caps: Capabilities, oids: Oid[]): FetchArgs {
@@ -153,7 +193,8 @@ export class LazyFetcher implements PromisorFetcher {
   }
 
   private sendAhead(remote: PromisorRemote, session: RemoteSession, oids: Oid[]): void {
-    if (this.ahead !== undefined || session.transport.speculate === undefined) return
+    // not on a session dropped (and closed) since the current batch was accepted
+    if (this.ahead !== undefined || this.sessions.get(remote.name) !== session || session.transport.speculate === undefined) return
     const args = this.fetchArgs(session.caps, oids)
     this.ahead = { remote: remote.name, oids, args, command: session.transport.speculate(buildFetchRequest(session.caps, args)) }
   }
@@ -165,9 +206,10 @@ export class LazyFetcher implements PromisorFetcher {
     await ahead.command.discard()
   }
 
-  private async fetchFromRemotes(oids: Oid[], lead: LeadHooks): Promise<void> {
+  /** `known`: `oids` are missing and distinct already (the store checked). */
+  private async fetchFromRemotes(oids: Oid[], lead: LeadHooks, known = false): Promise<void> {
     const remotes = promisorRemotes(this.ctx.config)
-    let remaining = await this.ctx.store.missingOf(oids)
+    let remaining = known ? oids : await this.ctx.store.missingOf(oids)
     let lastError: unknown
     for (const [k, remote] of remotes.entries()) {
       // A request sent ahead to the first remote is used, or let go.
@@ -204,6 +246,7 @@ export class LazyFetcher implements PromisorFetcher {
   }
 
   private async session(remote: PromisorRemote): Promise<RemoteSession> {
+    await this.opening.get(remote.name)
     let session = this.sessions.get(remote.name)
     if (session === undefined) {
       session = await openSession(remote.url, this.transportOptions(remote))
@@ -221,6 +264,7 @@ export class LazyFetcher implements PromisorFetcher {
 
   /** Ends the sessions kept open for later batches. */
   async close(): Promise<void> {
+    for (const o of [...this.opening.values()]) await o
     await this.discardAhead()
     const open = [...this.sessions.values()]
     this.sessions.clear()
@@ -229,6 +273,7 @@ export class LazyFetcher implements PromisorFetcher {
 
   /** Sends the fetch request for `oids` (or takes the answer to the one sent ahead), opening the session if need be. */
   private async request(remote: PromisorRemote, oids: Oid[], ahead: RequestAhead | undefined): Promise<{ session: RemoteSession; reader: PktLineReader; args: FetchArgs }> {
+    await this.opening.get(remote.name)
     const session = this.sessions.get(remote.name)
     if (session === undefined) {
       // A session dropped since the request went ahead took it along.

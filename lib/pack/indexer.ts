@@ -83,6 +83,33 @@ function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
 }
 
+/**
+ * A fetch's pack comes in side-band packets of at most 8 KiB from git's upload-pack:
+ * thousands of them per 50 MB. Joined into chunks of at least `min` bytes (the last may
+ * be shorter), the pack costs a write and a parser call per chunk, not per packet.
+ */
+async function* coalesce(input: AsyncIterable<Uint8Array>, min: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = []
+  let size = 0
+  for await (const raw of input) {
+    const b = asBuffer(raw)
+    if (b.length >= min && size === 0) {
+      yield b
+      continue
+    }
+    parts.push(b)
+    size += b.length
+    if (size >= min) {
+      yield Buffer.concat(parts, size)
+      parts = []
+      size = 0
+    }
+  }
+  if (size > 0) yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size)
+}
+
+const COALESCE_BYTES = 256 * 1024
+
 function abortError(signal: AbortSignal): PackError {
   return new PackError('index-pack was aborted', { cause: signal.reason })
 }
@@ -132,11 +159,20 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
       },
       options.progress,
     )
-    for await (const raw of input) {
-      if (signal?.aborted) throw abortError(signal)
-      const chunk = asBuffer(raw)
-      await writeAll(tmpPack.handle, chunk)
-      await receiver.push(chunk)
+    // Each chunk is written while it is parsed (the write of the one before must end
+    // first: writes at the file position go in order).
+    let writing: Promise<void> = Promise.resolve()
+    try {
+      for await (const chunk of coalesce(input, COALESCE_BYTES)) {
+        if (signal?.aborted) throw abortError(signal)
+        await writing
+        writing = writeAll(tmpPack.handle, chunk)
+        await receiver.push(chunk)
+      }
+      await writing
+    } catch (e) {
+      await writing.catch(() => undefined)
+      throw e
     }
     await receiver.finish()
     if (signal?.aborted) throw abortError(signal)

@@ -8,7 +8,8 @@
  * and much of its GC time). Here one inflater is reset and reused, writing into
  * an output buffer of exactly the declared size plus one byte: the spare byte
  * tells "ended where declared" from "has more", and the buffer is the object's
- * own, not a slice of a shared chunk or pool.
+ * own, not a slice of a shared chunk or pool (unless the caller says it will not keep
+ * it: then a small one may be a slice of Node's pool, which is cheaper to get).
  *
  * Node exposes no public synchronous call on a reusable inflater, so this uses
  * the stream's native handle (`_handle.writeSync`, `_writeState`), which
@@ -90,11 +91,11 @@ function inflateWithChunk(input: Buffer, size: number): Inflated {
  * caller checks that `data.length` equals the size it expects. With `scratch`
  * (longer than `size`), `data` may be a view of it, valid until its next use.
  */
-export function inflateEntry(input: Buffer, size: number, scratch?: Buffer): Inflated {
+export function inflateEntry(input: Buffer, size: number, scratch?: Buffer, transient = false): Inflated {
   const z = size < MAX_EXACT ? acquire() : undefined
   if (!z) return inflateWithChunk(input, size)
   // Data the caller drops at once (hashed, or a delta about to be applied) goes to its scratch buffer.
-  const out = scratch !== undefined && scratch.length > size ? scratch.subarray(0, size + 1) : Buffer.allocUnsafeSlow(size + 1)
+  const out = scratch !== undefined && scratch.length > size ? scratch.subarray(0, size + 1) : transient ? Buffer.allocUnsafe(size + 1) : Buffer.allocUnsafeSlow(size + 1)
   z.error = undefined
   z.handle.writeSync(constants.Z_FINISH, input, 0, input.length, out, 0, out.length)
   const error = z.error as Error | undefined

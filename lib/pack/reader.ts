@@ -31,6 +31,13 @@ export interface PackFileOptions {
 const SCRATCH_BYTES = 256 * 1024
 
 /**
+ * A pack up to this size is read whole on its first use and its entries sliced out of
+ * memory: a walk reads thousands of trees one after the other, and a read call each
+ * costs more than the inflate (git maps its packs). Bigger packs are read entry by entry.
+ */
+const WHOLE_PACK_BYTES = 32 * 1024 * 1024
+
+/**
  * What keeping `data` alive costs: a small Buffer is a slice of a shared 8 KiB
  * pool, and holding it holds the whole pool (counting only its length let a
  * "32 MiB" cache pin 4x that).
@@ -81,6 +88,8 @@ class BaseCache {
 export class PackFile {
   private readonly cache: BaseCache
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
+  /** The whole pack, for a small one (WHOLE_PACK_BYTES), once read. */
+  private whole: Buffer | undefined
   private readonly maxObjectSize: number
   private readonly maxDeltaDepth: number
 
@@ -205,20 +214,15 @@ export class PackFile {
   private readEntry(offset: number): { packType: number; data: Buffer; baseOffset?: number; baseOid?: Buffer } {
     const end = this.entryEnd(offset)
     const length = end - offset
-    const raw = length <= SCRATCH_BYTES ? this.scratch : Buffer.allocUnsafe(length)
-    let done = 0
-    while (done < length) {
-      const n = readSync(this.fd, raw, done, length - done, offset + done)
-      if (n === 0) throw new PackError(`${this.path}: pack file ended inside the object at offset ${offset}`)
-      done += n
-    }
-    const entry = raw.subarray(0, length)
+    if (this.whole === undefined && this.size <= WHOLE_PACK_BYTES) this.whole = this.readRange(Buffer.allocUnsafeSlow(this.size), 0, this.size)
+    const entry = this.whole !== undefined ? this.whole.subarray(offset, end) : this.readRange(length <= SCRATCH_BYTES ? this.scratch : Buffer.allocUnsafe(length), offset, length)
     const h = parseEntryHeader(entry, 0, offset)
     if (h === undefined) throw new PackError(`${this.path}: truncated object header at offset ${offset}`)
     if (h.size > this.maxObjectSize) throw new PackError(`${this.path}: object at offset ${offset} is too large (${h.size} bytes)`)
     let data: Buffer
     try {
-      data = inflateEntry(entry.subarray(h.headerLength), h.size).data
+      // a delta is dead once applied: small ones may share the pool
+      data = inflateEntry(entry.subarray(h.headerLength), h.size, undefined, h.packType === OBJ_OFS_DELTA || h.packType === OBJ_REF_DELTA).data
     } catch (e) {
       throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
     }
@@ -226,9 +230,21 @@ export class PackFile {
     return { packType: h.packType, data, ...(h.baseOffset !== undefined ? { baseOffset: h.baseOffset } : {}), ...(h.baseOid ? { baseOid: h.baseOid } : {}) }
   }
 
-  /** Lets go of the cached bases and trees (before work that needs the memory more). */
+  /** `length` bytes at `offset` of the pack, into `into`. */
+  private readRange(into: Buffer, offset: number, length: number): Buffer {
+    let done = 0
+    while (done < length) {
+      const n = readSync(this.fd, into, done, length - done, offset + done)
+      if (n === 0) throw new PackError(`${this.path}: pack file ended inside the object at offset ${offset}`)
+      done += n
+    }
+    return into.subarray(0, length)
+  }
+
+  /** Lets go of the cached bases and trees, and of the pack read whole (before work that needs the memory more). */
   dropCache(): void {
     this.cache.clear()
+    this.whole = undefined
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,25 @@ function checkOid(what: string, oid: string): void {
   if (!isOid(oid)) throw new ProtocolError(`invalid ${what} object id ${JSON.stringify(oid)}`)
 }
 
+/**
+ * `want <oid>` / `have <oid>` pkt-lines, written straight into one buffer: a backfill
+ * batch has tens of thousands of them.
+ */
+function idLines(word: 'want' | 'have', oids: readonly string[]): Buffer {
+  const head = `${word} `
+  const lineLength = 4 + head.length + 40 + 1
+  const prefix = lineLength.toString(16).padStart(4, '0') + head
+  const out = Buffer.allocUnsafe(lineLength * oids.length)
+  let pos = 0
+  for (const oid of oids) {
+    checkOid(word, oid)
+    pos += out.write(prefix, pos, 'latin1')
+    pos += out.write(oid, pos, 'latin1')
+    out[pos++] = 0x0a
+  }
+  return out
+}
+
 /** Arguments go in the order git 2.39's fetch-pack sends them. */
 export function buildFetchRequest(caps: Capabilities, args: FetchArgs): Buffer {
   const lines: string[] = []
@@ -84,23 +103,19 @@ export function buildFetchRequest(caps: Capabilities, args: FetchArgs): Buffer {
     if (ref.length === 0 || /[\x00-\x20\x7f]/.test(ref)) throw new ProtocolError(`invalid want-ref ${JSON.stringify(ref)}`)
     lines.push(`want-ref ${ref}`)
   }
-  for (const oid of args.wants) {
-    checkOid('want', oid)
-    lines.push(`want ${oid}`)
-  }
   if (args.wants.length === 0 && (args.wantRefs ?? []).length === 0) throw new ProtocolError('fetch request without any want')
-  for (const oid of args.haves ?? []) {
-    checkOid('have', oid)
-    lines.push(`have ${oid}`)
-  }
+  const ids = [idLines('want', args.wants), idLines('have', args.haves ?? [])]
+  const tail: string[] = []
   if (args.waitForDone) {
     requireFeature(caps, 'wait-for-done', 'wait-for-done')
-    lines.push('wait-for-done')
+    tail.push('wait-for-done')
   }
-  if (args.done) lines.push('done')
+  if (args.done) tail.push('done')
   return Buffer.concat([
     commandHeader('fetch', caps, args.agent ?? DEFAULT_AGENT, args.serverOptions),
     ...lines.map((l) => encodePkt(`${l}\n`)),
+    ...ids,
+    ...tail.map((l) => encodePkt(`${l}\n`)),
     flushPkt(),
   ])
 }

@@ -15,21 +15,42 @@ import { tsgit } from '../fixtures/tsgit.js'
 import { coneWantsDir, coneWantsFile, parseConePatterns, planBatches } from '../../lib/ops/backfill.js'
 
 let rich: RichRepo
-/** blob → the path real git's rev-list names it by, for HEAD's history on the srv.server. */
+/**
+ * blob → the path backfill groups it under, for HEAD's history on the server: of every
+ * path it has in any commit (as real git lists them), the first in path-walk order.
+ */
 const pathOf = new Map<string, string>()
+
+/**
+ * The order in which a path walk completes files (git's path-walk, tsgit's backfill): the
+ * files of a directory before its subdirectories, each in byte order, depth first.
+ */
+function pathWalkOrder(a: string, b: string): number {
+  if (a === b) return 0
+  const x = a.split('/')
+  const y = b.split('/')
+  for (let i = 0; ; i++) {
+    const xi = x[i] as string
+    const yi = y[i] as string
+    if (xi === yi) continue
+    const xFile = i === x.length - 1
+    const yFile = i === y.length - 1
+    if (xFile !== yFile) return xFile ? -1 : 1
+    return Buffer.compare(Buffer.from(xi), Buffer.from(yi))
+  }
+}
 
 const srv = serveRepos(t, 'tsgit-backfill-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
-  const types = new Map<string, string>()
-  const all = git(['rev-list', '--objects', 'HEAD'], { cwd: rich.path }).stdout.trim().split('\n')
-  const check = git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: rich.path, input: all.map((l) => l.slice(0, 40)).join('\n') + '\n' })
-  for (const line of check.stdout.trim().split('\n')) {
-    const [oid, type] = line.split(' ') as [string, string]
-    types.set(oid, type)
-  }
-  for (const line of all) {
-    const oid = line.slice(0, 40)
-    if (types.get(oid) === 'blob') pathOf.set(oid, line.slice(41))
+  for (const commit of git(['rev-list', 'HEAD'], { cwd: rich.path }).stdout.trim().split('\n')) {
+    const lines = git(['ls-tree', '-r', '-z', '--format=%(objecttype) %(objectname) %(path)', commit], { cwd: rich.path }).stdout.split('\0')
+    for (const line of lines) {
+      if (!line.startsWith('blob ')) continue
+      const oid = line.slice(5, 45)
+      const path = line.slice(46)
+      const known = pathOf.get(oid)
+      if (known === undefined || pathWalkOrder(path, known) < 0) pathOf.set(oid, path)
+    }
   }
 })
 const { dest } = srv
@@ -46,7 +67,7 @@ function fetchWants(since: number): string[][] {
     .map((r) => r.args.filter((a) => a.startsWith('want ')).map((a) => a.slice(5)))
 }
 
-/** Paths in byte order, each with its missing blobs: what a backfill of everything should request. */
+/** Paths in path-walk order, each with its missing blobs: what a backfill of everything should request. */
 function blobsByPath(missing: string[]): Map<string, string[]> {
   const m = new Map<string, string[]>()
   for (const oid of missing) {
@@ -54,7 +75,7 @@ function blobsByPath(missing: string[]): Map<string, string[]> {
     if (path === undefined) throw new Error(`missing ${oid} is not a blob of HEAD's history`)
     m.set(path, [...(m.get(path) ?? []), oid])
   }
-  return new Map([...m].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))))
+  return new Map([...m].sort(([a], [b]) => pathWalkOrder(a, b)))
 }
 
 async function blobNoneClone(t: Test): Promise<string> {
