@@ -188,9 +188,24 @@ export class ObjectStore implements ObjectReader {
   /** The id being looked up, as the words PackIndex searches with: converted once, not once per pack. */
   private readonly key = new Uint32Array(5)
 
+  /** The pack the last lookup found its object in: asked first (objects fetched together are looked up together). */
+  private lastHit: LoadedPack | undefined
+
   private findInPacks(oid: Oid): LoadedPack | undefined {
     if (this.packs.size === 0 || !oidWords(oid, this.key)) return undefined
-    for (const p of this.packs.values()) if (p.pack.index.hasWords(this.key)) return p
+    return this.findKey()
+  }
+
+  private findKey(): LoadedPack | undefined {
+    const key = this.key
+    const last = this.lastHit
+    if (last !== undefined && last.pack.index.hasWords(key)) return last
+    for (const p of this.packs.values()) {
+      if (p !== last && p.pack.index.hasWords(key)) {
+        this.lastHit = p
+        return p
+      }
+    }
     return undefined
   }
 
@@ -262,7 +277,7 @@ export class ObjectStore implements ObjectReader {
       const i = at + 4 * k
       key[k] = (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0
     }
-    for (const p of this.packs.values()) if (p.pack.index.hasWords(key)) return true
+    if (this.findKey() !== undefined) return true
     const names = this.looseNames(HEX_BYTE[b[at] as number] as string)
     return names.size > 0 && names.has(Buffer.from(b.buffer, b.byteOffset + at + 1, 19).toString('hex'))
   }
@@ -491,6 +506,7 @@ export class ObjectStore implements ObjectReader {
     await this.fetcher?.close?.()
     for (const p of this.packs.values()) await p.pack.close()
     this.packs.clear()
+    this.lastHit = undefined
     this.scanned = false
   }
 }

@@ -80,6 +80,10 @@ export class EntryTable {
     return this.oids.subarray(i * 20, i * 20 + 20)
   }
 
+  setOidHex(i: number, hex: string): void {
+    this.oids.write(hex, i * 20, 20, 'hex')
+  }
+
   setOid(i: number, oid: Buffer): void {
     oid.copy(this.oids, i * 20)
   }

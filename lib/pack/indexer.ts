@@ -18,7 +18,7 @@ import { writeIdxV2Columns } from './idx.js'
 import { OBJ_COMMIT, OBJ_TAG, OBJ_TREE, typeName } from './format.js'
 import { PackReceiver } from './receive.js'
 import { DeltaResolver } from './resolve.js'
-import { createTempFile, readAt, writeAll } from './tempfile.js'
+import { createTempFile, readAt, writeAll, writeAllV } from './tempfile.js'
 
 export interface IndexPackOptions {
   /** The repository's objects/pack directory. */
@@ -85,27 +85,23 @@ function asBuffer(chunk: Uint8Array): Buffer {
 
 /**
  * A fetch's pack comes in side-band packets of at most 8 KiB from git's upload-pack:
- * thousands of them per 50 MB. Joined into chunks of at least `min` bytes (the last may
- * be shorter), the pack costs a write and a parser call per chunk, not per packet.
+ * thousands of them per 50 MB. Gathered into runs of at least `min` bytes (the last may
+ * be shorter), the pack costs a write (writev) and a parser call per run, not per packet.
  */
-async function* coalesce(input: AsyncIterable<Uint8Array>, min: number): AsyncGenerator<Buffer> {
+async function* coalesce(input: AsyncIterable<Uint8Array>, min: number): AsyncGenerator<Buffer[]> {
   let parts: Buffer[] = []
   let size = 0
   for await (const raw of input) {
     const b = asBuffer(raw)
-    if (b.length >= min && size === 0) {
-      yield b
-      continue
-    }
     parts.push(b)
     size += b.length
     if (size >= min) {
-      yield Buffer.concat(parts, size)
+      yield parts
       parts = []
       size = 0
     }
   }
-  if (size > 0) yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size)
+  if (size > 0) yield parts
 }
 
 const COALESCE_BYTES = 256 * 1024
@@ -163,11 +159,11 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
     // first: writes at the file position go in order).
     let writing: Promise<void> = Promise.resolve()
     try {
-      for await (const chunk of coalesce(input, COALESCE_BYTES)) {
+      for await (const chunks of coalesce(input, COALESCE_BYTES)) {
         if (signal?.aborted) throw abortError(signal)
         await writing
-        writing = writeAll(tmpPack.handle, chunk)
-        await receiver.push(chunk)
+        writing = writeAllV(tmpPack.handle, chunks)
+        await receiver.pushAll(chunks)
       }
       await writing
     } catch (e) {

@@ -9,7 +9,7 @@
  * large, or whose compressed data is, go through a streaming inflater so
  * memory is bounded by a chunk rather than by the object.
  */
-import { createHash, type Hash } from 'node:crypto'
+import { createHash, hash, type Hash } from 'node:crypto'
 import { crc32, createInflate, type Inflate } from 'node:zlib'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
@@ -27,6 +27,9 @@ export interface ReceiveLimits {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/** Room before an object inflated into the scratch buffer for its "<type> <size>\0" header. */
+const HEADER_ROOM = 32
 
 interface StreamingEntry {
   index: number
@@ -63,21 +66,35 @@ export class PackReceiver {
   private streaming: StreamingEntry | undefined
   private lastPercent = -1
   private lastBytes = 0
-  /** Entries are inflated only to be hashed (or measured, for deltas): one buffer serves them all. */
-  private readonly scratch = Buffer.allocUnsafe(256 * 1024)
+  /**
+   * Entries are inflated only to be hashed (or measured, for deltas): one buffer serves
+   * them all. They go in after HEADER_ROOM bytes, so that header and object are hashed
+   * in one call.
+   */
+  private readonly scratch = Buffer.allocUnsafe(HEADER_ROOM + 256 * 1024)
+  private readonly inflateInto = this.scratch.subarray(HEADER_ROOM)
+  /** buf[hashedTo..pos) is consumed but not yet in packHash (hashed a run at a time, not per entry). */
+  private hashedTo = 0
 
   constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {}
 
   async push(chunk: Buffer): Promise<void> {
-    this.bytes += chunk.length
-    let rest: Buffer | undefined = chunk
-    if (this.streaming) {
-      rest = await this.feedStreaming(chunk)
-      if (rest === undefined) return
-    }
-    if (rest.length > 0) {
-      this.queue.push(rest)
-      this.queued += rest.length
+    await this.pushAll([chunk])
+  }
+
+  /** Several chunks in a row, parsed together (one parse call, not one per chunk). */
+  async pushAll(chunks: readonly Buffer[]): Promise<void> {
+    for (const chunk of chunks) {
+      this.bytes += chunk.length
+      let rest: Buffer | undefined = chunk
+      if (this.streaming) {
+        rest = await this.feedStreaming(chunk)
+        if (rest === undefined) continue
+      }
+      if (rest.length > 0) {
+        this.queue.push(rest)
+        this.queued += rest.length
+      }
     }
     if (this.buf.length - this.pos + this.queued >= this.want || this.phase === 'done') await this.parse(false).catch((e: unknown) => this.explain(e))
   }
@@ -95,8 +112,16 @@ export class PackReceiver {
     this.emitProgress(true)
   }
 
+  /** Adds what was consumed of buf since the last call to the pack's checksum. */
+  private hashConsumed(): void {
+    if (this.pos > this.hashedTo) this.packHash.update(this.buf.subarray(this.hashedTo, this.pos))
+    this.hashedTo = this.pos
+  }
+
   private coalesce(): void {
     if (this.queue.length === 0) return
+    this.hashConsumed()
+    this.hashedTo = 0
     const head = this.buf.subarray(this.pos)
     this.buf = head.length === 0 && this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat([head, ...this.queue])
     this.pos = 0
@@ -106,7 +131,6 @@ export class PackReceiver {
 
   private consume(n: number): Buffer {
     const bytes = this.buf.subarray(this.pos, this.pos + n)
-    this.packHash.update(bytes)
     this.pos += n
     this.offset += n
     return bytes
@@ -152,7 +176,7 @@ export class PackReceiver {
           }
           let inflated: Inflated
           try {
-            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, this.scratch)
+            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, this.inflateInto)
           } catch (e) {
             if (zlibCode(e) === 'Z_BUF_ERROR') {
               if (final) throw this.truncated(offset)
@@ -171,9 +195,7 @@ export class PackReceiver {
           }
           const entryBytes = this.consume(h.headerLength + inflated.consumed)
           const i = this.record(h, offset, crc32(entryBytes))
-          if (h.packType !== OBJ_OFS_DELTA && h.packType !== OBJ_REF_DELTA) {
-            this.entries.setOid(i, hashObject(typeName(h.packType), inflated.data))
-          }
+          if (h.packType !== OBJ_OFS_DELTA && h.packType !== OBJ_REF_DELTA) this.setObjectId(i, h.packType, inflated.data)
           this.entries.end[i] = this.offset
           this.entryDone()
           break
@@ -185,12 +207,14 @@ export class PackReceiver {
             return
           }
           const trailer = Buffer.from(this.buf.subarray(this.pos, this.pos + PACK_TRAILER_SIZE))
+          this.hashConsumed()
           const actual = this.packHash.digest()
           if (!actual.equals(trailer)) {
             throw new PackError(`pack is corrupted (SHA1 mismatch): trailer says ${trailer.toString('hex')}, content hashes to ${actual.toString('hex')}`)
           }
           this.trailer = trailer
           this.pos += PACK_TRAILER_SIZE
+          this.hashedTo = this.pos
           this.offset += PACK_TRAILER_SIZE
           this.phase = 'done'
           break
@@ -199,6 +223,7 @@ export class PackReceiver {
           if (avail > 0) throw new PackError('pack has junk at the end')
           this.buf = EMPTY
           this.pos = 0
+          this.hashedTo = 0
           this.want = 1
           return
       }
@@ -215,6 +240,7 @@ export class PackReceiver {
     // Only between objects: an error about an entry already consumed is about that entry.
     const betweenObjects = last < 0 ? this.offset === PACK_HEADER_SIZE : this.entries.end[last] === this.offset
     if (e instanceof PackError && this.phase === 'entries' && this.streaming === undefined && betweenObjects) {
+      this.hashConsumed()
       const rest = this.buf.subarray(this.pos)
       if (rest.length >= PACK_TRAILER_SIZE && rest.subarray(0, PACK_TRAILER_SIZE).equals(this.packHash.copy().digest())) {
         throw new PackError(`pack is truncated: its header claims ${this.objectCount} objects, but the trailer follows object ${this.received()}`, { cause: e })
@@ -233,6 +259,19 @@ export class PackReceiver {
 
   private received(): number {
     return this.entries.count
+  }
+
+  /** The id of a whole object: "<type> <size>\0" and the data hashed in one call where the data is in the scratch buffer. */
+  private setObjectId(i: number, packType: number, data: Buffer): void {
+    const type = typeName(packType)
+    const header = `${type} ${data.length}\0`
+    if (data.buffer === this.scratch.buffer && data.byteOffset === this.inflateInto.byteOffset && header.length <= HEADER_ROOM) {
+      const start = HEADER_ROOM - header.length
+      this.scratch.write(header, start, 'latin1')
+      this.entries.setOidHex(i, hash('sha1', this.scratch.subarray(start, HEADER_ROOM + data.length), 'hex'))
+      return
+    }
+    this.entries.setOid(i, hashObject(type, data))
   }
 
   private record(h: EntryHeader, offset: number, crc: number): number {
@@ -272,6 +311,7 @@ export class PackReceiver {
   /** Moves the entry at buf[pos] to the streaming inflater; true when it already completed. */
   private async startStreaming(h: EntryHeader, offset: number): Promise<boolean> {
     const header = this.consume(h.headerLength)
+    this.hashConsumed()
     const isDelta = h.packType === OBJ_OFS_DELTA || h.packType === OBJ_REF_DELTA
     const inflater = createInflate()
     const s: StreamingEntry = {
@@ -301,9 +341,11 @@ export class PackReceiver {
     const rest = this.buf.subarray(this.pos)
     this.buf = EMPTY
     this.pos = 0
+    this.hashedTo = 0
     const leftover = await this.feedStreaming(rest)
     if (leftover === undefined) return false
     this.buf = leftover
+    this.hashedTo = 0
     return true
   }
 

@@ -32,6 +32,19 @@ export async function writeAll(handle: FileHandle, data: Buffer, position?: numb
   }
 }
 
+/** Writes `data`, one buffer after the other, at the file's current position. */
+export async function writeAllV(handle: FileHandle, data: readonly Buffer[]): Promise<void> {
+  let rest = data.filter((b) => b.length > 0)
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest)
+    // a short write: drop what went out, go on from inside the buffer it stopped in
+    let k = 0
+    while (k < rest.length && bytesWritten >= (rest[k] as Buffer).length) bytesWritten -= (rest[k++] as Buffer).length
+    rest = rest.slice(k)
+    if (rest.length > 0 && bytesWritten > 0) rest[0] = (rest[0] as Buffer).subarray(bytesWritten)
+  }
+}
+
 /** Reads exactly `length` bytes at `position`; returns fewer only at end of file. */
 export async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length)

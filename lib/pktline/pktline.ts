@@ -142,12 +142,20 @@ export class PktLineReader extends PeekablePackets {
       this.buffered -= n
       return out
     }
-    const all = Buffer.concat(this.chunks, this.buffered)
-    const out = all.subarray(0, n)
-    const rest = all.subarray(n)
-    this.chunks = rest.length > 0 ? [rest] : []
-    this.buffered = rest.length
-    return Buffer.from(out)
+    // Across chunks: copy just the n bytes, and leave the rest where it is (a packet of
+    // 8 KiB that straddles two 64 KiB chunks costs 8 KiB of copying, not 64).
+    const out = Buffer.allocUnsafe(n)
+    let filled = 0
+    while (filled < n) {
+      const chunk = this.chunks[0] as Buffer
+      const take = Math.min(chunk.length, n - filled)
+      chunk.copy(out, filled, 0, take)
+      filled += take
+      if (take === chunk.length) this.chunks.shift()
+      else this.chunks[0] = chunk.subarray(take)
+    }
+    this.buffered -= n
+    return out
   }
 
   protected async next(): Promise<Packet | undefined> {
