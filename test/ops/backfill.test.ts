@@ -192,6 +192,51 @@ t.test('each batch is asked for while the one before it is still arriving (one r
   t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
 })
 
+t.test('a batch the server refuses (or fails) on the way: the refused one goes the usual way, the rest still one request each', async (t) => {
+  for (const failure of ['not our ref', 'HTTP 500'] as const) {
+    // The second fetch of the backfill (a request sent ahead) is answered with an error.
+    let fetches = 0
+    let counting = false
+    const server = await startGitServer({
+      root: srv.root,
+      intercept: (req) => {
+        if (!counting || req.command !== 'fetch' || ++fetches !== 2) return undefined
+        if (failure === 'HTTP 500') return { status: 500, body: Buffer.from('boom') }
+        const err = Buffer.from('ERR upload-pack: not our ref 0000000000000000000000000000000000000001\n')
+        const pkt = Buffer.concat([Buffer.from((err.length + 4).toString(16).padStart(4, '0')), err])
+        return { headers: { 'Content-Type': 'application/x-git-upload-pack-result' }, body: pkt }
+      },
+    })
+    t.teardown(() => server.close())
+    const d = dest()
+    const c = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', server.url('rich.git'), d])
+    t.equal(c.status, 0, c.status === 0 ? 'clone exit 0' : c.stderr)
+    const before = missingInHead(d)
+    const sizes = gitBatchSizes(before, 4)
+    counting = true
+    const since = (server.requests[server.requests.length - 1]?.seq ?? 0) + 1
+    const r = await tsgit(['backfill', '--min-batch-size=4'], { cwd: d })
+    const cmds = server.requests.filter((q) => q.seq >= since && q.command !== undefined)
+    if (failure === 'HTTP 500') {
+      // one promisor remote, and it failed: git's message, exit 128, what came before kept
+      t.equal(r.status, 128, 'exit 128')
+      t.match(r.stderr, /^warning: could not fetch from promisor remote 'origin': .*500/m)
+      t.match(r.stderr, /^fatal: could not fetch [0-9a-f]{40} from promisor remote\(s\) origin/m)
+      t.equal(missingInHead(d).length, before.length - (sizes[0] as number), 'the first batch stays')
+      t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
+      continue
+    }
+    t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+    t.same(
+      cmds.map((q) => q.command),
+      ['fetch', 'fetch', 'object-info', ...sizes.slice(1).map(() => 'fetch')],
+      'refused: object-info, then the batch again; every other batch one fetch',
+    )
+    t.same(missingInHead(d), [], 'nothing missing in HEAD\'s history')
+    t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
+  }
+})
+
 t.test('default batch size: one request for the whole history; progress with --progress', async (t) => {
   const d = await blobNoneClone(t)
   const missing = missingInHead(d).length
