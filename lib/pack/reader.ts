@@ -24,6 +24,8 @@ export interface PackFileOptions {
   maxDeltaDepth?: number
   /** Bytes of delta bases and trees kept in the LRU (counting the memory each one pins). Default 32 MiB. */
   cacheBytes?: number
+  /** A pack up to this size is read whole on first use (within a budget shared by all packs). Default 32 MiB; 0: never. */
+  wholePackBytes?: number
 }
 
 // Entries up to this size are read into one reused buffer (the compressed bytes
@@ -36,6 +38,14 @@ const SCRATCH_BYTES = 256 * 1024
  * costs more than the inflate (git maps its packs). Bigger packs are read entry by entry.
  */
 const WHOLE_PACK_BYTES = 32 * 1024 * 1024
+/** What all the packs held whole may take together (a repository may have hundreds of small packs). */
+const WHOLE_PACKS_BUDGET = 64 * 1024 * 1024
+let wholeBytesHeld = 0
+
+/** Bytes of packs held whole in memory right now, across every PackFile (for tests). */
+export function wholePackBytesHeld(): number {
+  return wholeBytesHeld
+}
 
 /**
  * What keeping `data` alive costs: a small Buffer is a slice of a shared 8 KiB
@@ -88,7 +98,7 @@ class BaseCache {
 export class PackFile {
   private readonly cache: BaseCache
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES)
-  /** The whole pack, for a small one (WHOLE_PACK_BYTES), once read. */
+  /** The whole pack, for a small one (WHOLE_PACK_BYTES, within WHOLE_PACKS_BUDGET), once read. */
   private whole: Buffer | undefined
   private readonly maxObjectSize: number
   private readonly maxDeltaDepth: number
@@ -214,7 +224,10 @@ export class PackFile {
   private readEntry(offset: number): { packType: number; data: Buffer; baseOffset?: number; baseOid?: Buffer } {
     const end = this.entryEnd(offset)
     const length = end - offset
-    if (this.whole === undefined && this.size <= WHOLE_PACK_BYTES) this.whole = this.readRange(Buffer.allocUnsafeSlow(this.size), 0, this.size)
+    if (this.whole === undefined && this.size <= (this.options.wholePackBytes ?? WHOLE_PACK_BYTES) && wholeBytesHeld + this.size <= WHOLE_PACKS_BUDGET) {
+      this.whole = this.readRange(Buffer.allocUnsafeSlow(this.size), 0, this.size)
+      wholeBytesHeld += this.size
+    }
     const entry = this.whole !== undefined ? this.whole.subarray(offset, end) : this.readRange(length <= SCRATCH_BYTES ? this.scratch : Buffer.allocUnsafe(length), offset, length)
     const h = parseEntryHeader(entry, 0, offset)
     if (h === undefined) throw new PackError(`${this.path}: truncated object header at offset ${offset}`)
@@ -244,10 +257,17 @@ export class PackFile {
   /** Lets go of the cached bases and trees, and of the pack read whole (before work that needs the memory more). */
   dropCache(): void {
     this.cache.clear()
+    this.releaseWhole()
+  }
+
+  private releaseWhole(): void {
+    if (this.whole === undefined) return
     this.whole = undefined
+    wholeBytesHeld -= this.size
   }
 
   async close(): Promise<void> {
+    this.releaseWhole()
     await this.handle.close()
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { MissingObjectError, PackError } from '../../lib/errors.js'
 import type { GitObject } from '../../lib/odb/types.js'
 import { indexPack } from '../../lib/pack/indexer.js'
-import { PackFile } from '../../lib/pack/reader.js'
+import { PackFile, wholePackBytesHeld } from '../../lib/pack/reader.js'
 import { git, tempDir } from '../fixtures/git.js'
 import { chunked, gitIndexPack, makeBareRepo, makeHistoryRepo, packAll } from '../fixtures/packs.js'
 
@@ -39,9 +39,11 @@ function writePack(pack: Buffer): string {
 }
 
 for (const [name, flags] of [['OFS_DELTA', []], ['REF_DELTA', ['--no-delta-base-offset']], ['deep chains', ['--no-reuse-delta', '--depth=100', '--window=100']]] as const) {
-  for (const cacheBytes of [32 << 20, 0]) {
-    t.test(`${name}, cache ${cacheBytes}: every object equals git cat-file`, async (t) => {
-      const pf = await PackFile.open(writePack(packAll(repo.path, [...flags])), { cacheBytes })
+  for (const [cacheBytes, wholePackBytes] of [[32 << 20, undefined], [0, undefined], [32 << 20, 0]] as const) {
+    const how = wholePackBytes === 0 ? 'read entry by entry' : 'read whole'
+    t.test(`${name}, cache ${cacheBytes}, ${how}: every object equals git cat-file`, async (t) => {
+      const held = wholePackBytesHeld()
+      const pf = await PackFile.open(writePack(packAll(repo.path, [...flags])), { cacheBytes, wholePackBytes })
       t.teardown(() => pf.close())
       t.equal(pf.count, allOids.length)
       for (const oid of allOids) {
@@ -56,6 +58,9 @@ for (const [name, flags] of [['OFS_DELTA', []], ['REF_DELTA', ['--no-delta-base-
       t.ok(again.every((o, i) => o?.data.equals((expected.get(allOids[i] as string) as GitObject).data)))
       t.equal(await pf.read('00'.repeat(20)), undefined)
       t.notOk(pf.has('00'.repeat(20)))
+      t.equal(wholePackBytesHeld() > held, wholePackBytes !== 0, wholePackBytes === 0 ? 'nothing held whole' : 'the pack is held whole')
+      await pf.close()
+      t.equal(wholePackBytesHeld(), held, 'closing lets it go')
     })
   }
 }
