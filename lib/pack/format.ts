@@ -2,7 +2,7 @@
  * The pieces of the pack format shared by the streaming indexer and the
  * random-access reader: the 12-byte header, per-entry headers, object ids.
  */
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import { PackError } from '../errors.js'
 import type { ObjectType } from '../odb/types.js'
 
@@ -115,6 +115,14 @@ export function objectHasher(type: ObjectType, size: number) {
   return createHash('sha1').update(`${type} ${size}\0`, 'latin1')
 }
 
+/** Objects up to this size are hashed with one call over a copy led by the header (cheaper than a Hash object each). */
+const ONE_SHOT_BYTES = 64 * 1024
+
 export function hashObject(type: ObjectType, data: Buffer): Buffer {
-  return objectHasher(type, data.length).update(data).digest()
+  if (data.length > ONE_SHOT_BYTES) return objectHasher(type, data.length).update(data).digest()
+  const header = `${type} ${data.length}\0`
+  const whole = Buffer.allocUnsafe(header.length + data.length)
+  whole.write(header, 0, 'latin1')
+  data.copy(whole, header.length)
+  return hash('sha1', whole, 'buffer') as unknown as Buffer
 }
