@@ -285,7 +285,12 @@ export class ObjectStore implements ObjectReader {
   /** True if the object is in a pack that has a .promisor file. */
   async inPromisorPack(oid: Oid): Promise<boolean> {
     await this.ensureScanned()
-    for (const p of this.packs.values()) if (p.promisor && p.pack.has(oid)) return true
+    return this.inPromisorPackNow(oid)
+  }
+
+  private inPromisorPackNow(oid: Oid): boolean {
+    if (!oidWords(oid, this.key)) return false
+    for (const p of this.packs.values()) if (p.promisor && p.pack.index.hasWords(this.key)) return true
     return false
   }
 
@@ -334,16 +339,10 @@ export class ObjectStore implements ObjectReader {
 
   /** The missing ids of `ids` that are not promisor objects (corruption, never fetched). */
   private async nonPromisor(ids: Oid[], referrers: Oid[] | undefined): Promise<Oid[]> {
-    if (referrers !== undefined && referrers.length > 0) {
-      let all = true
-      for (const r of referrers) {
-        if (!(await this.inPromisorPack(r))) {
-          all = false
-          break
-        }
-      }
-      if (all) return []
-    }
+    // every referrer in a promisor pack: all of `ids` are promisor objects (a batch
+    // names thousands of trees: asked synchronously, one id conversion each)
+    await this.ensureScanned()
+    if (referrers !== undefined && referrers.length > 0 && referrers.every((r) => this.inPromisorPackNow(r))) return []
     const out: Oid[] = []
     for (const oid of ids) if (!(await this.isPromisorObject(oid))) out.push(oid)
     return out
