@@ -305,9 +305,13 @@ export class LazyFetcher implements PromisorFetcher {
       return { ok: true }
     } catch (e) {
       this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: false })
-      await this.dropSession(remote)
       const m = e instanceof TsgitError ? NOT_OUR_REF.exec(e.message) : null
-      if (e instanceof RemoteError || m) return { ok: false, missing: m?.[1] as Oid | undefined }
+      const refused = e instanceof RemoteError || m !== null
+      // A refusal ends one answer; over http (stateless) the session is still good for
+      // the requests that follow (object-info, the part the remote has, the next batch).
+      // Elsewhere upload-pack has hung up.
+      if (!refused || this.sessions.get(remote.name)?.transport.speculate === undefined) await this.dropSession(remote)
+      if (refused) return { ok: false, missing: m?.[1] as Oid | undefined }
       throw e
     }
   }
@@ -326,7 +330,7 @@ export class LazyFetcher implements PromisorFetcher {
     }
     if (have !== undefined) {
       const subset = oids.filter((o) => have.has(o))
-      if (subset.length > 0) await this.fetchOnce(remote, subset)
+      if (subset.length > 0) await this.fetchOnce(remote, subset, { onAccepted: hooks.onAccepted })
       return
     }
     let batch = oids

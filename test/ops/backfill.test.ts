@@ -232,6 +232,11 @@ t.test('a batch the server refuses (or fails) on the way: the refused one goes t
       ['fetch', 'fetch', 'object-info', ...sizes.slice(1).map(() => 'fetch')],
       'refused: object-info, then the batch again; every other batch one fetch',
     )
+    t.equal(
+      server.requests.filter((q) => q.seq >= since && q.method === 'GET').length,
+      1,
+      'one handshake: a refusal over http does not end the session',
+    )
     t.same(missingInHead(d), [], 'nothing missing in HEAD\'s history')
     t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
   }
