@@ -96,7 +96,7 @@ export class LazyFetcher implements PromisorFetcher {
   /**
    * Sessions by remote name, kept for the rest of the command after a request
    * succeeded: batches after the first cost no handshake (git spawns a new fetch,
-   * handshake included, for every batch). Dropped on any error.
+   * handshake included, for every batch). Dropped on any error but a refusal over http.
    */
   private readonly sessions = new Map<string, RemoteSession>()
   /** The next batch's request (fetchBatches), on the first remote's session. */
