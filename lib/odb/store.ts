@@ -13,7 +13,7 @@ import { readdir } from 'node:fs/promises'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, isNotFound } from '../errors.js'
-import { oidWords } from '../pack/idx.js'
+import { oidWords, oidWordsAt } from '../pack/idx.js'
 import { PackFile } from '../pack/reader.js'
 import { readLoose, writeLoose } from './loose.js'
 import { parseCommit, parseTag, parseTree, MODE_GITLINK } from './objects.js'
@@ -272,11 +272,7 @@ export class ObjectStore implements ObjectReader {
    */
   hasCachedBytes(b: Uint8Array, at: number): boolean {
     if (!this.scanned) return false
-    const key = this.key
-    for (let k = 0; k < 5; k++) {
-      const i = at + 4 * k
-      key[k] = (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0
-    }
+    oidWordsAt(b, at, this.key)
     if (this.findKey() !== undefined) return true
     const names = this.looseNames(HEX_BYTE[b[at] as number] as string)
     return names.size > 0 && names.has(Buffer.from(b.buffer, b.byteOffset + at + 1, 19).toString('hex'))

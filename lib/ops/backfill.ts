@@ -248,15 +248,14 @@ async function fetchWhileWalking(ctx: RepoContext, roots: Oid[], paths: PathFilt
   const { store, sink } = ctx
   const pass: Pass = { batches: [], paths: 0, walked: false }
   // asked here: inside the fetch, fetching is denied
-  const why = store.canFetch ? '' : ': lazy fetching is off or this is not a partial clone'
   const checking = !store.canFetch
   const cutter = new BatchCutter<Oid[]>(min)
-  let pendingCount = 0
+  /** Missing blobs this pass found. */
+  let found = 0
   const batches = async function* (): AsyncGenerator<PrefetchBatch> {
     const walk = missingBlobsByPath(store, roots, paths)
     const out = (b: { blobs: Oid[]; extras: Oid[][] }): PrefetchBatch => {
       pass.batches.push(b.blobs)
-      pendingCount -= b.blobs.length
       const referrers = new Set<Oid>()
       for (const trees of b.extras) for (const t of trees) referrers.add(t)
       return { oids: b.blobs, referrers }
@@ -272,13 +271,13 @@ async function fetchWhileWalking(ctx: RepoContext, roots: Oid[], paths: PathFilt
       // something will be fetched: connect while the walk goes on
       if (pass.paths === 0 && !checking) store.prepareFetch()
       pass.paths++
-      pendingCount += r.value.blobs.length
+      found += r.value.blobs.length
       const batch = cutter.add({ blobs: r.value.blobs, extra: r.value.referrers })
       if (batch) yield out(batch)
     }
     if (pass.missingTree !== undefined) return
     pass.walked = true
-    progress.missing += pendingCount + pass.batches.reduce((n, b) => n + b.length, 0)
+    progress.missing += found
     const last = cutter.flush()
     if (last) yield out(last)
   }
@@ -288,7 +287,7 @@ async function fetchWhileWalking(ctx: RepoContext, roots: Oid[], paths: PathFilt
       const still = await store.missingOf(batch)
       if (still.length > 0) {
         const first = still[0] as Oid
-        throw new MissingObjectError(first, `could not backfill ${still.length} object(s), e.g. ${first}${why}`)
+        throw new MissingObjectError(first, `could not backfill ${still.length} object(s), e.g. ${first}: lazy fetching is off or this is not a partial clone`)
       }
     }
     progress.done += batch.length

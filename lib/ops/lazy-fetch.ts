@@ -212,8 +212,8 @@ export class LazyFetcher implements PromisorFetcher {
     let remaining = known ? oids : await this.ctx.store.missingOf(oids)
     let lastError: unknown
     for (const [k, remote] of remotes.entries()) {
-      // A request sent ahead to the first remote is used, or let go.
-      const hooks = k === 0 && lead.ahead?.remote === remote.name ? lead : { onAccepted: k === 0 ? lead.onAccepted : undefined }
+      // Requests go ahead to the first remote only: there it is used, or let go.
+      const hooks = k === 0 ? lead : {}
       if (remaining.length === 0) {
         await hooks.ahead?.command.discard()
         return

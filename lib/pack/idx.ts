@@ -35,7 +35,7 @@ for (let i = 0; i < 6; i++) {
 export function oidWords(oid: string | Buffer, out: Uint32Array): boolean {
   if (typeof oid !== 'string') {
     if (oid.length !== HASH_SIZE) return false
-    for (let k = 0; k < 5; k++) out[k] = oid.readUInt32BE(k * 4)
+    oidWordsAt(oid, 0, out)
     return true
   }
   if (oid.length !== 2 * HASH_SIZE) return false
@@ -50,6 +50,14 @@ export function oidWords(oid: string | Buffer, out: Uint32Array): boolean {
     out[k] = v
   }
   return true
+}
+
+/** oidWords for the raw id at `b[at..at+20)` (inside a tree, say), without a copy of it. */
+export function oidWordsAt(b: Uint8Array, at: number, out: Uint32Array): void {
+  for (let k = 0; k < 5; k++) {
+    const i = at + 4 * k
+    out[k] = (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0
+  }
 }
 
 /** Offsets at or past 2^31 do not fit the 31 bits of the main table. */

@@ -78,11 +78,7 @@ export class PackReceiver {
 
   constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {}
 
-  async push(chunk: Buffer): Promise<void> {
-    await this.pushAll([chunk])
-  }
-
-  /** Several chunks in a row, parsed together (one parse call, not one per chunk). */
+  /** The next chunks of the pack, parsed together (one parse call, not one per chunk). */
   async pushAll(chunks: readonly Buffer[]): Promise<void> {
     for (const chunk of chunks) {
       this.bytes += chunk.length
