@@ -65,13 +65,13 @@ function deltaOutputSize(delta: Buffer, start: number): number {
 }
 
 /**
- * Applies `delta` to `base`. Throws PackError if the delta does not fit its
- * base, claims a result larger than `maxResultSize` (checked before
- * allocating), reads outside the base or the delta, or produces a result whose
- * size differs from its header.
+ * Checks what `delta` declares against `base` and the limit, before anything is
+ * allocated for its result: the base size must match, the result must fit the
+ * limit, and a large result must really be what the instructions produce.
  */
-export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): Buffer {
-  const { baseSize, resultSize, headerLength } = deltaHeaderSizes(delta)
+export function checkDelta(base: Buffer, delta: Buffer, maxResultSize: number): DeltaHeader {
+  const header = deltaHeaderSizes(delta)
+  const { baseSize, resultSize, headerLength } = header
   if (baseSize !== base.length) {
     throw new PackError(`delta base size mismatch: delta expects ${baseSize} bytes, base has ${base.length}`)
   }
@@ -86,10 +86,25 @@ export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): 
       throw new PackError(`delta produces ${produced} bytes but its header declares ${resultSize}`)
     }
   }
-  const out = Buffer.allocUnsafe(resultSize)
-  let outPos = 0
+  return header
+}
+
+/**
+ * Writes the result of `delta` (whose header `checkDelta` returned) into
+ * `out[at, at + resultSize)`. Throws PackError if an instruction reads outside
+ * the base or the delta, or the result's size differs from the header's.
+ */
+export function writeDelta(base: Buffer, delta: Buffer, header: DeltaHeader, out: Buffer, at: number): void {
+  const { baseSize, resultSize, headerLength } = header
+  if (out.length - at < resultSize) throw new RangeError('delta output buffer is too small')
+  const outEnd = at + resultSize
+  let outPos = at
   let pos = headerLength
   const end = delta.length
+  // Base and result may be views of one ArrayBuffer (Node's pool for small buffers, a
+  // ring of recent objects): Buffer#copy between them copies each span twice (V8 makes
+  // the source a temporary copy first), copyWithin on a view of the whole does not.
+  const shared = base.buffer === out.buffer ? new Uint8Array(out.buffer) : undefined
   while (pos < end) {
     const op = delta[pos++] as number
     if (op & 0x80) {
@@ -114,12 +129,13 @@ export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): 
       if (offset + size > baseSize) {
         throw new PackError(`delta copies ${size} bytes at ${offset}, outside the ${baseSize}-byte base`)
       }
-      if (outPos + size > resultSize) throw new PackError('delta produces more data than its header declares')
-      base.copy(out, outPos, offset, offset + size)
+      if (outPos + size > outEnd) throw new PackError('delta produces more data than its header declares')
+      if (shared) shared.copyWithin(out.byteOffset + outPos, base.byteOffset + offset, base.byteOffset + offset + size)
+      else base.copy(out, outPos, offset, offset + size)
       outPos += size
     } else if (op !== 0) {
       if (pos + op > end) throw new PackError('delta insert instruction runs past the end of the delta')
-      if (outPos + op > resultSize) throw new PackError('delta produces more data than its header declares')
+      if (outPos + op > outEnd) throw new PackError('delta produces more data than its header declares')
       delta.copy(out, outPos, pos, pos + op)
       outPos += op
       pos += op
@@ -127,8 +143,32 @@ export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): 
       throw new PackError('delta contains the reserved instruction 0')
     }
   }
-  if (outPos !== resultSize) {
-    throw new PackError(`delta produced ${outPos} bytes but its header declares ${resultSize}`)
+  if (outPos !== outEnd) {
+    throw new PackError(`delta produced ${outPos - at} bytes but its header declares ${resultSize}`)
   }
+}
+
+/**
+ * Applies `delta` to `base`. Throws PackError if the delta does not fit its
+ * base, claims a result larger than `maxResultSize` (checked before
+ * allocating), reads outside the base or the delta, or produces a result whose
+ * size differs from its header.
+ */
+export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): Buffer {
+  const header = checkDelta(base, delta, maxResultSize)
+  const out = Buffer.allocUnsafe(header.resultSize)
+  writeDelta(base, delta, header, out, 0)
+  return out
+}
+
+/**
+ * applyDelta, with the result written after `room` bytes of a buffer of `room` plus
+ * the result's size (the bytes of the room are not written): room for an object
+ * header, so that header and result can be hashed without a copy.
+ */
+export function applyDeltaAfter(room: number, base: Buffer, delta: Buffer, maxResultSize: number): Buffer {
+  const header = checkDelta(base, delta, maxResultSize)
+  const out = Buffer.allocUnsafe(room + header.resultSize)
+  writeDelta(base, delta, header, out, room)
   return out
 }

@@ -115,6 +115,23 @@ export function objectHasher(type: ObjectType, size: number) {
   return createHash('sha1').update(`${type} ${size}\0`, 'latin1')
 }
 
+/** Room enough for the longest "<type> <size>\0" header (a 16-digit size). */
+export const HEADER_ROOM = 32
+
+/**
+ * The id (hex) of the object of `type` whose `size` bytes of data are at
+ * `framed[HEADER_ROOM..]`: the header is written into the room just before the
+ * data, and header and data are hashed in one call, with no copy. The bytes
+ * before the header are left alone. Hex, because a Buffer result costs a
+ * backing store of its own per object.
+ */
+export function hashInRoom(type: ObjectType, framed: Buffer, size: number): string {
+  const header = `${type} ${size}\0`
+  const start = HEADER_ROOM - header.length
+  framed.write(header, start, 'latin1')
+  return hash('sha1', framed.subarray(start, HEADER_ROOM + size), 'hex')
+}
+
 /** Objects up to this size are hashed with one call over a copy led by the header (cheaper than a Hash object each). */
 const ONE_SHOT_BYTES = 64 * 1024
 

@@ -37,6 +37,8 @@ export interface IndexPackOptions {
   streamingThreshold?: number
   /** Memory for delta bases held during resolution. Default 96 MiB (git's core.deltaBaseCacheLimit). */
   baseCacheBytes?: number
+  /** Memory for the objects just received, so that deltas on them are resolved as they arrive. Default 16 MiB; 0 turns it off. */
+  recentBytes?: number
   /** A pack up to this many bytes is read back whole for delta resolution. Default 16 MiB. */
   inMemoryPackBytes?: number
   /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
@@ -61,6 +63,8 @@ export interface IndexPackResult {
   checksum: string
   objectCount: number
   deltaCount: number
+  /** Deltas resolved while the pack arrived (the rest were resolved after it). */
+  resolvedOnArrival: number
   counts: Record<ObjectType, number>
   /** Every object in pack order. */
   objects(): Generator<IndexedObject>
@@ -78,6 +82,12 @@ export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
  * bounded whatever the pack's size.
  */
 const IN_MEMORY_PACK_BYTES = 16 * 1024 * 1024
+
+/**
+ * Objects just received are kept in a ring of this size (recent.ts): in packs from git,
+ * a delta's base is nearly always within the few MiB of objects before it.
+ */
+const DEFAULT_RECENT_BYTES = 2 * 1024 * 1024
 
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
@@ -152,6 +162,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
         maxObjectSize,
         maxObjects: options.maxObjects ?? 0xffffffff,
         streamingThreshold: options.streamingThreshold ?? DEFAULT_STREAMING_THRESHOLD,
+        recentBytes: options.recentBytes ?? DEFAULT_RECENT_BYTES,
       },
       options.progress,
     )
@@ -175,7 +186,8 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
 
     const table = receiver.entries
     try {
-      const packBytes = receiver.deltaCount > 0 && receiver.bytes <= (options.inMemoryPackBytes ?? IN_MEMORY_PACK_BYTES) ? await readAt(tmpPack.handle, 0, receiver.bytes) : undefined
+      const unresolved = receiver.deltaCount - receiver.resolvedOnArrival
+      const packBytes = unresolved > 0 && receiver.bytes <= (options.inMemoryPackBytes ?? IN_MEMORY_PACK_BYTES) ? await readAt(tmpPack.handle, 0, receiver.bytes) : undefined
       if (packBytes !== undefined && packBytes.length !== receiver.bytes) throw new PackError('pack file is shorter than the bytes received')
       await new DeltaResolver(table, tmpPack.handle, receiver.deltaCount, {
         maxObjectSize,
@@ -213,6 +225,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
       checksum,
       objectCount: table.count,
       deltaCount: receiver.deltaCount,
+      resolvedOnArrival: receiver.resolvedOnArrival,
       counts: { commit: 0, tree: 0, blob: 0, tag: 0 },
       *objects() {
         for (let i = 0; i < table.count; i++) {

@@ -9,27 +9,28 @@
  * large, or whose compressed data is, go through a streaming inflater so
  * memory is bounded by a chunk rather than by the object.
  */
-import { createHash, hash, type Hash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
 import { crc32, createInflate, type Inflate } from 'node:zlib'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
+import { checkDelta, writeDelta } from './delta.js'
 import { EntryTable, NO_BASE } from './entries.js'
 import { inflateEntry, type Inflated } from './inflate.js'
 import {
-  OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
-  hashObject, objectHasher, parseEntryHeader, parsePackHeader, typeName, type EntryHeader,
+  HEADER_ROOM, OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
+  hashInRoom, hashObject, objectHasher, parseEntryHeader, parsePackHeader, typeName, type EntryHeader,
 } from './format.js'
+import { RecentObjects } from './recent.js'
 
 export interface ReceiveLimits {
   maxObjectSize: number
   maxObjects: number
   streamingThreshold: number
+  /** Memory for the objects just received, so their deltas are resolved on arrival (recent.ts). 0: none. */
+  recentBytes: number
 }
 
 const EMPTY = Buffer.alloc(0)
-
-/** Room before an object inflated into the scratch buffer for its "<type> <size>\0" header. */
-const HEADER_ROOM = 32
 
 interface StreamingEntry {
   index: number
@@ -51,6 +52,8 @@ export class PackReceiver {
   readonly entries: EntryTable = new EntryTable(0)
   objectCount = 0
   deltaCount = 0
+  /** Deltas resolved as they arrived, their bases being among the recent objects. */
+  resolvedOnArrival = 0
   bytes = 0
   trailer: Buffer | undefined
 
@@ -75,8 +78,11 @@ export class PackReceiver {
   private readonly inflateInto = this.scratch.subarray(HEADER_ROOM)
   /** buf[hashedTo..pos) is consumed but not yet in packHash (hashed a run at a time, not per entry). */
   private hashedTo = 0
+  private readonly recent: RecentObjects | undefined
 
-  constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {}
+  constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {
+    this.recent = limits.recentBytes > 0 ? new RecentObjects(limits.recentBytes) : undefined
+  }
 
   /** The next chunks of the pack, parsed together (one parse call, not one per chunk). */
   async pushAll(chunks: readonly Buffer[]): Promise<void> {
@@ -170,9 +176,12 @@ export class PackReceiver {
             if (!done) return
             break
           }
+          const isDelta = h.packType === OBJ_OFS_DELTA || h.packType === OBJ_REF_DELTA
+          // A whole object goes among the recent ones, where a later delta can find it.
+          const room = isDelta ? undefined : this.recent?.reserve(h.size)
           let inflated: Inflated
           try {
-            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, this.inflateInto)
+            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, room ? room.subarray(HEADER_ROOM) : this.inflateInto)
           } catch (e) {
             if (zlibCode(e) === 'Z_BUF_ERROR') {
               if (final) throw this.truncated(offset)
@@ -191,8 +200,15 @@ export class PackReceiver {
           }
           const entryBytes = this.consume(h.headerLength + inflated.consumed)
           const i = this.record(h, offset, crc32(entryBytes))
-          if (h.packType !== OBJ_OFS_DELTA && h.packType !== OBJ_REF_DELTA) this.setObjectId(i, h.packType, inflated.data)
           this.entries.end[i] = this.offset
+          if (room) {
+            this.entries.setOidHex(i, hashInRoom(typeName(h.packType), room, h.size))
+            this.recent?.commit(i)
+          } else if (!isDelta) {
+            this.setObjectId(i, h.packType, inflated.data)
+          } else if (h.packType === OBJ_OFS_DELTA) {
+            this.resolveOnArrival(i, inflated.data)
+          }
           this.entryDone()
           break
         }
@@ -257,17 +273,46 @@ export class PackReceiver {
     return this.entries.count
   }
 
-  /** The id of a whole object: "<type> <size>\0" and the data hashed in one call where the data is in the scratch buffer. */
+  /** The id of a whole object: hashed in place when the data is in the scratch buffer (after its room). */
   private setObjectId(i: number, packType: number, data: Buffer): void {
     const type = typeName(packType)
-    const header = `${type} ${data.length}\0`
-    if (data.buffer === this.scratch.buffer && data.byteOffset === this.inflateInto.byteOffset && header.length <= HEADER_ROOM) {
-      const start = HEADER_ROOM - header.length
-      this.scratch.write(header, start, 'latin1')
-      this.entries.setOidHex(i, hash('sha1', this.scratch.subarray(start, HEADER_ROOM + data.length), 'hex'))
+    if (data.buffer === this.scratch.buffer && data.byteOffset === this.inflateInto.byteOffset) {
+      this.entries.setOidHex(i, hashInRoom(type, this.scratch, data.length))
       return
     }
     this.entries.setOid(i, hashObject(type, data))
+  }
+
+  /**
+   * Resolves OFS_DELTA entry `i` now if its base is among the recent objects. Anything
+   * wrong with the delta is left for the second pass, which reports it as for any delta.
+   */
+  private resolveOnArrival(i: number, delta: Buffer): void {
+    const recent = this.recent
+    const t = this.entries
+    const b = t.base[i] as number
+    const base = recent?.get(b)
+    if (recent === undefined || base === undefined) return
+    let header
+    try {
+      header = checkDelta(base, delta, this.limits.maxObjectSize)
+    } catch (e) {
+      if (e instanceof PackError) return
+      throw e
+    }
+    const room = recent.reserve(header.resultSize, b)
+    const framed = room ?? Buffer.allocUnsafe(HEADER_ROOM + header.resultSize)
+    try {
+      writeDelta(base, delta, header, framed, HEADER_ROOM)
+    } catch (e) {
+      if (e instanceof PackError) return
+      throw e
+    }
+    const type = t.objType[b] as number
+    t.setOidHex(i, hashInRoom(typeName(type), framed, header.resultSize))
+    t.objType[i] = type
+    this.resolvedOnArrival++
+    if (room) recent.commit(i)
   }
 
   private record(h: EntryHeader, offset: number, crc: number): number {

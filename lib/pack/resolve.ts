@@ -1,19 +1,25 @@
 /**
- * The second half of index-pack: gives every delta its object id by walking
- * delta trees depth-first from their bases, re-reading entries from the pack
- * file by offset. A base is inflated once and stays in memory only while it
- * still has children to resolve; the bytes held along the current path are
- * bounded, and bases dropped to honour that bound are rebuilt from the file.
+ * The second half of index-pack: gives every delta not yet resolved its object
+ * id by walking delta trees depth-first from their bases, re-reading entries
+ * from the pack file by offset. A base is inflated once and stays in memory
+ * only while it still has children to resolve; the bytes held along the current
+ * path are bounded, and bases dropped to honour that bound are rebuilt from the
+ * file.
+ *
+ * Deltas the receiver resolved on arrival (recent.ts) have their type set. The
+ * deltas left form subtrees whose roots hang off resolved entries: an OFS_DELTA
+ * comes after its base, so the base of one left unresolved on arrival was
+ * itself left unresolved, or had dropped out of the recent objects.
  */
 import { readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, Oid } from '../odb/types.js'
-import { applyDelta } from './delta.js'
+import { applyDelta, applyDeltaAfter } from './delta.js'
 import { EntryTable, NO_BASE } from './entries.js'
 import { inflateEntry } from './inflate.js'
-import { OBJ_OFS_DELTA, OBJ_REF_DELTA, hashObject, typeCode, typeName } from './format.js'
+import { HEADER_ROOM, OBJ_OFS_DELTA, OBJ_REF_DELTA, hashInRoom, typeCode, typeName } from './format.js'
 
 /** Largest read buffer kept between reads. */
 const MAX_SCRATCH = 1024 * 1024
@@ -60,6 +66,7 @@ export class DeltaResolver {
   ) {
     // Children of each entry by OFS_DELTA, in compressed-row form.
     const n = t.count
+    for (let i = 0; i < n; i++) if ((t.packType[i] === OBJ_OFS_DELTA || t.packType[i] === OBJ_REF_DELTA) && t.objType[i] !== 0) this.resolved++
     this.childStart = new Int32Array(n + 1)
     let ofs = 0
     for (let i = 0; i < n; i++) {
@@ -87,10 +94,11 @@ export class DeltaResolver {
     for (let i = 0; i < t.count; i++) {
       if (this.resolved === this.deltaCount) break
       const type = t.objType[i] as number
-      if (type === 0 || (t.packType[i] === OBJ_OFS_DELTA || t.packType[i] === OBJ_REF_DELTA)) continue
+      if (type === 0) continue
       const kids = this.kidsOf(i, t.oid(i))
       if (kids.length === 0) continue
-      await this.walk(i, type, this.readEntry(i), kids)
+      const isDelta = t.packType[i] === OBJ_OFS_DELTA || t.packType[i] === OBJ_REF_DELTA
+      await this.walk(i, type, isDelta ? await this.materialize(i, kids[0] as number) : this.readEntry(i), kids)
     }
     // Whatever is left hangs off bases outside the pack (a thin pack), or is a cycle.
     while (this.resolved < this.deltaCount && this.refChildren.size > 0) {
@@ -106,9 +114,13 @@ export class DeltaResolver {
     this.emitProgress(true)
   }
 
+  /** The deltas based on entry `i` that are not resolved yet. */
   private kidsOf(i: number, oid: Buffer): number[] {
     const kids: number[] = []
-    for (let k = this.childStart[i] as number; k < (this.childStart[i + 1] as number); k++) kids.push(this.childList[k] as number)
+    for (let k = this.childStart[i] as number; k < (this.childStart[i + 1] as number); k++) {
+      const kid = this.childList[k] as number
+      if (this.t.objType[kid] === 0) kids.push(kid)
+    }
     if (this.refChildren.size === 0) return kids
     const oidHex = oid.toString('hex')
     const refs = this.refChildren.get(oidHex)
@@ -135,9 +147,9 @@ export class DeltaResolver {
       this.opts.signal?.throwIfAborted()
       const child = top.kids[top.next++] as number
       const base = top.data ?? (await this.materialize(top.index, top.kids[0] as number))
-      const result = applyDelta(base, this.readEntry(child, true), this.opts.maxObjectSize)
-      const oid = hashObject(typeName(top.type), result)
-      t.setOid(child, oid)
+      const framed = applyDeltaAfter(HEADER_ROOM, base, this.readEntry(child, true), this.opts.maxObjectSize)
+      const result = framed.subarray(HEADER_ROOM)
+      t.setOidHex(child, hashInRoom(typeName(top.type), framed, result.length))
       t.objType[child] = top.type
       this.resolved++
       this.emitProgress(false)
@@ -146,7 +158,7 @@ export class DeltaResolver {
         stack.pop()
         if (top.data) this.held -= top.data.length
       }
-      const grandKids = this.kidsOf(child, oid)
+      const grandKids = this.kidsOf(child, t.oid(child))
       if (grandKids.length === 0) continue
       stack.push({ index: child, type: top.type, data: result, kids: grandKids, next: 0 })
       this.held += result.length

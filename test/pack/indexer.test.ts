@@ -41,11 +41,17 @@ const variants: [string, string[], Partial<IndexPackOptions>][] = [
   ['--no-reuse-delta --depth=50', ['--no-reuse-delta', '--depth=50', '--window=50'], {}],
   ['REF_DELTA (--no-delta-base-offset)', ['--no-delta-base-offset'], {}],
   ['streaming inflate for every entry', [], { streamingThreshold: 0 }],
-  ['bases dropped and rebuilt from the file (no base memory)', ['--no-reuse-delta', '--depth=50', '--window=50'], { baseCacheBytes: 0 }],
+  // recentBytes 0: no delta is resolved on arrival, all go through the second pass.
+  ['second pass only', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 0 }],
+  ['bases dropped and rebuilt from the file (no base memory)', ['--no-reuse-delta', '--depth=50', '--window=50'], { baseCacheBytes: 0, recentBytes: 0 }],
   ['REF_DELTA with no base memory', ['--no-delta-base-offset', '--no-reuse-delta'], { baseCacheBytes: 0 }],
   // Small packs are resolved from memory by default; large ones entry by entry from the file.
-  ['OFS_DELTA read entry by entry from the file', [], { inMemoryPackBytes: 0 }],
+  ['OFS_DELTA read entry by entry from the file', [], { inMemoryPackBytes: 0, recentBytes: 0 }],
   ['REF_DELTA, no base memory, read from the file', ['--no-delta-base-offset', '--no-reuse-delta'], { baseCacheBytes: 0, inMemoryPackBytes: 0 }],
+  // A ring that holds a few objects: some deltas find their base there, the others are
+  // resolved afterwards, some of them from bases that were deltas resolved on arrival.
+  ['recent objects too few for all bases', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 128 * 1024 }],
+  ['recent objects too few, no base memory, read from the file', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 128 * 1024, baseCacheBytes: 0, inMemoryPackBytes: 0 }],
 ]
 
 for (const [name, flags, opts] of variants) {
@@ -54,6 +60,13 @@ for (const [name, flags, opts] of variants) {
     const expectedIdx = gitIndexPack(pack)
     const { dest, result } = await indexInto(pack, 65536, opts)
     t.ok(result.deltaCount > 0, 'the pack has deltas')
+    if (opts.recentBytes === 0 || opts.streamingThreshold === 0 || flags.includes('--no-delta-base-offset')) {
+      t.equal(result.resolvedOnArrival, 0, 'no delta resolved on arrival')
+    } else if (opts.recentBytes !== undefined) {
+      t.ok(result.resolvedOnArrival > 0 && result.resolvedOnArrival < result.deltaCount, `some deltas resolved on arrival (${result.resolvedOnArrival} of ${result.deltaCount})`)
+    } else {
+      t.equal(result.resolvedOnArrival, result.deltaCount, 'every delta resolved on arrival')
+    }
     t.same(listDir(dest.packDir), [`${result.name}.idx`, `${result.name}.pack`])
     t.ok(readFileSync(result.idxPath).equals(expectedIdx), 'idx bytes identical')
     t.ok(readFileSync(result.packPath).equals(pack), 'pack stored unchanged')
@@ -70,6 +83,31 @@ for (const [name, flags, opts] of variants) {
     git(['fsck', '--strict'], { cwd: dest.path })
   })
 }
+
+t.test('deltas whose bases left the recent objects are resolved after the pack, from bases resolved on arrival too', async (t) => {
+  const blob = (seed: number) => Buffer.from(Array.from({ length: 1000 }, (_, i) => 97 + ((i * 7 + seed * 13) % 26)))
+  // Copy the whole base (offset 0, two size bytes), then insert a line.
+  const extend = (baseSize: number, line: string) =>
+    makeDelta(baseSize, baseSize + line.length, [0xb0, baseSize & 0xff, baseSize >> 8, line.length, ...Buffer.from(line)])
+  const fillers = Array.from({ length: 10 }, (_, k) => ({ packType: 3, body: blob(k + 1) }))
+  const pack = buildPack([
+    { packType: 3, body: blob(0) }, // 0: B
+    { packType: 6, baseIndex: 0, body: extend(1000, 'one\n') }, // 1: D1 on B, resolved on arrival
+    ...fillers, // 2-11: push B and D1 out of a ring that holds about 8 of them
+    { packType: 6, baseIndex: 1, body: extend(1004, 'two\n') }, // D2 on D1: after the pack, D1 rebuilt from B
+    { packType: 6, baseIndex: 0, body: extend(1000, 'three\n') }, // D3 on B: after the pack
+  ])
+  const expectedIdx = gitIndexPack(pack)
+  for (const chunk of [pack.length, 100]) {
+    const { dest, result } = await indexInto(pack, chunk, { recentBytes: 8 * 1040 + 100 })
+    t.equal(result.deltaCount, 3)
+    t.equal(result.resolvedOnArrival, 1, 'only D1 resolved on arrival')
+    t.ok(readFileSync(result.idxPath).equals(expectedIdx), `idx bytes identical (chunks of ${chunk})`)
+    const oids = [...result.objects()].map((o) => o.oid)
+    t.equal(git(['cat-file', 'blob', oids[12] as string], { cwd: dest.path }).stdout, blob(0).toString() + 'one\ntwo\n')
+    t.equal(git(['cat-file', 'blob', oids[13] as string], { cwd: dest.path }).stdout, blob(0).toString() + 'three\n')
+  }
+})
 
 t.test('tiny chunks (1 and 7 bytes) give the same result', async (t) => {
   const pack = packAll(repo.path)
