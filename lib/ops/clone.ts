@@ -5,7 +5,7 @@
  * Nothing is visible to git until the pack's .idx is renamed into place and the refs
  * are written; a failure before that removes what the clone created.
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { unlink } from 'node:fs/promises'
 import { RepositoryError, TsgitError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
@@ -13,6 +13,8 @@ import { ObjectStore } from '../odb/store.js'
 import { parseCommit, parseTag } from '../odb/objects.js'
 import type { Oid } from '../odb/types.js'
 import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
+import { ConfigFile } from '../repo/config.js'
+import { loadConfig } from '../repo/config-load.js'
 import { initRepository, Repository } from '../repo/repository.js'
 import { committerIdent } from './ident.js'
 import { checkoutTree } from '../worktree/checkout.js'
@@ -146,21 +148,35 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
   let session: RemoteSession | undefined
   let store: ObjectStore | undefined
   try {
-    const location = await initRepository(destPath, { bare })
-    const repo = await Repository.fromLocation(location, { env: ctx.env, cliConfig: ctx.configOverrides })
     const url = recordedUrl(opts.url, ctx.cwd)
-    await repo.config.update((f) => {
+    const gitDir = bare ? destPath : join(destPath, '.git')
+    const setUp = (f: ConfigFile): void => {
       for (const c of opts.config ?? []) {
         const [k, v] = parseConfigArg(c)
         f.add(k, v)
       }
       f.set(`remote.${origin}.url`, url)
-    })
-
+    }
+    // The transport reads the configuration the new repository will have (`-c` options
+    // included), so the remote is contacted while the repository is being created.
+    const planned = ConfigFile.empty(join(gitDir, 'config'))
+    setUp(planned)
+    const transportConfig = await loadConfig({ gitDir, env: ctx.env, cliConfig: ctx.configOverrides, localFile: planned })
     const prefixes = tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/']
-    const opened = await openSessionAndListRefs(opts.url, transportOptionsFromConfig(repo.config, origin, ctx.env, ctx.sink, ctx.signal), { refPrefixes: prefixes })
-    session = opened.session
-    const refs = opened.refs
+    const opening = openSessionAndListRefs(opts.url, transportOptionsFromConfig(transportConfig, origin, ctx.env, ctx.sink, ctx.signal), { refPrefixes: prefixes })
+    const creating = (async () => {
+      const created = await Repository.fromLocation(await initRepository(destPath, { bare }), { env: ctx.env, cliConfig: ctx.configOverrides })
+      await created.config.update(setUp)
+      return created
+    })()
+    // Both settle before anything is cleaned up; a failure to create the repository is reported first, as git does.
+    const [opened, made] = await Promise.allSettled([opening, creating])
+    if (opened.status === 'fulfilled') session = opened.value.session
+    if (made.status === 'rejected') throw made.reason
+    if (opened.status === 'rejected') throw opened.reason
+    const repo = made.value
+    const { refs } = opened.value
+    session = opened.value.session
     const plan = planRefs(refs, opts, singleBranch, tags, origin)
 
     let partial = false

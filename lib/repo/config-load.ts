@@ -21,6 +21,8 @@ export interface LoadConfigOptions {
   env: Record<string, string | undefined>
   /** `key=value` strings from `-c` (a bare `key` means true, `key=` the empty string). */
   cliConfig?: string[]
+  /** The repository's config as it will be, for a repository not written yet (clone): read instead of the file. */
+  localFile?: ConfigFile
 }
 
 const MAX_CONFIG_COUNT = 100_000
@@ -201,7 +203,8 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LayeredCon
   const { env } = options
   const layers: ConfigLayer[] = []
   for (const { scope, path } of configFilePaths(env, options.gitDir)) {
-    layers.push(fileLayer(scope, path, await ConfigFile.load(path)))
+    const file = scope === 'local' && options.localFile ? options.localFile : await ConfigFile.load(path)
+    layers.push(fileLayer(scope, path, file))
   }
   const command: ScopedEntry[] = [...countLayer(env)]
   const params = env.GIT_CONFIG_PARAMETERS

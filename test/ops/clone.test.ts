@@ -331,6 +331,17 @@ t.test('-c key=value is written into the new repository; tsgit -c applies to thi
   t.equal(last?.headers['x-run-only'], '1', 'but it was used for the clone')
 })
 
+t.test('clone -c options apply to the clone\'s own requests (the remote is contacted while the repository is created)', async (t) => {
+  const d = dest()
+  const before = srv.server.requests.length
+  const r = await tsgit(['clone', '-q', '-c', 'http.extraHeader=X-Clone-Option: 2', srv.server.url('rich.git'), d])
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  t.equal(git(['config', 'http.extraHeader'], { cwd: d }).stdout.trim(), 'X-Clone-Option: 2', 'written into the new repository')
+  const seen = srv.server.requests.slice(before)
+  t.same(seen.map((q) => q.command ?? q.method).sort(), ['GET', 'fetch', 'ls-refs'])
+  t.ok(seen.every((q) => q.headers['x-clone-option'] === '2'), 'sent with every request of the clone')
+})
+
 t.test('--progress shows git\'s progress lines even when stderr is not a terminal', async (t) => {
   const d = dest()
   const r = await tsgit(['clone', '--progress', srv.server.url('rich.git'), d])
