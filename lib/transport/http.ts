@@ -14,6 +14,7 @@ import { undiciParts, type RequestOptions, type UndiciParts } from './undici-par
 import { AuthError, PktLineError, TransportError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader, pktText } from '../pktline/pktline.js'
+import { chunksOf } from './chunks.js'
 import { resolveProxyEnv, withScheme } from './proxy.js'
 import type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
@@ -182,8 +183,7 @@ export class HttpTransport implements Transport {
     const self = this
     async function* counted(): AsyncGenerator<Buffer> {
       try {
-        for await (const chunk of body) {
-          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array)
+        for await (const buf of chunksOf(body)) {
           self.received += buf.length
           yield buf
         }

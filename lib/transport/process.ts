@@ -13,6 +13,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { TransportError, type TsgitErrorOptions } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader } from '../pktline/pktline.js'
+import { chunksOf } from './chunks.js'
 import type { Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
 
@@ -248,8 +249,7 @@ export class ProcessTransport implements Transport {
     const stdout = child.stdout
     const exited = this.exited
     async function* counted(): AsyncGenerator<Buffer> {
-      for await (const chunk of stdout) {
-        const buf = chunk as Buffer
+      for await (const buf of chunksOf(stdout)) {
         self.received += buf.length
         yield buf
       }
