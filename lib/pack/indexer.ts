@@ -37,7 +37,7 @@ export interface IndexPackOptions {
   streamingThreshold?: number
   /** Memory for delta bases held during resolution. Default 96 MiB (git's core.deltaBaseCacheLimit). */
   baseCacheBytes?: number
-  /** Memory for the objects just received, so that deltas on them are resolved as they arrive. Default 16 MiB; 0 turns it off. */
+  /** Memory for the objects just received, so that deltas on them are resolved as they arrive. Default 2 MiB; 0 turns it off. */
   recentBytes?: number
   /** A pack up to this many bytes is read back whole for delta resolution. Default 16 MiB. */
   inMemoryPackBytes?: number
