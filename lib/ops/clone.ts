@@ -165,7 +165,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     const prefixes = tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/']
     const opening = openSessionAndListRefs(opts.url, transportOptionsFromConfig(transportConfig, origin, ctx.env, ctx.sink, ctx.signal), { refPrefixes: prefixes })
     const creating = (async () => {
-      const created = await Repository.fromLocation(await initRepository(destPath, { bare }), { env: ctx.env, cliConfig: ctx.configOverrides })
+      // The view is the transport's: its local layer is re-read from the file by this update.
+      const created = await Repository.fromLocation(await initRepository(destPath, { bare }), { env: ctx.env, config: transportConfig })
       await created.config.update(setUp)
       return created
     })()
@@ -176,7 +177,7 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     if (opened.status === 'rejected') throw opened.reason
     const repo = made.value
     const { refs } = opened.value
-    session = opened.value.session
+    session = opened.value.session // set above already; again so the type knows it is there
     const plan = planRefs(refs, opts, singleBranch, tags, origin)
 
     let partial = false

@@ -17,6 +17,11 @@ export const OBJ_TAG = 4
 export const OBJ_OFS_DELTA = 6
 export const OBJ_REF_DELTA = 7
 
+/** Whether a pack entry type is a delta (its object's type is its base's). */
+export function isDeltaType(packType: number): boolean {
+  return packType === OBJ_OFS_DELTA || packType === OBJ_REF_DELTA
+}
+
 const TYPE_NAMES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' }
 
 export function typeName(code: number): ObjectType {

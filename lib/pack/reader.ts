@@ -9,7 +9,7 @@ import type { GitObject, Oid } from '../odb/types.js'
 import { applyDelta } from './delta.js'
 import {
   OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
-  parseEntryHeader, parsePackHeader, typeName,
+  isDeltaType, parseEntryHeader, parsePackHeader, typeName,
 } from './format.js'
 import { PackIndex } from './idx.js'
 import { inflateEntry } from './inflate.js'
@@ -235,7 +235,7 @@ export class PackFile {
     let data: Buffer
     try {
       // a delta is dead once applied: small ones may share the pool
-      data = inflateEntry(entry.subarray(h.headerLength), h.size, undefined, h.packType === OBJ_OFS_DELTA || h.packType === OBJ_REF_DELTA).data
+      data = inflateEntry(entry.subarray(h.headerLength), h.size, undefined, isDeltaType(h.packType)).data
     } catch (e) {
       throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
     }

@@ -18,7 +18,7 @@ import { EntryTable, NO_BASE } from './entries.js'
 import { inflateEntry, type Inflated } from './inflate.js'
 import {
   HEADER_ROOM, OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
-  hashInRoom, hashObject, objectHasher, parseEntryHeader, parsePackHeader, typeName, type EntryHeader,
+  hashInRoom, hashObject, isDeltaType, objectHasher, parseEntryHeader, parsePackHeader, typeName, type EntryHeader,
 } from './format.js'
 import { RecentObjects } from './recent.js'
 
@@ -176,7 +176,7 @@ export class PackReceiver {
             if (!done) return
             break
           }
-          const isDelta = h.packType === OBJ_OFS_DELTA || h.packType === OBJ_REF_DELTA
+          const isDelta = isDeltaType(h.packType)
           // A whole object goes among the recent ones, where a later delta can find it.
           const room = isDelta ? undefined : this.recent?.reserve(h.size)
           let inflated: Inflated
@@ -353,7 +353,7 @@ export class PackReceiver {
   private async startStreaming(h: EntryHeader, offset: number): Promise<boolean> {
     const header = this.consume(h.headerLength)
     this.hashConsumed()
-    const isDelta = h.packType === OBJ_OFS_DELTA || h.packType === OBJ_REF_DELTA
+    const isDelta = isDeltaType(h.packType)
     const inflater = createInflate()
     const s: StreamingEntry = {
       index: -1,

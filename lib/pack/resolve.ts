@@ -19,7 +19,7 @@ import type { GitObject, Oid } from '../odb/types.js'
 import { applyDelta, applyDeltaAfter } from './delta.js'
 import { EntryTable, NO_BASE } from './entries.js'
 import { inflateEntry } from './inflate.js'
-import { HEADER_ROOM, OBJ_OFS_DELTA, OBJ_REF_DELTA, hashInRoom, typeCode, typeName } from './format.js'
+import { HEADER_ROOM, OBJ_OFS_DELTA, hashInRoom, isDeltaType, typeCode, typeName } from './format.js'
 
 /** Largest read buffer kept between reads. */
 const MAX_SCRATCH = 1024 * 1024
@@ -66,7 +66,7 @@ export class DeltaResolver {
   ) {
     // Children of each entry by OFS_DELTA, in compressed-row form.
     const n = t.count
-    for (let i = 0; i < n; i++) if ((t.packType[i] === OBJ_OFS_DELTA || t.packType[i] === OBJ_REF_DELTA) && t.objType[i] !== 0) this.resolved++
+    for (let i = 0; i < n; i++) if (isDeltaType(t.packType[i] as number) && t.objType[i] !== 0) this.resolved++
     this.childStart = new Int32Array(n + 1)
     let ofs = 0
     for (let i = 0; i < n; i++) {
@@ -97,7 +97,7 @@ export class DeltaResolver {
       if (type === 0) continue
       const kids = this.kidsOf(i, t.oid(i))
       if (kids.length === 0) continue
-      const isDelta = t.packType[i] === OBJ_OFS_DELTA || t.packType[i] === OBJ_REF_DELTA
+      const isDelta = isDeltaType(t.packType[i] as number)
       await this.walk(i, type, isDelta ? await this.materialize(i, kids[0] as number) : this.readEntry(i), kids)
     }
     // Whatever is left hangs off bases outside the pack (a thin pack), or is a cycle.
@@ -183,7 +183,7 @@ export class DeltaResolver {
     }
     const chain: number[] = []
     let j = index
-    while (t.packType[j] === OBJ_OFS_DELTA || t.packType[j] === OBJ_REF_DELTA) {
+    while (isDeltaType(t.packType[j] as number)) {
       chain.push(j)
       j = t.base[j] as number
       if (j === NO_BASE) throw new PackError(`delta at offset ${t.offset[chain[chain.length - 1] as number]} has no resolved base`)

@@ -202,6 +202,8 @@ export interface OpenOptions {
   env?: Record<string, string | undefined>
   /** `-c key=value` from the command line. */
   cliConfig?: string[]
+  /** The configuration, already loaded (clone: the view its transport read); not read again. */
+  config?: LayeredConfig
 }
 
 /** A located repository with its configuration and refs. */
@@ -227,7 +229,7 @@ export class Repository {
 
   static async fromLocation(location: RepositoryLocation, options: OpenOptions = {}): Promise<Repository> {
     const env = options.env ?? {}
-    const config = await loadConfig({ gitDir: location.gitDir, env, cliConfig: options.cliConfig ?? [] })
+    const config = options.config ?? (await loadConfig({ gitDir: location.gitDir, env, cliConfig: options.cliConfig ?? [] }))
     const objectsEnv = env.GIT_OBJECT_DIRECTORY
     const objectsDir = objectsEnv !== undefined && objectsEnv !== '' ? resolve(objectsEnv) : join(location.gitDir, 'objects')
     return new Repository(location, config, objectsDir)
