@@ -52,7 +52,8 @@ const ROWS: Row[] = [
     title: 'checkout after blobless',
     flags: BLOBLESS_NC,
     workTree: true,
-    step: (client, dir) => commandIn(client, dir, ['checkout', '-q', 'main']),
+    // The branch the clone set up from the server's HEAD: not always "main" (--repo).
+    step: (client, dir) => commandIn(client, dir, ['checkout', '-q', git(['symbolic-ref', '--short', 'HEAD'], { cwd: dir }).stdout.trim()]),
   },
   {
     // git 2.39 has no backfill; its way to get every blob is a refetch without the filter.

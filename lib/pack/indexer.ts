@@ -39,6 +39,8 @@ export interface IndexPackOptions {
   baseCacheBytes?: number
   /** Memory for the objects just received, so that deltas on them are resolved as they arrive. Default 2 MiB; 0 turns it off. */
   recentBytes?: number
+  /** Memory reused for the bases and results of the second pass (arena.ts). Default 16 MiB; what does not fit gets memory of its own. */
+  arenaBytes?: number
   /** A pack up to this many bytes is read back whole for delta resolution. Default 16 MiB. */
   inMemoryPackBytes?: number
   /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
@@ -193,6 +195,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
         maxObjectSize,
         ...(packBytes ? { packBytes } : {}),
         baseCacheBytes: options.baseCacheBytes ?? 96 * 1024 * 1024,
+        ...(options.arenaBytes !== undefined ? { arenaBytes: options.arenaBytes } : {}),
         ...(options.resolveExternal ? { resolveExternal: options.resolveExternal } : {}),
         ...(options.progress ? { progress: options.progress } : {}),
         ...(signal ? { signal } : {}),

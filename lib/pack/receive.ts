@@ -32,6 +32,9 @@ export interface ReceiveLimits {
 
 const EMPTY = Buffer.alloc(0)
 
+/** Largest buffer kept for joining what arrives (see join). */
+const STAGING_MAX = 4 * 1024 * 1024
+
 interface StreamingEntry {
   index: number
   offset: number
@@ -79,6 +82,8 @@ export class PackReceiver {
   /** buf[hashedTo..pos) is consumed but not yet in packHash (hashed a run at a time, not per entry). */
   private hashedTo = 0
   private readonly recent: RecentObjects | undefined
+  /** The two buffers join copies into, alternately. */
+  private readonly staging: (Buffer | undefined)[] = [undefined, undefined]
 
   constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {
     this.recent = limits.recentBytes > 0 ? new RecentObjects(limits.recentBytes) : undefined
@@ -125,10 +130,30 @@ export class PackReceiver {
     this.hashConsumed()
     this.hashedTo = 0
     const head = this.buf.subarray(this.pos)
-    this.buf = head.length === 0 && this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat([head, ...this.queue])
+    this.buf = head.length === 0 && this.queue.length === 1 ? (this.queue[0] as Buffer) : this.join(head, this.queue)
     this.pos = 0
     this.queue = []
     this.queued = 0
+  }
+
+  /**
+   * head and the queued chunks in one buffer: one of two kept for this, the one buf
+   * is not in, so the copy lands in memory already touched (a fresh buffer per call
+   * costs a page fault per 4 KiB, as much as the copy itself). Nothing outside
+   * parse keeps a view of buf. Joins larger than STAGING_MAX get a buffer of their own.
+   */
+  private join(head: Buffer, chunks: Buffer[]): Buffer {
+    const size = head.length + this.queued
+    if (size > STAGING_MAX) return Buffer.concat([head, ...chunks])
+    const which = this.staging[0] !== undefined && this.buf.buffer === this.staging[0].buffer ? 1 : 0
+    let target = this.staging[which]
+    if (target === undefined || target.length < size) {
+      target = Buffer.allocUnsafeSlow(Math.min(STAGING_MAX, Math.max(size, 2 * (target?.length ?? 32 * 1024))))
+      this.staging[which] = target
+    }
+    let at = head.copy(target, 0)
+    for (const c of chunks) at += c.copy(target, at)
+    return target.subarray(0, size)
   }
 
   private consume(n: number): Buffer {

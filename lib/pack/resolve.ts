@@ -16,13 +16,17 @@ import type { FileHandle } from 'node:fs/promises'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, Oid } from '../odb/types.js'
-import { applyDelta, applyDeltaAfter } from './delta.js'
+import { BuddyArena } from './arena.js'
+import { checkDelta, writeDelta } from './delta.js'
 import { EntryTable, NO_BASE } from './entries.js'
 import { inflateEntry } from './inflate.js'
 import { HEADER_ROOM, OBJ_OFS_DELTA, hashInRoom, isDeltaType, typeCode, typeName } from './format.js'
 
 /** Largest read buffer kept between reads. */
 const MAX_SCRATCH = 1024 * 1024
+
+/** Memory reused for bases and results (arena.ts); objects that do not fit are allocated on their own. */
+const DEFAULT_ARENA_BYTES = 16 * 1024 * 1024
 
 /** `base` value of a delta whose base came from resolveExternal. */
 const EXTERNAL_BASE = -2
@@ -31,6 +35,8 @@ export interface ResolveOptions {
   maxObjectSize: number
   /** Bytes of bases kept in memory along the current path of the walk. */
   baseCacheBytes: number
+  /** Capacity of the arena bases and results are made in. Default 16 MiB. */
+  arenaBytes?: number
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
   /** The whole pack, when it is small enough to hold: entries are then sliced, not read. */
   packBytes?: Buffer
@@ -42,6 +48,8 @@ interface Frame {
   index: number
   type: number
   data: Buffer | null
+  /** What holds `data`, given back to the arena when `data` is dropped. */
+  block: Buffer | null
   kids: number[]
   next: number
 }
@@ -57,6 +65,7 @@ export class DeltaResolver {
   private scratch = Buffer.allocUnsafe(64 * 1024)
   /** Where deltas are inflated: each is applied, then dead. */
   private readonly inflated = Buffer.allocUnsafe(256 * 1024)
+  private readonly arena: BuddyArena
 
   constructor(
     private readonly t: EntryTable,
@@ -64,6 +73,7 @@ export class DeltaResolver {
     private readonly deltaCount: number,
     private readonly opts: ResolveOptions,
   ) {
+    this.arena = new BuddyArena(opts.arenaBytes ?? DEFAULT_ARENA_BYTES)
     // Children of each entry by OFS_DELTA, in compressed-row form.
     const n = t.count
     for (let i = 0; i < n; i++) if (isDeltaType(t.packType[i] as number) && t.objType[i] !== 0) this.resolved++
@@ -135,19 +145,22 @@ export class DeltaResolver {
 
   private async walk(index: number, type: number, data: Buffer, kids: number[]): Promise<void> {
     const t = this.t
-    const stack: Frame[] = [{ index, type, data, kids, next: 0 }]
+    const stack: Frame[] = [{ index, type, data, block: data, kids, next: 0 }]
     this.held += data.length
     while (stack.length > 0) {
       const top = stack[stack.length - 1] as Frame
       if (top.next >= top.kids.length) {
         stack.pop()
-        if (top.data) this.held -= top.data.length
+        this.drop(top)
         continue
       }
       this.opts.signal?.throwIfAborted()
       const child = top.kids[top.next++] as number
-      const base = top.data ?? (await this.materialize(top.index, top.kids[0] as number))
-      const framed = applyDeltaAfter(HEADER_ROOM, base, this.readEntry(child, true), this.opts.maxObjectSize)
+      if (top.data === null) {
+        top.data = await this.materialize(top.index, top.kids[0] as number)
+        top.block = top.data
+      }
+      const framed = this.applyAfterRoom(top.data, this.readEntry(child, true))
       const result = framed.subarray(HEADER_ROOM)
       t.setOidHex(child, hashInRoom(typeName(top.type), framed, result.length))
       t.objType[child] = top.type
@@ -156,20 +169,46 @@ export class DeltaResolver {
       if (top.next >= top.kids.length) {
         // The parent has no other child waiting: let it go before descending.
         stack.pop()
-        if (top.data) this.held -= top.data.length
+        this.drop(top)
       }
       const grandKids = this.kidsOf(child, t.oid(child))
-      if (grandKids.length === 0) continue
-      stack.push({ index: child, type: top.type, data: result, kids: grandKids, next: 0 })
+      if (grandKids.length === 0) {
+        this.arena.release(framed)
+        continue
+      }
+      stack.push({ index: child, type: top.type, data: result, block: framed, kids: grandKids, next: 0 })
       this.held += result.length
       for (const f of stack) {
         if (this.held <= this.opts.baseCacheBytes || f === stack[stack.length - 1]) break
-        if (f.data) {
-          this.held -= f.data.length
-          f.data = null
-        }
+        this.drop(f)
       }
     }
+  }
+
+  /** Lets go of a frame's data (it is rebuilt from the file if needed again). */
+  private drop(f: Frame): void {
+    if (f.data) this.held -= f.data.length
+    if (f.block) this.arena.release(f.block)
+    f.data = null
+    f.block = null
+  }
+
+  /** A buffer of `size` bytes: from the arena when it has room, else of its own. */
+  private allocate(size: number): Buffer {
+    return this.arena.alloc(size) ?? Buffer.allocUnsafe(size)
+  }
+
+  /** The result of `delta` on `base`, after HEADER_ROOM bytes (delta.ts's applyDeltaAfter, in the arena). */
+  private applyAfterRoom(base: Buffer, delta: Buffer): Buffer {
+    const header = checkDelta(base, delta, this.opts.maxObjectSize)
+    const framed = this.allocate(HEADER_ROOM + header.resultSize)
+    try {
+      writeDelta(base, delta, header, framed, HEADER_ROOM)
+    } catch (e) {
+      this.arena.release(framed)
+      throw e
+    }
+    return framed
   }
 
   /** Rebuilds entry `index` from the pack file; `someChild` identifies an external base. */
@@ -190,7 +229,17 @@ export class DeltaResolver {
       if (j === EXTERNAL_BASE) break
     }
     let data = j === EXTERNAL_BASE ? await this.materialize(EXTERNAL_BASE, chain[chain.length - 1] as number) : this.readEntry(j)
-    for (let k = chain.length - 1; k >= 0; k--) data = applyDelta(data, this.readEntry(chain[k] as number, true), this.opts.maxObjectSize)
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const base = data
+      const delta = this.readEntry(chain[k] as number, true)
+      const header = checkDelta(base, delta, this.opts.maxObjectSize)
+      data = this.allocate(header.resultSize)
+      try {
+        writeDelta(base, delta, header, data, 0)
+      } finally {
+        this.arena.release(base)
+      }
+    }
     return data
   }
 
@@ -202,12 +251,17 @@ export class DeltaResolver {
     const size = t.size[i] as number
     const held = this.opts.packBytes
     const compressed = held !== undefined ? held.subarray(start, start + length) : this.readCompressed(i, start, length)
+    // A kept object goes to the arena: inflateEntry writes into it (one spare byte) and returns a view of its start.
+    const into = transient ? this.inflated : this.arena.alloc(size + 1)
     let data: Buffer
     try {
-      data = inflateEntry(compressed, size, transient ? this.inflated : undefined).data
+      data = inflateEntry(compressed, size, into).data
     } catch (e) {
+      if (into !== undefined) this.arena.release(into)
       throw new PackError(`pack has bad object at offset ${t.offset[i]}: ${(e as Error).message}`, { cause: e })
     }
+    // Objects past inflateEntry's one-shot limit come back in a buffer of their own.
+    if (into !== undefined && !transient && data.buffer !== into.buffer) this.arena.release(into)
     if (data.length !== size) throw new PackError(`pack has bad object at offset ${t.offset[i]}: size mismatch on re-read`)
     return data
   }

@@ -52,6 +52,10 @@ const variants: [string, string[], Partial<IndexPackOptions>][] = [
   // resolved afterwards, some of them from bases that were deltas resolved on arrival.
   ['recent objects too few for all bases', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 128 * 1024 }],
   ['recent objects too few, no base memory, read from the file', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 128 * 1024, baseCacheBytes: 0, inMemoryPackBytes: 0 }],
+  // The second pass makes bases and results in an arena (arena.ts); with a tiny one, some
+  // fit and the rest get memory of their own, and blocks are given back in every order.
+  ['second pass in a 4 KiB arena', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 0, arenaBytes: 4096 }],
+  ['second pass in a 4 KiB arena, no base memory, read from the file', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 0, arenaBytes: 4096, baseCacheBytes: 0, inMemoryPackBytes: 0 }],
 ]
 
 for (const [name, flags, opts] of variants) {
