@@ -25,10 +25,12 @@ function orderFor(size: number): number {
 export class BuddyArena {
   private memory: Buffer | undefined
   private readonly maxOrder: number
-  /** Free blocks by order: their offsets. */
-  private readonly free: Set<number>[] = []
+  /** Free blocks by order: their offsets, the last freed last (taken first: its pages are the likeliest touched). */
+  private readonly free: number[][] = []
   /** By offset >> MIN_ORDER: order + 1 of the free block that starts there, 0 if none. */
   private readonly freeOrder: Int8Array
+  /** By offset >> MIN_ORDER: where a free block is in its list (removal swaps it with the last). */
+  private readonly freeAt: Int32Array
   /** By offset >> MIN_ORDER: order + 1 of the block handed out that starts there, 0 if none. */
   private readonly usedOrder: Int8Array
   private inUse = 0
@@ -36,9 +38,10 @@ export class BuddyArena {
   /** `capacity` is rounded down to a power of two, at least 256 bytes. */
   constructor(capacity: number) {
     this.maxOrder = Math.max(MIN_ORDER, 31 - Math.clz32(Math.min(capacity, 2 ** 30)))
-    for (let o = 0; o <= this.maxOrder; o++) this.free.push(new Set())
+    for (let o = 0; o <= this.maxOrder; o++) this.free.push([])
     const slots = 1 << (this.maxOrder - MIN_ORDER)
     this.freeOrder = new Int8Array(slots)
+    this.freeAt = new Int32Array(slots)
     this.usedOrder = new Int8Array(slots)
     this.addFree(0, this.maxOrder)
   }
@@ -57,9 +60,10 @@ export class BuddyArena {
     if (size > this.capacity) return undefined
     const order = orderFor(size)
     let o = order
-    while (o <= this.maxOrder && (this.free[o] as Set<number>).size === 0) o++
+    while (o <= this.maxOrder && (this.free[o] as number[]).length === 0) o++
     if (o > this.maxOrder) return undefined
-    const offset = (this.free[o] as Set<number>).values().next().value as number
+    const list = this.free[o] as number[]
+    const offset = list[list.length - 1] as number
     this.removeFree(offset, o)
     // Split: keep the lower half, free the upper, down to the order wanted.
     while (o > order) {
@@ -97,12 +101,20 @@ export class BuddyArena {
   }
 
   private addFree(offset: number, order: number): void {
-    ;(this.free[order] as Set<number>).add(offset)
+    const list = this.free[order] as number[]
+    this.freeAt[offset >> MIN_ORDER] = list.length
+    list.push(offset)
     this.freeOrder[offset >> MIN_ORDER] = order + 1
   }
 
   private removeFree(offset: number, order: number): void {
-    ;(this.free[order] as Set<number>).delete(offset)
+    const list = this.free[order] as number[]
+    const at = this.freeAt[offset >> MIN_ORDER] as number
+    const last = list.pop() as number
+    if (last !== offset) {
+      list[at] = last
+      this.freeAt[last >> MIN_ORDER] = at
+    }
     this.freeOrder[offset >> MIN_ORDER] = 0
   }
 }

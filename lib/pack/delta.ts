@@ -105,6 +105,7 @@ export function writeDelta(base: Buffer, delta: Buffer, header: DeltaHeader, out
   // ring of recent objects): Buffer#copy between them copies each span twice (V8 makes
   // the source a temporary copy first), copyWithin on a view of the whole does not.
   const shared = base.buffer === out.buffer ? new Uint8Array(out.buffer) : undefined
+  const literalsShared = delta.buffer === out.buffer ? (shared ?? new Uint8Array(out.buffer)) : undefined
   while (pos < end) {
     const op = delta[pos++] as number
     if (op & 0x80) {
@@ -136,7 +137,8 @@ export function writeDelta(base: Buffer, delta: Buffer, header: DeltaHeader, out
     } else if (op !== 0) {
       if (pos + op > end) throw new PackError('delta insert instruction runs past the end of the delta')
       if (outPos + op > outEnd) throw new PackError('delta produces more data than its header declares')
-      delta.copy(out, outPos, pos, pos + op)
+      if (literalsShared) literalsShared.copyWithin(out.byteOffset + outPos, delta.byteOffset + pos, delta.byteOffset + pos + op)
+      else delta.copy(out, outPos, pos, pos + op)
       outPos += op
       pos += op
     } else {

@@ -206,7 +206,9 @@ export class PackReceiver {
           const room = isDelta ? undefined : this.recent?.reserve(h.size)
           let inflated: Inflated
           try {
-            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, room ? room.subarray(HEADER_ROOM) : this.inflateInto)
+            // A delta goes where the recent objects are, in case its base is one of them (resolveOnArrival).
+            const into = room ? room.subarray(HEADER_ROOM) : (isDelta ? this.recent?.scratch(h.size + 1) : undefined) ?? this.inflateInto
+            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, into)
           } catch (e) {
             if (zlibCode(e) === 'Z_BUF_ERROR') {
               if (final) throw this.truncated(offset)

@@ -17,6 +17,9 @@ import { HEADER_ROOM } from './format.js'
 /** Objects larger than this share of the ring are not kept: one would push out too many others. */
 const LARGEST_SHARE = 8
 
+/** Room after the ring for one delta being applied (see `scratch`). */
+const SCRATCH_BYTES = 256 * 1024
+
 export class RecentObjects {
   private ring: Buffer | undefined
   /** Where the next object's room starts. */
@@ -42,7 +45,7 @@ export class RecentObjects {
   reserve(size: number, keep = -1): Buffer | undefined {
     const need = HEADER_ROOM + size + 1
     if (need * LARGEST_SHARE > this.capacity) return undefined
-    this.ring ??= Buffer.allocUnsafeSlow(this.capacity)
+    const ring = this.memory()
     const wraps = this.head + need > this.capacity
     const start = wraps ? 0 : this.head
     const end = start + need
@@ -65,7 +68,23 @@ export class RecentObjects {
     this.pendingStart = start
     this.pendingEnd = end
     this.pendingSize = size
-    return this.ring.subarray(start, end)
+    return ring.subarray(start, end)
+  }
+
+  /**
+   * `size` bytes past the end of the ring, in the same buffer, valid until the next
+   * call: where a delta is inflated, so that writeDelta's copies from base and from
+   * delta are all copies within one buffer (Buffer#copy between two buffers makes a
+   * view per call). Undefined when `size` is larger than that room.
+   */
+  scratch(size: number): Buffer | undefined {
+    if (size > SCRATCH_BYTES) return undefined
+    return this.memory().subarray(this.capacity, this.capacity + size)
+  }
+
+  private memory(): Buffer {
+    this.ring ??= Buffer.allocUnsafeSlow(this.capacity + SCRATCH_BYTES)
+    return this.ring
   }
 
   /** Keeps the object written into the last room reserved, as entry `index`'s. */
