@@ -99,3 +99,24 @@ t.test('corrupt indexes are refused on open', async (t) => {
     try { PackIndex.fromBuffer(buf) } catch (e) { t.match((e as Error).message, re, what) }
   }
 })
+
+t.test('ids sharing their first bytes, and the same id twice, are ordered as git show-index orders them', async (t) => {
+  // 40 ids in one two-byte bucket (a comparator sort), 10 in another (insertion sort),
+  // one id at two offsets, and ids on their own; given in a scrambled order.
+  const id = (prefix: string, i: number): Buffer => Buffer.concat([Buffer.from(prefix, 'hex'), createHash('sha1').update(`${prefix} ${i}`).digest().subarray(prefix.length / 2)])
+  const oids = [
+    ...Array.from({ length: 40 }, (_, i) => id('abcd', i)),
+    ...Array.from({ length: 10 }, (_, i) => id('0001', i)),
+    ...Array.from({ length: 30 }, (_, i) => id('', i)),
+  ]
+  const dup = id('abcd', 7)
+  const entries: IdxEntry[] = oids.map((oid, i) => ({ oid, offset: 12 + 1000 * ((i * 37) % oids.length), crc32: i }))
+  entries.push({ oid: dup, offset: 5, crc32: 999 })
+  const idx = writeIdxV2(entries, randomBytes(20))
+  const shown = git(['show-index'], { input: idx }).stdout.trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '))
+  const expected = [...entries].sort((a, b) => a.oid.compare(b.oid) || a.offset - b.offset).map((e) => `${e.offset} ${e.oid.toString('hex')}`)
+  t.same(shown, expected)
+  t.equal(shown.filter((l) => l.endsWith(dup.toString('hex'))).length, 2, 'both copies of the duplicate')
+  const read = PackIndex.fromBuffer(idx)
+  for (const e of entries) if (!e.oid.equals(dup)) t.equal(read.find(e.oid), e.offset)
+})
