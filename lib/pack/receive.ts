@@ -208,7 +208,7 @@ export class PackReceiver {
           try {
             // A delta goes where the recent objects are, in case its base is one of them (resolveOnArrival).
             const into = room ? room.subarray(HEADER_ROOM) : (isDelta ? this.recent?.scratch(h.size + 1) : undefined) ?? this.inflateInto
-            inflated = inflateEntry(this.buf.subarray(dataPos), h.size, into)
+            inflated = inflateEntry(this.buf, h.size, into, false, dataPos)
           } catch (e) {
             if (zlibCode(e) === 'Z_BUF_ERROR') {
               if (final) throw this.truncated(offset)
