@@ -38,8 +38,8 @@ export interface ResolveOptions {
   /** Capacity of the arena bases and results are made in. Default 16 MiB. */
   arenaBytes?: number
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
-  /** The whole pack, when it is small enough to hold, as the chunks it arrived in: entries are then sliced, not read. */
-  packChunks?: readonly Buffer[]
+  /** The whole pack, when it is small enough to hold: entries are then sliced, not read. */
+  packBytes?: Buffer
   progress?: ProgressSink
   signal?: AbortSignal
 }
@@ -66,8 +66,6 @@ export class DeltaResolver {
   /** Where deltas are inflated: each is applied, then dead. */
   private readonly inflated = Buffer.allocUnsafe(256 * 1024)
   private readonly arena: BuddyArena
-  /** Pack offset of each of opts.packChunks. */
-  private readonly chunkStarts: Float64Array | undefined
 
   constructor(
     private readonly t: EntryTable,
@@ -76,15 +74,6 @@ export class DeltaResolver {
     private readonly opts: ResolveOptions,
   ) {
     this.arena = new BuddyArena(opts.arenaBytes ?? DEFAULT_ARENA_BYTES)
-    if (opts.packChunks !== undefined) {
-      const starts = new Float64Array(opts.packChunks.length)
-      let at = 0
-      opts.packChunks.forEach((c, k) => {
-        starts[k] = at
-        at += c.length
-      })
-      this.chunkStarts = starts
-    }
     // Children of each entry by OFS_DELTA, in compressed-row form.
     const n = t.count
     for (let i = 0; i < n; i++) if (isDeltaType(t.packType[i] as number) && t.objType[i] !== 0) this.resolved++
@@ -260,7 +249,8 @@ export class DeltaResolver {
     const start = (t.offset[i] as number) + (t.headerLength[i] as number)
     const length = (t.end[i] as number) - start
     const size = t.size[i] as number
-    const compressed = this.chunkStarts !== undefined ? this.sliceHeld(i, start, length) : this.readCompressed(i, start, length)
+    const held = this.opts.packBytes
+    const compressed = held !== undefined ? held.subarray(start, start + length) : this.readCompressed(i, start, length)
     // A kept object goes to the arena: inflateEntry writes into it (one spare byte) and returns a view of its start.
     const into = transient ? this.inflated : this.arena.alloc(size + 1)
     let data: Buffer
@@ -276,45 +266,12 @@ export class DeltaResolver {
     return data
   }
 
-  /** Bytes [start, start + length) of the held pack: a view of the chunk that holds them, else joined in the scratch buffer. */
-  private sliceHeld(i: number, start: number, length: number): Buffer {
-    const chunks = this.opts.packChunks as readonly Buffer[]
-    const starts = this.chunkStarts as Float64Array
-    // The last chunk that starts at or before `start`.
-    let lo = 0
-    let hi = chunks.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      if ((starts[mid] as number) <= start) lo = mid
-      else hi = mid - 1
-    }
-    let c = lo
-    let at = start - (starts[c] as number)
-    const first = chunks[c] as Buffer
-    if (at + length <= first.length) return first.subarray(at, at + length)
-    const out = this.scratchFor(length)
-    let done = 0
-    while (done < length) {
-      const chunk = chunks[c]
-      if (chunk === undefined) throw new PackError(`pack ended inside the object at offset ${this.t.offset[i]}`)
-      done += chunk.copy(out, done, at, Math.min(chunk.length, at + length - done))
-      c++
-      at = 0
-    }
-    return out
-  }
-
-  /** `length` bytes of scratch, valid until the next call. */
-  private scratchFor(length: number): Buffer {
-    if (length > this.scratch.length && length <= MAX_SCRATCH) this.scratch = Buffer.allocUnsafe(Math.min(MAX_SCRATCH, Math.max(length, 2 * this.scratch.length)))
-    return length <= this.scratch.length ? this.scratch.subarray(0, length) : Buffer.allocUnsafe(length)
-  }
-
   /** The compressed bytes of entry `i`, valid until the next call. */
   private readCompressed(i: number, start: number, length: number): Buffer {
     // Synchronous positional reads: resolution is CPU-bound, and a thread-pool
     // round trip per delta costs more than the read itself.
-    const compressed = this.scratchFor(length)
+    if (length > this.scratch.length && length <= MAX_SCRATCH) this.scratch = Buffer.allocUnsafe(Math.min(MAX_SCRATCH, Math.max(length, 2 * this.scratch.length)))
+    const compressed = length <= this.scratch.length ? this.scratch.subarray(0, length) : Buffer.allocUnsafe(length)
     let done = 0
     while (done < length) {
       const n = readSync(this.pack.fd, compressed, done, length - done, start + done)
