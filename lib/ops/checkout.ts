@@ -36,6 +36,8 @@ export interface CheckoutOptions {
   force?: boolean
   /** false: --no-lazy-fetch. */
   lazyFetch?: boolean
+  /** false: the caller prints no tracking report (-q), so ahead/behind are not counted. Default true. */
+  upstreamCounts?: boolean
 }
 
 /** A commit as git names it in messages: abbreviated id and subject. */
@@ -167,6 +169,8 @@ async function label(store: ObjectStore, oid: Oid, min: number): Promise<CommitL
 
 /** Commits reachable from `a` but not from `b`, and the reverse (bounded walk). */
 async function aheadBehind(store: ObjectStore, a: Oid, b: Oid, limit = 100_000): Promise<{ ahead: number; behind: number }> {
+  // The usual case right after a clone or a pull: nothing to walk.
+  if (a === b) return { ahead: 0, behind: 0 }
   const reach = async (start: Oid): Promise<Set<Oid>> => {
     const seen = new Set<Oid>([start])
     const queue = [start]
@@ -333,7 +337,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
         if (tracking !== undefined) {
           const name = tracking.replace(/^refs\/remotes\//, '')
           const up = await refs.resolve(tracking)
-          upstream = up === undefined ? { name } : { name, ...(await aheadBehind(store, target.oid, up)) }
+          upstream = up === undefined || options.upstreamCounts === false ? { name } : { name, ...(await aheadBehind(store, target.oid, up)) }
         }
       }
     }

@@ -264,3 +264,33 @@ t.test('tree:0 partial clone: trees fetched level by level, blobs in one batch',
   t.ok(f.length <= 5, `a handful of requests, not one per object (${f.length})`)
   clean(t, d)
 })
+
+t.test('the tracking report: up to date, ahead, diverged — as git words it; -q prints nothing', async (t) => {
+  const tw = await makeTwin()
+  const r = await step(t, tw, ['main'])
+  t.match(r.stdout, /^Your branch is up to date with 'origin\/main'\.\n$/)
+  // The same two local commits in both twins (fixed dates, so the same ids).
+  for (const dir of [tw.ours, tw.theirs]) {
+    for (const n of [1, 2]) {
+      writeFileSync(join(dir, `local-${n}.txt`), `${n}\n`)
+      git(['add', '-A'], { cwd: dir })
+      git(['commit', '-q', '-m', `local ${n}`], { cwd: dir })
+    }
+  }
+  await step(t, tw, ['other'])
+  const ahead = await step(t, tw, ['main'])
+  t.match(ahead.stdout, /ahead of 'origin\/main' by 2 commits/)
+  // origin/main one commit further on its own: diverged, 2 and 1.
+  for (const dir of [tw.ours, tw.theirs]) {
+    const tip = git(['rev-parse', 'origin/main'], { cwd: dir }).stdout.trim()
+    const tree = git(['rev-parse', `${tip}^{tree}`], { cwd: dir }).stdout.trim()
+    const upstream = git(['commit-tree', '-p', tip, '-m', 'upstream moved', tree], { cwd: dir }).stdout.trim()
+    git(['update-ref', 'refs/remotes/origin/main', upstream], { cwd: dir })
+  }
+  await step(t, tw, ['other'])
+  const diverged = await step(t, tw, ['main'])
+  t.match(diverged.stdout, /have diverged,\nand have 2 and 1 different commits each/)
+  await step(t, tw, ['other'])
+  const quiet = await step(t, tw, ['-q', 'main'])
+  t.equal(quiet.stdout, '', '-q: no tracking report')
+})

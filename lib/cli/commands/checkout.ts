@@ -91,7 +91,7 @@ export const checkoutCommand: CommandModule = {
     const { quiet, progress } = displayOptions(opts)
     const display = ctx.display({ quiet, progress })
     try {
-      const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch })
+      const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch, upstreamCounts: !quiet })
       if (!quiet) {
         const { stdout, stderr } = describeSwitch(r, detach)
         if (stdout !== '') ctx.stdout.write(stdout)
