@@ -156,11 +156,14 @@ export class DeltaResolver {
       }
       this.opts.signal?.throwIfAborted()
       const child = top.kids[top.next++] as number
-      if (top.data === null) {
-        top.data = await this.materialize(top.index, top.kids[0] as number)
-        top.block = top.data
+      // A base dropped to honour baseCacheBytes is rebuilt for this child only.
+      const base = top.data ?? (await this.materialize(top.index, top.kids[0] as number))
+      let framed: Buffer
+      try {
+        framed = this.applyAfterRoom(base, this.readEntry(child, true))
+      } finally {
+        if (base !== top.data) this.arena.release(base)
       }
-      const framed = this.applyAfterRoom(top.data, this.readEntry(child, true))
       const result = framed.subarray(HEADER_ROOM)
       t.setOidHex(child, hashInRoom(typeName(top.type), framed, result.length))
       t.objType[child] = top.type
