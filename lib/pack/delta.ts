@@ -162,15 +162,3 @@ export function applyDelta(base: Buffer, delta: Buffer, maxResultSize: number): 
   writeDelta(base, delta, header, out, 0)
   return out
 }
-
-/**
- * applyDelta, with the result written after `room` bytes of a buffer of `room` plus
- * the result's size (the bytes of the room are not written): room for an object
- * header, so that header and result can be hashed without a copy.
- */
-export function applyDeltaAfter(room: number, base: Buffer, delta: Buffer, maxResultSize: number): Buffer {
-  const header = checkDelta(base, delta, maxResultSize)
-  const out = Buffer.allocUnsafe(room + header.resultSize)
-  writeDelta(base, delta, header, out, room)
-  return out
-}

@@ -225,10 +225,12 @@ export class PackIndex {
     if (!buf.subarray(0, 4).equals(IDX_MAGIC)) fail('not a version 2 index (bad magic)')
     const version = buf.readUInt32BE(4)
     if (version !== 2) fail(`unsupported index version ${version}`)
+    const fanout = new Uint32Array(256)
     let prev = 0
     for (let i = 0; i < 256; i++) {
       const v = buf.readUInt32BE(HEADER_SIZE + i * 4)
       if (v < prev) fail('fan-out table is not monotonic')
+      fanout[i] = v
       prev = v
     }
     const n = prev
@@ -252,8 +254,6 @@ export class PackIndex {
     // Checked with integer compares over the names as words (a native byte swap makes
     // them): a call into Buffer.compare per name made opening a pack cost ~0.5 µs per object.
     const words = wordsOf(buf, this.namesAt, n)
-    const fanout = new Uint32Array(256)
-    for (let b = 0; b < 256; b++) fanout[b] = buf.readUInt32BE(HEADER_SIZE + b * 4)
     const view = new DataView(buf.buffer, buf.byteOffset, buf.length)
     const largeCount = extra / 8
     for (let i = 0, w = 0; i < n; i++, w += 5) {
@@ -269,6 +269,7 @@ export class PackIndex {
       if (raw & LARGE_OFFSET_FLAG && (raw & ~LARGE_OFFSET_FLAG) >>> 0 >= largeCount) fail('large offset index out of range')
     }
     this.words = words
+    this.fanout = fanout
   }
 
   static async open(path: string): Promise<PackIndex> {
@@ -285,6 +286,8 @@ export class PackIndex {
    * and batch checks make millions of lookups).
    */
   private readonly words: Uint32Array
+  /** The fan-out table: how many ids start with each byte value or less. */
+  private readonly fanout: Uint32Array
   private readonly key = new Uint32Array(5)
 
   /** Position of `oid` in the sorted name table, or -1. */
@@ -302,8 +305,8 @@ export class PackIndex {
   private positionOfWords(key: Uint32Array): number {
     const words = this.words
     const first = (key[0] as number) >>> 24
-    let lo = first === 0 ? 0 : this.buf.readUInt32BE(HEADER_SIZE + (first - 1) * 4)
-    let hi = this.buf.readUInt32BE(HEADER_SIZE + first * 4)
+    let lo = first === 0 ? 0 : (this.fanout[first - 1] as number)
+    let hi = this.fanout[first] as number
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       const base = mid * 5
@@ -359,8 +362,8 @@ export class PackIndex {
     if (!/^[0-9a-f]{1,40}$/.test(prefix)) return []
     const padded = Buffer.from(prefix.padEnd(40, '0'), 'hex')
     const first = padded[0] as number
-    let lo = first === 0 ? 0 : this.buf.readUInt32BE(HEADER_SIZE + (first - 1) * 4)
-    let hi = this.buf.readUInt32BE(HEADER_SIZE + first * 4)
+    let lo = first === 0 ? 0 : (this.fanout[first - 1] as number)
+    let hi = this.fanout[first] as number
     // lower bound of the zero-padded prefix
     while (lo < hi) {
       const mid = (lo + hi) >>> 1

@@ -160,7 +160,7 @@ export class DeltaResolver {
       const base = top.data ?? (await this.materialize(top.index, top.kids[0] as number))
       let framed: Buffer
       try {
-        framed = this.applyAfterRoom(base, this.readEntry(child, true))
+        framed = this.applyInArena(base, this.readEntry(child, true), HEADER_ROOM)
       } finally {
         if (base !== top.data) this.arena.release(base)
       }
@@ -201,12 +201,12 @@ export class DeltaResolver {
     return this.arena.alloc(size) ?? Buffer.allocUnsafe(size)
   }
 
-  /** The result of `delta` on `base`, after HEADER_ROOM bytes (delta.ts's applyDeltaAfter, in the arena). */
-  private applyAfterRoom(base: Buffer, delta: Buffer): Buffer {
+  /** The result of `delta` on `base`, after `room` bytes (left for an object header), in the arena when it fits. */
+  private applyInArena(base: Buffer, delta: Buffer, room: number): Buffer {
     const header = checkDelta(base, delta, this.opts.maxObjectSize)
-    const framed = this.allocate(HEADER_ROOM + header.resultSize)
+    const framed = this.allocate(room + header.resultSize)
     try {
-      writeDelta(base, delta, header, framed, HEADER_ROOM)
+      writeDelta(base, delta, header, framed, room)
     } catch (e) {
       this.arena.release(framed)
       throw e
@@ -234,11 +234,8 @@ export class DeltaResolver {
     let data = j === EXTERNAL_BASE ? await this.materialize(EXTERNAL_BASE, chain[chain.length - 1] as number) : this.readEntry(j)
     for (let k = chain.length - 1; k >= 0; k--) {
       const base = data
-      const delta = this.readEntry(chain[k] as number, true)
-      const header = checkDelta(base, delta, this.opts.maxObjectSize)
-      data = this.allocate(header.resultSize)
       try {
-        writeDelta(base, delta, header, data, 0)
+        data = this.applyInArena(base, this.readEntry(chain[k] as number, true), 0)
       } finally {
         this.arena.release(base)
       }
