@@ -9,8 +9,9 @@
  * configured URL.
  */
 import { readFileSync } from 'node:fs'
-import type { Dispatcher } from 'undici'
-import { undiciParts, type RequestOptions, type UndiciParts } from './undici-parts.js'
+import type { HttpClient, HttpRequest, HttpResponse, TlsOptions } from './http-client.js'
+import { NodeHttpClient } from './node-http.js'
+import { undiciClient } from './undici-parts.js'
 import { AuthError, PktLineError, TransportError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader, pktText } from '../pktline/pktline.js'
@@ -43,8 +44,8 @@ function parseExtraHeader(line: string): [string, string] | undefined {
   return [name, line.slice(colon + 1).trim()]
 }
 
-/** Drops a body we will not read; undici reports destroying an unread body as an error, which nobody needs. */
-function discard(body: Dispatcher.ResponseData['body']): void {
+/** Drops a body we will not read; destroying an unread body is reported as an error, which nobody needs. */
+function discard(body: HttpResponse['body']): void {
   body.on('error', () => undefined)
   body.destroy()
 }
@@ -56,11 +57,6 @@ function describeCause(e: unknown): string {
     return `${typeof code === 'string' ? `${code}: ` : ''}${e.message}${inner}`
   }
   return String(e)
-}
-
-interface TlsOptions {
-  rejectUnauthorized: boolean
-  ca?: Buffer
 }
 
 function tlsOptions(options: TransportOptions): TlsOptions {
@@ -75,18 +71,22 @@ function tlsOptions(options: TransportOptions): TlsOptions {
   return tls
 }
 
-function makeDispatcher({ Agent, EnvHttpProxyAgent, ProxyAgent }: UndiciParts, options: TransportOptions, tls: TlsOptions): Dispatcher {
+/**
+ * Node's own client for a direct connection; undici's proxy dispatchers when a
+ * proxy applies (http-client.ts says why).
+ */
+function makeClient(options: TransportOptions, tls: TlsOptions): HttpClient {
   if (options.proxy !== undefined) {
     // proxyTunnel false: plain http goes to the proxy in absolute form, as curl does; https still tunnels with CONNECT.
     // An empty http.proxy disables proxying (config-remote: remote.<name>.proxy).
-    if (options.proxy === '') return new Agent({ connect: tls })
+    if (options.proxy === '') return new NodeHttpClient(tls)
     const uri = withScheme(options.proxy)
-    return new ProxyAgent({ uri, requestTls: tls, connect: tls, proxyTunnel: false })
+    return undiciClient(({ ProxyAgent }) => new ProxyAgent({ uri, requestTls: tls, connect: tls, proxyTunnel: false }))
   }
   const env = resolveProxyEnv(options.env ?? process.env)
-  if (env.httpProxy === '' && env.httpsProxy === '') return new Agent({ connect: tls })
+  if (env.httpProxy === '' && env.httpsProxy === '') return new NodeHttpClient(tls)
   // Empty strings stop undici from consulting process.env behind our back.
-  return new EnvHttpProxyAgent({ httpProxy: env.httpProxy, httpsProxy: env.httpsProxy, noProxy: env.noProxy, connect: tls, requestTls: tls, proxyTunnel: false })
+  return undiciClient(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({ httpProxy: env.httpProxy, httpsProxy: env.httpsProxy, noProxy: env.noProxy, connect: tls, requestTls: tls, proxyTunnel: false }))
 }
 
 export class HttpTransport implements Transport {
@@ -96,7 +96,7 @@ export class HttpTransport implements Transport {
   private readonly sink: ProgressSink
   private readonly originalOrigin: string
   private readonly tls: TlsOptions
-  private dispatcher: Dispatcher | undefined
+  private client: HttpClient | undefined
   private readonly allowedSchemes: Set<string>
   /** Where POSTs go; updated by a redirect of the initial GET. */
   private base: string
@@ -143,29 +143,28 @@ export class HttpTransport implements Transport {
     return headers
   }
 
-  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer, signal = this.options.signal): Promise<Dispatcher.ResponseData> {
-    const undici = undiciParts()
-    this.dispatcher ??= makeDispatcher(undici, this.options, this.tls)
+  private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer, signal = this.options.signal): Promise<HttpResponse> {
     try {
-      const opts: RequestOptions = { method, headers }
+      this.client ??= makeClient(this.options, this.tls)
+      const opts: HttpRequest = { method, headers }
       if (body !== undefined) opts.body = body
       if (signal !== undefined) opts.signal = signal
-      return await undici.request(this.dispatcher, url, opts)
+      return await this.client.request(url, opts)
     } catch (e) {
       if (e instanceof Error && e.name === 'AbortError') throw e
       throw new TransportError(`unable to access '${this.displayUrl}': ${describeCause(e)}`, { cause: e, retryable: true })
     }
   }
 
-  private async failStatus(res: Dispatcher.ResponseData): Promise<never> {
-    await res.body.dump().catch(() => undefined)
+  private async failStatus(res: HttpResponse): Promise<never> {
+    await res.dump()
     const code = res.statusCode
     if (code === 401 || code === 403) throw new AuthError(`Authentication failed for '${this.displayUrl}'`)
     if (code === 404) throw new TransportError(`repository '${this.displayUrl}' not found`, { retryable: false })
     throw new TransportError(`unable to access '${this.displayUrl}': The requested URL returned error: ${code}`, { retryable: code >= 500 || code === 429 })
   }
 
-  private checkType(res: Dispatcher.ResponseData, expected: string, what: string): void {
+  private checkType(res: HttpResponse, expected: string, what: string): void {
     const type = (headerValue(res.headers, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
     if (type !== expected) {
       discard(res.body)
@@ -178,7 +177,7 @@ export class HttpTransport implements Transport {
     }
   }
 
-  private readerFor(res: Dispatcher.ResponseData): PktLineReader {
+  private readerFor(res: HttpResponse): PktLineReader {
     const body = res.body
     const self = this
     async function* counted(): AsyncGenerator<Buffer> {
@@ -202,12 +201,12 @@ export class HttpTransport implements Transport {
 
   async handshake(): Promise<PktLineReader> {
     let url = new URL(this.base + INFO_REFS_SUFFIX)
-    let res: Dispatcher.ResponseData | undefined
+    let res: HttpResponse | undefined
     for (let hops = 0; ; hops++) {
       res = await this.send(url, 'GET', this.headersFor(url, { Accept: '*/*', Pragma: 'no-cache' }))
       if (!REDIRECT_STATUSES.has(res.statusCode)) break
       const location = headerValue(res.headers, 'location')
-      await res.body.dump().catch(() => undefined)
+      await res.dump()
       if (location === undefined) throw new TransportError(`unable to access '${this.displayUrl}': redirect without a Location`, { retryable: false })
       if (hops + 1 > MAX_REDIRECTS) throw new TransportError(`unable to access '${this.displayUrl}': Maximum (${MAX_REDIRECTS}) redirects followed`, { retryable: false })
       let next: URL
@@ -289,6 +288,6 @@ export class HttpTransport implements Transport {
   async close(): Promise<void> {
     for (const r of this.open) await r.close().catch(() => undefined)
     this.open.clear()
-    await this.dispatcher?.close().catch(() => undefined)
+    await this.client?.close().catch(() => undefined)
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The parts of undici tsgit uses, loaded on first use and piecemeal.
+ * The parts of undici tsgit uses, loaded on first use and piecemeal: its proxy
+ * dispatchers, for the connections that go through a proxy (http-client.ts).
  *
  * undici's index also loads fetch, WebSocket, EventSource, caches and mocks: about
  * 115 ms of start-up here, against about 45 ms for the dispatchers and `request`
@@ -15,26 +16,19 @@
 import { createRequire } from 'node:module'
 import { setFlagsFromString } from 'node:v8'
 import type { Dispatcher } from 'undici'
+import type { HttpClient, HttpRequest } from './http-client.js'
 
 type Undici = typeof import('undici')
 
-export interface RequestOptions {
-  method: 'GET' | 'POST'
-  headers: Record<string, string>
-  body?: Buffer
-  signal?: AbortSignal
-}
-
 export interface UndiciParts {
-  Agent: Undici['Agent']
   ProxyAgent: Undici['ProxyAgent']
   EnvHttpProxyAgent: Undici['EnvHttpProxyAgent']
-  request(dispatcher: Dispatcher, url: URL, options: RequestOptions): Promise<Dispatcher.ResponseData>
+  request(dispatcher: Dispatcher, url: URL, options: HttpRequest): Promise<Dispatcher.ResponseData>
 }
 
 type ApiRequest = (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>
 
-function requestOptions(url: URL, options: RequestOptions): Dispatcher.RequestOptions {
+function requestOptions(url: URL, options: HttpRequest): Dispatcher.RequestOptions {
   return { ...options, origin: url.origin, path: `${url.pathname}${url.search}` }
 }
 
@@ -44,7 +38,6 @@ function load(): UndiciParts {
   try {
     const apiRequest = require('undici/lib/api/api-request.js') as ApiRequest
     return {
-      Agent: require('undici/lib/dispatcher/agent.js') as Undici['Agent'],
       ProxyAgent: require('undici/lib/dispatcher/proxy-agent.js') as Undici['ProxyAgent'],
       EnvHttpProxyAgent: require('undici/lib/dispatcher/env-http-proxy-agent.js') as Undici['EnvHttpProxyAgent'],
       request: (dispatcher, url, options) => apiRequest.call(dispatcher, requestOptions(url, options)),
@@ -53,7 +46,6 @@ function load(): UndiciParts {
     if ((e as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw e
     const undici = require('undici') as Undici
     return {
-      Agent: undici.Agent,
       ProxyAgent: undici.ProxyAgent,
       EnvHttpProxyAgent: undici.EnvHttpProxyAgent,
       request: (dispatcher, url, options) => dispatcher.request(requestOptions(url, options)),
@@ -66,4 +58,17 @@ let parts: UndiciParts | undefined
 export function undiciParts(): UndiciParts {
   parts ??= load()
   return parts
+}
+
+/** An HttpClient over the dispatcher `make` builds from undici's parts. */
+export function undiciClient(make: (parts: UndiciParts) => Dispatcher): HttpClient {
+  const undici = undiciParts()
+  const dispatcher = make(undici)
+  return {
+    async request(url, options) {
+      const res = await undici.request(dispatcher, url, options)
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body, dump: () => res.body.dump().then(() => undefined, () => undefined) }
+    },
+    close: () => dispatcher.close(),
+  }
 }

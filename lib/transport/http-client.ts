@@ -1,0 +1,42 @@
+/**
+ * One HTTP exchange, as the smart-HTTP transport needs it: a request with a whole
+ * body, a response whose body is a stream. Two clients implement it:
+ *
+ * - `NodeHttpClient` (node:http, node:https) for a direct connection, the common
+ *   case. Node's own client is part of the runtime: loading it costs ~10 ms here,
+ *   against ~60 ms for undici's dispatchers plus ~20 ms to compile undici's
+ *   WebAssembly HTTP parser on the first response; on a clone that waits 0.3 s
+ *   in all, that start-up is a quarter of it.
+ * - undici's dispatchers (`undici-parts.ts`) when a proxy applies: undici
+ *   implements http.proxy, the proxy environment variables, no_proxy and CONNECT
+ *   tunnels, which node:http does not.
+ *
+ * Neither follows redirects, decompresses or retries: the transport decides those.
+ */
+import type { Readable } from 'node:stream'
+
+export interface HttpRequest {
+  method: 'GET' | 'POST'
+  headers: Record<string, string>
+  body?: Buffer
+  signal?: AbortSignal
+}
+
+export interface HttpResponse {
+  statusCode: number
+  /** Names in lower case. */
+  headers: Record<string, string | string[] | undefined>
+  body: Readable
+  /** Reads the body to its end and drops it (keeps the connection reusable). */
+  dump(): Promise<void>
+}
+
+export interface HttpClient {
+  request(url: URL, request: HttpRequest): Promise<HttpResponse>
+  close(): Promise<void>
+}
+
+export interface TlsOptions {
+  rejectUnauthorized: boolean
+  ca?: Buffer
+}
