@@ -260,6 +260,100 @@ export function parseCommit(data: Buffer): Commit {
   return commit
 }
 
+/** What a history walk needs of a commit. */
+export interface CommitLinks {
+  tree: Oid
+  parents: Oid[]
+  /** The committer's timestamp. */
+  date: number
+}
+
+const NL = 0x0a
+const SP = 0x20
+
+/** Index just past `prefix` + 40 lowercase hex digits + "\n" at `pos` when followed by no continuation line, else -1. */
+function oidLineEnd(data: Buffer, pos: number, prefix: Buffer): number {
+  const start = pos + prefix.length
+  const end = start + 40
+  if (end >= data.length || data[end] !== NL || data[end + 1] === SP) return -1
+  if (data.compare(prefix, 0, prefix.length, pos, start) !== 0) return -1
+  for (let i = start; i < end; i++) {
+    const c = data[i] as number
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return -1
+  }
+  return end + 1
+}
+
+/** The timestamp of the identity line data[from..to) as parseIdent reads it, or -1 when parseIdent might not accept it. */
+function identDate(data: Buffer, from: number, to: number): number {
+  const lt = data.indexOf(0x3c, from)
+  const gt = data.lastIndexOf(0x3e, to - 1)
+  if (lt < 0 || lt >= to || gt < lt) return -1
+  // " <1-20 digits> <+|-><4 digits>" to the end of the line.
+  let p = gt + 1
+  if (data[p++] !== SP) return -1
+  const digits = p
+  while (p < to && (data[p] as number) >= 0x30 && (data[p] as number) <= 0x39) p++
+  if (p === digits || p - digits > 20 || to - p !== 6 || data[p] !== SP) return -1
+  const sign = data[p + 1]
+  if (sign !== 0x2b && sign !== 0x2d) return -1
+  for (let i = p + 2; i < to; i++) if ((data[i] as number) < 0x30 || (data[i] as number) > 0x39) return -1
+  return Number(data.toString('latin1', digits, p))
+}
+
+const TREE_PREFIX = Buffer.from('tree ')
+const PARENT_PREFIX = Buffer.from('parent ')
+const AUTHOR_PREFIX = Buffer.from('author ')
+const COMMITTER_PREFIX = Buffer.from('committer ')
+
+/**
+ * The tree, parents and committer date of a commit, without decoding the rest:
+ * `parseCommit` decodes every header and the message, which made it most of a history
+ * walk's time. Anything but the usual layout (tree, parents, author, committer, then
+ * well-formed headers up to a blank line) goes to `parseCommit`, so that this accepts
+ * and answers exactly what it does.
+ */
+export function parseCommitLinks(data: Buffer): CommitLinks {
+  const fallback = (): CommitLinks => {
+    const c = parseCommit(data)
+    return { tree: c.tree, parents: c.parents, date: c.committer.timestamp }
+  }
+  let pos = oidLineEnd(data, 0, TREE_PREFIX)
+  if (pos < 0) return fallback()
+  const tree = data.toString('latin1', 5, 45)
+  const parents: Oid[] = []
+  while (data[pos] === 0x70) {
+    const next = oidLineEnd(data, pos, PARENT_PREFIX)
+    if (next < 0) return fallback()
+    parents.push(data.toString('latin1', pos + 7, pos + 47))
+    pos = next
+  }
+  const identLine = (prefix: Buffer): number => {
+    if (data.length < pos + prefix.length || data.compare(prefix, 0, prefix.length, pos, pos + prefix.length) !== 0) return -1
+    const nl = data.indexOf(NL, pos)
+    const to = nl < 0 ? data.length : nl
+    if (identDate(data, pos + prefix.length, to) < 0 || data[to + 1] === SP) return -1
+    return to
+  }
+  const authorEnd = identLine(AUTHOR_PREFIX)
+  if (authorEnd < 0 || authorEnd >= data.length) return fallback()
+  pos = authorEnd + 1
+  const committerEnd = identLine(COMMITTER_PREFIX)
+  if (committerEnd < 0) return fallback()
+  const date = identDate(data, pos + COMMITTER_PREFIX.length, committerEnd)
+  // The headers after these must be ones parseHeaders accepts: "key value" or a continuation.
+  for (pos = committerEnd + 1; pos < data.length && data[pos] !== NL; ) {
+    const nl = data.indexOf(NL, pos)
+    const to = nl < 0 ? data.length : nl
+    if (data[pos] !== SP) {
+      const sp = data.indexOf(SP, pos)
+      if (sp < 0 || sp >= to) return fallback()
+    }
+    pos = to + 1
+  }
+  return { tree, parents, date }
+}
+
 export interface Tag {
   object: Oid
   type: ObjectType

@@ -16,7 +16,7 @@
  * are not UTF-8 come out exactly as stored.
  */
 import { MissingObjectError, ObjectFormatError } from '../errors.js'
-import { MODE_GITLINK, MODE_TREE, parseCommit, parseTag, parseTree } from '../odb/objects.js'
+import { MODE_GITLINK, MODE_TREE, parseCommitLinks, parseTag, parseTree } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { GitObject, ObjectType, Oid } from '../odb/types.js'
 
@@ -192,8 +192,8 @@ export class RevWalk {
     const obj = await readObject(this.reader, oid)
     if (!obj) throw new MissingObjectError(oid, `bad object ${oid}`)
     if (obj.type !== 'commit') throw new MissingObjectError(oid, `object ${oid} is a ${obj.type}, not a commit`)
-    const c = parseCommit(obj.data)
-    const info: CommitInfo = { oid, tree: c.tree, parents: c.parents, date: c.committer.timestamp }
+    const c = parseCommitLinks(obj.data)
+    const info: CommitInfo = { oid, tree: c.tree, parents: c.parents, date: c.date }
     this.parsed.set(oid, info)
     return info
   }

@@ -10,6 +10,7 @@ import {
   hashObject,
   objectHeader,
   parseCommit,
+  parseCommitLinks,
   parseIdent,
   parseTag,
   parseTree,
@@ -152,6 +153,67 @@ t.test('commit headers: gpgsig continuation lines, extra headers, missing pieces
   t.throws(() => parseCommit(Buffer.from(`author A <a@x> 1 +0000\n\n`)), ObjectFormatError)
   t.throws(() => parseCommit(Buffer.from(`tree ${tree}\ncommitter C <c@x> 2 +0000\n\n`)), ObjectFormatError)
   t.throws(() => parseCommit(Buffer.from(`tree nothex\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 2 +0000\n\n`)), ObjectFormatError)
+})
+
+/** parseCommit's answer for what a walk needs, or the error class it throws. */
+function viaParseCommit(data: Buffer): unknown {
+  try {
+    const c = parseCommit(data)
+    return { tree: c.tree, parents: c.parents, date: c.committer.timestamp }
+  } catch (e) {
+    return (e as Error).constructor.name
+  }
+}
+
+function viaLinks(data: Buffer): unknown {
+  try {
+    return parseCommitLinks(data)
+  } catch (e) {
+    return (e as Error).constructor.name
+  }
+}
+
+t.test('parseCommitLinks answers as parseCommit does: real commits, and thousands of damaged ones', async (t) => {
+  const tree = '4b825dc642cb6eb9a060e54bf8d69288fbee4904'
+  const parent = 'a'.repeat(40)
+  const samples = [
+    ...ofType('commit').map((oid) => catFile('commit', oid)),
+    Buffer.from(`tree ${tree}\nparent ${parent}\nparent ${'b'.repeat(40)}\nauthor A U <a@x> 1 +0000\ncommitter C <c@x> 1234567890 -0130\nencoding ISO-8859-1\n\nmsg\n`),
+    Buffer.from(`tree ${tree}\nauthor A <a@x> 1 +0000\ncommitter Ç <c@x> 2 +0100\ngpgsig -----BEGIN-----\n \n abc\n -----END-----\nmergetag object ${parent}\n type commit\n\nmsg\n`),
+    Buffer.from(`tree ${tree}\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 99999999999999999999 +0000`),
+    Buffer.from(`tree ${tree}\nauthor A <a@x> 1 +0000\ncommitter C <c@x> 3 +0000\n`),
+  ]
+  let accepted = 0
+  let refused = 0
+  for (const s of samples) {
+    const whole = viaLinks(s)
+    t.same(whole, viaParseCommit(s))
+    if (typeof whole === 'object') accepted++
+  }
+  // Damage: every byte of the header block replaced by each of a few telling bytes, and cut short there.
+  const telling = [0x0a, 0x20, 0x3c, 0x3e, 0x2b, 0x2d, 0x30, 0x41, 0x66, 0x67, 0x00]
+  let cases = 0
+  let mismatches = 0
+  for (const s of samples.slice(-4)) {
+    const head = s.indexOf('\n\n') < 0 ? s.length : s.indexOf('\n\n') + 2
+    for (let i = 0; i < head; i++) {
+      const variants = [s.subarray(0, i), ...telling.map((b) => Buffer.concat([s.subarray(0, i), Buffer.from([b]), s.subarray(i + 1)]))]
+      variants.push(Buffer.concat([s.subarray(0, i), Buffer.from([0x20]), s.subarray(i)]))
+      for (const v of variants) {
+        cases++
+        const a = viaLinks(v)
+        const b = viaParseCommit(v)
+        if (typeof a === 'object') accepted++
+        else refused++
+        if (JSON.stringify(a) !== JSON.stringify(b)) {
+          mismatches++
+          if (mismatches <= 5) t.fail(`differs from parseCommit for ${JSON.stringify(v.toString('latin1'))}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`)
+        }
+      }
+    }
+  }
+  t.equal(mismatches, 0, `${cases} damaged commits answered alike`)
+  t.ok(accepted > 100 && refused > 100, `both outcomes exercised (${accepted} accepted, ${refused} refused)`)
 })
 
 t.test('tags parse like git for-each-ref reads them', async (t) => {
