@@ -185,6 +185,12 @@ export class ObjectStore implements ObjectReader {
     if (!this.scanned) await this.rescan()
   }
 
+  /** The packs in objects/pack (fsck checks each whole). */
+  async packFiles(): Promise<PackFile[]> {
+    await this.ensureScanned()
+    return [...this.packs.values()].map((p) => p.pack)
+  }
+
   /** The id being looked up, as the words PackIndex searches with: converted once, not once per pack. */
   private readonly key = new Uint32Array(5)
 

@@ -2,6 +2,7 @@
  * Random access to a pack through its .idx: positional reads, delta chains
  * followed to a bounded depth, a small LRU of recently used delta bases.
  */
+import { createHash } from 'node:crypto'
 import { readSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { MissingObjectError, PackError } from '../errors.js'
@@ -31,6 +32,17 @@ export interface PackFileOptions {
 // Entries up to this size are read into one reused buffer (the compressed bytes
 // are dead once inflated); bigger ones get a buffer of their own.
 const SCRATCH_BYTES = 256 * 1024
+/** The first read of an entry: its header, and all of most trees and commits. */
+const FIRST_READ = 4096
+
+/**
+ * What a zlib stream of `size` bytes takes at most when written by zlib's deflate
+ * (stored blocks, the worst case, add 5 bytes per 64 KiB), with room to spare; other
+ * writers may take more, which costs readEntry a second read.
+ */
+function deflateBound(size: number): number {
+  return size + Math.ceil(size / 1024) + 64
+}
 
 /**
  * A pack up to this size is read whole on its first use and its entries sliced out of
@@ -108,8 +120,6 @@ export class PackFile {
     readonly index: PackIndex,
     private readonly handle: FileHandle,
     private readonly size: number,
-    /** Entry offsets in pack order, to find where each entry's data ends. */
-    private readonly sortedOffsets: Float64Array,
     private readonly options: PackFileOptions,
   ) {
     this.cache = new BaseCache(options.cacheBytes ?? 32 * 1024 * 1024)
@@ -117,7 +127,12 @@ export class PackFile {
     this.maxDeltaDepth = options.maxDeltaDepth ?? 10000
   }
 
-  /** Opens `<name>.pack` with its sibling `<name>.idx`, checking that they belong together. */
+  /**
+   * Opens `<name>.pack` with its sibling `<name>.idx`, checking that they belong
+   * together (object count, pack checksum). Nothing here reads every entry of the
+   * index: opening costs the same for a pack of a thousand objects and one of ten
+   * million (verify() is fsck's).
+   */
   static async open(packPath: string, options: PackFileOptions = {}): Promise<PackFile> {
     if (!packPath.endsWith('.pack')) throw new PackError(`packfile name '${packPath}' does not end with '.pack'`)
     const index = await PackIndex.open(packPath.slice(0, -'.pack'.length) + '.idx')
@@ -129,14 +144,7 @@ export class PackFile {
       if (count !== index.count) throw new PackError(`${packPath} claims ${count} objects but its index has ${index.count}`)
       const trailer = await readAt(handle, size - PACK_TRAILER_SIZE, PACK_TRAILER_SIZE)
       if (!trailer.equals(index.packChecksum)) throw new PackError(`${packPath} does not match its index (checksum differs)`)
-      const offsets = new Float64Array(index.count)
-      for (let i = 0; i < index.count; i++) {
-        const off = index.offsetAt(i)
-        if (off < PACK_HEADER_SIZE || off >= size - PACK_TRAILER_SIZE) throw new PackError(`${packPath}: index offset ${off} is outside the pack`)
-        offsets[i] = off
-      }
-      offsets.sort()
-      return new PackFile(packPath, index, handle, size, offsets, options)
+      return new PackFile(packPath, index, handle, size, options)
     } catch (e) {
       await handle.close()
       throw e
@@ -202,45 +210,62 @@ export class PackFile {
     return obj
   }
 
-  private entryEnd(offset: number): number {
-    const o = this.sortedOffsets
-    let lo = 0
-    let hi = o.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if ((o[mid] as number) <= offset) lo = mid + 1
-      else hi = mid
-    }
-    if (lo === 0 || o[lo - 1] !== offset) throw new PackError(`${this.path}: no object starts at offset ${offset}`)
-    return lo < o.length ? (o[lo] as number) : this.size - PACK_TRAILER_SIZE
-  }
-
   /**
-   * Reads and inflates the entry at `offset`: the header and the compressed data
-   * in one synchronous positional read. Readers want one object at a time and
-   * the pack is usually in the page cache, where a thread-pool round trip (two,
-   * before) costs more than the read itself.
+   * Reads and inflates the entry at `offset`. Where the entry ends is not looked up
+   * (that needs every offset of the index, sorted): a first read of FIRST_READ bytes
+   * holds the header, and the declared size bounds what a zlib stream of that size
+   * usually takes; a stream that needs more is read again with twice the room, up to
+   * the end of the pack. The reads are synchronous: readers want one object at a time
+   * and the pack is usually in the page cache, where a thread-pool round trip costs
+   * more than the read itself.
    */
   private readEntry(offset: number): { packType: number; data: Buffer; baseOffset?: number; baseOid?: Buffer } {
-    const end = this.entryEnd(offset)
-    const length = end - offset
+    const limit = this.size - PACK_TRAILER_SIZE
+    if (!(offset >= PACK_HEADER_SIZE && offset < limit)) throw new PackError(`${this.path}: object offset ${offset} is outside the pack`)
     if (this.whole === undefined && this.size <= (this.options.wholePackBytes ?? WHOLE_PACK_BYTES) && wholeBytesHeld + this.size <= WHOLE_PACKS_BUDGET) {
       this.whole = this.readRange(Buffer.allocUnsafeSlow(this.size), 0, this.size)
       wholeBytesHeld += this.size
     }
-    const entry = this.whole !== undefined ? this.whole.subarray(offset, end) : this.readRange(length <= SCRATCH_BYTES ? this.scratch : Buffer.allocUnsafe(length), offset, length)
+    let entry = this.whole !== undefined ? this.whole.subarray(offset, limit) : this.readRange(this.scratch, offset, Math.min(FIRST_READ, limit - offset))
     const h = parseEntryHeader(entry, 0, offset)
     if (h === undefined) throw new PackError(`${this.path}: truncated object header at offset ${offset}`)
     if (h.size > this.maxObjectSize) throw new PackError(`${this.path}: object at offset ${offset} is too large (${h.size} bytes)`)
-    let data: Buffer
-    try {
-      // a delta is dead once applied: small ones may share the pool
-      data = inflateEntry(entry.subarray(h.headerLength), h.size, undefined, isDeltaType(h.packType)).data
-    } catch (e) {
-      throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+    let data: Buffer | undefined
+    for (let room = h.headerLength + deflateBound(h.size); data === undefined; room *= 2) {
+      const want = Math.min(room, limit - offset)
+      if (entry.length < want) entry = this.readRange(want <= SCRATCH_BYTES ? this.scratch : Buffer.allocUnsafe(want), offset, want)
+      try {
+        // a delta is dead once applied: small ones may share the pool
+        data = inflateEntry(entry, h.size, undefined, isDeltaType(h.packType), h.headerLength).data
+      } catch (e) {
+        if ((e as { code?: unknown }).code === 'Z_BUF_ERROR' && entry.length < limit - offset) continue
+        throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+      }
     }
     if (data.length !== h.size) throw new PackError(`${this.path}: object at offset ${offset} inflates to ${data.length} bytes, header says ${h.size}`)
     return { packType: h.packType, data, ...(h.baseOffset !== undefined ? { baseOffset: h.baseOffset } : {}), ...(h.baseOid ? { baseOid: h.baseOid } : {}) }
+  }
+
+  /**
+   * fsck's check of the pack as a whole (what opening leaves out): the index by
+   * PackIndex.problem, and the pack's content against its trailer checksum, read in
+   * chunks. Undefined when both are sound, else what is wrong with each.
+   */
+  async verify(): Promise<{ index?: string; pack?: string } | undefined> {
+    const problems: { index?: string; pack?: string } = {}
+    const indexProblem = this.index.problem()
+    if (indexProblem !== undefined) problems.index = indexProblem
+    const hash = createHash('sha1')
+    const chunk = Buffer.allocUnsafe(1 << 20)
+    const end = this.size - PACK_TRAILER_SIZE
+    for (let at = 0; at < end; ) {
+      const n = Math.min(chunk.length, end - at)
+      this.readRange(chunk, at, n)
+      hash.update(chunk.subarray(0, n))
+      at += n
+    }
+    if (!hash.digest().equals(this.index.packChecksum)) problems.pack = 'pack checksum mismatch'
+    return problems.index === undefined && problems.pack === undefined ? undefined : problems
   }
 
   /** `length` bytes at `offset` of the pack, into `into`. */

@@ -4,7 +4,7 @@
  * missing object in a partial clone that no promisor object refers to. fsck never fetches.
  */
 import t, { type Test } from 'tap'
-import { chmodSync, copyFileSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
@@ -112,4 +112,48 @@ t.test('partial clone: a missing object no promisor object refers to is an error
   const ours = await sameAsGit(t, d, 'non-promisor missing tree')
   t.match(ours.stdout, `broken link from  commit ${commit}\n              to    tree ${tree}\nmissing tree ${tree}`)
   t.equal(fetches(before), 0, 'nothing fetched')
+})
+
+t.test('a damaged .idx or .pack: fsck names it as git does; other commands still read the pack, as git does', async (t) => {
+  const dir = dest()
+  git(['clone', '-q', '--no-local', rich.path, dir])
+  const packDir = join(dir, '.git/objects/pack')
+  const pack = readdirSync(packDir).find((f) => f.endsWith('.pack')) as string
+  const packPath = join(packDir, pack)
+  const idxPath = packPath.replace(/\.pack$/, '.idx')
+  const flip = (path: string, at: number): Buffer => {
+    const saved = readFileSync(path)
+    const b = Buffer.from(saved)
+    b[at] = (b[at] as number) ^ 1
+    chmodSync(path, 0o644)
+    writeFileSync(path, b)
+    return saved
+  }
+  const revList = git(['rev-list', '--objects', '--all'], { cwd: dir }).stdout
+
+  // The index's own checksum.
+  const idx = flip(idxPath, readFileSync(idxPath).length - 3)
+  const line = `error: Packfile index for .git/objects/pack/${pack} hash mismatch`
+  const ours = await tsgit(['fsck'], { cwd: dir })
+  t.equal(ours.status & 1, 1, 'exit status has the bad-object bit')
+  t.ok(ours.stderr.split('\n').includes(line), `tsgit: ${line}`)
+  t.ok(git(['fsck'], { cwd: dir, allowFail: true }).stderr.split('\n').includes(line), 'git says the same')
+  const listed = await tsgit(['rev-list', '--objects', '--all'], { cwd: dir })
+  t.equal(listed.status, 0, listed.stderr)
+  t.equal(listed.stdout, revList, 'rev-list reads the pack regardless, like git')
+  t.equal((await tsgit(['fsck', '--connectivity-only'], { cwd: dir })).status, 0, '--connectivity-only does not check packs, like git')
+  writeFileSync(idxPath, idx)
+
+  // A byte of the pack's content (its trailer, which the index repeats, is left alone).
+  const size = readFileSync(packPath).length
+  const packBytes = flip(packPath, Math.floor(size / 2))
+  const packLine = `error: .git/objects/pack/${pack} pack checksum mismatch`
+  const ours2 = await tsgit(['fsck'], { cwd: dir })
+  // The walk then meets the damaged object, which still ends tsgit's fsck (git goes on and reports it).
+  t.not(ours2.status, 0)
+  t.ok(ours2.stderr.split('\n').includes(packLine), `tsgit: ${packLine}`)
+  t.ok(git(['fsck'], { cwd: dir, allowFail: true }).stderr.split('\n').includes(packLine), 'git says the same')
+  writeFileSync(packPath, packBytes)
+  const clean = await tsgit(['fsck'], { cwd: dir })
+  t.equal(clean.status, 0, clean.stderr)
 })

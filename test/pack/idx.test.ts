@@ -73,7 +73,7 @@ t.test('PackIndex reads git index-pack output', async (t) => {
   t.equal(pi.has(Buffer.from(some, 'hex').subarray(0, 19)), false, '19 bytes')
 })
 
-t.test('corrupt indexes are refused on open', async (t) => {
+t.test('corrupt indexes: the header and the table sizes are checked on open, the rest by verify() (as git leaves it to fsck)', async (t) => {
   const good = writeIdxV2(syntheticEntries(), randomBytes(20))
   const resum = (b: Buffer) => {
     const body = b.subarray(0, b.length - 20)
@@ -84,20 +84,36 @@ t.test('corrupt indexes are refused on open', async (t) => {
     f(b)
     return resum(b)
   }
-  const cases: [string, Buffer, RegExp][] = [
+  const onOpen: [string, Buffer, RegExp][] = [
     ['too short', good.subarray(0, 100), /too short/],
     ['bad magic', mutate((b) => { b[0] = 0 }), /bad magic/],
     ['version 3', mutate((b) => b.writeUInt32BE(3, 4)), /version 3/],
     ['fan-out not monotonic', mutate((b) => b.writeUInt32BE(1000, 8 + 4 * 10)), /not monotonic/],
     ['count larger than the file', mutate((b) => { for (let i = 0; i < 256; i++) b.writeUInt32BE(Math.max(b.readUInt32BE(8 + 4 * i), i === 255 ? 9 : 0), 8 + 4 * i) }), /too short|does not match/],
-    ['trailer checksum wrong', Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 1])]), /checksum mismatch/],
-    ['names unsorted', mutate((b) => { const a = Buffer.from(b.subarray(1032, 1052)); b.copy(b, 1032, 1052, 1072); a.copy(b, 1052) }), /not sorted|fan-out/],
-    ['large offset index out of range', mutate((b) => { const at = 1032 + 7 * 24; for (let i = 0; i < 7; i++) if (b.readUInt32BE(at + 4 * i) & 0x80000000) b.writeUInt32BE(0x80000009, at + 4 * i) }), /large offset/],
   ]
-  for (const [what, buf, re] of cases) {
+  for (const [what, buf, re] of onOpen) {
     t.throws(() => PackIndex.fromBuffer(buf), PackError, what)
     try { PackIndex.fromBuffer(buf) } catch (e) { t.match((e as Error).message, re, what) }
   }
+  t.doesNotThrow(() => PackIndex.fromBuffer(good).verify(), 'a good index verifies')
+  // syntheticEntries' 7 objects: 4 of their offsets need the 8-byte table; point those one past its end.
+  const offsetsAt = 1032 + 7 * 24
+  const badLarge = mutate((b) => { for (let i = 0; i < 7; i++) if (b.readUInt32BE(offsetsAt + 4 * i) & 0x80000000) b.writeUInt32BE(0x80000009, offsetsAt + 4 * i) })
+  const byVerify: [string, Buffer, RegExp][] = [
+    ['trailer checksum wrong', Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 1])]), /checksum mismatch/],
+    ['names unsorted', mutate((b) => { const a = Buffer.from(b.subarray(1032, 1052)); b.copy(b, 1032, 1052, 1072); a.copy(b, 1052) }), /not sorted|fan-out/],
+    ['large offset index out of range', badLarge, /large offset/],
+  ]
+  for (const [what, buf, re] of byVerify) {
+    const idx = PackIndex.fromBuffer(buf)
+    t.throws(() => idx.verify(), PackError, what)
+    try { idx.verify() } catch (e) { t.match((e as Error).message, re, what) }
+  }
+  // Unverified, the damaged index still answers within its bounds.
+  const large = PackIndex.fromBuffer(badLarge)
+  const hit = [...Array(large.count).keys()].find((i) => (badLarge.readUInt32BE(offsetsAt + 4 * i) & 0x80000000) !== 0)
+  t.ok(hit !== undefined, 'the table has a large offset')
+  t.throws(() => large.offsetAt(hit as number), { name: 'PackError', message: /large offset index out of range/ })
 })
 
 t.test('ids sharing their first bytes, and the same id twice, are ordered as git show-index orders them', async (t) => {

@@ -1,12 +1,14 @@
 import t from 'tap'
 import { copyFileSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { deflateSync } from 'node:zlib'
 import { join } from 'node:path'
 import { MissingObjectError, PackError } from '../../lib/errors.js'
 import type { GitObject } from '../../lib/odb/types.js'
 import { indexPack } from '../../lib/pack/indexer.js'
 import { PackFile, wholePackBytesHeld } from '../../lib/pack/reader.js'
 import { git, tempDir } from '../fixtures/git.js'
-import { chunked, gitIndexPack, makeBareRepo, makeHistoryRepo, packAll } from '../fixtures/packs.js'
+import { buildPack, chunked, gitIndexPack, makeBareRepo, makeHistoryRepo, packAll } from '../fixtures/packs.js'
 
 const repo = makeHistoryRepo(10)
 t.teardown(repo.cleanup)
@@ -83,6 +85,64 @@ t.test('thin pack indexed by us: bases from outside through resolveExternal', as
   const missing = errors.filter((e) => e !== undefined)
   t.ok(missing.length > 0, 'some objects need an external base')
   t.ok(missing.every((e) => e instanceof MissingObjectError && /delta base [0-9a-f]{40} missing/.test(e.message)))
+})
+
+/** A valid zlib stream of `data` padded with `empty` empty stored blocks: far longer than deflate would make it. */
+function paddedZlib(data: Buffer, empty: number): Buffer {
+  const adler = (buf: Buffer): number => {
+    let a = 1
+    let b = 0
+    for (const x of buf) {
+      a = (a + x) % 65521
+      b = (b + a) % 65521
+    }
+    return ((b << 16) | a) >>> 0
+  }
+  const parts: Buffer[] = [Buffer.from([0x78, 0x01])]
+  // An empty non-final stored block: BFINAL 0, BTYPE 00, LEN 0, NLEN 0xffff.
+  for (let i = 0; i < empty; i++) parts.push(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]))
+  const last = Buffer.from([0x01, data.length & 0xff, data.length >> 8, ~data.length & 0xff, (~data.length >> 8) & 0xff])
+  const tail = Buffer.alloc(4)
+  tail.writeUInt32BE(adler(data))
+  parts.push(last, Buffer.from(data), tail)
+  return Buffer.concat(parts)
+}
+
+t.test('entries are read without knowing where they end: big ones, and zlib streams longer than any deflate makes', async (t) => {
+  const small = Buffer.from('hello\n')
+  const medium = Buffer.from('medium object '.repeat(40))
+  const big = randomBytes(100 * 1024)
+  const entries = [
+    { packType: 3, body: small, zdata: paddedZlib(small, 2000) }, // 10 KB of stream for 6 bytes: two re-reads
+    { packType: 3, body: medium, zdata: paddedZlib(medium, 30) },
+    { packType: 3, body: big }, // incompressible: all of deflate's worst case
+    { packType: 3, body: Buffer.from('last\n'), zdata: deflateSync(Buffer.from('last\n')) },
+  ]
+  const packPath = writePack(buildPack(entries))
+  const ids = entries.map((e) => git(['hash-object', '--stdin'], { input: e.body }).stdout.trim())
+  for (const wholePackBytes of [0, undefined]) {
+    const pf = await PackFile.open(packPath, { wholePackBytes, cacheBytes: 0 })
+    for (const [i, e] of entries.entries()) {
+      const obj = await pf.read(ids[i] as string)
+      t.equal(obj?.type, 'blob')
+      t.ok(obj?.data.equals(e.body), `object ${i}, ${wholePackBytes === 0 ? 'entry by entry' : 'read whole'}`)
+    }
+    await pf.close()
+  }
+})
+
+t.test('a damaged index offset is an error naming the pack, not a read outside it', async (t) => {
+  const packPath = writePack(packAll(repo.path))
+  const idxPath = packPath.replace(/\.pack$/, '.idx')
+  const idx = gitIndexPack(packAll(repo.path))
+  // The first object's 32-bit offset, pointed past the end of the pack.
+  const n = idx.readUInt32BE(8 + 255 * 4)
+  idx.writeUInt32BE(0x7fffff00, 8 + 1024 + n * 24)
+  writeFileSync(idxPath, idx)
+  const pf = await PackFile.open(packPath, { wholePackBytes: 0 })
+  const first = idx.toString('hex', 8 + 1024, 8 + 1024 + 20)
+  await t.rejects(pf.read(first), { name: 'PackError', message: /object offset 2147483392 is outside the pack/ })
+  await pf.close()
 })
 
 t.test('open refuses a pack that does not match its index', async (t) => {
