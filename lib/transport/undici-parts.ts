@@ -55,7 +55,7 @@ function load(): UndiciParts {
 
 let parts: UndiciParts | undefined
 
-export function undiciParts(): UndiciParts {
+function undiciParts(): UndiciParts {
   parts ??= load()
   return parts
 }
