@@ -328,19 +328,19 @@ export function parseCommitLinks(data: Buffer): CommitLinks {
     parents.push(data.toString('latin1', pos + 7, pos + 47))
     pos = next
   }
+  /** The date of the identity line at pos, with `end` set to where the line ends; -1 when unusual. */
+  let end = 0
   const identLine = (prefix: Buffer): number => {
     if (data.length < pos + prefix.length || data.compare(prefix, 0, prefix.length, pos, pos + prefix.length) !== 0) return -1
     const nl = data.indexOf(NL, pos)
-    const to = nl < 0 ? data.length : nl
-    if (identDate(data, pos + prefix.length, to) < 0 || data[to + 1] === SP) return -1
-    return to
+    end = nl < 0 ? data.length : nl
+    return data[end + 1] === SP ? -1 : identDate(data, pos + prefix.length, end)
   }
-  const authorEnd = identLine(AUTHOR_PREFIX)
-  if (authorEnd < 0 || authorEnd >= data.length) return fallback()
-  pos = authorEnd + 1
-  const committerEnd = identLine(COMMITTER_PREFIX)
-  if (committerEnd < 0) return fallback()
-  const date = identDate(data, pos + COMMITTER_PREFIX.length, committerEnd)
+  if (identLine(AUTHOR_PREFIX) < 0 || end >= data.length) return fallback()
+  pos = end + 1
+  const date = identLine(COMMITTER_PREFIX)
+  if (date < 0) return fallback()
+  const committerEnd = end
   // The headers after these must be ones parseHeaders accepts: "key value" or a continuation.
   for (pos = committerEnd + 1; pos < data.length && data[pos] !== NL; ) {
     const nl = data.indexOf(NL, pos)

@@ -66,8 +66,7 @@ export class NodeHttpClient implements HttpClient {
   private transportFor(url: URL): { request: typeof NodeHttp.request; agent: NodeHttp.Agent } {
     if (url.protocol === 'https:') {
       httpsModule ??= load('node:https') as typeof NodeHttps
-      const tls = this.tls.ca !== undefined ? { rejectUnauthorized: this.tls.rejectUnauthorized, ca: this.tls.ca } : { rejectUnauthorized: this.tls.rejectUnauthorized }
-      this.httpsAgent ??= new httpsModule.Agent({ keepAlive: true, ...tls })
+      this.httpsAgent ??= new httpsModule.Agent({ keepAlive: true, ...this.tls })
       return { request: httpsModule.request, agent: this.httpsAgent }
     }
     httpModule ??= load('node:http') as typeof NodeHttp
