@@ -20,7 +20,7 @@ import { committerIdent } from './ident.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
 import { LazyFetcher } from './lazy-fetch.js'
-import { fetchPack, openSessionAndListRefs, type RemoteSession } from './remote-session.js'
+import { fetchPack, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface CloneOptions {
@@ -226,7 +226,7 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           noProgress: opts.noProgress ?? false,
           filter: partial && filter ? filterToWire(filter) : undefined,
         },
-        { packDir: store.packDir, keep: `tsgit clone ${process.pid}\n`, promisor: promisorLines, progress: ctx.sink, signal: ctx.signal },
+        { packDir: store.packDir, keep: `tsgit clone ${process.pid}\n`, promisor: promisorLines, progress: ctx.sink, signal: ctx.signal, threads: packThreads(transportConfig) },
       )
       if (!result) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
       packInfo = { name: result.name, objectCount: result.objectCount }

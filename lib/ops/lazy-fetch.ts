@@ -17,7 +17,7 @@ import type { Oid } from '../odb/types.js'
 import { buildFetchRequest, serverSupportsFilter, type Capabilities, type FetchArgs } from '../protocol/index.js'
 import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'
-import { openSession, openSessionWith, receivePack, remoteHas, type RemoteSession } from './remote-session.js'
+import { openSession, openSessionWith, packThreads, receivePack, remoteHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 import type { SpeculativeCommand, TransportOptions } from '../transport/index.js'
 
@@ -300,7 +300,7 @@ export class LazyFetcher implements PromisorFetcher {
     try {
       const { session, reader, args } = await this.request(remote, oids, hooks.ahead)
       const onPackStart = hooks.onAccepted && (() => hooks.onAccepted?.(remote, session))
-      await receivePack(reader, args, { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal, onPackStart })
+      await receivePack(reader, args, { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal, onPackStart, threads: packThreads(this.ctx.config) })
       this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: true })
       return { ok: true }
     } catch (e) {

@@ -6,6 +6,7 @@
 import type { ProgressSink } from '../events.js'
 import { indexPack, type IndexPackResult } from '../pack/index.js'
 import type { Oid } from '../odb/types.js'
+import type { ConfigReader } from '../repo/config.js'
 import {
   buildObjectInfoRequest,
   parseObjectInfo,
@@ -126,6 +127,17 @@ export interface PackIngest {
   signal?: AbortSignal
   /** Called when the packfile section begins: the server accepted the request and is sending. */
   onPackStart?: () => void
+  /**
+   * Threads for the deltas left once the pack is in (packThreads): when given, they are
+   * used for any number of deltas; by default only for many (indexer.ts).
+   */
+  threads?: number
+}
+
+/** pack.threads, as git's index-pack reads it: unset or 0 is automatic (undefined here). */
+export function packThreads(config: ConfigReader): number | undefined {
+  const n = config.getInt('pack.threads')
+  return n === undefined || n <= 0 ? undefined : n
 }
 
 /**
@@ -147,6 +159,7 @@ export async function receivePack(reader: PktLineReader, args: FetchArgs, ingest
     promisor: ingest.promisor,
     progress: ingest.progress,
     signal: ingest.signal,
+    ...(ingest.threads !== undefined ? { threads: ingest.threads, threadsMinDeltas: 0 } : {}),
   })
 }
 

@@ -5,6 +5,23 @@
 
 export const NO_BASE = -1
 
+/** Memory worker threads can be given (zero-filled, like an ArrayBuffer). */
+function shared(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(bytes)
+}
+
+/** The columns the second pass reads and writes, as a worker thread gets them (resolve-workers.ts). */
+export interface EntryColumns {
+  offset: Float64Array
+  end: Float64Array
+  size: Float64Array
+  headerLength: Uint8Array
+  packType: Uint8Array
+  objType: Uint8Array
+  base: Int32Array
+  oids: Uint8Array
+}
+
 export class EntryTable {
   count = 0
   private capacity: number
@@ -23,38 +40,83 @@ export class EntryTable {
   /** REF_DELTA base ids, keyed by entry index (rare enough not to deserve a column). */
   readonly refBase = new Map<number, Buffer>()
 
+  /** A table over `columns` of `count` entries (a worker's view of shared memory): it cannot grow, and has no CRCs. */
+  static over(columns: EntryColumns, count: number): EntryTable {
+    const t = new EntryTable(0)
+    t.offset = columns.offset
+    t.end = columns.end
+    t.size = columns.size
+    t.headerLength = columns.headerLength
+    t.packType = columns.packType
+    t.objType = columns.objType
+    t.base = columns.base
+    t.oids = Buffer.from(columns.oids.buffer, columns.oids.byteOffset, columns.oids.byteLength)
+    t.crc = new Uint32Array(0)
+    t.count = count
+    t.capacity = count
+    return t
+  }
+
+  /**
+   * The first `count` entries' columns, for worker threads: views of this table's own
+   * memory, which is shared memory, so that what the threads write is in the table.
+   */
+  sharedColumns(): EntryColumns {
+    const n = this.count
+    return {
+      offset: this.offset.subarray(0, n), end: this.end.subarray(0, n), size: this.size.subarray(0, n),
+      headerLength: this.headerLength.subarray(0, n), packType: this.packType.subarray(0, n), objType: this.objType.subarray(0, n),
+      base: this.base.subarray(0, n), oids: this.oids.subarray(0, 20 * n),
+    }
+  }
+
   constructor(initialCapacity: number) {
     this.capacity = Math.max(16, initialCapacity)
-    this.offset = new Float64Array(this.capacity)
-    this.end = new Float64Array(this.capacity)
-    this.size = new Float64Array(this.capacity)
-    this.headerLength = new Uint8Array(this.capacity)
-    this.packType = new Uint8Array(this.capacity)
-    this.objType = new Uint8Array(this.capacity)
-    this.crc = new Uint32Array(this.capacity)
-    this.base = new Int32Array(this.capacity).fill(NO_BASE)
-    this.oids = Buffer.alloc(this.capacity * 20)
+    const cap = this.capacity
+    this.offset = new Float64Array(shared(8 * cap))
+    this.end = new Float64Array(shared(8 * cap))
+    this.size = new Float64Array(shared(8 * cap))
+    this.headerLength = new Uint8Array(shared(cap))
+    this.packType = new Uint8Array(shared(cap))
+    this.objType = new Uint8Array(shared(cap))
+    this.crc = new Uint32Array(cap)
+    // base is set as entries are added: pages past the last entry are never touched.
+    this.base = new Int32Array(shared(4 * cap))
+    this.oids = Buffer.from(shared(20 * cap))
+  }
+
+  /**
+   * Room for `count` entries in all, allocated at once: what a pack header announces
+   * (callers bound it). Memory is zero until written, so room a lying header asked
+   * for costs address space, not memory.
+   */
+  reserve(count: number): void {
+    if (count > this.capacity) this.resize(count)
   }
 
   private grow(): void {
-    const cap = this.capacity * 2
-    const f64 = (a: Float64Array) => { const b = new Float64Array(cap); b.set(a); return b }
+    this.resize(this.capacity * 2)
+  }
+
+  private resize(cap: number): void {
+    const f64 = (a: Float64Array) => { const b = new Float64Array(shared(8 * cap)); b.set(a); return b }
     this.offset = f64(this.offset)
     this.end = f64(this.end)
     this.size = f64(this.size)
-    const u8 = (a: Uint8Array) => { const b = new Uint8Array(cap); b.set(a); return b }
+    const u8 = (a: Uint8Array) => { const b = new Uint8Array(shared(cap)); b.set(a); return b }
     this.headerLength = u8(this.headerLength)
     this.packType = u8(this.packType)
     this.objType = u8(this.objType)
     const crc = new Uint32Array(cap); crc.set(this.crc); this.crc = crc
-    const base = new Int32Array(cap).fill(NO_BASE); base.set(this.base); this.base = base
-    const oids = Buffer.alloc(cap * 20); this.oids.copy(oids); this.oids = oids
+    const base = new Int32Array(shared(4 * cap)); base.set(this.base); this.base = base
+    const oids = Buffer.from(shared(20 * cap)); this.oids.copy(oids); this.oids = oids
     this.capacity = cap
   }
 
   add(offset: number, packType: number, size: number, headerLength: number): number {
     if (this.count === this.capacity) this.grow()
     const i = this.count++
+    this.base[i] = NO_BASE
     this.offset[i] = offset
     this.packType[i] = packType
     this.size[i] = size

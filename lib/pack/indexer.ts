@@ -9,15 +9,17 @@
  * to the pack as `git index-pack --fix-thin` does, so such a pack is only
  * usable next to the objects it refers to.
  */
-import { rename, stat, unlink } from 'node:fs/promises'
+import { rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PackError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, ObjectType, Oid } from '../odb/types.js'
 import { writeIdxV2Columns } from './idx.js'
 import { OBJ_COMMIT, OBJ_TAG, OBJ_TREE, typeName } from './format.js'
+import type { EntryTable } from './entries.js'
 import { PackReceiver } from './receive.js'
-import { DeltaResolver } from './resolve.js'
+import { DEFAULT_ARENA_BYTES, DeltaResolver } from './resolve.js'
+import { defaultResolveThreads, resolveInWorkers } from './resolve-workers.js'
 import { createTempFile, readAt, writeAll, writeAllV } from './tempfile.js'
 
 export interface IndexPackOptions {
@@ -43,6 +45,13 @@ export interface IndexPackOptions {
   arenaBytes?: number
   /** A pack up to this many bytes is read back whole for delta resolution. Default 16 MiB. */
   inMemoryPackBytes?: number
+  /**
+   * Threads for the deltas left after the pack arrived (git's pack.threads; index-pack
+   * --threads). Default: the processors there are, at most 3, as git. 1: none.
+   */
+  threads?: number
+  /** Fewer deltas than this left after the pack arrived are resolved without threads (starting them costs more). */
+  threadsMinDeltas?: number
   /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
 }
@@ -67,6 +76,8 @@ export interface IndexPackResult {
   deltaCount: number
   /** Deltas resolved while the pack arrived (the rest were resolved after it). */
   resolvedOnArrival: number
+  /** Worker threads the deltas left after arrival were resolved on; 0: none (few or no deltas left, REF_DELTA, or threads 1). */
+  resolveThreads: number
   counts: Record<ObjectType, number>
   /** Every object in pack order. */
   objects(): Generator<IndexedObject>
@@ -84,6 +95,12 @@ export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
  * bounded whatever the pack's size.
  */
 const IN_MEMORY_PACK_BYTES = 16 * 1024 * 1024
+
+/**
+ * Starting a thread and warming it up costs tens of milliseconds: the deltas the
+ * single-threaded pass resolves in that time are not worth it.
+ */
+const THREADS_MIN_DELTAS = 20000
 
 /**
  * Objects just received are kept in a ring of this size (recent.ts): in packs from git,
@@ -130,6 +147,34 @@ async function exists(path: string): Promise<boolean> {
     if (isNotFound(e)) return false
     throw e
   }
+}
+
+/** The second pass: the deltas not resolved on arrival, on worker threads when there are enough of them. */
+async function resolveLeft(table: EntryTable, pack: { path: string; handle: FileHandle }, receiver: PackReceiver, maxObjectSize: number, options: IndexPackOptions): Promise<number> {
+  const { signal } = options
+  const unresolved = receiver.deltaCount - receiver.resolvedOnArrival
+  const baseCacheBytes = options.baseCacheBytes ?? 96 * 1024 * 1024
+  const threads = options.threads ?? defaultResolveThreads()
+  if (threads > 1 && table.refBase.size === 0 && unresolved > 0 && unresolved >= (options.threadsMinDeltas ?? THREADS_MIN_DELTAS)) {
+    await resolveInWorkers(table, pack.path, receiver.deltaCount, {
+      threads, maxObjectSize, baseCacheBytes, arenaBytes: options.arenaBytes ?? DEFAULT_ARENA_BYTES,
+      ...(options.progress ? { progress: options.progress } : {}),
+      ...(signal ? { signal } : {}),
+    })
+    return threads
+  }
+  const packBytes = unresolved > 0 && receiver.bytes <= (options.inMemoryPackBytes ?? IN_MEMORY_PACK_BYTES) ? await readAt(pack.handle, 0, receiver.bytes) : undefined
+  if (packBytes !== undefined && packBytes.length !== receiver.bytes) throw new PackError('pack file is shorter than the bytes received')
+  await new DeltaResolver(table, pack.handle, receiver.deltaCount, {
+    maxObjectSize,
+    ...(packBytes ? { packBytes } : {}),
+    baseCacheBytes,
+    ...(options.arenaBytes !== undefined ? { arenaBytes: options.arenaBytes } : {}),
+    ...(options.resolveExternal ? { resolveExternal: options.resolveExternal } : {}),
+    ...(options.progress ? { progress: options.progress } : {}),
+    ...(signal ? { signal } : {}),
+  }).run()
+  return 0
 }
 
 /** Writes a small file via a temp file and rename; returns whether it is new. */
@@ -187,19 +232,9 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
     if (signal?.aborted) throw abortError(signal)
 
     const table = receiver.entries
+    let resolveThreads: number
     try {
-      const unresolved = receiver.deltaCount - receiver.resolvedOnArrival
-      const packBytes = unresolved > 0 && receiver.bytes <= (options.inMemoryPackBytes ?? IN_MEMORY_PACK_BYTES) ? await readAt(tmpPack.handle, 0, receiver.bytes) : undefined
-      if (packBytes !== undefined && packBytes.length !== receiver.bytes) throw new PackError('pack file is shorter than the bytes received')
-      await new DeltaResolver(table, tmpPack.handle, receiver.deltaCount, {
-        maxObjectSize,
-        ...(packBytes ? { packBytes } : {}),
-        baseCacheBytes: options.baseCacheBytes ?? 96 * 1024 * 1024,
-        ...(options.arenaBytes !== undefined ? { arenaBytes: options.arenaBytes } : {}),
-        ...(options.resolveExternal ? { resolveExternal: options.resolveExternal } : {}),
-        ...(options.progress ? { progress: options.progress } : {}),
-        ...(signal ? { signal } : {}),
-      }).run()
+      resolveThreads = await resolveLeft(table, tmpPack, receiver, maxObjectSize, options)
     } catch (e) {
       if (signal?.aborted) throw abortError(signal)
       throw e
@@ -229,6 +264,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
       objectCount: table.count,
       deltaCount: receiver.deltaCount,
       resolvedOnArrival: receiver.resolvedOnArrival,
+      resolveThreads,
       counts: { commit: 0, tree: 0, blob: 0, tag: 0 },
       *objects() {
         for (let i = 0; i < table.count; i++) {

@@ -32,6 +32,9 @@ export interface ReceiveLimits {
 
 const EMPTY = Buffer.alloc(0)
 
+/** The entry table is sized for the objects the header announces, up to this many (more grow it as they come). */
+const PRESIZE_MAX = 4 * 1024 * 1024
+
 /** Largest buffer kept for joining what arrives (see join). */
 const STAGING_MAX = 4 * 1024 * 1024
 
@@ -179,6 +182,7 @@ export class PackReceiver {
             throw new PackError(`pack claims ${count} objects, more than the limit of ${this.limits.maxObjects}`)
           }
           this.objectCount = count
+          this.entries.reserve(Math.min(count, PRESIZE_MAX))
           this.consume(PACK_HEADER_SIZE)
           this.phase = count === 0 ? 'trailer' : 'entries'
           this.emitProgress(false)

@@ -12,7 +12,6 @@
  * itself left unresolved, or had dropped out of the recent objects.
  */
 import { readSync } from 'node:fs'
-import type { FileHandle } from 'node:fs/promises'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, Oid } from '../odb/types.js'
@@ -26,10 +25,37 @@ import { HEADER_ROOM, OBJ_OFS_DELTA, hashInRoom, isDeltaType, typeCode, typeName
 const MAX_SCRATCH = 1024 * 1024
 
 /** Memory reused for bases and results (arena.ts); objects that do not fit are allocated on their own. */
-const DEFAULT_ARENA_BYTES = 16 * 1024 * 1024
+export const DEFAULT_ARENA_BYTES = 16 * 1024 * 1024
 
 /** `base` value of a delta whose base came from resolveExternal. */
 const EXTERNAL_BASE = -2
+
+/** Where entries are re-read from: an open pack file (a FileHandle will do). */
+export interface PackSource {
+  readonly fd: number
+}
+
+/** The OFS_DELTA children of each entry, in compressed-row form: those of i are childList[childStart[i] .. childStart[i + 1]). */
+export interface DeltaLinks {
+  childStart: Int32Array
+  childList: Int32Array
+}
+
+/** The children of every entry of `t`; in shared memory when `shared` (for worker threads). */
+export function deltaLinks(t: EntryTable, shared = false): DeltaLinks {
+  const n = t.count
+  let ofs = 0
+  for (let i = 0; i < n; i++) if (t.packType[i] === OBJ_OFS_DELTA) ofs++
+  const childStart = new Int32Array(shared ? new SharedArrayBuffer(4 * (n + 1)) : new ArrayBuffer(4 * (n + 1)))
+  const childList = new Int32Array(shared ? new SharedArrayBuffer(4 * ofs) : new ArrayBuffer(4 * ofs))
+  for (let i = 0; i < n; i++) if (t.packType[i] === OBJ_OFS_DELTA) childStart[(t.base[i] as number) + 1]!++
+  for (let i = 0; i < n; i++) childStart[i + 1]! += childStart[i] as number
+  const fill = childStart.slice(0, n)
+  for (let i = 0; i < n; i++) {
+    if (t.packType[i] === OBJ_OFS_DELTA) childList[fill[t.base[i] as number]!++] = i
+  }
+  return { childStart, childList }
+}
 
 export interface ResolveOptions {
   maxObjectSize: number
@@ -42,6 +68,8 @@ export interface ResolveOptions {
   packBytes?: Buffer
   progress?: ProgressSink
   signal?: AbortSignal
+  /** The children of each entry, when already computed (deltaLinks). */
+  links?: DeltaLinks
 }
 
 interface Frame {
@@ -69,28 +97,16 @@ export class DeltaResolver {
 
   constructor(
     private readonly t: EntryTable,
-    private readonly pack: FileHandle,
+    private readonly pack: PackSource,
     private readonly deltaCount: number,
     private readonly opts: ResolveOptions,
   ) {
     this.arena = new BuddyArena(opts.arenaBytes ?? DEFAULT_ARENA_BYTES)
-    // Children of each entry by OFS_DELTA, in compressed-row form.
     const n = t.count
     for (let i = 0; i < n; i++) if (isDeltaType(t.packType[i] as number) && t.objType[i] !== 0) this.resolved++
-    this.childStart = new Int32Array(n + 1)
-    let ofs = 0
-    for (let i = 0; i < n; i++) {
-      if (t.packType[i] === OBJ_OFS_DELTA) {
-        this.childStart[(t.base[i] as number) + 1]!++
-        ofs++
-      }
-    }
-    for (let i = 0; i < n; i++) this.childStart[i + 1]! += this.childStart[i] as number
-    this.childList = new Int32Array(ofs)
-    const fill = this.childStart.slice(0, n)
-    for (let i = 0; i < n; i++) {
-      if (t.packType[i] === OBJ_OFS_DELTA) this.childList[fill[t.base[i] as number]!++] = i
-    }
+    const links = opts.links ?? deltaLinks(t)
+    this.childStart = links.childStart
+    this.childList = links.childList
     for (const [i, oid] of t.refBase) {
       const key = oid.toString('hex')
       const list = this.refChildren.get(key)
@@ -103,12 +119,7 @@ export class DeltaResolver {
     const t = this.t
     for (let i = 0; i < t.count; i++) {
       if (this.resolved === this.deltaCount) break
-      const type = t.objType[i] as number
-      if (type === 0) continue
-      const kids = this.kidsOf(i, t.oid(i))
-      if (kids.length === 0) continue
-      const isDelta = isDeltaType(t.packType[i] as number)
-      await this.walk(i, type, isDelta ? await this.materialize(i, kids[0] as number) : this.readEntry(i), kids)
+      await this.resolveFrom(i)
     }
     // Whatever is left hangs off bases outside the pack (a thin pack), or is a cycle.
     while (this.resolved < this.deltaCount && this.refChildren.size > 0) {
@@ -122,6 +133,32 @@ export class DeltaResolver {
     const unresolved = this.deltaCount - this.resolved
     if (unresolved > 0) throw new PackError(`pack has ${unresolved} unresolved ${unresolved === 1 ? 'delta' : 'deltas'}`)
     this.emitProgress(true)
+  }
+
+  /**
+   * Resolves the subtrees of the entries in the blocks `claim` hands out (the start of
+   * the next block of `block` entries; past the end: done). Worker threads share one
+   * claim, so each subtree is resolved by exactly one of them. Roots are the entries
+   * `rootTypes` (objType as it was before any worker began) says are resolved: an entry
+   * another worker resolves meanwhile belongs to that worker's subtree. No REF_DELTA.
+   */
+  async runClaimed(claim: () => number, block: number, rootTypes: Uint8Array): Promise<void> {
+    const n = this.t.count
+    for (let from = claim(); from < n; from = claim()) {
+      const to = Math.min(n, from + block)
+      for (let i = from; i < to; i++) if (rootTypes[i] !== 0) await this.resolveFrom(i)
+    }
+  }
+
+  /** Resolves the deltas left in the subtree of entry `i`, if it is resolved. */
+  private async resolveFrom(i: number): Promise<void> {
+    const t = this.t
+    const type = t.objType[i] as number
+    if (type === 0) return
+    const kids = this.kidsOf(i, t.oid(i))
+    if (kids.length === 0) return
+    const isDelta = isDeltaType(t.packType[i] as number)
+    await this.walk(i, type, isDelta ? await this.materialize(i, kids[0] as number) : this.readEntry(i), kids)
   }
 
   /** The deltas based on entry `i` that are not resolved yet. */

@@ -8,6 +8,8 @@ import { existsSync, readFileSync, readdirSync, mkdirSync, writeFileSync } from 
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { makeEmptyRepo, makeRichRepo, FAKE_SSH, type RichRepo } from '../fixtures/repos.js'
+import { chunked, makeBareRepo, makeFarBaseRepo } from '../fixtures/packs.js'
+import { indexPack } from '../../lib/pack/indexer.js'
 import { startGitServer } from '../fixtures/server.js'
 import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
@@ -17,6 +19,9 @@ let sparseSpec = ''
 const srv = serveRepos(t, 'tsgit-clone-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
   await makeEmptyRepo(join(root, 'empty.git'))
+  const far = makeFarBaseRepo()
+  git(['clone', '-q', '--bare', far.path, join(root, 'far.git')])
+  far.cleanup()
   // A sparse-checkout spec blob on the server for sparse:oid.
   sparseSpec = git(['hash-object', '-w', '--stdin'], { cwd: rich.path, input: '/src/\n' }).stdout.trim()
 })
@@ -352,4 +357,20 @@ t.test('--progress shows git\'s progress lines even when stderr is not a termina
   t.match(r.stderr, /remote: Enumerating objects/)
   const quiet = await tsgit(['clone', srv.server.url('rich.git'), dest()])
   t.notMatch(quiet.stderr, /Receiving objects/, 'no progress without a terminal or --progress')
+})
+
+t.test('pack.threads: the deltas left once the pack is in are resolved on worker threads, by the installed bundle', async (t) => {
+  const d = dest()
+  const r = await tsgit(['-c', 'pack.threads=2', 'clone', '--progress', '--no-checkout', srv.server.url('far.git'), d])
+  t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
+  t.match(r.stderr, /Resolving deltas: 100% \((\d+)\/\1\), done\./)
+  t.equal(git(['fsck', '--strict'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
+  t.same(presentObjects(join(d, '.git')), presentObjects(join(root, 'far.git')), 'every object of the server')
+  // The pack as received needed the second pass (so the threads ran): indexed again here, not all deltas resolve on arrival.
+  const packDir = join(d, '.git/objects/pack')
+  const pack = readdirSync(packDir).find((f) => f.endsWith('.pack')) as string
+  const again = makeBareRepo()
+  t.teardown(again.cleanup)
+  const result = await indexPack(chunked(readFileSync(join(packDir, pack)), 65536), { packDir: again.packDir, threads: 1 })
+  t.ok(result.resolvedOnArrival < result.deltaCount, `deltas left for the second pass (${result.deltaCount - result.resolvedOnArrival})`)
 })

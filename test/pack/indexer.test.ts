@@ -7,7 +7,7 @@ import type { ProgressEvent } from '../../lib/events.js'
 import { indexPack, type IndexPackOptions } from '../../lib/pack/indexer.js'
 import { git } from '../fixtures/git.js'
 import {
-  buildPack, chunked, fixTrailer, gitIndexPack, listDir, makeBareRepo, makeDelta, makeHistoryRepo, packAll,
+  buildPack, chunked, fixTrailer, gitIndexPack, listDir, makeBareRepo, makeDelta, makeFarBaseRepo, makeHistoryRepo, packAll,
 } from '../fixtures/packs.js'
 
 const repo = makeHistoryRepo(14)
@@ -56,6 +56,13 @@ const variants: [string, string[], Partial<IndexPackOptions>][] = [
   // fit and the rest get memory of their own, and blocks are given back in every order.
   ['second pass in a 4 KiB arena', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 0, arenaBytes: 4096 }],
   ['second pass in a 4 KiB arena, no base memory, read from the file', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 0, arenaBytes: 4096, baseCacheBytes: 0, inMemoryPackBytes: 0 }],
+  // The second pass on worker threads (resolve-workers.ts), however few the deltas.
+  ['second pass on 2 threads', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 0, threads: 2, threadsMinDeltas: 0 }],
+  ['second pass on 3 threads, no base memory, 4 KiB arenas', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 0, threads: 3, threadsMinDeltas: 0, baseCacheBytes: 0, arenaBytes: 4096 }],
+  // Roots of the threads' subtrees include deltas resolved on arrival, rebuilt from the file.
+  ['threads, some deltas resolved on arrival', ['--no-reuse-delta', '--depth=50', '--window=50'], { recentBytes: 128 * 1024, threads: 2, threadsMinDeltas: 0 }],
+  // REF_DELTA entries are only resolved by the single-threaded pass.
+  ['REF_DELTA: threads asked for, none used', ['--no-delta-base-offset', '--no-reuse-delta'], { threads: 2, threadsMinDeltas: 0 }],
 ]
 
 for (const [name, flags, opts] of variants) {
@@ -71,6 +78,8 @@ for (const [name, flags, opts] of variants) {
     } else {
       t.equal(result.resolvedOnArrival, result.deltaCount, 'every delta resolved on arrival')
     }
+    const threaded = opts.threads !== undefined && opts.threads > 1 && !flags.includes('--no-delta-base-offset') && result.resolvedOnArrival < result.deltaCount
+    t.equal(result.resolveThreads, threaded ? opts.threads : 0, threaded ? 'resolved on worker threads' : 'no worker threads')
     t.same(listDir(dest.packDir), [`${result.name}.idx`, `${result.name}.pack`])
     t.ok(readFileSync(result.idxPath).equals(expectedIdx), 'idx bytes identical')
     t.ok(readFileSync(result.packPath).equals(pack), 'pack stored unchanged')
@@ -110,6 +119,50 @@ t.test('deltas whose bases left the recent objects are resolved after the pack, 
     const oids = [...result.objects()].map((o) => o.oid)
     t.equal(git(['cat-file', 'blob', oids[12] as string], { cwd: dest.path }).stdout, blob(0).toString() + 'one\ntwo\n')
     t.equal(git(['cat-file', 'blob', oids[13] as string], { cwd: dest.path }).stdout, blob(0).toString() + 'three\n')
+  }
+})
+
+t.test('threads: only for many deltas left after arrival, unless asked to', async (t) => {
+  const far = makeFarBaseRepo()
+  t.teardown(far.cleanup)
+  const pack = packAll(far.path)
+  const expectedIdx = gitIndexPack(pack)
+  for (const [opts, threads] of [[{}, 0], [{ threads: 2 }, 0], [{ threads: 2, threadsMinDeltas: 1 }, 2], [{ threads: 1, threadsMinDeltas: 0 }, 0]] as const) {
+    const { result } = await indexInto(pack, 65536, opts)
+    t.ok(result.resolvedOnArrival < result.deltaCount, `a delta left for the second pass (${result.resolvedOnArrival} of ${result.deltaCount} on arrival)`)
+    t.equal(result.resolveThreads, threads, `${JSON.stringify(opts)}: ${threads} threads`)
+    t.ok(readFileSync(result.idxPath).equals(expectedIdx), 'idx bytes identical')
+  }
+})
+
+t.test('threads: progress counts every delta, and ends once', async (t) => {
+  const pack = packAll(repo.path, ['--no-reuse-delta', '--depth=50', '--window=50'])
+  const events: ProgressEvent[] = []
+  const sink = { progress: (e: ProgressEvent) => events.push(e), remote() {}, warn() {}, info() {} }
+  const { result } = await indexInto(pack, 65536, { recentBytes: 0, threads: 2, threadsMinDeltas: 0, progress: sink })
+  t.equal(result.resolveThreads, 2)
+  const resolving = events.filter((e) => e.title === 'Resolving deltas')
+  t.same(resolving.at(-1), { title: 'Resolving deltas', current: result.deltaCount, total: result.deltaCount, done: true })
+  t.equal(resolving.filter((e) => e.done).length, 1)
+})
+
+t.test('threads: a bad delta in the second pass is a PackError, and nothing is left', async (t) => {
+  // The base drops out of a small ring of recent objects, so the bad delta is left for the threads.
+  const blob = (seed: number) => Buffer.from(Array.from({ length: 1000 }, (_, i) => 97 + ((i * 7 + seed * 13) % 26)))
+  const fillers = Array.from({ length: 10 }, (_, k) => ({ packType: 3, body: blob(k + 1) }))
+  const cases: [string, Buffer, RegExp][] = [
+    ['copy outside the base', makeDelta(1000, 10, [0x93, 0xe8, 0x03, 10]), /delta copies 10 bytes at 1000, outside the 1000-byte base/],
+    ['base size that lies', makeDelta(999, 5, [0x90, 5]), /base size mismatch/],
+    ['result size that lies', makeDelta(1000, 100, [0x90, 5]), /delta produced 5 bytes but its header declares 100/],
+  ]
+  for (const [what, delta, message] of cases) {
+    const pack = buildPack([{ packType: 3, body: blob(0) }, ...fillers, { packType: 6, baseIndex: 0, body: delta }])
+    const dest = makeBareRepo()
+    t.teardown(dest.cleanup)
+    const err = await indexPack(chunked(pack, 65536), { packDir: dest.packDir, recentBytes: 8 * 1040 + 100, threads: 2, threadsMinDeltas: 0 }).catch((e: unknown) => e)
+    t.type(err, PackError, what)
+    t.match((err as Error).message, message, what)
+    t.same(listDir(dest.packDir), [], `${what}: nothing left in packDir`)
   }
 })
 

@@ -1,0 +1,25 @@
+/** What a second-pass worker thread is given, and what it answers (resolve-workers.ts, resolve-worker.ts). */
+import type { EntryColumns } from './entries.js'
+import type { DeltaLinks } from './resolve.js'
+
+export interface WorkerJob {
+  packPath: string
+  count: number
+  deltaCount: number
+  /** The entry table, in shared memory: objType and oids are written by the workers. */
+  columns: EntryColumns
+  links: DeltaLinks
+  /** objType before any worker began: which entries are roots. */
+  rootTypes: Uint8Array
+  /** [0]: the first entry of the next block to claim. */
+  cursor: Int32Array
+  /** Deltas resolved so far by each worker, at [slot]. */
+  done: Int32Array
+  slot: number
+  block: number
+  maxObjectSize: number
+  baseCacheBytes: number
+  arenaBytes: number
+}
+
+export type WorkerReport = { resolved: number } | { error: string; packError: boolean }

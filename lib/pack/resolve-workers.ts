@@ -1,0 +1,119 @@
+/**
+ * The second pass of index-pack on worker threads, as git's index-pack does it
+ * with threads: the delta subtrees left after the pack arrived are independent
+ * of one another, so each thread claims blocks of entries and resolves the
+ * subtrees hanging off them, re-reading the pack file on its own descriptor.
+ *
+ * The entry table is in shared memory (entries.ts); the threads write each
+ * resolved delta's type and id into it, a delta only ever by the thread whose
+ * subtree it is in.
+ * Memory for bases is divided between the threads, so the bound is the one
+ * the single-threaded pass has. REF_DELTA entries (thin packs) are not
+ * handled here: a pack with any goes through the single-threaded pass.
+ */
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { PackError } from '../errors.js'
+import type { ProgressSink } from '../events.js'
+import type { EntryTable } from './entries.js'
+import { isDeltaType } from './format.js'
+import { deltaLinks } from './resolve.js'
+import type { WorkerJob, WorkerReport } from './resolve-job.js'
+
+/** Beside this module: dist/lib/pack/ when built by tsc, dist/ beside the bundle. */
+const WORKER_URL = new URL('./resolve-worker.js', import.meta.url)
+
+/** Entries claimed at a time: small enough to share the work evenly, large enough not to contend. */
+const BLOCK = 16
+
+/** git index-pack's default: the processors there are, but not more than 3. */
+export function defaultResolveThreads(): number {
+  return Math.max(1, Math.min(3, availableParallelism()))
+}
+
+export interface WorkerResolveOptions {
+  threads: number
+  maxObjectSize: number
+  /** Divided between the threads. */
+  baseCacheBytes: number
+  /** Divided between the threads. */
+  arenaBytes: number
+  progress?: ProgressSink
+  signal?: AbortSignal
+}
+
+/**
+ * Resolves the deltas of `t` not resolved yet, reading entries from the pack file at
+ * `packPath`. Throws a PackError for a bad delta, or when some are left unresolved.
+ */
+export async function resolveInWorkers(t: EntryTable, packPath: string, deltaCount: number, opts: WorkerResolveOptions): Promise<void> {
+  if (t.refBase.size > 0) throw new Error('resolveInWorkers: the pack has REF_DELTA entries')
+  const n = t.count
+  let before = 0
+  for (let i = 0; i < n; i++) if (t.objType[i] !== 0 && isDeltaType(t.packType[i] as number)) before++
+  const columns = t.sharedColumns()
+  const rootTypes = new Uint8Array(new SharedArrayBuffer(n))
+  rootTypes.set(columns.objType)
+  const links = deltaLinks(t, true)
+  const cursor = new Int32Array(new SharedArrayBuffer(4))
+  const done = new Int32Array(new SharedArrayBuffer(4 * opts.threads))
+  const share = (bytes: number) => Math.floor(bytes / opts.threads)
+
+  const workers: Worker[] = []
+  let progressTimer: NodeJS.Timeout | undefined
+  let lastPercent = -1
+  const report = (final: boolean) => {
+    if (!opts.progress || deltaCount === 0) return
+    let current = before
+    for (let k = 0; k < opts.threads; k++) current += Atomics.load(done, k)
+    const percent = Math.floor((current * 100) / deltaCount)
+    if (!final && percent === lastPercent) return
+    lastPercent = percent
+    opts.progress.progress({ title: 'Resolving deltas', current, total: deltaCount, ...(final ? { done: true } : {}) })
+  }
+  let onAbort: (() => void) | undefined
+  try {
+    const results = await new Promise<number[]>((resolve, reject) => {
+      const resolved: number[] = []
+      let failed = false
+      const fail = (e: Error) => {
+        if (failed) return
+        failed = true
+        for (const w of workers) void w.terminate()
+        reject(e)
+      }
+      onAbort = () => fail(Object.assign(new Error('aborted'), { name: 'AbortError' }))
+      opts.signal?.addEventListener('abort', onAbort, { once: true })
+      if (opts.signal?.aborted) return onAbort()
+      for (let slot = 0; slot < opts.threads; slot++) {
+        const job: WorkerJob = {
+          packPath, count: n, deltaCount, columns, links, rootTypes, cursor, done, slot, block: BLOCK,
+          maxObjectSize: opts.maxObjectSize,
+          baseCacheBytes: share(opts.baseCacheBytes),
+          arenaBytes: share(opts.arenaBytes),
+        }
+        const w = new Worker(WORKER_URL, { workerData: job })
+        workers.push(w)
+        let answered = false
+        w.on('message', (m: WorkerReport) => {
+          answered = true
+          if ('error' in m) return fail(m.packError ? new PackError(m.error) : new Error(m.error))
+          resolved.push(m.resolved)
+          if (resolved.length === opts.threads) resolve(resolved)
+        })
+        w.on('error', (e) => fail(e))
+        w.on('exit', (code) => {
+          if (!answered) fail(new Error(`delta resolution thread exited with code ${code} before it finished`))
+        })
+      }
+      progressTimer = setInterval(() => report(false), 100)
+    })
+    const total = before + results.reduce((a, b) => a + b, 0)
+    const unresolved = deltaCount - total
+    if (unresolved > 0) throw new PackError(`pack has ${unresolved} unresolved ${unresolved === 1 ? 'delta' : 'deltas'}`)
+    report(true)
+  } finally {
+    if (progressTimer) clearInterval(progressTimer)
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort)
+  }
+}
