@@ -92,6 +92,17 @@ export class Display implements ProgressSink {
     }
   }
 
+  /**
+   * Ends a progress line left open (a command failing mid-way), so that the message
+   * that follows starts a line of its own; git writes it after the percentage.
+   */
+  endLine(): void {
+    let open = false
+    for (const st of this.states.values()) if (st.lastLine !== '') open = true
+    this.states.clear()
+    if (open) this.out.write('\n')
+  }
+
   warn(message: string): void {
     this.out.write(`warning: ${message}\n`)
   }

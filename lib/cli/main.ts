@@ -79,11 +79,16 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream, debug: bo
 export async function run(argv: string[], io: Pick<CliContext, 'cwd' | 'env' | 'stdin' | 'stdout' | 'stderr'>, signal: AbortSignal): Promise<number> {
   const debug = io.env.TSGIT_DEBUG === '1'
   let pending: Promise<number> | undefined
+  const displays: Display[] = []
   const ctx = {
     ...io,
     configOverrides: [] as string[],
     signal,
-    display: (o: { quiet?: boolean; progress?: boolean }) => new Display({ stderr: io.stderr, quiet: o.quiet, progress: o.progress }),
+    display: (o: { quiet?: boolean; progress?: boolean }) => {
+      const d = new Display({ stderr: io.stderr, quiet: o.quiet, progress: o.progress })
+      displays.push(d)
+      return d
+    },
   }
   const program = buildProgram(ctx, (p) => {
     pending = p
@@ -99,6 +104,7 @@ export async function run(argv: string[], io: Pick<CliContext, 'cwd' | 'env' | '
   } catch (e) {
     // Interrupted: the operation has cleaned up; exit as a process killed by the signal would.
     if (signal.aborted) return signal.reason instanceof InterruptSignal ? signal.reason.exitCode : 130
+    for (const d of displays) d.endLine()
     return reportError(e, io.stderr, debug)
   }
 }

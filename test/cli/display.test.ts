@@ -37,6 +37,21 @@ t.test('progress is shown only on a terminal or when forced, never under --quiet
   t.equal(quiet.text(), '', '--quiet silences progress, info and remote lines')
 })
 
+t.test('endLine ends an open progress line, and only one', async (t) => {
+  const out = capture(false)
+  const d = new Display({ stderr: out.stream, progress: true })
+  d.endLine()
+  t.equal(out.text(), '', 'nothing open: nothing written')
+  d.progress({ title: 'Receiving objects', current: 1, total: 4 })
+  d.endLine()
+  t.equal(out.text(), '\rReceiving objects:  25% (1/4)\n')
+  d.endLine()
+  t.equal(out.text(), '\rReceiving objects:  25% (1/4)\n', 'a second call writes nothing')
+  d.progress({ title: 'Resolving deltas', current: 2, total: 2, done: true })
+  d.endLine()
+  t.equal(out.text(), '\rReceiving objects:  25% (1/4)\n\rResolving deltas: 100% (2/2), done.\n', 'a finished line is not ended twice')
+})
+
 t.test('server messages keep the remote: prefix on every line, across packets', async (t) => {
   const out = capture(false)
   const d = new Display({ stderr: out.stream })

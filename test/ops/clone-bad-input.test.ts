@@ -141,6 +141,13 @@ t.test('truncated pack: cut in the middle of an object', async (t) => {
   assertCleanFailure(t, r, d, /pack is truncated.*offset \d+/)
 })
 
+t.test('truncated pack with --progress: the fatal message starts a line of its own', async (t) => {
+  const cut = (p: Buffer): Buffer => p.subarray(0, Math.floor(p.length / 2))
+  const { r, d } = await cloneWith(damagePack(cut), ['--progress'])
+  assertCleanFailure(t, r, d, /pack is truncated.*offset \d+/)
+  t.match(r.stderr, /\rReceiving objects: +\d+% \(\d+\/\d+\)[^\n]*\nfatal: pack is truncated/, 'the progress line is ended before the message')
+})
+
 t.test('truncated pack: cut inside the trailer', async (t) => {
   const pack = await cloneRequestPack()
   const cut = (p: Buffer): Buffer => p.subarray(0, p.length - 7)
