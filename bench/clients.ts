@@ -3,7 +3,7 @@
  * and the tsgit CLI, each a child process under the pinned environment (no
  * user or system config), so neither sees anything the other does not.
  */
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,15 +17,14 @@ const SOURCE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 let tsgitBin = TSGIT_BIN
 
 /**
- * Copies the built CLI (bin/, dist/tsgit.mjs, dist/lib/) to a private directory and runs it
- * from there: other people rebuild dist/ while a benchmark runs, and a clone
- * that starts mid-rebuild fails on half-written modules.
+ * Copies the built CLI (what package.json's `files` installs: bin/, the bundles, dist/lib/)
+ * to a private directory and runs it from there: other people rebuild dist/ while a
+ * benchmark runs, and a clone that starts mid-rebuild fails on half-written modules.
  */
 export function snapshotTsgit(): { bin: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'tsgit-snapshot-'))
-  cpSync(join(SOURCE_ROOT, 'bin'), join(root, 'bin'), { recursive: true })
-  cpSync(join(SOURCE_ROOT, 'dist', 'lib'), join(root, 'dist', 'lib'), { recursive: true })
-  cpSync(join(SOURCE_ROOT, 'dist', 'tsgit.mjs'), join(root, 'dist', 'tsgit.mjs'))
+  const manifest = JSON.parse(readFileSync(join(SOURCE_ROOT, 'package.json'), 'utf8')) as { files: string[] }
+  for (const entry of manifest.files) cpSync(join(SOURCE_ROOT, entry), join(root, entry), { recursive: true })
   cpSync(join(SOURCE_ROOT, 'package.json'), join(root, 'package.json'))
   symlinkSync(join(SOURCE_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir')
   writeFileSync(join(root, 'SNAPSHOT'), `copied from ${SOURCE_ROOT} at ${new Date().toISOString()}\n`)
