@@ -8,11 +8,12 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ObjectFormatError, isNotFound } from '../errors.js'
-import { MODE_GITLINK, MODE_TREE, hashObject, parseCommit, parseTag, parseTree } from '../odb/objects.js'
+import { MODE_GITLINK, MODE_TREE, hashObject, parseCommitLinks, parseTag, parseTree } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { GitObject, ObjectType, Oid } from '../odb/types.js'
 import type { RefStore } from '../repo/refs.js'
 import { readIndexFile } from '../worktree/index-file.js'
+import { ENTRY_GITLINK, ENTRY_TREE, RawOidSet, scanTree } from './rev-walk.js'
 
 export const FSCK_ERROR_OBJECT = 1
 export const FSCK_ERROR_REACHABLE = 2
@@ -121,8 +122,8 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
     }
   }
 
-  const reachable = new Set<Oid>()
-  const typeOf = new Map<Oid, ObjectType>()
+  // Raw ids: a walk meets every tree entry of the history, most of them seen before.
+  const reachable = new RawOidSet(1 << 16)
   const missing: { oid: Oid; type: ObjectType | undefined }[] = []
   const queue: Work[] = []
 
@@ -150,11 +151,10 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
   // Roots are all marked before any walking, so (like git) a link to an object that is
   // itself a root is not reported as broken.
   const root = async (oid: Oid, type: ObjectType | undefined, what: string | undefined): Promise<void> => {
-    if (reachable.has(oid)) return
-    reachable.add(oid)
-    if (type) typeOf.set(oid, type)
+    if (!reachable.addHex(oid)) return
     if (await store.has(oid)) {
-      queue.push({ oid, type })
+      // The index's blobs, like any blob, are only checked for presence under --connectivity-only.
+      if (!(type === 'blob' && options.connectivityOnly)) queue.push({ oid, type })
       return
     }
     if (await store.isPromisorObject(oid)) return
@@ -173,22 +173,20 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
     for (const e of index?.entries ?? []) if (e.mode !== MODE_GITLINK) await root(e.oid, 'blob', undefined)
     const tree = index?.extensions.find((x) => x.signature === 'TREE')
     for (const oid of tree ? cacheTreeOids(tree.data) : []) {
-      if (reachable.has(oid)) continue
+      if (reachable.hasHex(oid)) continue
       if (bad.has(oid) || !(await store.has(oid))) {
         if (await store.isPromisorObject(oid)) continue
         options.err(`error: ${oid}: invalid sha1 pointer in cache-tree`)
         exitCode |= FSCK_ERROR_REFS
         continue
       }
-      reachable.add(oid)
+      reachable.addHex(oid)
       queue.push({ oid, type: 'tree' })
     }
   }
 
-  const link = async (oid: Oid, type: ObjectType, parent: { oid: Oid; type: ObjectType }): Promise<void> => {
-    if (reachable.has(oid)) return
-    reachable.add(oid)
-    typeOf.set(oid, type)
+  /** An object just marked reachable, linked to from `parent`: present (walked, unless a blob git would not read), a promisor object, or broken. */
+  const follow = async (oid: Oid, type: ObjectType, parent: { oid: Oid; type: ObjectType }): Promise<void> => {
     if (bad.has(oid) || !(await store.has(oid))) {
       if (!bad.has(oid) && (await store.isPromisorObject(oid, parent.oid))) return
       options.out(`broken link from ${pad7(parent.type)} ${parent.oid}\n              to ${pad7(type)} ${oid}`)
@@ -196,7 +194,38 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
       missing.push({ oid, type })
       return
     }
+    // --connectivity-only checks that blobs exist without reading them, as git does.
+    if (type === 'blob' && options.connectivityOnly) return
     queue.push({ oid, type, parent })
+  }
+
+  const link = async (oid: Oid, type: ObjectType, parent: { oid: Oid; type: ObjectType }): Promise<void> => {
+    if (reachable.addHex(oid)) await follow(oid, type, parent)
+  }
+
+  /**
+   * A tree's links under --connectivity-only, from its raw bytes: an entry already seen
+   * costs no hex id, a present one no promise. A missing entry is fine when the tree is in
+   * a promisor pack (asked once per tree), as isPromisorObject would answer for it.
+   */
+  const linkTreeEntries = async (data: Buffer, self: { oid: Oid; type: ObjectType }): Promise<void> => {
+    const entries = scanTree(data)
+    let promisorTree: boolean | undefined
+    for (let i = 0; i < entries.length; i += 3) {
+      const kind = entries[i] as number
+      if (kind === ENTRY_GITLINK) continue
+      const at = (entries[i + 2] as number) + 1
+      if (!reachable.add(data, at)) continue
+      const type = kind === ENTRY_TREE ? 'tree' : 'blob'
+      const oid = bad.size === 0 && kind !== ENTRY_TREE ? undefined : data.toString('hex', at, at + 20)
+      if (store.hasCachedBytes(data, at) && (oid === undefined || !bad.has(oid))) {
+        if (oid !== undefined && kind === ENTRY_TREE) queue.push({ oid, type, parent: self })
+        continue
+      }
+      // A blob not in this view of the packs: present after all (a pack that appeared since) or promised, both fine.
+      if (kind !== ENTRY_TREE && (promisorTree ??= await store.inPromisorPack(self.oid))) continue
+      await follow(oid ?? data.toString('hex', at, at + 20), type, self)
+    }
   }
 
   for (let w = queue.pop(); w; w = queue.pop()) {
@@ -205,13 +234,14 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
       missing.push({ oid: w.oid, type: w.type })
       continue
     }
-    typeOf.set(w.oid, obj.type)
     const self = { oid: w.oid, type: obj.type }
     try {
       if (obj.type === 'commit') {
-        const c = parseCommit(obj.data)
+        const c = parseCommitLinks(obj.data)
         await link(c.tree, 'tree', self)
         for (const p of c.parents) await link(p, 'commit', self)
+      } else if (obj.type === 'tree' && options.connectivityOnly) {
+        await linkTreeEntries(obj.data, self)
       } else if (obj.type === 'tree') {
         for (const e of parseTree(obj.data)) {
           if (e.mode === MODE_GITLINK) continue
@@ -233,7 +263,7 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
   for (const m of missing.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0))) {
     if (seen.has(m.oid)) continue
     seen.add(m.oid)
-    options.out(`missing ${m.type ?? typeOf.get(m.oid) ?? 'unknown'} ${m.oid}`)
+    options.out(`missing ${m.type ?? 'unknown'} ${m.oid}`)
     exitCode |= FSCK_ERROR_REACHABLE
   }
   return { exitCode, reachable: reachable.size }

@@ -97,6 +97,30 @@ t.test('a loose object whose content does not match its name', async (t) => {
   t.equal(conn.status, 0, '--connectivity-only does not re-hash')
 })
 
+t.test('--connectivity-only reads no blob, as git: a blob that cannot be inflated passes, a tree does not', async (t) => {
+  // Bare, the blob is reached through its tree; with a work tree, through the index too.
+  const bare = looseClone(true)
+  const bareBlob = git(['rev-parse', 'HEAD:src/main.c'], { cwd: bare.dir }).stdout.trim()
+  chmodSync(objPath(bare.gitDir, bareBlob), 0o644)
+  writeFileSync(objPath(bare.gitDir, bareBlob), readFileSync(objPath(bare.gitDir, bareBlob)).subarray(0, 6))
+  t.equal((await sameAsGit(t, bare.dir, 'bare, truncated blob, --connectivity-only', ['--connectivity-only'])).status, 0, 'bare: passes')
+  const { dir, gitDir } = looseClone(false)
+  const blob = git(['rev-parse', 'HEAD:src/main.c'], { cwd: dir }).stdout.trim()
+  chmodSync(objPath(gitDir, blob), 0o644)
+  writeFileSync(objPath(gitDir, blob), readFileSync(objPath(gitDir, blob)).subarray(0, 6))
+  const conn = await sameAsGit(t, dir, 'truncated blob, --connectivity-only', ['--connectivity-only'])
+  t.equal(conn.status, 0, 'the blob is there; its content is not looked at')
+  const full = await tsgit(['fsck'], { cwd: dir })
+  t.not(full.status, 0, 'a full fsck reads it and fails')
+  const tree = git(['rev-parse', 'HEAD:src'], { cwd: dir }).stdout.trim()
+  chmodSync(objPath(gitDir, tree), 0o644)
+  writeFileSync(objPath(gitDir, tree), readFileSync(objPath(gitDir, tree)).subarray(0, 6))
+  const broken = await tsgit(['fsck', '--connectivity-only'], { cwd: dir })
+  t.not(broken.status, 0, 'a tree is read to follow its links: a truncated one fails')
+  t.match(broken.stderr, new RegExp(`error: ${tree}: object corrupt or missing`))
+  t.equal(git(['fsck', '--connectivity-only'], { cwd: dir, allowFail: true }).status !== 0, true, 'git fails too')
+})
+
 t.test('partial clone: a missing object no promisor object refers to is an error', async (t) => {
   const d = dest()
   const r = await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', srv.server.url('rich.git'), d])
