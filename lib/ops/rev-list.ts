@@ -28,6 +28,8 @@ export interface RevListOptions {
   missing?: MissingAction
   /** false: --no-object-names. */
   objectNames?: boolean
+  /** --count: instead of the commits and objects, how many there are (after --missing=print's lines, as git). */
+  count?: boolean
   /** Receives output in pieces; each piece is a byte string (one char per byte). */
   write(chunk: string): void | Promise<void>
 }
@@ -163,6 +165,8 @@ export async function revList(ctx: RevListContext, options: RevListOptions): Pro
   const objects = options.objects === true
   const missing = options.missing ?? 'error'
   const names = options.objectNames !== false
+  const counting = options.count === true
+  let counted = 0
   const store = ctx.store
   // Only --missing=error may fetch: the other modes exist to look at what a partial clone lacks.
   const fetch = missing === 'error' && store.canFetch
@@ -183,7 +187,10 @@ export async function revList(ctx: RevListContext, options: RevListOptions): Pro
   }
   // Like git, whatever was printed before a fatal error still reaches the output.
   try {
-    for (let c = await walk.next(); c; c = await walk.next()) await out(`${c.oid}\n`)
+    for (let c = await walk.next(); c; c = await walk.next()) {
+      if (counting) counted++
+      else await out(`${c.oid}\n`)
+    }
     if (objects) {
       if (fetch) {
         await prefetchReachable(
@@ -194,6 +201,10 @@ export async function revList(ctx: RevListContext, options: RevListOptions): Pro
       }
       const missingIds: Oid[] = []
       for await (const o of enumerateObjects(store, walk.pending, walk.uninteresting)) {
+        if (o.present && counting) {
+          counted++
+          continue
+        }
         if (o.present) {
           // git cuts a name at its first newline so the output stays one object per line.
           const nl = names ? o.name.indexOf('\n') : -1
@@ -212,6 +223,7 @@ export async function revList(ctx: RevListContext, options: RevListOptions): Pro
       }
       for (const oid of khashOrder(missingIds)) await out(`?${oid}\n`)
     }
+    if (counting) await out(`${counted}\n`)
   } finally {
     if (buf.length > 0) await options.write(buf.join(''))
   }

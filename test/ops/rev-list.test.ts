@@ -38,6 +38,10 @@ const ARGS: string[][] = [
   ['--objects', 'HEAD:src', 'HEAD^{tree}', 'HEAD:README.md'],
   ['--objects', '--all', '^HEAD^{tree}'],
   ['feature/b05', 'feature/b02', 'main'],
+  ['--count', '--all'],
+  ['--count', 'HEAD', '^HEAD~3'],
+  // With --objects git counts the objects shown too; --missing=print's lines come before the count.
+  ['--count', '--objects', '--all'],
 ]
 
 async function compareAll(t: Test, dir: string, extra: string[] = []): Promise<void> {

@@ -20,6 +20,7 @@ export const revListCommand: CommandModule = {
       .option('--missing <action>', 'what to do with a missing object: error (default), allow-any, allow-promisor, print')
       .option('--no-object-names', 'with --objects, print object ids only')
       .option('--object-names', 'with --objects, print paths and tag names (default)')
+      .option('--count', 'print how many commits (and with --objects, objects) there are instead of listing them')
       .allowUnknownOption()
       .allowExcessArguments()
       .addHelpText('after', '\n  --all        every ref under refs/ and HEAD\n  --not        flip the meaning of ^ for the revisions that follow\n')
@@ -36,6 +37,7 @@ export const revListCommand: CommandModule = {
           objects: opts.objects === true,
           missing,
           objectNames: opts.objectNames !== false,
+          count: opts.count === true,
           write: (chunk) => writeOut(ctx.stdout, chunk),
         },
       ),
