@@ -4,7 +4,7 @@
  * from disk with every structural invariant checked first.
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { endianness } from 'node:os'
 import { PackError } from '../errors.js'
 
@@ -198,82 +198,195 @@ export function writeIdxV2Columns(cols: IdxColumns, packChecksum: Buffer): Buffe
 
 const LITTLE_ENDIAN = endianness() === 'LE'
 
-/** `count` 20-byte names at `at` of `buf` as 32-bit words with the names' byte order: a copy, byte-swapped natively where needed. */
-function wordsOf(buf: Buffer, at: number, count: number): Uint32Array {
-  const copy = Buffer.allocUnsafeSlow(count * HASH_SIZE)
-  buf.copy(copy, 0, at, at + count * HASH_SIZE)
-  if (LITTLE_ENDIAN) copy.swap32()
-  return new Uint32Array(copy.buffer, copy.byteOffset, count * 5)
+/** Where an index's bytes are read from: its file (positional reads) or a buffer. */
+interface IdxSource {
+  readonly size: number
+  /** `length` bytes at `at` into `into` (which it returns). */
+  read(into: Buffer, at: number, length: number): Buffer
+  close(): void
 }
 
-/** An .idx v2 held in memory (28 bytes per object plus large offsets), checked on open as git does; verify() checks the rest. */
+function bufferSource(buf: Buffer): IdxSource {
+  return {
+    size: buf.length,
+    read: (into, at, length) => {
+      buf.copy(into, 0, at, at + length)
+      return into.subarray(0, length)
+    },
+    close: () => undefined,
+  }
+}
+
+function fileSource(path: string): IdxSource {
+  const fd = openSync(path, 'r')
+  try {
+    const size = fstatSync(fd).size
+    // A small index is read at once: one read instead of one per bucket looked at.
+    if (size <= WHOLE_READ_BYTES) {
+      const whole = Buffer.allocUnsafe(size)
+      readFully(fd, whole, 0, size, path)
+      closeSync(fd)
+      return bufferSource(whole)
+    }
+    return { size, read: (into, at, length) => readFully(fd, into, at, length, path), close: () => closeSync(fd) }
+  } catch (e) {
+    closeSync(fd)
+    throw e
+  }
+}
+
+function readFully(fd: number, into: Buffer, at: number, length: number, path: string): Buffer {
+  let done = 0
+  while (done < length) {
+    const n = readSync(fd, into, done, length - done, at + done)
+    if (n === 0) throw new PackError(`corrupt pack index ${path}: file ended early`)
+    done += n
+  }
+  return into.subarray(0, length)
+}
+
+/** An index up to this size is read whole when opened; larger ones a fan-out bucket at a time. */
+const WHOLE_READ_BYTES = 256 * 1024
+
+/** `count` big-endian 32-bit words of the source at `at` into `into` from word `to` on, with the bytes' order (byte-swapped natively where needed). */
+function readWords(source: IdxSource, at: number, count: number, into: Uint32Array, to: number): void {
+  const bytes = Buffer.from(into.buffer, into.byteOffset + to * 4, count * 4)
+  source.read(bytes, at, count * 4)
+  if (LITTLE_ENDIAN) bytes.swap32()
+}
+
+/**
+ * An .idx v2, checked on open as git does (header, fan-out table, sizes); verify()
+ * checks the rest. Like git's mmap, opening reads only the first 1 KiB and the
+ * checksums: the names and offsets of a fan-out bucket (ids sharing a first byte)
+ * are read when a lookup first needs them, and kept (24 bytes per object once all
+ * are). A command that looks up one object in a pack of millions reads a few KiB.
+ */
 export class PackIndex {
   readonly count: number
   readonly packChecksum: Buffer
   readonly idxChecksum: Buffer
-  private readonly buf: Buffer
+  private readonly source: IdxSource
   private readonly namesAt: number
   private readonly crcAt: number
   private readonly offsetsAt: number
   private readonly largeAt: number
   private readonly largeCount: number
-  private readonly source: string
+  private readonly path: string
+  /** The fan-out table: how many ids start with each byte value or less. */
+  private readonly fanout: Uint32Array
+  /**
+   * The name table as big-endian 32-bit words, five per object, filled a bucket at a
+   * time (`loaded`): a probe is a few integer compares in JS instead of a native
+   * Buffer.compare call (walks and batch checks make millions of lookups). Memory the
+   * buckets not read yet would take is allocated but never touched.
+   */
+  private readonly words: Uint32Array
+  /** The offset table's raw values (with the large-offset flag), filled with the names. */
+  private readonly rawOffsets: Uint32Array
+  /** By bucket: 1 once its names and offsets are in words and rawOffsets. */
+  private readonly loaded = new Uint8Array(256)
+  private readonly key = new Uint32Array(5)
 
-  private constructor(buf: Buffer, source: string) {
+  private constructor(source: IdxSource, path: string) {
     const fail = (why: string): never => {
-      throw new PackError(`corrupt pack index ${source}: ${why}`)
+      source.close()
+      throw new PackError(`corrupt pack index ${path}: ${why}`)
     }
-    if (buf.length < HEADER_SIZE + FANOUT_SIZE + 2 * HASH_SIZE) fail('file is too short')
-    if (!buf.subarray(0, 4).equals(IDX_MAGIC)) fail('not a version 2 index (bad magic)')
-    const version = buf.readUInt32BE(4)
+    const size = source.size
+    if (size < HEADER_SIZE + FANOUT_SIZE + 2 * HASH_SIZE) fail('file is too short')
+    const head = source.read(Buffer.allocUnsafe(HEADER_SIZE + FANOUT_SIZE), 0, HEADER_SIZE + FANOUT_SIZE)
+    if (!head.subarray(0, 4).equals(IDX_MAGIC)) fail('not a version 2 index (bad magic)')
+    const version = head.readUInt32BE(4)
     if (version !== 2) fail(`unsupported index version ${version}`)
     const fanout = new Uint32Array(256)
     let prev = 0
     for (let i = 0; i < 256; i++) {
-      const v = buf.readUInt32BE(HEADER_SIZE + i * 4)
+      const v = head.readUInt32BE(HEADER_SIZE + i * 4)
       if (v < prev) fail('fan-out table is not monotonic')
       fanout[i] = v
       prev = v
     }
     const n = prev
     const minSize = HEADER_SIZE + FANOUT_SIZE + n * (HASH_SIZE + 8) + 2 * HASH_SIZE
-    if (buf.length < minSize) fail(`file is too short for ${n} objects`)
-    const extra = buf.length - minSize
+    if (size < minSize) fail(`file is too short for ${n} objects`)
+    const extra = size - minSize
     if (extra % 8 !== 0 || extra / 8 > n) fail('file size does not match its object count')
-    this.buf = buf
     this.source = source
+    this.path = path
     this.count = n
+    this.fanout = fanout
     this.namesAt = HEADER_SIZE + FANOUT_SIZE
     this.crcAt = this.namesAt + n * HASH_SIZE
     this.offsetsAt = this.crcAt + n * 4
     this.largeAt = this.offsetsAt + n * 4
     this.largeCount = extra / 8
-    this.packChecksum = Buffer.from(buf.subarray(buf.length - 2 * HASH_SIZE, buf.length - HASH_SIZE))
-    this.idxChecksum = Buffer.from(buf.subarray(buf.length - HASH_SIZE))
-    const words = wordsOf(buf, this.namesAt, n)
-    this.words = words
-    this.fanout = fanout
+    const sums = source.read(Buffer.allocUnsafe(2 * HASH_SIZE), size - 2 * HASH_SIZE, 2 * HASH_SIZE)
+    this.packChecksum = Buffer.from(sums.subarray(0, HASH_SIZE))
+    this.idxChecksum = Buffer.from(sums.subarray(HASH_SIZE))
+    this.words = new Uint32Array(n * 5)
+    this.rawOffsets = new Uint32Array(n)
+  }
+
+  static async open(path: string): Promise<PackIndex> {
+    return new PackIndex(fileSource(path), path)
+  }
+
+  static fromBuffer(buf: Buffer, source = '<buffer>'): PackIndex {
+    return new PackIndex(bufferSource(buf), source)
+  }
+
+  /** Lets go of the file (lookups that need a bucket not read yet fail afterwards). */
+  close(): void {
+    this.source.close()
+  }
+
+  /** Index of the first entry of bucket `b`. */
+  private bucketStart(b: number): number {
+    return b === 0 ? 0 : (this.fanout[b - 1] as number)
+  }
+
+  /** Reads bucket `b`'s names and offsets into words and rawOffsets. */
+  private load(b: number): void {
+    const lo = this.bucketStart(b)
+    const n = (this.fanout[b] as number) - lo
+    readWords(this.source, this.namesAt + lo * HASH_SIZE, n * 5, this.words, lo * 5)
+    readWords(this.source, this.offsetsAt + lo * 4, n, this.rawOffsets, lo)
+    this.loaded[b] = 1
+  }
+
+  /** The bucket entry `i` is in. */
+  private bucketOf(i: number): number {
+    let lo = 0
+    let hi = 255
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.fanout[mid] as number) > i) hi = mid
+      else lo = mid + 1
+    }
+    return lo
   }
 
   /**
    * What opening leaves to fsck, as git does: the trailer checksum, names sorted and
-   * placed where the fan-out says, large-offset indexes in range. Each is O(objects),
-   * and a command that opened every pack paid for all of them before its first lookup.
-   * Lookups stay in bounds without them: a search never leaves its fan-out range, and
+   * placed where the fan-out says, large-offset indexes in range. Each is O(objects).
+   * Lookups stay in bounds without them: a search never leaves its fan-out bucket, and
    * offsetAt checks a large-offset index before it follows it.
    */
   verify(): void {
     const why = this.problem()
-    if (why !== undefined) throw new PackError(`corrupt pack index ${this.source}: ${why}`)
+    if (why !== undefined) throw new PackError(`corrupt pack index ${this.path}: ${why}`)
   }
 
   /** What verify() finds wrong, if anything: 'index checksum mismatch' or a fault of the tables. */
   problem(): string | undefined {
-    const buf = this.buf
-    const body = buf.subarray(0, buf.length - HASH_SIZE)
-    if (!createHash('sha1').update(body).digest().equals(this.idxChecksum)) return 'index checksum mismatch'
+    const body = this.source.size - HASH_SIZE
+    const hash = createHash('sha1')
+    const chunk = Buffer.allocUnsafe(1 << 20)
+    for (let at = 0; at < body; at += chunk.length) hash.update(this.source.read(chunk, at, Math.min(chunk.length, body - at)))
+    if (!hash.digest().equals(this.idxChecksum)) return 'index checksum mismatch'
+    for (let b = 0; b < 256; b++) if (this.loaded[b] === 0) this.load(b)
     const { words, fanout } = this
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.length)
     for (let i = 0, w = 0; i < this.count; i++, w += 5) {
       if (i > 0) {
         let k = 0
@@ -283,29 +396,11 @@ export class PackIndex {
       const first = (words[w] as number) >>> 24
       const lo = first === 0 ? 0 : (fanout[first - 1] as number)
       if (i < lo || i >= (fanout[first] as number)) return 'fan-out table disagrees with object names'
-      const raw = view.getUint32(this.offsetsAt + i * 4)
+      const raw = this.rawOffsets[i] as number
       if (raw & LARGE_OFFSET_FLAG && (raw & ~LARGE_OFFSET_FLAG) >>> 0 >= this.largeCount) return 'large offset index out of range'
     }
     return undefined
   }
-
-  static async open(path: string): Promise<PackIndex> {
-    return new PackIndex(await readFile(path), path)
-  }
-
-  static fromBuffer(buf: Buffer, source = '<buffer>'): PackIndex {
-    return new PackIndex(buf, source)
-  }
-
-  /**
-   * The name table as big-endian 32-bit words, five per object (wordsOf): a probe
-   * is a few integer compares in JS instead of a native Buffer.compare call (walks
-   * and batch checks make millions of lookups).
-   */
-  private readonly words: Uint32Array
-  /** The fan-out table: how many ids start with each byte value or less. */
-  private readonly fanout: Uint32Array
-  private readonly key = new Uint32Array(5)
 
   /** Position of `oid` in the sorted name table, or -1. */
   private position(oid: string | Buffer): number {
@@ -324,15 +419,17 @@ export class PackIndex {
     const first = (key[0] as number) >>> 24
     let lo = first === 0 ? 0 : (this.fanout[first - 1] as number)
     let hi = this.fanout[first] as number
+    if (lo === hi) return -1
+    if (this.loaded[first] === 0) this.load(first)
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
       const base = mid * 5
       let c = 0
       for (let k = 0; k < 5; k++) {
         const a = words[base + k] as number
-        const b = key[k] as number
-        if (a !== b) {
-          c = a < b ? -1 : 1
+        const v = key[k] as number
+        if (a !== v) {
+          c = a < v ? -1 : 1
           break
         }
       }
@@ -355,39 +452,56 @@ export class PackIndex {
 
   crc32Of(oid: string | Buffer): number | undefined {
     const i = this.position(oid)
-    return i < 0 ? undefined : this.buf.readUInt32BE(this.crcAt + i * 4)
+    return i < 0 ? undefined : this.crc32At(i)
+  }
+
+  /** Makes sure entry `i`'s bucket is read. */
+  private need(i: number): void {
+    const b = this.bucketOf(i)
+    if (this.loaded[b] === 0) this.load(b)
   }
 
   oidAt(i: number): string {
-    const at = this.namesAt + i * HASH_SIZE
-    return this.buf.toString('hex', at, at + HASH_SIZE)
+    this.need(i)
+    const out = Buffer.allocUnsafe(HASH_SIZE)
+    for (let k = 0; k < 5; k++) out.writeUInt32BE(this.words[i * 5 + k] as number, 4 * k)
+    return out.toString('hex')
   }
 
   offsetAt(i: number): number {
-    const raw = this.buf.readUInt32BE(this.offsetsAt + i * 4)
+    this.need(i)
+    const raw = this.rawOffsets[i] as number
     if ((raw & LARGE_OFFSET_FLAG) === 0) return raw
     const large = (raw & ~LARGE_OFFSET_FLAG) >>> 0
-    if (large >= this.largeCount) throw new PackError(`corrupt pack index ${this.source}: large offset index out of range`)
-    const at = this.largeAt + large * 8
-    return this.buf.readUInt32BE(at) * 2 ** 32 + this.buf.readUInt32BE(at + 4)
+    if (large >= this.largeCount) throw new PackError(`corrupt pack index ${this.path}: large offset index out of range`)
+    const pair = this.source.read(Buffer.allocUnsafe(8), this.largeAt + large * 8, 8)
+    return pair.readUInt32BE(0) * 2 ** 32 + pair.readUInt32BE(4)
   }
 
   crc32At(i: number): number {
-    return this.buf.readUInt32BE(this.crcAt + i * 4)
+    return this.source.read(Buffer.allocUnsafe(4), this.crcAt + i * 4, 4).readUInt32BE(0)
   }
 
   /** Up to `limit` object ids starting with the hex `prefix` (for abbreviated names). */
   matchPrefix(prefix: string, limit = 2): string[] {
     if (!/^[0-9a-f]{1,40}$/.test(prefix)) return []
-    const padded = Buffer.from(prefix.padEnd(40, '0'), 'hex')
-    const first = padded[0] as number
-    let lo = first === 0 ? 0 : (this.fanout[first - 1] as number)
-    let hi = this.fanout[first] as number
+    const key = this.key
+    oidWords(prefix.padEnd(40, '0'), key)
+    const b = (key[0] as number) >>> 24
+    const words = this.words
+    if (this.loaded[b] === 0) this.load(b)
     // lower bound of the zero-padded prefix
+    let lo = this.bucketStart(b)
+    let hi = this.fanout[b] as number
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const at = this.namesAt + mid * HASH_SIZE
-      if (this.buf.compare(padded, 0, HASH_SIZE, at, at + HASH_SIZE) < 0) lo = mid + 1
+      let c = 0
+      for (let k = 0; k < 5 && c === 0; k++) {
+        const a = words[mid * 5 + k] as number
+        const v = key[k] as number
+        if (a !== v) c = a < v ? -1 : 1
+      }
+      if (c < 0) lo = mid + 1
       else hi = mid
     }
     const out: string[] = []
@@ -401,10 +515,25 @@ export class PackIndex {
 
   /** Entries in object-id order. */
   *entries(): Generator<{ oid: string; offset: number; crc32: number }> {
-    for (let i = 0; i < this.count; i++) yield { oid: this.oidAt(i), offset: this.offsetAt(i), crc32: this.crc32At(i) }
+    let i = 0
+    for (const oid of this.oids()) {
+      yield { oid, offset: this.offsetAt(i), crc32: this.crc32At(i) }
+      i++
+    }
   }
 
+  /** Every id in order, a bucket at a time. */
   *oids(): Generator<string> {
-    for (let i = 0; i < this.count; i++) yield this.oidAt(i)
+    const out = Buffer.allocUnsafe(HASH_SIZE)
+    for (let b = 0; b < 256; b++) {
+      const lo = this.bucketStart(b)
+      const hi = this.fanout[b] as number
+      if (lo === hi) continue
+      if (this.loaded[b] === 0) this.load(b)
+      for (let w = lo * 5; w < hi * 5; w += 5) {
+        for (let k = 0; k < 5; k++) out.writeUInt32BE(this.words[w + k] as number, 4 * k)
+        yield out.toString('hex')
+      }
+    }
   }
 }

@@ -136,7 +136,10 @@ export class PackFile {
   static async open(packPath: string, options: PackFileOptions = {}): Promise<PackFile> {
     if (!packPath.endsWith('.pack')) throw new PackError(`packfile name '${packPath}' does not end with '.pack'`)
     const index = await PackIndex.open(packPath.slice(0, -'.pack'.length) + '.idx')
-    const handle = await open(packPath, 'r')
+    const handle = await open(packPath, 'r').catch((e: unknown) => {
+      index.close()
+      throw e
+    })
     try {
       const { size } = await handle.stat()
       if (size < PACK_HEADER_SIZE + PACK_TRAILER_SIZE) throw new PackError(`${packPath} is too short to be a pack`)
@@ -147,6 +150,7 @@ export class PackFile {
       return new PackFile(packPath, index, handle, size, options)
     } catch (e) {
       await handle.close()
+      index.close()
       throw e
     }
   }
@@ -293,6 +297,7 @@ export class PackFile {
 
   async close(): Promise<void> {
     this.releaseWhole()
+    this.index.close()
     await this.handle.close()
   }
 }

@@ -136,3 +136,55 @@ t.test('ids sharing their first bytes, and the same id twice, are ordered as git
   const read = PackIndex.fromBuffer(idx)
   for (const e of entries) if (!e.oid.equals(dup)) t.equal(read.find(e.oid), e.offset)
 })
+
+t.test('a large index on disk: read a fan-out bucket at a time, as lookups need them', async (t) => {
+  // 20,000 ids (560 KB of index, above what is read whole on open), some offsets large.
+  const entries: IdxEntry[] = Array.from({ length: 20000 }, (_, i) => ({
+    oid: createHash('sha1').update(`lazy ${i}`).digest(),
+    offset: i % 1000 === 0 ? 2 ** 32 + i : 12 + i * 100,
+    crc32: (i * 2654435761) >>> 0,
+  }))
+  const sorted = [...entries].sort((a, b) => a.oid.compare(b.oid))
+  const bytes = writeIdxV2(entries, randomBytes(20))
+  const dir = tempDir()
+  t.teardown(dir.cleanup)
+  const path = join(dir.path, 'big.idx')
+  writeFileSync(path, bytes)
+
+  const idx = await PackIndex.open(path)
+  t.teardown(() => idx.close())
+  t.equal(idx.count, 20000)
+  for (const e of entries) {
+    if (idx.find(e.oid) !== e.offset) {
+      t.fail(`find ${e.oid.toString('hex')}`)
+      break
+    }
+  }
+  t.pass('every id found at its offset')
+  t.equal(idx.find(createHash('sha1').update('absent').digest()), undefined)
+  t.same([...idx.oids()], sorted.map((e) => e.oid.toString('hex')), 'ids in order')
+  const some = sorted[12345] as IdxEntry
+  t.equal(idx.crc32Of(some.oid), some.crc32)
+  t.equal(idx.oidAt(12345), some.oid.toString('hex'))
+  t.equal(idx.offsetAt(12345), some.offset)
+  // One hex digit spans sixteen buckets.
+  const hex = some.oid.toString('hex')
+  t.same(idx.matchPrefix(hex.slice(0, 6), 5), sorted.filter((e) => e.oid.toString('hex').startsWith(hex.slice(0, 6))).slice(0, 5).map((e) => e.oid.toString('hex')))
+  t.same(idx.matchPrefix('a', 3), sorted.filter((e) => e.oid[0]! >> 4 === 0xa).slice(0, 3).map((e) => e.oid.toString('hex')))
+  t.doesNotThrow(() => idx.verify())
+
+  // Opening read no bucket: one changed on disk afterwards is read as it is now.
+  const inBucket = (b: number) => sorted.filter((e) => e.oid[0] === b)
+  const lazy = await PackIndex.open(path)
+  t.teardown(() => lazy.close())
+  const early = inBucket(0x10)[0] as IdxEntry
+  t.equal(lazy.find(early.oid), early.offset, 'bucket 0x10 read')
+  const late = inBucket(0x80)[0] as IdxEntry
+  const at = 8 + 1024 + sorted.indexOf(late) * 20
+  const changed = Buffer.from(bytes)
+  changed[at + 19] = changed[at + 19]! ^ 0xff
+  writeFileSync(path, changed)
+  t.equal(lazy.find(late.oid), undefined, 'bucket 0x80 was read after the change')
+  t.equal(lazy.find(early.oid), early.offset, 'bucket 0x10 is kept')
+  t.match(lazy.problem(), /checksum mismatch/, 'verify reads the whole file')
+})
