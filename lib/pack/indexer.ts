@@ -150,13 +150,13 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** The second pass: the deltas not resolved on arrival, on worker threads when there are enough of them. */
-async function resolveLeft(table: EntryTable, pack: { path: string; handle: FileHandle }, receiver: PackReceiver, maxObjectSize: number, options: IndexPackOptions): Promise<number> {
+async function resolveLeft(table: EntryTable, pack: { handle: FileHandle }, receiver: PackReceiver, maxObjectSize: number, options: IndexPackOptions): Promise<number> {
   const { signal } = options
   const unresolved = receiver.deltaCount - receiver.resolvedOnArrival
   const baseCacheBytes = options.baseCacheBytes ?? 96 * 1024 * 1024
   const threads = options.threads ?? defaultResolveThreads()
   if (threads > 1 && table.refBase.size === 0 && unresolved > 0 && unresolved >= (options.threadsMinDeltas ?? THREADS_MIN_DELTAS)) {
-    await resolveInWorkers(table, pack.path, receiver.deltaCount, {
+    await resolveInWorkers(table, pack.handle.fd, receiver.deltaCount, {
       threads, maxObjectSize, baseCacheBytes, arenaBytes: options.arenaBytes ?? DEFAULT_ARENA_BYTES,
       ...(options.progress ? { progress: options.progress } : {}),
       ...(signal ? { signal } : {}),

@@ -3,7 +3,8 @@ import type { EntryColumns } from './entries.js'
 import type { DeltaLinks } from './resolve.js'
 
 export interface WorkerJob {
-  packPath: string
+  /** The pack file's descriptor, open in the main thread: descriptors are the process's, and positional reads do not share a file position. */
+  packFd: number
   count: number
   deltaCount: number
   /** The entry table, in shared memory: objType and oids are written by the workers. */

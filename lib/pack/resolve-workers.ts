@@ -2,7 +2,8 @@
  * The second pass of index-pack on worker threads, as git's index-pack does it
  * with threads: the delta subtrees left after the pack arrived are independent
  * of one another, so each thread claims blocks of entries and resolves the
- * subtrees hanging off them, re-reading the pack file on its own descriptor.
+ * subtrees hanging off them, re-reading the pack file through the main thread's
+ * descriptor (positional reads: no shared file position).
  *
  * The entry table is in shared memory (entries.ts); the threads write each
  * resolved delta's type and id into it, a delta only ever by the thread whose
@@ -43,10 +44,10 @@ export interface WorkerResolveOptions {
 }
 
 /**
- * Resolves the deltas of `t` not resolved yet, reading entries from the pack file at
- * `packPath`. Throws a PackError for a bad delta, or when some are left unresolved.
+ * Resolves the deltas of `t` not resolved yet, reading entries from the pack file open
+ * as `packFd` (which stays open until this returns). Throws a PackError for a bad delta, or when some are left unresolved.
  */
-export async function resolveInWorkers(t: EntryTable, packPath: string, deltaCount: number, opts: WorkerResolveOptions): Promise<void> {
+export async function resolveInWorkers(t: EntryTable, packFd: number, deltaCount: number, opts: WorkerResolveOptions): Promise<void> {
   if (t.refBase.size > 0) throw new Error('resolveInWorkers: the pack has REF_DELTA entries')
   const n = t.count
   let before = 0
@@ -76,18 +77,18 @@ export async function resolveInWorkers(t: EntryTable, packPath: string, deltaCou
     const results = await new Promise<number[]>((resolve, reject) => {
       const resolved: number[] = []
       let failed = false
+      // The others are stopped before the caller goes on to close the descriptor they read.
       const fail = (e: Error) => {
         if (failed) return
         failed = true
-        for (const w of workers) void w.terminate()
-        reject(e)
+        void Promise.allSettled(workers.map((w) => w.terminate())).then(() => reject(e))
       }
       onAbort = () => fail(Object.assign(new Error('aborted'), { name: 'AbortError' }))
       opts.signal?.addEventListener('abort', onAbort, { once: true })
       if (opts.signal?.aborted) return onAbort()
       for (let slot = 0; slot < opts.threads; slot++) {
         const job: WorkerJob = {
-          packPath, count: n, deltaCount, columns, links, rootTypes, cursor, done, slot, block: BLOCK,
+          packFd, count: n, deltaCount, columns, links, rootTypes, cursor, done, slot, block: BLOCK,
           maxObjectSize: opts.maxObjectSize,
           baseCacheBytes: share(opts.baseCacheBytes),
           arenaBytes: share(opts.arenaBytes),
