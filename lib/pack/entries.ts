@@ -11,14 +11,8 @@ function shared(bytes: number): SharedArrayBuffer {
 }
 
 /** The columns the second pass reads and writes, as a worker thread gets them (resolve-workers.ts). */
-export interface EntryColumns {
-  offset: Float64Array
-  end: Float64Array
-  size: Float64Array
-  headerLength: Uint8Array
-  packType: Uint8Array
-  objType: Uint8Array
-  base: Int32Array
+export type EntryColumns = Pick<EntryTable, 'offset' | 'end' | 'size' | 'headerLength' | 'packType' | 'objType' | 'base'> & {
+  /** A Buffer in the table; a worker thread receives it as a Uint8Array. */
   oids: Uint8Array
 }
 
