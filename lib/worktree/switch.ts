@@ -19,8 +19,8 @@
  * ignored ones; tsgit does not read .gitignore), and clean/smudge filters and
  * end-of-line conversion are not applied when comparing files with the index.
  */
-import { createReadStream, lstatSync } from 'node:fs'
-import { lstat, readdir, readlink, rm, rmdir, stat, unlink } from 'node:fs/promises'
+import { createReadStream, lstatSync, unlinkSync } from 'node:fs'
+import { lstat, readdir, readlink, rm, rmdir, stat } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
@@ -223,13 +223,10 @@ async function workTreeState(
   opts: StateOptions,
 ): Promise<'missing' | 'clean' | 'dirty'> {
   const full = join(workTree, e.path)
-  let st: BigIntStats
-  try {
-    st = await lstat(full, { bigint: true })
-  } catch (err) {
-    if (isNotFound(err)) return 'missing'
-    throw err
-  }
+  // Synchronous: a switch asks this of every path in the index, and the thread pool's
+  // round trip costs many times the lstat itself (4,800 paths of git.git: ~0.4 s).
+  const st = lstatSync(full, { bigint: true, throwIfNoEntry: false })
+  if (st === undefined) return 'missing'
   if (e.mode === MODE_GITLINK) return st.isDirectory() ? 'clean' : 'dirty'
   const asLink = e.mode === MODE_SYMLINK && opts.symlinks
   if (asLink ? !st.isSymbolicLink() : !st.isFile()) return 'dirty'
@@ -444,7 +441,7 @@ async function removePath(full: string, recursive: boolean): Promise<void> {
   const st = await lstatOrUndefined(full)
   if (st === undefined) return
   if (!st.isDirectory()) {
-    await unlink(full)
+    unlinkSync(full)
     return
   }
   if (recursive) {
@@ -538,7 +535,7 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
       if (!plan.force && !removedPaths.has(d)) {
         throw new UnsafePathError(d, `refusing to write through ${JSON.stringify(d)}: it exists and is not a directory`)
       }
-      await unlink(full)
+      unlinkSync(full)
     }
     await makeDirectory(full, d)
   }
@@ -552,7 +549,7 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
     const st = await lstatOrUndefined(full)
     // A directory in the way held only tracked files that are gone now (or -f).
     if (st?.isDirectory() && w.entry.mode !== MODE_GITLINK) await removePath(full, plan.force)
-    else if (st !== undefined && !st.isDirectory()) await unlink(full)
+    else if (st !== undefined && !st.isDirectory()) unlinkSync(full)
     const entry = await writeEntry(reader, workTree, { path: w.path, mode: w.entry.mode, oid: w.entry.oid }, symlinks)
     done++
     progress.progress({ title: 'Updating files', current: done, total })
