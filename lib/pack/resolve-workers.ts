@@ -107,6 +107,8 @@ export async function resolveInWorkers(t: EntryTable, packFd: number, deltaCount
           if (!answered) fail(new Error(`delta resolution thread exited with code ${code} before it finished`))
         })
       }
+      // The line appears at once, as git's does, and then as the threads report.
+      report(false)
       progressTimer = setInterval(() => report(false), 100)
     })
     const total = before + results.reduce((a, b) => a + b, 0)

@@ -166,6 +166,21 @@ t.test('threads: a bad delta in the second pass is a PackError, and nothing is l
   }
 })
 
+t.test('threads: an abort while they run stops them and cleans up', async (t) => {
+  const pack = packAll(repo.path, ['--no-reuse-delta', '--depth=50', '--window=50'])
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const ac = new AbortController()
+  let resolving: ProgressEvent | undefined
+  // The threaded pass reports 0% as soon as its threads are started: stop there.
+  const sink = { progress: (e: ProgressEvent) => { if (e.title === 'Resolving deltas' && resolving === undefined) { resolving = e; ac.abort(new Error('user hit ^C')) } }, remote() {}, warn() {}, info() {} }
+  const err = await indexPack(chunked(pack, 65536), { packDir: dest.packDir, recentBytes: 0, threads: 2, threadsMinDeltas: 0, progress: sink, signal: ac.signal }).catch((e: unknown) => e)
+  t.same(resolving && { current: resolving.current, done: resolving.done }, { current: 0, done: undefined }, 'aborted at the first report of the threaded pass')
+  t.type(err, PackError)
+  t.match((err as Error).message, /aborted/)
+  t.same(listDir(dest.packDir), [], 'nothing left')
+})
+
 t.test('tiny chunks (1 and 7 bytes) give the same result', async (t) => {
   const pack = packAll(repo.path)
   const expectedIdx = gitIndexPack(pack)
