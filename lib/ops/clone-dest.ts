@@ -2,9 +2,10 @@
  * Where a clone goes, decided the way git decides: the directory named on the
  * command line, or one derived from the URL; it may exist only if it is empty.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { mkdirSync, readdirSync, statSync } from 'node:fs'
+import { readdir, rm } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
-import { RepositoryError, isNotFound } from '../errors.js'
+import { RepositoryError } from '../errors.js'
 
 /** git's guess of a directory name: last path component, without a trailing "/.git" or ".git". */
 export function directoryFromUrl(url: string, bare: boolean): string {
@@ -24,17 +25,20 @@ export interface Destination {
   created: boolean
 }
 
+/**
+ * Checks or creates the destination. Synchronous calls: this runs before the first
+ * request, and the first call through the thread pool starts its threads (~5 ms here),
+ * which can as well happen while the request is out.
+ */
 export async function prepareDestination(path: string): Promise<Destination> {
-  try {
-    const st = await stat(path)
-    if (!st.isDirectory() || (await readdir(path)).length > 0) {
+  const st = statSync(path, { throwIfNoEntry: false })
+  if (st !== undefined) {
+    if (!st.isDirectory() || readdirSync(path).length > 0) {
       throw new RepositoryError(`destination path '${path}' already exists and is not an empty directory.`)
     }
     return { path, created: false }
-  } catch (e) {
-    if (!isNotFound(e)) throw e
   }
-  await mkdir(path, { recursive: true })
+  mkdirSync(path, { recursive: true })
   return { path, created: true }
 }
 

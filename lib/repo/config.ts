@@ -15,7 +15,7 @@
  * Deviations: `include.path` and `includeIf` are not followed yet. `set()` replaces
  * the last occurrence of a multi-valued key where `git config` refuses.
  */
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { ConfigError, isNotFound } from '../errors.js'
 import { LockFile } from './lock.js'
 
@@ -383,7 +383,9 @@ export class ConfigFile {
   /** Reads `path`; a missing file is an empty config (git treats it so). */
   static async load(path: string): Promise<ConfigFile> {
     try {
-      return ConfigFile.parse(await readFile(path), path)
+      // A config file is small, and a command reads up to three before its first request:
+      // a synchronous read costs less than a thread-pool round trip.
+      return ConfigFile.parse(readFileSync(path), path)
     } catch (e) {
       if (isNotFound(e)) return ConfigFile.empty(path)
       throw e
