@@ -415,29 +415,40 @@ export class PackIndex {
 
   /** Position of the id given as five words (see oidWords), or -1. */
   private positionOfWords(key: Uint32Array): number {
-    const words = this.words
-    const first = (key[0] as number) >>> 24
-    let lo = first === 0 ? 0 : (this.fanout[first - 1] as number)
-    let hi = this.fanout[first] as number
-    if (lo === hi) return -1
-    if (this.loaded[first] === 0) this.load(first)
+    const i = this.lowerBound(key)
+    return i < (this.fanout[(key[0] as number) >>> 24] as number) && this.compareAt(i, key) === 0 ? i : -1
+  }
+
+  /** The first position in the key's fan-out bucket whose id is not below `key` (the bucket's end if none). */
+  private lowerBound(key: Uint32Array): number {
+    const b = (key[0] as number) >>> 24
+    let lo = this.bucketStart(b)
+    let hi = this.fanout[b] as number
+    if (lo < hi && this.loaded[b] === 0) this.load(b)
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const base = mid * 5
-      let c = 0
-      for (let k = 0; k < 5; k++) {
-        const a = words[base + k] as number
-        const v = key[k] as number
-        if (a !== v) {
-          c = a < v ? -1 : 1
-          break
-        }
-      }
-      if (c === 0) return mid
-      if (c < 0) lo = mid + 1
+      if (this.compareAt(mid, key) < 0) lo = mid + 1
       else hi = mid
     }
-    return -1
+    return lo
+  }
+
+  /** The id at position `i` against `key`, word by word: negative, zero or positive. */
+  private compareAt(i: number, key: Uint32Array): number {
+    const words = this.words
+    const base = i * 5
+    for (let k = 0; k < 5; k++) {
+      const a = words[base + k] as number
+      const v = key[k] as number
+      if (a !== v) return a < v ? -1 : 1
+    }
+    return 0
+  }
+
+  /** Entry `i`'s id as hex, through `out` (20 bytes). */
+  private hexAt(i: number, out: Buffer): string {
+    for (let k = 0; k < 5; k++) out.writeUInt32BE(this.words[i * 5 + k] as number, 4 * k)
+    return out.toString('hex')
   }
 
   /** Pack offset of `oid`, or undefined when this pack does not hold it. */
@@ -463,9 +474,7 @@ export class PackIndex {
 
   oidAt(i: number): string {
     this.need(i)
-    const out = Buffer.allocUnsafe(HASH_SIZE)
-    for (let k = 0; k < 5; k++) out.writeUInt32BE(this.words[i * 5 + k] as number, 4 * k)
-    return out.toString('hex')
+    return this.hexAt(i, Buffer.allocUnsafe(HASH_SIZE))
   }
 
   offsetAt(i: number): number {
@@ -487,25 +496,9 @@ export class PackIndex {
     if (!/^[0-9a-f]{1,40}$/.test(prefix)) return []
     const key = this.key
     oidWords(prefix.padEnd(40, '0'), key)
-    const b = (key[0] as number) >>> 24
-    const words = this.words
-    if (this.loaded[b] === 0) this.load(b)
-    // lower bound of the zero-padded prefix
-    let lo = this.bucketStart(b)
-    let hi = this.fanout[b] as number
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      let c = 0
-      for (let k = 0; k < 5 && c === 0; k++) {
-        const a = words[mid * 5 + k] as number
-        const v = key[k] as number
-        if (a !== v) c = a < v ? -1 : 1
-      }
-      if (c < 0) lo = mid + 1
-      else hi = mid
-    }
     const out: string[] = []
-    for (let i = lo; i < this.count && out.length < limit; i++) {
+    // from the zero-padded prefix on; the ids that start with it may run past its bucket
+    for (let i = this.lowerBound(key); i < this.count && out.length < limit; i++) {
       const oid = this.oidAt(i)
       if (!oid.startsWith(prefix)) break
       out.push(oid)
@@ -530,10 +523,7 @@ export class PackIndex {
       const hi = this.fanout[b] as number
       if (lo === hi) continue
       if (this.loaded[b] === 0) this.load(b)
-      for (let w = lo * 5; w < hi * 5; w += 5) {
-        for (let k = 0; k < 5; k++) out.writeUInt32BE(this.words[w + k] as number, 4 * k)
-        yield out.toString('hex')
-      }
+      for (let i = lo; i < hi; i++) yield this.hexAt(i, out)
     }
   }
 }

@@ -156,7 +156,7 @@ async function resolveLeft(table: EntryTable, pack: { handle: FileHandle }, rece
   const baseCacheBytes = options.baseCacheBytes ?? 96 * 1024 * 1024
   const threads = options.threads ?? defaultResolveThreads()
   if (threads > 1 && table.refBase.size === 0 && unresolved > 0 && unresolved >= (options.threadsMinDeltas ?? THREADS_MIN_DELTAS)) {
-    await resolveInWorkers(table, pack.handle.fd, receiver.deltaCount, {
+    await resolveInWorkers(table, pack.handle.fd, receiver.deltaCount, receiver.resolvedOnArrival, {
       threads, maxObjectSize, baseCacheBytes, arenaBytes: options.arenaBytes ?? DEFAULT_ARENA_BYTES,
       ...(options.progress ? { progress: options.progress } : {}),
       ...(signal ? { signal } : {}),

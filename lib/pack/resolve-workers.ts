@@ -17,7 +17,6 @@ import { Worker } from 'node:worker_threads'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { EntryTable } from './entries.js'
-import { isDeltaType } from './format.js'
 import { deltaLinks } from './resolve.js'
 import type { WorkerJob, WorkerReport } from './resolve-job.js'
 
@@ -44,14 +43,12 @@ export interface WorkerResolveOptions {
 }
 
 /**
- * Resolves the deltas of `t` not resolved yet, reading entries from the pack file open
- * as `packFd` (which stays open until this returns). Throws a PackError for a bad delta, or when some are left unresolved.
+ * Resolves the deltas of `t` not resolved yet (`before` of the `deltaCount` are), reading
+ * entries from the pack file open as `packFd` (which stays open until this returns). Throws a PackError for a bad delta, or when some are left unresolved.
  */
-export async function resolveInWorkers(t: EntryTable, packFd: number, deltaCount: number, opts: WorkerResolveOptions): Promise<void> {
+export async function resolveInWorkers(t: EntryTable, packFd: number, deltaCount: number, before: number, opts: WorkerResolveOptions): Promise<void> {
   if (t.refBase.size > 0) throw new Error('resolveInWorkers: the pack has REF_DELTA entries')
   const n = t.count
-  let before = 0
-  for (let i = 0; i < n; i++) if (t.objType[i] !== 0 && isDeltaType(t.packType[i] as number)) before++
   const columns = t.sharedColumns()
   const rootTypes = new Uint8Array(new SharedArrayBuffer(n))
   rootTypes.set(columns.objType)
