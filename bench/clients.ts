@@ -11,7 +11,8 @@ import { git, pinnedEnv } from '../test/fixtures/git.js'
 
 export type ClientName = 'git' | 'tsgit'
 
-export const TSGIT_BIN: string = fileURLToPath(new URL('../../bin/tsgit.js', import.meta.url))
+/** The installed command (package.json's bin): the launcher that starts Node on bin/tsgit.js. */
+export const TSGIT_BIN: string = fileURLToPath(new URL('../../bin/tsgit', import.meta.url))
 const SOURCE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 let tsgitBin = TSGIT_BIN
@@ -28,7 +29,7 @@ export function snapshotTsgit(): { bin: string; cleanup: () => void } {
   cpSync(join(SOURCE_ROOT, 'package.json'), join(root, 'package.json'))
   symlinkSync(join(SOURCE_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir')
   writeFileSync(join(root, 'SNAPSHOT'), `copied from ${SOURCE_ROOT} at ${new Date().toISOString()}\n`)
-  tsgitBin = join(root, 'bin', 'tsgit.js')
+  tsgitBin = join(root, 'bin', 'tsgit')
   return {
     bin: tsgitBin,
     cleanup: () => {
@@ -48,14 +49,14 @@ export interface CommandLine {
 export function cloneCommand(client: ClientName, flags: readonly string[], url: string, dir: string): CommandLine {
   const env = pinnedEnv()
   if (client === 'git') return { command: 'git', args: ['clone', ...flags, url, dir], env }
-  return { command: process.execPath, args: [tsgitBin, 'clone', ...flags, url, dir], env }
+  return { command: tsgitBin, args: ['clone', ...flags, url, dir], env }
 }
 
 /** `<client> <args…>` run inside the repository `dir`. */
 export function commandIn(client: ClientName, dir: string, args: readonly string[]): CommandLine {
   const env = pinnedEnv()
   if (client === 'git') return { command: 'git', args: ['-C', dir, ...args], env }
-  return { command: process.execPath, args: [tsgitBin, '-C', dir, ...args], env }
+  return { command: tsgitBin, args: ['-C', dir, ...args], env }
 }
 
 export interface Verdict {

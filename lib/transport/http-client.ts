@@ -38,5 +38,8 @@ export interface HttpClient {
 
 export interface TlsOptions {
   rejectUnauthorized: boolean
+  /** http.sslCAInfo's certificates: the only ones trusted when given. */
   ca?: Buffer
+  /** Where a warning about the trusted certificates goes (extra-ca.ts). */
+  warn?: (message: string) => void
 }

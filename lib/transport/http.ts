@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs'
 import type { HttpClient, HttpRequest, HttpResponse, TlsOptions } from './http-client.js'
 import { NodeHttpClient } from './node-http.js'
+import { tlsConnectOptions } from './extra-ca.js'
 import { undiciClient } from './undici-parts.js'
 import { AuthError, PktLineError, TransportError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
@@ -60,7 +61,8 @@ function describeCause(e: unknown): string {
 }
 
 function tlsOptions(options: TransportOptions): TlsOptions {
-  const tls: TlsOptions = { rejectUnauthorized: options.sslVerify ?? true }
+  const sink = options.sink
+  const tls: TlsOptions = { rejectUnauthorized: options.sslVerify ?? true, warn: (m) => sink?.warn(m) }
   if (options.sslCAInfo !== undefined && options.sslCAInfo !== '') {
     try {
       tls.ca = readFileSync(options.sslCAInfo)
@@ -81,12 +83,14 @@ function makeClient(options: TransportOptions, tls: TlsOptions): HttpClient {
     // An empty http.proxy disables proxying (config-remote: remote.<name>.proxy).
     if (options.proxy === '') return new NodeHttpClient(tls)
     const uri = withScheme(options.proxy)
-    return undiciClient(({ ProxyAgent }) => new ProxyAgent({ uri, requestTls: tls, connect: tls, proxyTunnel: false }))
+    const connect = tlsConnectOptions(tls)
+    return undiciClient(({ ProxyAgent }) => new ProxyAgent({ uri, requestTls: connect, connect, proxyTunnel: false }))
   }
   const env = resolveProxyEnv(options.env ?? process.env)
   if (env.httpProxy === '' && env.httpsProxy === '') return new NodeHttpClient(tls)
   // Empty strings stop undici from consulting process.env behind our back.
-  return undiciClient(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({ httpProxy: env.httpProxy, httpsProxy: env.httpsProxy, noProxy: env.noProxy, connect: tls, requestTls: tls, proxyTunnel: false }))
+  const connect = tlsConnectOptions(tls)
+  return undiciClient(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent({ httpProxy: env.httpProxy, httpsProxy: env.httpsProxy, noProxy: env.noProxy, connect, requestTls: connect, proxyTunnel: false }))
 }
 
 export class HttpTransport implements Transport {

@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module'
 import type * as NodeHttp from 'node:http'
 import type * as NodeHttps from 'node:https'
+import { tlsConnectOptions } from './extra-ca.js'
 import type { HttpClient, HttpRequest, HttpResponse, TlsOptions } from './http-client.js'
 
 /** undici's default headersTimeout and bodyTimeout. */
@@ -66,7 +67,7 @@ export class NodeHttpClient implements HttpClient {
   private transportFor(url: URL): { request: typeof NodeHttp.request; agent: NodeHttp.Agent } {
     if (url.protocol === 'https:') {
       httpsModule ??= load('node:https') as typeof NodeHttps
-      this.httpsAgent ??= new httpsModule.Agent({ keepAlive: true, ...this.tls })
+      this.httpsAgent ??= new httpsModule.Agent({ keepAlive: true, ...tlsConnectOptions(this.tls) })
       return { request: httpsModule.request, agent: this.httpsAgent }
     }
     httpModule ??= load('node:http') as typeof NodeHttp
