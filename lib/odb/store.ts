@@ -54,6 +54,11 @@ export interface ObjectStoreOptions {
    * (GIT_NO_LAZY_FETCH=1 or --no-lazy-fetch): called once, on the first miss.
    */
   onLazyFetchDisabled?: () => void
+  /**
+   * The repository's shallow commits ($GIT_DIR/shallow), asked on first need: history
+   * walks see them without parents (parentsOf).
+   */
+  shallow?: () => ReadonlySet<Oid>
 }
 
 export interface PrefetchBatch {
@@ -81,11 +86,23 @@ export class ObjectStore implements ObjectReader {
   private fetcher: PromisorFetcher | undefined
   private onLazyFetchDisabled: (() => void) | undefined
   private promisorSet: Set<Oid> | undefined
+  private readonly shallowSource: (() => ReadonlySet<Oid>) | undefined
+  private shallow: ReadonlySet<Oid> | undefined
 
   constructor(objectsDir: string, options: ObjectStoreOptions = {}) {
     this.objectsDir = objectsDir
     this.fetcher = options.fetcher
     this.onLazyFetchDisabled = options.onLazyFetchDisabled
+    this.shallowSource = options.shallow
+  }
+
+  /**
+   * A commit's parents as history sees them: none for a shallow commit, whose parents
+   * the repository does not have and must not fetch (git grafts them away the same way).
+   */
+  parentsOf(commit: Oid, parents: Oid[]): Oid[] {
+    this.shallow ??= this.shallowSource?.() ?? new Set()
+    return parents.length > 0 && this.shallow.has(commit) ? [] : parents
   }
 
   get packDir(): string {
@@ -327,7 +344,7 @@ export class ObjectStore implements ObjectReader {
         if (obj.type === 'commit') {
           const c = parseCommit(obj.data)
           set.add(c.tree)
-          for (const parent of c.parents) set.add(parent)
+          for (const parent of this.parentsOf(oid, c.parents)) set.add(parent)
         } else if (obj.type === 'tree') {
           for (const e of parseTree(obj.data, { strictNames: false })) if (e.mode !== MODE_GITLINK) set.add(e.oid)
         } else if (obj.type === 'tag') {

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { RefError, RepositoryError, TsgitError, isNotFound } from '../errors.js'
+import { MissingObjectError, RefError, RepositoryError, TsgitError, isNotFound } from '../errors.js'
 import { parseCommit } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
@@ -17,6 +17,7 @@ import { switchTrees } from '../worktree/switch.js'
 import { committerIdent } from './ident.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { RevisionError, dwimRef, peel, resolveRevision } from './rev-parse.js'
+import { RevWalk } from './rev-walk.js'
 
 /** git's "pathspec did not match": the name is neither a branch, a revision nor a remote branch. Exit 1. */
 export class PathspecError extends TsgitError {
@@ -167,34 +168,29 @@ async function label(store: ObjectStore, oid: Oid, min: number): Promise<CommitL
   return { oid, abbrev: await abbreviate(store, oid, min), subject: subjectOf(commit.message) }
 }
 
-/** Commits reachable from `a` but not from `b`, and the reverse (bounded walk). */
-async function aheadBehind(store: ObjectStore, a: Oid, b: Oid, limit = 100_000): Promise<{ ahead: number; behind: number }> {
+/**
+ * How many commits are reachable from `a` but not from `b`, and the reverse: two
+ * limited walks (`b..a`, `a..b`), which stop a few commits past where everything left
+ * is reachable from both sides, as git's own count does. Shallow commits have no
+ * parents. Nothing is fetched for a report: undefined when a commit is missing.
+ */
+async function aheadBehind(store: ObjectStore, a: Oid, b: Oid): Promise<{ ahead: number; behind: number } | undefined> {
   // The usual case right after a clone or a pull: nothing to walk.
   if (a === b) return { ahead: 0, behind: 0 }
-  const reach = async (start: Oid): Promise<Set<Oid>> => {
-    const seen = new Set<Oid>([start])
-    const queue = [start]
-    while (queue.length > 0 && seen.size < limit) {
-      const oid = queue.pop() as Oid
-      const obj = await store.tryRead(oid)
-      // A shallow or incomplete history ends the walk there rather than fetching commits.
-      if (obj === undefined || obj.type !== 'commit') continue
-      for (const p of parseCommit(obj.data).parents) {
-        if (!seen.has(p)) {
-          seen.add(p)
-          queue.push(p)
-        }
-      }
-    }
-    return seen
+  const count = async (from: Oid, not: Oid): Promise<number> => {
+    const walk = new RevWalk({ store, fetch: false }, { objects: false })
+    await walk.add({ oid: from, name: from, uninteresting: false })
+    await walk.add({ oid: not, name: not, uninteresting: true })
+    let n = 0
+    while (await walk.next()) n++
+    return n
   }
-  const ra = await reach(a)
-  const rb = await reach(b)
-  let ahead = 0
-  let behind = 0
-  for (const o of ra) if (!rb.has(o)) ahead++
-  for (const o of rb) if (!ra.has(o)) behind++
-  return { ahead, behind }
+  try {
+    return { ahead: await count(a, b), behind: await count(b, a) }
+  } catch (e) {
+    if (e instanceof MissingObjectError) return undefined
+    throw e
+  }
 }
 
 async function commitOf(store: ObjectStore, refs: RefStore, spec: string): Promise<Oid> {
@@ -337,7 +333,11 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
         if (tracking !== undefined) {
           const name = tracking.replace(/^refs\/remotes\//, '')
           const up = await refs.resolve(tracking)
-          upstream = up === undefined || options.upstreamCounts === false ? { name } : { name, ...(await aheadBehind(store, target.oid, up)) }
+          if (up === undefined || options.upstreamCounts === false) upstream = { name }
+          else {
+            const counts = await aheadBehind(store, target.oid, up)
+            if (counts !== undefined) upstream = { name, ...counts }
+          }
         }
       }
     }

@@ -239,7 +239,7 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
       if (obj.type === 'commit') {
         const c = parseCommitLinks(obj.data)
         await link(c.tree, 'tree', self)
-        for (const p of c.parents) await link(p, 'commit', self)
+        for (const p of store.parentsOf(w.oid, c.parents)) await link(p, 'commit', self)
       } else if (obj.type === 'tree' && options.connectivityOnly) {
         await linkTreeEntries(obj.data, self)
       } else if (obj.type === 'tree') {

@@ -46,6 +46,7 @@ export async function openRepoContext(ctx: OpContext, options: OpenOptions = {})
   const partial = promisorRemotes(repo.config).length > 0
   const store = new ObjectStore(repo.objectsDir, {
     onLazyFetchDisabled: partial ? () => ctx.sink.warn('lazy fetching disabled; some objects may not be available') : undefined,
+    shallow: () => repo.shallow,
   })
   let lazy: LazyFetcher | undefined
   if (partial && lazyFetchAllowed(ctx.env, options.lazyFetch)) {

@@ -125,14 +125,14 @@ export async function resolveRevision(ctx: RevContext, spec: string): Promise<Oi
         oid = commit
         continue
       }
-      const parent = parseCommit((await ctx.store.read(commit)).data).parents[n - 1]
+      const parent = ctx.store.parentsOf(commit, parseCommit((await ctx.store.read(commit)).data).parents)[n - 1]
       if (parent === undefined) throw new RevisionError(spec, `ambiguous argument '${spec}': unknown revision or path not in the working tree.`)
       oid = parent
     } else {
       const n = s.length === 1 ? 1 : Number(s.slice(1))
       let commit = await peel(ctx, oid, 'commit', spec)
       for (let i = 0; i < n; i++) {
-        const parent = parseCommit((await ctx.store.read(commit)).data).parents[0]
+        const parent = ctx.store.parentsOf(commit, parseCommit((await ctx.store.read(commit)).data).parents)[0]
         if (parent === undefined) throw new RevisionError(spec, `ambiguous argument '${spec}': unknown revision or path not in the working tree.`)
         commit = parent
       }

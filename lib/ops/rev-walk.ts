@@ -193,7 +193,7 @@ export class RevWalk {
     if (!obj) throw new MissingObjectError(oid, `bad object ${oid}`)
     if (obj.type !== 'commit') throw new MissingObjectError(oid, `object ${oid} is a ${obj.type}, not a commit`)
     const c = parseCommitLinks(obj.data)
-    const info: CommitInfo = { oid, tree: c.tree, parents: c.parents, date: c.date }
+    const info: CommitInfo = { oid, tree: c.tree, parents: this.reader.store.parentsOf(oid, c.parents), date: c.date }
     this.parsed.set(oid, info)
     return info
   }

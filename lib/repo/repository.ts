@@ -9,6 +9,7 @@ import { ConfigFile, parseBool, parseInteger } from './config.js'
 import { loadConfig, type LayeredConfig } from './config-load.js'
 import { writeFileAtomic } from './lock.js'
 import { RefStore, isValidRefName, type LogAllRefUpdates } from './refs.js'
+import { readShallow } from './shallow.js'
 
 export const DEFAULT_DESCRIPTION = "Unnamed repository; edit this file 'description' to name the repository.\n"
 
@@ -214,6 +215,7 @@ export class Repository {
   readonly objectsDir: string
   readonly config: LayeredConfig
   readonly refs: RefStore
+  private shallowCommits: ReadonlySet<string> | undefined
 
   constructor(location: RepositoryLocation, config: LayeredConfig, objectsDir: string) {
     this.gitDir = location.gitDir
@@ -225,6 +227,12 @@ export class Repository {
     let logAll: LogAllRefUpdates = !location.bare
     if (logValue !== undefined) logAll = logValue?.toLowerCase() === 'always' ? 'always' : parseBool(logValue, 'core.logallrefupdates')
     this.refs = new RefStore(location.gitDir, { logAllRefUpdates: logAll })
+  }
+
+  /** The commits $GIT_DIR/shallow grafts to have no parents (shallow.ts); read on first use. */
+  get shallow(): ReadonlySet<string> {
+    this.shallowCommits ??= readShallow(this.gitDir)
+    return this.shallowCommits
   }
 
   static async fromLocation(location: RepositoryLocation, options: OpenOptions = {}): Promise<Repository> {

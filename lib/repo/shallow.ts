@@ -1,0 +1,33 @@
+/**
+ * $GIT_DIR/shallow: in a shallow clone (`git clone --depth`), the commits whose
+ * parents the repository does not have, one hex id per line. git grafts them: every
+ * history walk sees them as commits without parents, so nothing reads past them, and
+ * in a partial clone nothing lazily fetches the history behind them (a want of such a
+ * parent, with no haves, would bring the whole history in).
+ *
+ * tsgit reads the file; it does not make shallow clones.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { RepositoryError, isNotFound } from '../errors.js'
+
+const HEX_ID = /^[0-9a-f]{40}$/
+
+/** The shallow commits of the repository at `gitDir`; empty when it is not shallow. */
+export function readShallow(gitDir: string): ReadonlySet<string> {
+  let text: string
+  try {
+    text = readFileSync(join(gitDir, 'shallow'), 'latin1')
+  } catch (e) {
+    if (isNotFound(e)) return new Set()
+    throw e
+  }
+  const ids = new Set<string>()
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    // git: "bad shallow line"
+    if (!HEX_ID.test(line)) throw new RepositoryError(`bad shallow line: ${line}`)
+    ids.add(line)
+  }
+  return ids
+}
