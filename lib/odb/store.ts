@@ -7,6 +7,9 @@
  *
  * Code that runs inside a fetch reads with fetching denied (an async context marks
  * it), so a lazy fetch can never recurse into another one.
+ *
+ * Objects are read from the repository's objects directory and from its alternates
+ * (alternates.ts), in that order; they are only ever written to its own.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { readdir } from 'node:fs/promises'
@@ -59,6 +62,8 @@ export interface ObjectStoreOptions {
    * walks see them without parents (parentsOf).
    */
   shallow?: () => ReadonlySet<Oid>
+  /** Alternate object directories (alternates.ts), searched after the store's own; never written. */
+  alternates?: readonly string[]
 }
 
 export interface PrefetchBatch {
@@ -81,6 +86,9 @@ const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2
 
 export class ObjectStore implements ObjectReader {
   readonly objectsDir: string
+  /** objectsDir, then the alternates: where objects are looked for. */
+  private readonly dirs: readonly string[]
+  /** Keyed by the pack's path without its extension. */
   private packs = new Map<string, LoadedPack>()
   private scanned = false
   private fetcher: PromisorFetcher | undefined
@@ -91,6 +99,7 @@ export class ObjectStore implements ObjectReader {
 
   constructor(objectsDir: string, options: ObjectStoreOptions = {}) {
     this.objectsDir = objectsDir
+    this.dirs = [objectsDir, ...(options.alternates ?? [])]
     this.fetcher = options.fetcher
     this.onLazyFetchDisabled = options.onLazyFetchDisabled
     this.shallowSource = options.shallow
@@ -132,20 +141,27 @@ export class ObjectStore implements ObjectReader {
     return insideFetch.run(true, fn)
   }
 
-  /** mtime of objects/pack at the last scan: a new pack is renamed into it, which changes it. */
-  private packDirStamp: bigint | undefined
+  /** mtime of each objects directory's pack/ at the last scan: a new pack is renamed into it, which changes it. */
+  private packDirStamps: bigint[] = []
   private stampRacy = true
   private checkedAt = 0
-  /** Names in each loose fan-out directory, read once (git's "quick" lookups); see refresh(). */
-  private loose = new Map<string, Set<string>>()
+  /** Names in each loose fan-out directory of each objects directory, read once (git's "quick" lookups); see refresh(). */
+  private loose: Map<string, Set<string>>[] = []
 
-  private packDirMtime(): bigint {
-    try {
-      return statSync(this.packDir, { bigint: true }).mtimeNs
-    } catch (e) {
-      if (isNotFound(e)) return -1n
-      throw e
-    }
+  private packDirMtimes(): bigint[] {
+    return this.dirs.map((dir) => {
+      try {
+        return statSync(join(dir, 'pack'), { bigint: true }).mtimeNs
+      } catch (e) {
+        if (isNotFound(e)) return -1n
+        throw e
+      }
+    })
+  }
+
+  private stampsUnchanged(): boolean {
+    const now = this.packDirMtimes()
+    return now.every((m, i) => m === this.packDirStamps[i])
   }
 
   /**
@@ -162,47 +178,53 @@ export class ObjectStore implements ObjectReader {
       const now = Date.now()
       if (now - this.checkedAt < 50) return
       this.checkedAt = now
-      if (!this.stampRacy && this.packDirMtime() === this.packDirStamp) return
+      if (!this.stampRacy && this.stampsUnchanged()) return
     }
     await this.rescan()
   }
 
   /** Forgets what was cached about the object directories (after a fetch or another writer). */
   async refresh(): Promise<void> {
-    this.loose.clear()
+    this.loose = []
     await this.rescan()
   }
 
   /** Picks up packs that appeared since the last scan (after a fetch, or written by another process). */
   async rescan(): Promise<void> {
-    this.packDirStamp = this.packDirMtime()
-    this.stampRacy = Date.now() - Number(this.packDirStamp / 1_000_000n) < 1000
+    this.packDirStamps = this.packDirMtimes()
+    const newest = this.packDirStamps.reduce((a, b) => (a > b ? a : b), -1n)
+    this.stampRacy = Date.now() - Number(newest / 1_000_000n) < 1000
+    for (const dir of this.dirs) await this.scanPackDir(join(dir, 'pack'))
+    this.scanned = true
+  }
+
+  private async scanPackDir(packDir: string): Promise<void> {
     let names: string[]
     try {
-      names = await readdir(this.packDir)
+      names = await readdir(packDir)
     } catch (e) {
-      if (isNotFound(e)) names = []
-      else throw e
+      if (isNotFound(e)) return
+      throw e
     }
     for (const file of names) {
       if (!file.endsWith('.idx') || !file.startsWith('pack-')) continue
       const name = file.slice(0, -4)
-      if (this.packs.has(name)) continue
-      const packPath = join(this.packDir, `${name}.pack`)
+      const base = join(packDir, name)
+      if (this.packs.has(base)) continue
+      const packPath = `${base}.pack`
       if (!existsSync(packPath)) continue
       const pack = await PackFile.open(packPath)
-      const promisor = existsSync(join(this.packDir, `${name}.promisor`))
-      this.packs.set(name, { name, pack, promisor })
+      const promisor = existsSync(`${base}.promisor`)
+      this.packs.set(base, { name, pack, promisor })
       if (promisor) this.promisorSet = undefined
     }
-    this.scanned = true
   }
 
   private async ensureScanned(): Promise<void> {
     if (!this.scanned) await this.rescan()
   }
 
-  /** The packs in objects/pack (fsck checks each whole). */
+  /** The packs of the objects directory and of its alternates (fsck checks each whole). */
   async packFiles(): Promise<PackFile[]> {
     await this.ensureScanned()
     return [...this.packs.values()].map((p) => p.pack)
@@ -232,22 +254,33 @@ export class ObjectStore implements ObjectReader {
     return undefined
   }
 
-  private hasLoose(oid: Oid): boolean {
-    const names = this.looseNames(oid.slice(0, 2))
-    return names.size > 0 && names.has(oid.slice(2))
+  /** The objects directory holding `oid` as a loose object, or undefined. */
+  private looseDir(oid: Oid): string | undefined {
+    const fan = oid.slice(0, 2)
+    const rest = oid.slice(2)
+    for (let i = 0; i < this.dirs.length; i++) {
+      const names = this.looseNames(i, fan)
+      if (names.size > 0 && names.has(rest)) return this.dirs[i]
+    }
+    return undefined
   }
 
-  /** The names in one loose fan-out directory (`dir`: two hex digits), read once. */
-  private looseNames(dir: string): Set<string> {
-    let names = this.loose.get(dir)
+  private hasLoose(oid: Oid): boolean {
+    return this.looseDir(oid) !== undefined
+  }
+
+  /** The names in one loose fan-out directory (`fan`: two hex digits) of objects directory `d`, read once. */
+  private looseNames(d: number, fan: string): Set<string> {
+    const cache = (this.loose[d] ??= new Map())
+    let names = cache.get(fan)
     if (names === undefined) {
       try {
-        names = new Set(readdirSync(join(this.objectsDir, dir)))
+        names = new Set(readdirSync(join(this.dirs[d] as string, fan)))
       } catch (e) {
         if (!isNotFound(e)) throw e
         names = new Set()
       }
-      this.loose.set(dir, names)
+      cache.set(fan, names)
     }
     return names
   }
@@ -259,7 +292,8 @@ export class ObjectStore implements ObjectReader {
       const obj = await p.pack.read(key)
       if (obj) return obj
     }
-    return this.hasLoose(oid) ? readLoose(this.objectsDir, oid) : undefined
+    const dir = this.looseDir(oid)
+    return dir === undefined ? undefined : readLoose(dir, oid)
   }
 
   /** The object if it is present locally; never fetches. */
@@ -297,8 +331,15 @@ export class ObjectStore implements ObjectReader {
     if (!this.scanned) return false
     oidWordsAt(b, at, this.key)
     if (this.findKey() !== undefined) return true
-    const names = this.looseNames(HEX_BYTE[b[at] as number] as string)
-    return names.size > 0 && names.has(Buffer.from(b.buffer, b.byteOffset + at + 1, 19).toString('hex'))
+    const fan = HEX_BYTE[b[at] as number] as string
+    let rest: string | undefined
+    for (let d = 0; d < this.dirs.length; d++) {
+      const names = this.looseNames(d, fan)
+      if (names.size === 0) continue
+      rest ??= Buffer.from(b.buffer, b.byteOffset + at + 1, 19).toString('hex')
+      if (names.has(rest)) return true
+    }
+    return false
   }
 
   /** True if the object is in a pack that has a .promisor file. */
@@ -496,13 +537,15 @@ export class ObjectStore implements ObjectReader {
       for (const oid of p.pack.index.matchPrefix(prefix, limit)) found.add(oid)
     }
     if (prefix.length >= 2) {
-      try {
-        for (const name of await readdir(join(this.objectsDir, prefix.slice(0, 2)))) {
-          const oid = prefix.slice(0, 2) + name
-          if (name.length === 38 && oid.startsWith(prefix)) found.add(oid)
+      for (const dir of this.dirs) {
+        try {
+          for (const name of await readdir(join(dir, prefix.slice(0, 2)))) {
+            const oid = prefix.slice(0, 2) + name
+            if (name.length === 38 && oid.startsWith(prefix)) found.add(oid)
+          }
+        } catch (e) {
+          if (!isNotFound(e)) throw e
         }
-      } catch (e) {
-        if (!isNotFound(e)) throw e
       }
     }
     return [...found].sort().slice(0, Math.max(limit, 2))
@@ -516,7 +559,7 @@ export class ObjectStore implements ObjectReader {
 
   async writeLoose(type: ObjectType, data: Buffer): Promise<Oid> {
     const oid = await writeLoose(this.objectsDir, type, data)
-    this.loose.get(oid.slice(0, 2))?.add(oid.slice(2))
+    this.loose[0]?.get(oid.slice(0, 2))?.add(oid.slice(2))
     return oid
   }
 

@@ -4,6 +4,7 @@
  * command that reads objects starts here, so they all share one seam.
  */
 import type { ProgressSink } from '../events.js'
+import { alternateDirectories } from '../odb/alternates.js'
 import { ObjectStore } from '../odb/store.js'
 import { Repository } from '../repo/repository.js'
 import { LazyFetcher, promisorRemotes } from './lazy-fetch.js'
@@ -47,6 +48,7 @@ export async function openRepoContext(ctx: OpContext, options: OpenOptions = {})
   const store = new ObjectStore(repo.objectsDir, {
     onLazyFetchDisabled: partial ? () => ctx.sink.warn('lazy fetching disabled; some objects may not be available') : undefined,
     shallow: () => repo.shallow,
+    alternates: alternateDirectories(repo.objectsDir, { env: ctx.env.GIT_ALTERNATE_OBJECT_DIRECTORIES, cwd: ctx.cwd, warn: (m) => ctx.sink.warn(m) }),
   })
   let lazy: LazyFetcher | undefined
   if (partial && lazyFetchAllowed(ctx.env, options.lazyFetch)) {
