@@ -12,6 +12,7 @@ import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
 import { NULL_OID } from '../odb/types.js'
 import { isValidRefName, type RefStore } from '../repo/refs.js'
+import { checkedOutElsewhere } from '../repo/worktrees.js'
 import type { ConfigReader } from '../repo/config.js'
 import { switchTrees } from '../worktree/switch.js'
 import { committerIdent } from './ident.js'
@@ -39,6 +40,8 @@ export interface CheckoutOptions {
   lazyFetch?: boolean
   /** false: the caller prints no tracking report (-q), so ahead/behind are not counted. Default true. */
   upstreamCounts?: boolean
+  /** --ignore-other-worktrees: switch to a branch even if another worktree has it checked out. */
+  ignoreOtherWorktrees?: boolean
 }
 
 /** A commit as git names it in messages: abbreviated id and subject. */
@@ -273,6 +276,11 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
           }
         }
       }
+    }
+
+    if (target.branch !== undefined && target.stayOnHead !== true && target.create === undefined && options.ignoreOtherWorktrees !== true) {
+      const elsewhere = await checkedOutElsewhere(repo.commonDir, repo.gitDir, config.getBool('core.bare', false), `refs/heads/${target.branch}`)
+      if (elsewhere !== undefined) throw new TsgitError('E_CHECKED_OUT', `'${target.branch}' is already checked out at '${elsewhere}'`)
     }
 
     const newCommit = parseCommit((await store.read(target.oid)).data)

@@ -23,8 +23,8 @@ export interface FsckContext {
   refs: RefStore
   store: ObjectStore
   gitDir: string
-  /** The index file, when the repository has a work tree. */
-  indexPath?: string
+  /** The index file of every worktree (git fsck reads them all). */
+  indexPaths?: string[]
 }
 
 export interface FsckOptions {
@@ -168,8 +168,9 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
   for (const ref of await ctx.refs.list('refs/')) await root(ref.oid, undefined, ref.name)
   const head = await ctx.refs.resolve('HEAD').catch(() => undefined)
   if (head !== undefined) await root(head, undefined, 'HEAD')
-  if (ctx.indexPath) {
-    const index = await readIndexFile(ctx.indexPath)
+  for (const w of await ctx.refs.otherWorktreeHeads()) await root(w.oid, undefined, w.name)
+  for (const indexPath of ctx.indexPaths ?? []) {
+    const index = await readIndexFile(indexPath)
     for (const e of index?.entries ?? []) if (e.mode !== MODE_GITLINK) await root(e.oid, 'blob', undefined)
     const tree = index?.extensions.find((x) => x.signature === 'TREE')
     for (const oid of tree ? cacheTreeOids(tree.data) : []) {

@@ -43,7 +43,7 @@ export class RevListMissingError extends TsgitError {
   }
 }
 
-/** The start points named by the arguments, in git's order (--all: refs by name, then HEAD). */
+/** The start points named by the arguments, in git's order (--all: refs by name, then HEAD, then the other worktrees' HEADs). */
 export async function startPoints(ctx: RevListContext, args: readonly string[]): Promise<StartPoint[]> {
   const out: StartPoint[] = []
   let not = false
@@ -65,6 +65,7 @@ export async function startPoints(ctx: RevListContext, args: readonly string[]):
       for (const r of await ctx.refs.list('refs/')) out.push({ oid: r.oid, name: r.name, uninteresting: not })
       const head = await ctx.refs.resolve('HEAD').catch(() => undefined)
       if (head !== undefined) out.push({ oid: head, name: 'HEAD', uninteresting: not })
+      for (const w of await ctx.refs.otherWorktreeHeads()) out.push({ oid: w.oid, name: w.name, uninteresting: not })
       continue
     }
     if (a === '--') {

@@ -16,8 +16,14 @@ export interface ConfigLayer {
 }
 
 export interface LoadConfigOptions {
-  /** The repository's git directory; its `config` is the local layer. */
+  /** The repository's (common) git directory; its `config` is the local layer. */
   gitDir?: string
+  /**
+   * The worktree's own git directory (a linked worktree's, or gitDir): its
+   * `config.worktree` is read after the local layer when extensions.worktreeConfig is
+   * on, as git does (`git sparse-checkout` writes there).
+   */
+  worktreeGitDir?: string
   env: Record<string, string | undefined>
   /** `key=value` strings from `-c` (a bare `key` means true, `key=` the empty string). */
   cliConfig?: string[]
@@ -199,12 +205,26 @@ export class LayeredConfig extends ConfigReader {
   }
 }
 
+function worktreeConfigOn(local: ConfigFile): boolean {
+  const v = local.get('extensions.worktreeconfig')
+  if (v === undefined) return false
+  try {
+    return parseBool(v, 'extensions.worktreeconfig')
+  } catch {
+    return false
+  }
+}
+
 export async function loadConfig(options: LoadConfigOptions): Promise<LayeredConfig> {
   const { env } = options
   const layers: ConfigLayer[] = []
   for (const { scope, path } of configFilePaths(env, options.gitDir)) {
     const file = scope === 'local' && options.localFile ? options.localFile : await ConfigFile.load(path)
     layers.push(fileLayer(scope, path, file))
+    if (scope === 'local' && worktreeConfigOn(file)) {
+      const worktreePath = join(options.worktreeGitDir ?? (options.gitDir as string), 'config.worktree')
+      layers.push(fileLayer('worktree', worktreePath, await ConfigFile.load(worktreePath)))
+    }
   }
   const command: ScopedEntry[] = [...countLayer(env)]
   const params = env.GIT_CONFIG_PARAMETERS

@@ -720,7 +720,7 @@ export function expandPath(value: string | null, key: string, home: string | und
   return value
 }
 
-export type ConfigScope = 'system' | 'global' | 'local' | 'command'
+export type ConfigScope = 'system' | 'global' | 'local' | 'worktree' | 'command'
 
 export interface ScopedEntry extends ConfigEntry {
   scope: ConfigScope

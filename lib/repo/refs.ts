@@ -4,7 +4,7 @@
  * write through `<ref>.lock`, and reflogs under `logs/`.
  */
 import { mkdir, readFile, readdir, rmdir, unlink, appendFile, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve as resolvePath } from 'node:path'
 import { RefError, isNotFound } from '../errors.js'
 import { NULL_OID, isOid, type Oid } from '../odb/types.js'
 import { LockFile } from './lock.js'
@@ -50,6 +50,19 @@ export type LogAllRefUpdates = boolean | 'always'
 export interface RefStoreOptions {
   /** core.logAllRefUpdates: true for non-bare repositories by default. */
   logAllRefUpdates?: LogAllRefUpdates
+  /**
+   * A linked worktree's common directory (`git worktree add`): refs, packed-refs and
+   * their logs live there; HEAD and the other per-worktree refs stay in gitDir.
+   */
+  commonDir?: string
+}
+
+/**
+ * Whether a ref belongs to one worktree (git's per-worktree refs): HEAD and the other
+ * pseudo-refs (no slash), and refs/bisect/, refs/worktree/, refs/rewritten/.
+ */
+export function isPerWorktreeRef(name: string): boolean {
+  return !name.includes('/') || /^refs\/(bisect|worktree|rewritten)\//.test(name)
 }
 
 type LooseRef = { kind: 'oid'; oid: Oid } | { kind: 'symref'; target: string }
@@ -171,15 +184,34 @@ interface PendingUpdate {
 
 export class RefStore {
   readonly gitDir: string
+  /** Where shared refs and packed-refs live: gitDir, except in a linked worktree. */
+  readonly commonDir: string
   private readonly logAll: LogAllRefUpdates
 
   constructor(gitDir: string, options: RefStoreOptions = {}) {
     this.gitDir = gitDir
+    this.commonDir = options.commonDir ?? gitDir
     this.logAll = options.logAllRefUpdates ?? false
   }
 
-  private path(name: string): string {
-    return join(this.gitDir, name)
+  /** The directory a ref's file (and its log, under logs/) lives in. */
+  private dirOf(name: string): string {
+    return this.commonDir !== this.gitDir && isPerWorktreeRef(name) ? this.gitDir : this.commonDir
+  }
+
+  /** @internal the loose file of a ref */
+  path(name: string): string {
+    return join(this.dirOf(name), name)
+  }
+
+  /** @internal the reflog of a ref */
+  logPath(name: string): string {
+    return join(this.dirOf(name), 'logs', name)
+  }
+
+  /** @internal */
+  get packedRefsPath(): string {
+    return join(this.commonDir, 'packed-refs')
   }
 
   private async readLoose(name: string): Promise<LooseRef | undefined> {
@@ -199,7 +231,7 @@ export class RefStore {
 
   async readPackedRefs(): Promise<PackedRef[]> {
     try {
-      return parsePackedRefs(await readFile(join(this.gitDir, 'packed-refs'), 'utf8'))
+      return parsePackedRefs(await readFile(this.packedRefsPath, 'utf8'))
     } catch (e) {
       if (isNotFound(e)) return []
       throw e
@@ -255,7 +287,15 @@ export class RefStore {
       if (p.name.startsWith(prefix)) byName.set(p.name, { ...p })
     }
     const loose: string[] = []
-    await this.walkLoose(join(this.gitDir, 'refs'), 'refs/', loose)
+    await this.walkLoose(join(this.commonDir, 'refs'), 'refs/', loose)
+    if (this.commonDir !== this.gitDir) {
+      // a linked worktree: its own refs/bisect, refs/worktree, refs/rewritten (and none of the main one's)
+      const own: string[] = []
+      await this.walkLoose(join(this.gitDir, 'refs'), 'refs/', own)
+      const shared = loose.filter((n) => !isPerWorktreeRef(n))
+      loose.length = 0
+      loose.push(...shared, ...own.filter(isPerWorktreeRef))
+    }
     for (const name of loose) {
       if (!name.startsWith(prefix)) continue
       const ref = await this.readLoose(name)
@@ -271,10 +311,49 @@ export class RefStore {
     return [...byName.values()].sort((a, b) => compareRefNames(a.name, b.name))
   }
 
+  /**
+   * The HEADs of the repository's other worktrees, resolved (git's other_head_refs,
+   * which `--all` and fsck add): the main worktree's when this is a linked one, and
+   * every linked one's but this one's. A HEAD that does not resolve is left out.
+   */
+  async otherWorktreeHeads(): Promise<{ name: string; oid: Oid }[]> {
+    const dirs: { name: string; dir: string }[] = []
+    if (this.commonDir !== this.gitDir) dirs.push({ name: 'main-worktree/HEAD', dir: this.commonDir })
+    let ids: string[] = []
+    try {
+      ids = await readdir(join(this.commonDir, 'worktrees'))
+    } catch (e) {
+      if (!isNotFound(e)) throw e
+    }
+    for (const id of ids.sort()) {
+      const dir = join(this.commonDir, 'worktrees', id)
+      if (resolvePath(dir) !== resolvePath(this.gitDir)) dirs.push({ name: `worktrees/${id}/HEAD`, dir })
+    }
+    const out: { name: string; oid: Oid }[] = []
+    for (const { name, dir } of dirs) {
+      let content: string
+      try {
+        content = (await readFile(join(dir, 'HEAD'), 'utf8')).slice(0, 4096)
+      } catch (e) {
+        if (isNotFound(e)) continue
+        throw e
+      }
+      let head: LooseRef
+      try {
+        head = parseLoose(content, name)
+      } catch {
+        continue
+      }
+      const oid = head.kind === 'oid' ? head.oid : await this.resolve(head.target)
+      if (oid !== undefined) out.push({ name, oid })
+    }
+    return out
+  }
+
   /** Replaces packed-refs with exactly these refs, in git's format and order. */
   async writePackedRefs(refs: readonly PackedRef[]): Promise<void> {
     const text = formatPackedRefs(refs)
-    const lock = await LockFile.acquire(join(this.gitDir, 'packed-refs'))
+    const lock = await LockFile.acquire(this.packedRefsPath)
     try {
       await lock.write(text)
       await lock.commit()
@@ -308,7 +387,7 @@ export class RefStore {
     if (this.logAll === 'always') return true
     if (this.logAll && (name === 'HEAD' || /^refs\/(heads|remotes|notes)\//.test(name))) return true
     try {
-      await stat(join(this.gitDir, 'logs', name))
+      await stat(this.logPath(name))
       return true
     } catch (e) {
       if (isNotFound(e)) return false
@@ -319,7 +398,7 @@ export class RefStore {
   /** Appends one reflog line if core.logAllRefUpdates (or an existing log) calls for it. */
   async appendReflog(name: string, oldOid: Oid, newOid: Oid, ident: RefIdent, message: string): Promise<void> {
     if (!(await this.shouldLog(name))) return
-    const p = join(this.gitDir, 'logs', name)
+    const p = this.logPath(name)
     await mkdir(dirname(p), { recursive: true })
     await appendFile(p, formatReflogLine(oldOid, newOid, ident, message))
   }
@@ -349,7 +428,7 @@ export class RefStore {
     const parts = name.split('/')
     for (let n = parts.length - 1; n > 2; n--) {
       try {
-        await rmdir(join(this.gitDir, ...parts.slice(0, n)))
+        await rmdir(join(this.dirOf(name), ...parts.slice(0, n)))
       } catch {
         return
       }
@@ -430,7 +509,7 @@ export class RefTransaction {
       if (deletions.size > 0) {
         const packed = await store.readPackedRefs()
         if (packed.some((p) => deletions.has(p.name))) {
-          packedLock = await LockFile.acquire(join(store.gitDir, 'packed-refs'))
+          packedLock = await LockFile.acquire(store.packedRefsPath)
           const fresh = await store.readPackedRefs()
           await packedLock.write(formatPackedRefs(fresh.filter((p) => !deletions.has(p.name))))
         }
@@ -452,13 +531,13 @@ export class RefTransaction {
       const lock = locks[i] as LockFile
       if (u.newOid === null) {
         try {
-          await unlink(join(store.gitDir, u.target))
+          await unlink(store.path(u.target))
         } catch (e) {
           if (!isNotFound(e)) throw e
         }
         await lock.rollback()
         try {
-          await unlink(join(store.gitDir, 'logs', u.target))
+          await unlink(store.logPath(u.target))
         } catch (e) {
           if (!isNotFound(e)) throw e
         }

@@ -35,8 +35,28 @@ export interface InitOptions {
 
 export interface RepositoryLocation {
   gitDir: string
+  /**
+   * A linked worktree's common directory (the main repository's, named by
+   * `<gitDir>/commondir`): config, objects, refs and packed-refs live there. Absent:
+   * gitDir itself.
+   */
+  commonDir?: string
   workTree?: string
   bare: boolean
+}
+
+/** The directory named by `<gitDir>/commondir` (a linked worktree), or gitDir. */
+export async function commonDirOf(gitDir: string): Promise<string> {
+  let text: string
+  try {
+    text = await readFile(join(gitDir, 'commondir'), 'utf8')
+  } catch (e) {
+    if (isNotFound(e)) return gitDir
+    throw e
+  }
+  const target = text.replace(/\r?\n$/, '')
+  if (target === '') return gitDir
+  return isAbsolute(target) ? target : resolve(gitDir, target)
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -103,12 +123,13 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   return bare ? { gitDir, bare } : { gitDir, workTree: root, bare }
 }
 
-/** git's is_git_directory: HEAD that looks like a ref, plus objects/ and refs/. */
+/** git's is_git_directory: HEAD that looks like a ref, plus objects/ and refs/ (in the common directory of a linked worktree). */
 async function isGitDirectory(dir: string): Promise<boolean> {
   try {
     const head = (await readFile(join(dir, 'HEAD'), 'utf8')).slice(0, 4096)
     if (!head.startsWith('ref: refs/') && !/^[0-9a-f]{40}\s*$/.test(head)) return false
-    const [objects, refs] = await Promise.all([stat(join(dir, 'objects')), stat(join(dir, 'refs'))])
+    const common = await commonDirOf(dir)
+    const [objects, refs] = await Promise.all([stat(join(common, 'objects')), stat(join(common, 'refs'))])
     return objects.isDirectory() && refs.isDirectory()
   } catch (e) {
     if (isNotFound(e)) return false
@@ -160,7 +181,7 @@ export async function findRepository(startDir: string, env: Record<string, strin
   if (envGitDir !== undefined && envGitDir !== '') {
     const gitDir = resolve(start, envGitDir)
     if (!(await isGitDirectory(gitDir))) throw new RepositoryError(`not a git repository: '${envGitDir}'`)
-    const config = await ConfigFile.load(join(gitDir, 'config'))
+    const config = await ConfigFile.load(join(await commonDirOf(gitDir), 'config'))
     const bareValue = config.get('core.bare')
     const bare = bareValue !== undefined && parseBool(bareValue, 'core.bare')
     const envWorkTree = env.GIT_WORK_TREE
@@ -195,7 +216,9 @@ export async function findRepository(startDir: string, env: Record<string, strin
     }
   }
   if (location === undefined) throw new RepositoryError('not a git repository (or any of the parent directories): .git')
-  await checkRepositoryFormat(location.gitDir)
+  const commonDir = await commonDirOf(location.gitDir)
+  if (commonDir !== location.gitDir) location = { ...location, commonDir }
+  await checkRepositoryFormat(commonDir)
   return location
 }
 
@@ -210,6 +233,8 @@ export interface OpenOptions {
 /** A located repository with its configuration and refs. */
 export class Repository {
   readonly gitDir: string
+  /** Where config, objects and shared refs live: gitDir, except in a linked worktree. */
+  readonly commonDir: string
   readonly workTree: string | undefined
   readonly bare: boolean
   readonly objectsDir: string
@@ -219,6 +244,7 @@ export class Repository {
 
   constructor(location: RepositoryLocation, config: LayeredConfig, objectsDir: string) {
     this.gitDir = location.gitDir
+    this.commonDir = location.commonDir ?? location.gitDir
     this.workTree = location.workTree
     this.bare = location.bare
     this.objectsDir = objectsDir
@@ -226,20 +252,21 @@ export class Repository {
     const logValue = config.get('core.logallrefupdates')
     let logAll: LogAllRefUpdates = !location.bare
     if (logValue !== undefined) logAll = logValue?.toLowerCase() === 'always' ? 'always' : parseBool(logValue, 'core.logallrefupdates')
-    this.refs = new RefStore(location.gitDir, { logAllRefUpdates: logAll })
+    this.refs = new RefStore(location.gitDir, { logAllRefUpdates: logAll, commonDir: this.commonDir })
   }
 
   /** The commits $GIT_DIR/shallow grafts to have no parents (shallow.ts); read on first use. */
   get shallow(): ReadonlySet<string> {
-    this.shallowCommits ??= readShallow(this.gitDir)
+    this.shallowCommits ??= readShallow(this.commonDir)
     return this.shallowCommits
   }
 
   static async fromLocation(location: RepositoryLocation, options: OpenOptions = {}): Promise<Repository> {
     const env = options.env ?? {}
-    const config = options.config ?? (await loadConfig({ gitDir: location.gitDir, env, cliConfig: options.cliConfig ?? [] }))
+    const commonDir = location.commonDir ?? location.gitDir
+    const config = options.config ?? (await loadConfig({ gitDir: commonDir, worktreeGitDir: location.gitDir, env, cliConfig: options.cliConfig ?? [] }))
     const objectsEnv = env.GIT_OBJECT_DIRECTORY
-    const objectsDir = objectsEnv !== undefined && objectsEnv !== '' ? resolve(objectsEnv) : join(location.gitDir, 'objects')
+    const objectsDir = objectsEnv !== undefined && objectsEnv !== '' ? resolve(objectsEnv) : join(commonDir, 'objects')
     return new Repository(location, config, objectsDir)
   }
 

@@ -5,7 +5,7 @@
  * travelled together.
  */
 import t, { type Test } from 'tap'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
@@ -339,6 +339,19 @@ t.test('--sparse: only the cone; --no-sparse: the rest; --sparse without sparse 
   const r3 = await tsgit(['backfill', '--sparse'], { cwd: plain })
   t.equal(r3.status, 128)
   t.match(r3.stderr, /^fatal: problem loading sparse-checkout/m)
+})
+
+t.test('a sparse checkout made by git sparse-checkout (its settings in config.worktree) is honoured', async (t) => {
+  const d = await blobNoneClone(t)
+  await gitAsync(['sparse-checkout', 'set', 'src/lib'], { cwd: d })
+  t.match(readFileSync(join(d, '.git', 'config.worktree'), 'utf8'), /sparseCheckout = true/, 'git keeps the setting in config.worktree')
+  const since = srv.server.requests.length
+  const r = await tsgit(['backfill'], { cwd: d })
+  t.equal(r.status, 0, r.stderr)
+  const inCone = (p: string): boolean => !p.includes('/') || /^src\/[^/]+$/.test(p) || p.startsWith('src/lib/')
+  const fetched = fetchWants(since).flat()
+  t.ok(fetched.length > 0)
+  t.same(fetched.filter((o) => !inCone(pathOf.get(o) ?? '')), [], 'only blobs inside the cone were asked for')
 })
 
 t.test('not a partial clone: nothing to do, no request; --no-lazy-fetch with missing blobs fails', async (t) => {

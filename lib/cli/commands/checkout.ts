@@ -77,6 +77,7 @@ export const checkoutCommand: CommandModule = {
       .option('-b <new-branch>', 'create a new branch at the start point and switch to it')
       .option('--detach', 'detach HEAD at the commit instead of switching to a branch')
       .option('-f, --force', 'throw away local changes and overwrite untracked files in the way')
+      .option('--ignore-other-worktrees', 'check out the branch even if another worktree has it checked out')
       .option('-q, --quiet', 'be quiet')
       .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
       .addOption(new Option('--no-progress', 'do not show progress'))
@@ -91,7 +92,7 @@ export const checkoutCommand: CommandModule = {
     const { quiet, progress } = displayOptions(opts)
     const display = ctx.display({ quiet, progress })
     try {
-      const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch, upstreamCounts: !quiet })
+      const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch, upstreamCounts: !quiet, ignoreOtherWorktrees: opts.ignoreOtherWorktrees === true })
       if (!quiet) {
         const { stdout, stderr } = describeSwitch(r, detach)
         if (stdout !== '') ctx.stdout.write(stdout)

@@ -91,7 +91,7 @@ function chooseTarget(ctx: { cwd: string; env: NodeJS.ProcessEnv }, opts: Record
   if (opts.system === true) return { file: env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig', scopeFlag: 'system' }
   if (opts.local === true) {
     if (location === undefined) throw new RepositoryError('--local can only be used inside a git repository')
-    return { file: join(location.gitDir, 'config'), scopeFlag: 'local' }
+    return { file: join(location.commonDir ?? location.gitDir, 'config'), scopeFlag: 'local' }
   }
   return {}
 }
@@ -100,7 +100,7 @@ function chooseTarget(ctx: { cwd: string; env: NodeJS.ProcessEnv }, opts: Record
 function origin(entry: ScopedEntry, ctx: { cwd: string }, location: RepositoryLocation | undefined, fileArg: unknown): string {
   if (entry.file === undefined) return 'command line:'
   if (typeof fileArg === 'string') return `file:${fileArg}`
-  if (entry.scope === 'local' && location !== undefined) {
+  if ((entry.scope === 'local' || entry.scope === 'worktree') && location !== undefined) {
     const base = location.workTree ?? ctx.cwd
     const rel = relative(base, entry.file)
     if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return `file:${rel}`
@@ -160,7 +160,7 @@ export const configCommand: CommandModule = {
       if (target.file !== undefined) {
         entries = new FileReader(await ConfigFile.load(target.file), target.file).entries()
       } else {
-        const config: ConfigReader = await loadConfig({ gitDir: location?.gitDir, env: ctx.env, cliConfig: ctx.configOverrides })
+        const config: ConfigReader = await loadConfig({ gitDir: location?.commonDir ?? location?.gitDir, worktreeGitDir: location?.gitDir, env: ctx.env, cliConfig: ctx.configOverrides })
         entries = config.entries()
       }
       if (action === 'list') {
@@ -187,7 +187,7 @@ export const configCommand: CommandModule = {
     let path = target.file
     if (path === undefined) {
       if (location === undefined) throw new RepositoryError('not in a git directory')
-      path = join(location.gitDir, 'config')
+      path = join(location.commonDir ?? location.gitDir, 'config')
     }
     if (action === 'set' || action === 'add') {
       const v = normalizeForWrite(value, name, type)

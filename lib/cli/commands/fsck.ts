@@ -1,7 +1,19 @@
 import type { Command } from 'commander'
-import { isAbsolute, join, relative } from 'node:path'
+import { isAbsolute, join, relative, resolve } from 'node:path'
 import { fsck } from '../../ops/fsck.js'
+import type { Repository } from '../../repo/repository.js'
+import { worktreeHeads } from '../../repo/worktrees.js'
 import { withRepoContext, type CommandModule } from '../command.js'
+
+/** The index of this worktree (unless bare) and of every other one. */
+async function indexPaths(repo: Repository): Promise<string[]> {
+  const paths = repo.bare ? [] : [resolve(repo.gitDir, 'index')]
+  for (const wt of await worktreeHeads(repo.commonDir, repo.config.getBool('core.bare', false))) {
+    const p = join(wt.gitDir, 'index')
+    if (!paths.includes(p)) paths.push(p)
+  }
+  return paths
+}
 
 export const fsckCommand: CommandModule = {
   name: 'fsck',
@@ -15,7 +27,7 @@ export const fsckCommand: CommandModule = {
     const out: string[] = []
     return withRepoContext(ctx, display, { lazyFetch: false }, async (rc) => {
       const result = await fsck(
-        { refs: rc.repo.refs, store: rc.store, gitDir: rc.repo.gitDir, indexPath: rc.repo.bare ? undefined : join(rc.repo.gitDir, 'index') },
+        { refs: rc.repo.refs, store: rc.store, gitDir: rc.repo.gitDir, indexPaths: await indexPaths(rc.repo) },
         {
           connectivityOnly: opts.connectivityOnly === true,
           out: (line) => out.push(`${line}\n`),
