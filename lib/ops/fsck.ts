@@ -7,7 +7,7 @@
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ObjectFormatError, isNotFound } from '../errors.js'
+import { ObjectFormatError, PackError, isNotFound } from '../errors.js'
 import { MODE_GITLINK, MODE_TREE, hashObject, parseCommitLinks, parseTag, parseTree } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { GitObject, ObjectType, Oid } from '../odb/types.js'
@@ -17,6 +17,8 @@ import { ENTRY_GITLINK, ENTRY_TREE, RawOidSet, scanTree } from './rev-walk.js'
 
 export const FSCK_ERROR_OBJECT = 1
 export const FSCK_ERROR_REACHABLE = 2
+/** A pack failed verification (git's ERROR_PACK). */
+export const FSCK_ERROR_PACK = 4
 export const FSCK_ERROR_REFS = 8
 
 export interface FsckContext {
@@ -77,12 +79,22 @@ export function cacheTreeOids(data: Buffer): Oid[] {
   return out
 }
 
+/** zlib's own words for why an entry would not inflate, when that is the cause. */
+function zlibCause(e: Error): string | undefined {
+  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+    if ((c as { code?: unknown }).code === 'Z_DATA_ERROR') return c.message
+  }
+  return undefined
+}
+
 export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<FsckResult> {
   const { store } = ctx
   const show = options.showPath ?? ((p: string) => p)
   let exitCode = 0
   // Objects that exist on disk but are not what their name says: treated as missing afterwards.
   const bad = new Set<Oid>()
+  // Pack entries that cannot be read, already reported by the pack check: as git, not reported again.
+  const damaged = new Set<Oid>()
 
   if (!options.connectivityOnly) {
     // The packs as wholes (git's verify_pack): opening them checks only what lookups need.
@@ -92,8 +104,20 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
       // git's words for a checksum that fails; a table fault under a good checksum (a crafted index) is named.
       if (problems.index === 'index checksum mismatch') options.err(`error: Packfile index for ${show(pack.path)} hash mismatch`)
       else if (problems.index !== undefined) options.err(`error: Packfile index for ${show(pack.path)} is corrupt: ${problems.index}`)
-      if (problems.pack !== undefined) options.err(`error: ${show(pack.path)} pack checksum mismatch`)
-      exitCode |= FSCK_ERROR_OBJECT
+      if (problems.pack !== undefined) {
+        options.err(`error: ${show(pack.path)} pack checksum mismatch`)
+        // git's verify_pack goes on to name the entries whose CRC32 is wrong, and those it cannot read.
+        for (const d of await pack.damagedEntries()) {
+          options.err(`error: index CRC mismatch for object ${d.oid} from ${show(pack.path)} at offset ${d.offset}`)
+          if (d.error === undefined) continue
+          const zlib = zlibCause(d.error)
+          options.err(zlib !== undefined ? `error: inflate: data stream error (${zlib})` : `error: ${d.error.message}`)
+          if (d.deltaAt !== undefined) options.err(`error: failed to unpack compressed delta at offset ${d.deltaAt} from ${show(pack.path)}`)
+          options.err(`error: cannot unpack ${d.oid} from ${show(pack.path)} at offset ${d.offset}`)
+          damaged.add(d.oid)
+        }
+      }
+      exitCode |= FSCK_ERROR_PACK
     }
     for (const dir of await readdir(store.objectsDir).catch((e: unknown) => (isNotFound(e) ? [] : Promise.reject(e)))) {
       if (!/^[0-9a-f]{2}$/.test(dir)) continue
@@ -127,12 +151,21 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
   const missing: { oid: Oid; type: ObjectType | undefined }[] = []
   const queue: Work[] = []
 
-  const present = async (oid: Oid): Promise<GitObject | undefined> => {
+  const present = async (oid: Oid): Promise<GitObject | undefined | 'damaged'> => {
+    if (damaged.has(oid)) return 'damaged'
     if (bad.has(oid)) return undefined
     let obj: GitObject | undefined
     try {
       obj = await store.tryRead(oid)
     } catch (e) {
+      if (e instanceof PackError) {
+        // a damaged pack entry the pack check did not name (--connectivity-only makes none)
+        options.err(`error: ${e.message}`)
+        options.err(`error: ${oid}: object corrupt or missing`)
+        exitCode |= FSCK_ERROR_OBJECT
+        damaged.add(oid)
+        return 'damaged'
+      }
       if (!(e instanceof ObjectFormatError)) throw e
       options.err(`error: ${oid}: object corrupt or missing`)
       exitCode |= FSCK_ERROR_OBJECT
@@ -231,6 +264,7 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
 
   for (let w = queue.pop(); w; w = queue.pop()) {
     const obj = await present(w.oid)
+    if (obj === 'damaged') continue
     if (!obj) {
       missing.push({ oid: w.oid, type: w.type })
       continue
