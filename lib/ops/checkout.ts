@@ -19,6 +19,7 @@ import { committerIdent } from './ident.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { RevisionError, dwimRef, peel, resolveRevision } from './rev-parse.js'
 import { RevWalk } from './rev-walk.js'
+import { warnUnappliedAttributes } from './unapplied-attributes.js'
 
 /** git's "pathspec did not match": the name is neither a branch, a revision nor a remote branch. Exit 1. */
 export class PathspecError extends TsgitError {
@@ -299,6 +300,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
         newCommit: target.oid,
       },
     )
+    if (res.written > 0) await warnUnappliedAttributes({ read: (oid) => store.tryRead(oid), config, commonDir: repo.commonDir, sink: rc.sink }, res.attributes)
 
     const ident = committerIdent(config, rc.env)
     const from = oldBranch ?? oldOid ?? headTarget?.replace(/^refs\/heads\//, '') ?? 'HEAD'

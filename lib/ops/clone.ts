@@ -22,6 +22,7 @@ import { directoryFromUrl, prepareDestination, removeDestination, type Destinati
 import { LazyFetcher } from './lazy-fetch.js'
 import { fetchPack, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
+import { warnUnappliedAttributes } from './unapplied-attributes.js'
 
 export interface CloneOptions {
   url: string
@@ -261,6 +262,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           symlinks: repo.config.getBool('core.symlinks') ?? true,
         })
         checkedOutFiles = res.files
+        const reader = store
+        if (res.files > 0) await warnUnappliedAttributes({ read: (oid) => reader.tryRead(oid), config: repo.config, commonDir: repo.commonDir, sink: ctx.sink }, res.attributes)
       } catch (e) {
         ctx.sink.warn('Clone succeeded, but checkout failed.\nYou can inspect what was checked out with \'git status\'\nand retry with \'git restore --source=HEAD :/\'\n')
         throw e

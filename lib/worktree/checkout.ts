@@ -23,6 +23,7 @@ import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, parseTree, type
 import type { GitObject, ObjectReader, Oid } from '../odb/types.js'
 import { statFields, writeIndexFile, type IndexEntry } from './index-file.js'
 import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
+import { isAttributesFile } from './attributes.js'
 
 export interface CheckoutContext {
   reader: ObjectReader
@@ -300,11 +301,11 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
 }
 
 /** Checks `treeOid` out into an empty or absent work tree and writes the index. */
-export async function checkoutTree(ctx: CheckoutContext, treeOid: Oid, options: CheckoutOptions = {}): Promise<{ files: number }> {
+export async function checkoutTree(ctx: CheckoutContext, treeOid: Oid, options: CheckoutOptions = {}): Promise<{ files: number; attributes: { path: string; oid: Oid }[] }> {
   const plan = await planTree(ctx.reader, treeOid, options, ctx.signal)
   await prepareWorkTree(ctx.workTree, ctx.gitDir)
   const entries = await applyPlan(ctx, plan, options)
   checkAborted(ctx.signal)
   await writeIndexFile(options.indexPath ?? join(ctx.gitDir, 'index'), entries)
-  return { files: entries.length }
+  return { files: entries.length, attributes: entries.filter((e) => isAttributesFile(e.path)).map((e) => ({ path: e.path, oid: e.oid })) }
 }

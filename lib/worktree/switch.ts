@@ -31,6 +31,7 @@ import type { ObjectReader, Oid } from '../odb/types.js'
 import { makeDirectory, mapLimit, planTree, writeEntry } from './checkout.js'
 import { compareIndexEntries, readIndexFile, writeIndexFile, type IndexEntry } from './index-file.js'
 import { checkComponent, checkPath, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
+import { isAttributesFile } from './attributes.js'
 
 export type LocalChangeKind = 'not-uptodate' | 'untracked' | 'untracked-dir' | 'unmerged'
 
@@ -125,6 +126,8 @@ export interface SwitchResult {
    * listed (that needs the whole new tree). Empty under -f.
    */
   localChanges: { status: 'M' | 'D'; path: string }[]
+  /** The .gitattributes files of the new tree (attributes.ts). */
+  attributes: { path: string; oid: Oid }[]
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -580,7 +583,8 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
       else if (st === 'dirty') localChanges.push({ status: 'M', path: e.path })
     })
   }
-  return { written: written.length, removed: removes.length, localChanges }
+  const attributes = entries.filter((e) => e.stage === 0 && !e.skipWorktree && isAttributesFile(e.path)).map((e) => ({ path: e.path, oid: e.oid }))
+  return { written: written.length, removed: removes.length, localChanges, attributes }
 }
 
 /** planSwitch then applySwitch. */
