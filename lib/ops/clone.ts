@@ -7,7 +7,7 @@
  */
 import { join, resolve } from 'node:path'
 import { unlink } from 'node:fs/promises'
-import { RepositoryError, TsgitError, isNotFound } from '../errors.js'
+import { RepositoryError, TsgitError, UsageError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import { ObjectStore } from '../odb/store.js'
 import { parseCommit, parseTag } from '../odb/objects.js'
@@ -16,6 +16,7 @@ import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter,
 import { ConfigFile } from '../repo/config.js'
 import { loadConfig } from '../repo/config-load.js'
 import { initRepository, Repository } from '../repo/repository.js'
+import { writeShallow } from '../repo/shallow.js'
 import { committerIdent } from './ident.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
@@ -39,6 +40,8 @@ export interface CloneOptions {
   config?: string[]
   /** Ask the server not to send progress (--quiet). */
   noProgress?: boolean
+  /** --depth: a shallow clone of the last `depth` commits of each wanted history (implies single-branch unless that is given). */
+  depth?: number
 }
 
 export interface CloneContext {
@@ -135,7 +138,9 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
   const bare = opts.bare ?? false
   const origin = opts.origin ?? 'origin'
   const tags = opts.tags ?? true
-  const singleBranch = opts.singleBranch ?? false
+  if (opts.depth !== undefined && !(Number.isSafeInteger(opts.depth) && opts.depth > 0)) throw new UsageError(`depth ${opts.depth} is not a positive number`)
+  // git: --depth implies --single-branch unless --no-single-branch is given
+  const singleBranch = opts.singleBranch ?? opts.depth !== undefined
   // A bad filter spec is a usage error before anything touches the disk or the network.
   const filter = opts.filters && opts.filters.length > 0 ? combineFilterSpecs(opts.filters) : undefined
   for (const c of opts.config ?? []) parseConfigArg(c)
@@ -217,6 +222,7 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
       ctx.sink.warn('You appear to have cloned an empty repository.')
     } else {
       const promisorLines = partial ? plan.wanted.map((r) => `${r.oid} ${r.name}\n`).join('') : undefined
+      let shallow: Oid[] = []
       const result = await fetchPack(
         session,
         {
@@ -226,10 +232,23 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           includeTag: tags,
           noProgress: opts.noProgress ?? false,
           filter: partial && filter ? filterToWire(filter) : undefined,
+          ...(opts.depth !== undefined ? { deepen: opts.depth } : {}),
         },
-        { packDir: store.packDir, keep: `tsgit clone ${process.pid}\n`, promisor: promisorLines, progress: ctx.sink, signal: ctx.signal, threads: packThreads(transportConfig) },
+        {
+          packDir: store.packDir,
+          keep: `tsgit clone ${process.pid}\n`,
+          promisor: promisorLines,
+          progress: ctx.sink,
+          signal: ctx.signal,
+          threads: packThreads(transportConfig),
+          onShallowInfo: (info) => {
+            shallow = info.shallow
+          },
+        },
       )
       if (!result) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
+      // The commits whose parents were not sent, as git writes them: sorted, one per line.
+      if (shallow.length > 0) await writeShallow(repo.commonDir, shallow)
       packInfo = { name: result.name, objectCount: result.objectCount }
       await store.rescan()
       // Connectivity at the tips: every ref we are about to write must name an object we have.

@@ -127,6 +127,8 @@ export interface PackIngest {
   signal?: AbortSignal
   /** Called when the packfile section begins: the server accepted the request and is sending. */
   onPackStart?: () => void
+  /** Called with the response's shallow-info section (a fetch with deepen), before the pack is read. */
+  onShallowInfo?: (info: { shallow: Oid[]; unshallow: Oid[] }) => void
   /**
    * Threads for the deltas left once the pack is in (packThreads): when given, they are
    * used for any number of deltas; by default only for many (indexer.ts).
@@ -151,6 +153,7 @@ export async function fetchPack(session: RemoteSession, args: FetchArgs, ingest:
 /** Parses a fetch response and indexes its pack. */
 export async function receivePack(reader: PktLineReader, args: FetchArgs, ingest: PackIngest): Promise<IndexPackResult | undefined> {
   const response = await parseFetchResponse(reader, ingest.progress, { sidebandAll: args.sidebandAll === true })
+  if (response.shallow.length > 0 || response.unshallow.length > 0) ingest.onShallowInfo?.({ shallow: response.shallow, unshallow: response.unshallow })
   if (!response.pack) return undefined
   ingest.onPackStart?.()
   return indexPack(response.pack, {

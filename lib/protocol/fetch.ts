@@ -83,7 +83,8 @@ export function buildFetchRequest(caps: Capabilities, args: FetchArgs): Buffer {
     lines.push('sideband-all')
   }
   if (args.deepen !== undefined) {
-    requireFeature(caps, 'shallow', 'deepen')
+    // git's words when the server cannot cut history
+    if (!caps.commandFeatures('fetch').has('shallow')) throw new ProtocolError('Server does not support shallow requests')
     if (!Number.isSafeInteger(args.deepen) || args.deepen < 1) throw new ProtocolError(`invalid deepen value ${args.deepen}`)
     lines.push(`deepen ${args.deepen}`)
   }

@@ -5,11 +5,12 @@
  * in a partial clone nothing lazily fetches the history behind them (a want of such a
  * parent, with no haves, would bring the whole history in).
  *
- * tsgit reads the file; it does not make shallow clones.
+ * `tsgit clone --depth` writes it, as git does: the ids sorted, one per line.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { RepositoryError, isNotFound } from '../errors.js'
+import { writeFileAtomic } from './lock.js'
 
 const HEX_ID = /^[0-9a-f]{40}$/
 
@@ -30,4 +31,11 @@ export function readShallow(gitDir: string): ReadonlySet<string> {
     ids.add(line)
   }
   return ids
+}
+
+/** Writes $GIT_DIR/shallow (through its lock file) with these commits, sorted as git writes them. */
+export async function writeShallow(gitDir: string, commits: Iterable<string>): Promise<void> {
+  const ids = [...new Set(commits)].sort()
+  for (const id of ids) if (!HEX_ID.test(id)) throw new RepositoryError(`bad shallow commit id: ${id}`)
+  await writeFileAtomic(join(gitDir, 'shallow'), ids.map((id) => `${id}\n`).join(''))
 }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander'
 import { collect, displayOptions, opContext, type CommandModule } from '../command.js'
 import { clone } from '../../ops/clone.js'
-import { UsageError } from '../../errors.js'
+import { TsgitError, UsageError } from '../../errors.js'
 
 export const cloneCommand: CommandModule = {
   name: 'clone',
@@ -18,6 +18,7 @@ export const cloneCommand: CommandModule = {
       .option('--single-branch', 'clone only the history of one branch')
       .option('--no-single-branch', 'clone the history of all branches (default)')
       .option('--no-tags', 'do not clone tags, and set remote.<name>.tagOpt=--no-tags')
+      .option('--depth <depth>', 'a shallow clone with the last <depth> commits of history (implies --single-branch)')
       .option('-q, --quiet', 'be quiet')
       .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
       .option('-c, --config <key=value>', 'set configuration in the new repository (repeatable)', collect)
@@ -31,6 +32,9 @@ export const cloneCommand: CommandModule = {
     for (const c of configs) {
       if (!c.includes('=') && !/^[^.]+\.[^=]+$/.test(c)) throw new UsageError(`bad config declaration '${c}'`)
     }
+    const depthArg = opts.depth as string | undefined
+    const depth = depthArg === undefined ? undefined : /^\d+$/.test(depthArg) ? Number(depthArg) : NaN
+    if (depth !== undefined && !(depth > 0 && Number.isSafeInteger(depth))) throw new TsgitError('E_DEPTH', `depth ${depthArg} is not a positive number`)
     await clone(
       opContext(ctx, display),
       {
@@ -45,6 +49,7 @@ export const cloneCommand: CommandModule = {
         filters: (opts.filter as string[] | undefined) ?? [],
         config: configs,
         noProgress: quiet,
+        ...(depth !== undefined ? { depth } : {}),
       },
     )
     return 0
