@@ -8,6 +8,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path'
 import { RefError, isNotFound } from '../errors.js'
 import { NULL_OID, isOid, type Oid } from '../odb/types.js'
 import { LockFile } from './lock.js'
+import { worktreeHeads } from './worktrees.js'
 
 /** git gives up after this many symref hops (SYMREF_MAXDEPTH). */
 const SYMREF_MAX_DEPTH = 5
@@ -317,35 +318,12 @@ export class RefStore {
    * every linked one's but this one's. A HEAD that does not resolve is left out.
    */
   async otherWorktreeHeads(): Promise<{ name: string; oid: Oid }[]> {
-    const dirs: { name: string; dir: string }[] = []
-    if (this.commonDir !== this.gitDir) dirs.push({ name: 'main-worktree/HEAD', dir: this.commonDir })
-    let ids: string[] = []
-    try {
-      ids = await readdir(join(this.commonDir, 'worktrees'))
-    } catch (e) {
-      if (!isNotFound(e)) throw e
-    }
-    for (const id of ids.sort()) {
-      const dir = join(this.commonDir, 'worktrees', id)
-      if (resolvePath(dir) !== resolvePath(this.gitDir)) dirs.push({ name: `worktrees/${id}/HEAD`, dir })
-    }
+    const self = resolvePath(this.gitDir)
     const out: { name: string; oid: Oid }[] = []
-    for (const { name, dir } of dirs) {
-      let content: string
-      try {
-        content = (await readFile(join(dir, 'HEAD'), 'utf8')).slice(0, 4096)
-      } catch (e) {
-        if (isNotFound(e)) continue
-        throw e
-      }
-      let head: LooseRef
-      try {
-        head = parseLoose(content, name)
-      } catch {
-        continue
-      }
-      const oid = head.kind === 'oid' ? head.oid : await this.resolve(head.target)
-      if (oid !== undefined) out.push({ name, oid })
+    for (const wt of await worktreeHeads(this.commonDir, false)) {
+      if (wt.gitDir === self) continue
+      const oid = wt.detached ?? (wt.symref === undefined ? undefined : await this.resolve(wt.symref))
+      if (oid !== undefined) out.push({ name: wt.headName, oid })
     }
     return out
   }

@@ -13,8 +13,12 @@ export interface WorktreeHead {
   path: string
   /** Its git directory (the common directory for the main worktree). */
   gitDir: string
+  /** The name git gives its HEAD among all worktrees': main-worktree/HEAD, worktrees/<id>/HEAD. */
+  headName: string
   /** What its HEAD points at when HEAD is a symbolic ref, e.g. refs/heads/main. */
   symref: string | undefined
+  /** The commit a detached HEAD holds. */
+  detached: string | undefined
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
@@ -26,17 +30,19 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-function symrefOf(head: string | undefined): string | undefined {
-  const m = head === undefined ? null : /^ref: (\S+)\s*$/.exec(head)
-  return m === null ? undefined : m[1]
+function headOf(content: string): { symref: string | undefined; detached: string | undefined } {
+  const ref = /^ref: (\S+)\s*$/.exec(content)
+  const oid = /^([0-9a-f]{40})\s*$/.exec(content)
+  return { symref: ref?.[1], detached: oid?.[1] }
 }
 
-/** Every worktree with a readable HEAD; the main one first unless the repository is bare. */
+/** Every worktree with a readable HEAD; the main one first unless it is bare (git does not count a bare one as checked out). */
 export async function worktreeHeads(commonDir: string, mainIsBare: boolean): Promise<WorktreeHead[]> {
   const out: WorktreeHead[] = []
-  if (!mainIsBare) {
+  const mainHead = mainIsBare ? undefined : await readOptional(join(commonDir, 'HEAD'))
+  if (mainHead !== undefined) {
     const path = basename(commonDir) === '.git' ? dirname(commonDir) : commonDir
-    out.push({ path, gitDir: resolve(commonDir), symref: symrefOf(await readOptional(join(commonDir, 'HEAD'))) })
+    out.push({ path, gitDir: resolve(commonDir), headName: 'main-worktree/HEAD', ...headOf(mainHead) })
   }
   let ids: string[] = []
   try {
@@ -49,7 +55,7 @@ export async function worktreeHeads(commonDir: string, mainIsBare: boolean): Pro
     const dotGit = (await readOptional(join(gitDir, 'gitdir')))?.replace(/\r?\n$/, '')
     const head = await readOptional(join(gitDir, 'HEAD'))
     if (dotGit === undefined || dotGit === '' || head === undefined) continue
-    out.push({ path: dirname(resolve(gitDir, dotGit)), gitDir, symref: symrefOf(head) })
+    out.push({ path: dirname(resolve(gitDir, dotGit)), gitDir, headName: `worktrees/${id}/HEAD`, ...headOf(head) })
   }
   return out
 }
