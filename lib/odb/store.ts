@@ -20,7 +20,7 @@ import { oidWords, oidWordsAt } from '../pack/idx.js'
 import { PackFile } from '../pack/reader.js'
 import { readLoose, writeLoose } from './loose.js'
 import { parseCommit, parseTag, parseTree, MODE_GITLINK } from './objects.js'
-import type { GitObject, ObjectReader, ObjectType, Oid, PrefetchOptions } from './types.js'
+import type { GitObject, LargeBlob, ObjectReader, ObjectType, Oid, PrefetchOptions } from './types.js'
 
 /** Faults missing objects in from promisor remotes. Implemented by the operations layer. */
 export interface PromisorFetcher {
@@ -304,6 +304,17 @@ export class ObjectStore implements ObjectReader {
     // Another process (or our own fetch) may have added a pack since the last scan.
     await this.rescanIfChanged()
     return this.readLocal(oid)
+  }
+
+  /**
+   * A blob stored whole in a pack and large (PackFile.largeBlobAt), to be written out a
+   * chunk at a time; undefined when the object is not such a blob or not in a pack.
+   */
+  async largeBlob(oid: Oid): Promise<LargeBlob | undefined> {
+    await this.ensureScanned()
+    const p = this.findInPacks(oid)
+    const offset = p?.pack.index.find(oid)
+    return p === undefined || offset === undefined ? undefined : p.pack.largeBlobAt(offset)
   }
 
   /** True if the object is present locally (never fetches). */

@@ -18,6 +18,15 @@ export interface ObjectReader {
   tryRead(oid: Oid): Promise<GitObject | undefined>
   /** Makes sure all of `oids` are present, fetching the missing ones in as few requests as possible. */
   prefetch(oids: Iterable<Oid>, options?: PrefetchOptions): Promise<void>
+  /** A present blob too large to hold, to be written out a chunk at a time; undefined: read() it. */
+  largeBlob?(oid: Oid): Promise<LargeBlob | undefined>
+}
+
+/** A blob handed out a chunk at a time instead of whole (PackFile.largeBlobAt). */
+export interface LargeBlob {
+  size: number
+  /** Inflates the blob into `write`, a chunk at a time; throws PackError if it is damaged. */
+  writeTo(write: (chunk: Buffer) => void): void
 }
 
 export interface PrefetchOptions {

@@ -10,11 +10,11 @@ import { MissingObjectError, PackError } from '../errors.js'
 import type { GitObject, Oid } from '../odb/types.js'
 import { applyDelta } from './delta.js'
 import {
-  OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
+  OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,
   isDeltaType, parseEntryHeader, parsePackHeader, typeName,
 } from './format.js'
 import { PackIndex } from './idx.js'
-import { inflateEntry } from './inflate.js'
+import { inflateChunked, inflateEntry, inflateTo } from './inflate.js'
 import { readAt } from './tempfile.js'
 
 export interface PackFileOptions {
@@ -35,6 +35,8 @@ export interface PackFileOptions {
 const SCRATCH_BYTES = 256 * 1024
 /** The first read of an entry: its header, and all of most trees and commits. */
 const FIRST_READ = 4096
+/** Objects from this size on are inflated a chunk at a time (inflateChunked). */
+const CHUNKED_BYTES = 4 * 1024 * 1024
 
 /**
  * What a zlib stream of `size` bytes takes at most when written by zlib's deflate
@@ -236,6 +238,21 @@ export class PackFile {
     if (h === undefined) throw new PackError(`${this.path}: truncated object header at offset ${offset}`)
     if (h.size > this.maxObjectSize) throw new PackError(`${this.path}: object at offset ${offset} is too large (${h.size} bytes)`)
     let data: Buffer | undefined
+    if (h.size >= CHUNKED_BYTES && this.whole === undefined) {
+      // A large object: inflated from the file a chunk at a time, never held compressed whole.
+      let at = offset + h.headerLength
+      try {
+        data = inflateChunked(h.size, (chunk) => {
+          const n = Math.min(chunk.length, limit - at)
+          if (n <= 0) return 0
+          this.readRange(chunk, at, n)
+          at += n
+          return n
+        })
+      } catch (e) {
+        throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+      }
+    }
     for (let room = h.headerLength + deflateBound(h.size); data === undefined; room *= 2) {
       const want = Math.min(room, limit - offset)
       if (entry.length < want) entry = this.readRange(want <= SCRATCH_BYTES ? this.scratch : Buffer.allocUnsafe(want), offset, want)
@@ -249,6 +266,42 @@ export class PackFile {
     }
     if (data.length !== h.size) throw new PackError(`${this.path}: object at offset ${offset} inflates to ${data.length} bytes, header says ${h.size}`)
     return { packType: h.packType, data, ...(h.baseOffset !== undefined ? { baseOffset: h.baseOffset } : {}), ...(h.baseOid ? { baseOid: h.baseOid } : {}) }
+  }
+
+  /**
+   * The blob at `offset` when it is stored whole (not as a delta) and is at least
+   * CHUNKED_BYTES: its size, and a function that inflates it into `write` a chunk at a
+   * time (a big file checked out without holding it). Undefined otherwise: read it.
+   */
+  largeBlobAt(offset: number): { size: number; writeTo(write: (chunk: Buffer) => void): void } | undefined {
+    const limit = this.size - PACK_TRAILER_SIZE
+    // A pack smaller than that holds no such object: no read for the asking.
+    if (this.whole !== undefined || this.size < CHUNKED_BYTES || !(offset >= PACK_HEADER_SIZE && offset < limit)) return undefined
+    // The entry header is a few bytes (a blob's: its type and size).
+    const h = parseEntryHeader(this.readRange(this.scratch, offset, Math.min(32, limit - offset)), 0, offset)
+    if (h === undefined || h.packType !== OBJ_BLOB || h.size < CHUNKED_BYTES) return undefined
+    if (h.size > this.maxObjectSize) throw new PackError(`${this.path}: object at offset ${offset} is too large (${h.size} bytes)`)
+    const size = h.size
+    return {
+      size,
+      writeTo: (write) => {
+        let at = offset + h.headerLength
+        const next = (chunk: Buffer): number => {
+          const n = Math.min(chunk.length, limit - at)
+          if (n <= 0) return 0
+          this.readRange(chunk, at, n)
+          at += n
+          return n
+        }
+        let produced: number
+        try {
+          produced = inflateTo(size, next, write)
+        } catch (e) {
+          throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+        }
+        if (produced !== size) throw new PackError(`${this.path}: object at offset ${offset} inflates to ${produced} bytes, header says ${size}`)
+      },
+    }
   }
 
   /**

@@ -195,11 +195,16 @@ function makeDirectorySync(full: string, path: string): void {
  * stat. Synchronous on purpose: for the many small files of a checkout, a direct
  * open/write/fstat/close is several times cheaper than four thread-pool round trips.
  */
-function writeExclusive(full: string, data: Buffer, mode: number): BigIntStats {
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+}
+
+/** Creates `full` (it must not exist), lets `fill` write it, and returns its stat data. */
+function writeExclusive(full: string, mode: number, fill: (fd: number) => void): BigIntStats {
   const fd = openSync(full, 'wx', mode)
   try {
-    let off = 0
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off)
+    fill(fd)
     return fstatSync(fd, { bigint: true })
   } finally {
     closeSync(fd)
@@ -218,14 +223,20 @@ export async function writeEntry(reader: ObjectReader, workTree: string, e: Plan
     await makeDirectory(full, e.path)
     st = await lstat(full, { bigint: true })
   } else {
-    const blob = expectType(await reader.read(e.oid), e.oid, 'blob', e.path)
-    if (e.mode === MODE_SYMLINK && symlinks) {
-      if (blob.data.includes(0)) throw new UnsafePathError(e.path, `symlink ${JSON.stringify(e.path)} has a NUL in its target`)
-      await symlink(blob.data, full)
-      st = await lstat(full, { bigint: true })
+    // A large file goes from the pack to the disk a chunk at a time, never held whole.
+    const large = e.mode === MODE_SYMLINK ? undefined : await reader.largeBlob?.(e.oid)
+    if (large !== undefined) {
+      st = writeExclusive(full, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666, (fd) => large.writeTo((chunk) => writeAll(fd, chunk)))
     } else {
-      // The fstat of the descriptor we created is the lstat of the path: O_EXCL made a regular file there.
-      st = writeExclusive(full, blob.data, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666)
+      const blob = expectType(await reader.read(e.oid), e.oid, 'blob', e.path)
+      if (e.mode === MODE_SYMLINK && symlinks) {
+        if (blob.data.includes(0)) throw new UnsafePathError(e.path, `symlink ${JSON.stringify(e.path)} has a NUL in its target`)
+        await symlink(blob.data, full)
+        st = await lstat(full, { bigint: true })
+      } else {
+        // The fstat of the descriptor we created is the lstat of the path: O_EXCL made a regular file there.
+        st = writeExclusive(full, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666, (fd) => writeAll(fd, blob.data))
+      }
     }
   }
   const f = statFields(st)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { copyFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
 import { join } from 'node:path'
@@ -116,6 +116,8 @@ t.test('entries are read without knowing where they end: big ones, and zlib stre
     { packType: 3, body: small, zdata: paddedZlib(small, 2000) }, // 10 KB of stream for 6 bytes: two re-reads
     { packType: 3, body: medium, zdata: paddedZlib(medium, 30) },
     { packType: 3, body: big }, // incompressible: all of deflate's worst case
+    { packType: 3, body: randomBytes(5 * 1024 * 1024 + 7) }, // large: inflated a chunk at a time
+    { packType: 3, body: Buffer.alloc(6 * 1024 * 1024, 'large and compressible ') },
     { packType: 3, body: Buffer.from('last\n'), zdata: deflateSync(Buffer.from('last\n')) },
   ]
   const packPath = writePack(buildPack(entries))
@@ -129,6 +131,24 @@ t.test('entries are read without knowing where they end: big ones, and zlib stre
     }
     await pf.close()
   }
+})
+
+t.test('a damaged large entry (inflated a chunk at a time) is a PackError naming the pack', async (t) => {
+  const body = randomBytes(5 * 1024 * 1024)
+  const pack = buildPack([{ packType: 3, body }])
+  const id = git(['hash-object', '--stdin'], { input: body }).stdout.trim()
+  const packPath = writePack(pack)
+  const pf = await PackFile.open(packPath, { wholePackBytes: 0, cacheBytes: 0 })
+  t.ok((await pf.read(id))?.data.equals(body), 'intact, it reads')
+  await pf.close()
+  const damaged = Buffer.from(readFileSync(packPath))
+  const mid = Math.floor(damaged.length / 2)
+  damaged[mid] = (damaged[mid] as number) ^ 0xff
+  chmodSync(packPath, 0o644)
+  writeFileSync(packPath, damaged)
+  const bad = await PackFile.open(packPath, { wholePackBytes: 0, cacheBytes: 0 })
+  await t.rejects(bad.read(id), { name: 'PackError', message: /bad object at offset 12: incorrect data check/ })
+  await bad.close()
 })
 
 t.test('a damaged index offset is an error naming the pack, not a read outside it', async (t) => {
