@@ -51,20 +51,30 @@ function isNativeHandle(h: unknown): h is NativeHandle {
 let reusable: Reusable | undefined
 let unsupported = false
 
-function acquire(): Reusable | undefined {
-  if (reusable || unsupported) return reusable
+/** A new inflater driven through its native handle, or undefined where Node does not expose one. */
+function nativeInflater(): Reusable | undefined {
   const stream = createInflate()
   const internals = stream as unknown as { _handle?: unknown; _writeState?: unknown }
   const handle = internals._handle
   const state = internals._writeState
-  if (!isNativeHandle(handle) || !(state instanceof Uint32Array) || state.length < 2 || typeof stream.reset !== 'function') {
-    unsupported = true
+  if (!isNativeHandle(handle) || !(state instanceof Uint32Array) || state.length < 2) {
     stream.destroy()
     return undefined
   }
   const r: Reusable = { stream, handle, state, error: undefined }
   handle.onerror = (message, errno, code) => {
     r.error ??= Object.assign(new Error(message), { errno, code })
+  }
+  return r
+}
+
+function acquire(): Reusable | undefined {
+  if (reusable || unsupported) return reusable
+  const r = nativeInflater()
+  if (r === undefined || typeof r.stream.reset !== 'function') {
+    unsupported = true
+    r?.stream.destroy()
+    return undefined
   }
   reusable = r
   return r
@@ -124,22 +134,15 @@ export function inflateEntry(input: Buffer, size: number, scratch?: Buffer, tran
  * ERR_BUFFER_TOO_LARGE for more output than `size`.
  */
 export function inflateChunked(size: number, next: (chunk: Buffer) => number, chunkBytes = 1024 * 1024): Buffer {
-  const stream = createInflate()
-  const internals = stream as unknown as { _handle?: unknown; _writeState?: unknown }
-  const handle = internals._handle
-  const state = internals._writeState
+  const z = nativeInflater()
   const chunk = Buffer.allocUnsafe(chunkBytes)
-  if (!isNativeHandle(handle) || !(state instanceof Uint32Array) || state.length < 2) {
-    stream.destroy()
+  if (z === undefined) {
     // No native handle to drive: gather the input, then inflate it at once.
     const parts: Buffer[] = []
     for (let n = next(chunk); n > 0; n = next(chunk)) parts.push(Buffer.from(chunk.subarray(0, n)))
     return inflateWithChunk(Buffer.concat(parts), size).data
   }
-  let error: Error | undefined
-  handle.onerror = (message, errno, code) => {
-    error ??= Object.assign(new Error(message), { errno, code })
-  }
+  const { stream, handle, state } = z
   try {
     const out = Buffer.allocUnsafeSlow(size + 1)
     let produced = 0
@@ -147,7 +150,7 @@ export function inflateChunked(size: number, next: (chunk: Buffer) => number, ch
       const n = next(chunk)
       // At the end of the input, finishing makes a stream that has not ended an error.
       handle.writeSync(n === 0 ? constants.Z_FINISH : constants.Z_NO_FLUSH, chunk, 0, n, out, produced, size + 1 - produced)
-      if (error !== undefined) throw error
+      if (z.error !== undefined) throw z.error
       produced = size + 1 - (state[0] as number)
       if (produced > size) throw bufferTooLarge(Math.max(1, size))
       // Input left over with room to spare: the stream has ended.
@@ -166,20 +169,13 @@ export function inflateChunked(size: number, next: (chunk: Buffer) => number, ch
  * produced; more than `size` is ERR_BUFFER_TOO_LARGE, a cut stream Z_BUF_ERROR.
  */
 export function inflateTo(size: number, next: (chunk: Buffer) => number, write: (out: Buffer) => void, chunkBytes = 1024 * 1024): number {
-  const stream = createInflate()
-  const internals = stream as unknown as { _handle?: unknown; _writeState?: unknown }
-  const handle = internals._handle
-  const state = internals._writeState
-  if (!isNativeHandle(handle) || !(state instanceof Uint32Array) || state.length < 2) {
-    stream.destroy()
+  const z = nativeInflater()
+  if (z === undefined) {
     const data = inflateChunked(size, next, chunkBytes)
     write(data)
     return data.length
   }
-  let error: Error | undefined
-  handle.onerror = (message, errno, code) => {
-    error ??= Object.assign(new Error(message), { errno, code })
-  }
+  const { stream, handle, state } = z
   try {
     const input = Buffer.allocUnsafe(chunkBytes)
     const out = Buffer.allocUnsafe(chunkBytes)
@@ -192,7 +188,7 @@ export function inflateTo(size: number, next: (chunk: Buffer) => number, write: 
       let availOut: number
       do {
         handle.writeSync(flush, input, inOff, inLen, out, 0, out.length)
-        if (error !== undefined) throw error
+        if (z.error !== undefined) throw z.error
         availOut = state[0] as number
         const made = out.length - availOut
         inOff += inLen - (state[1] as number)
