@@ -300,7 +300,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
         newCommit: target.oid,
       },
     )
-    if (res.written > 0) await warnUnappliedAttributes({ read: (oid) => store.tryRead(oid), config, commonDir: repo.commonDir, sink: rc.sink }, res.attributes)
+    if (res.written > 0) await warnUnappliedAttributes({ reader: store, config, commonDir: repo.commonDir, sink: rc.sink }, res.attributes)
 
     const ident = committerIdent(config, rc.env)
     const from = oldBranch ?? oldOid ?? headTarget?.replace(/^refs\/heads\//, '') ?? 'HEAD'

@@ -281,8 +281,7 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           symlinks: repo.config.getBool('core.symlinks') ?? true,
         })
         checkedOutFiles = res.files
-        const reader = store
-        if (res.files > 0) await warnUnappliedAttributes({ read: (oid) => reader.tryRead(oid), config: repo.config, commonDir: repo.commonDir, sink: ctx.sink }, res.attributes)
+        if (res.files > 0) await warnUnappliedAttributes({ reader: store, config: repo.config, commonDir: repo.commonDir, sink: ctx.sink }, res.attributes)
       } catch (e) {
         ctx.sink.warn('Clone succeeded, but checkout failed.\nYou can inspect what was checked out with \'git status\'\nand retry with \'git restore --source=HEAD :/\'\n')
         throw e

@@ -7,13 +7,13 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ProgressSink } from '../events.js'
 import { isNotFound } from '../errors.js'
-import type { Oid } from '../odb/types.js'
+import type { ObjectReader, Oid } from '../odb/types.js'
 import type { ConfigReader } from '../repo/config.js'
 import { unappliedAttributes } from '../worktree/attributes.js'
 
 export interface AttributesSource {
-  /** Reads a blob of the checked-out tree if it is present (never fetches: a warning is not worth a request). */
-  read(oid: Oid): Promise<{ data: Buffer } | undefined>
+  /** The attributes files' blobs are read only if present (tryRead: a warning is not worth a request). */
+  reader: Pick<ObjectReader, 'tryRead'>
   config: ConfigReader
   /** Where info/attributes is (the common directory). */
   commonDir: string
@@ -32,7 +32,7 @@ export async function warnUnappliedAttributes(src: AttributesSource, files: read
   }
   const texts: { where: string; text: string }[] = []
   for (const f of files) {
-    const blob = await src.read(f.oid)
+    const blob = await src.reader.tryRead(f.oid)
     if (blob !== undefined) texts.push({ where: f.path, text: blob.data.toString('utf8') })
   }
   try {

@@ -240,17 +240,10 @@ export class PackFile {
     let data: Buffer | undefined
     if (h.size >= CHUNKED_BYTES && this.whole === undefined) {
       // A large object: inflated from the file a chunk at a time, never held compressed whole.
-      let at = offset + h.headerLength
       try {
-        data = inflateChunked(h.size, (chunk) => {
-          const n = Math.min(chunk.length, limit - at)
-          if (n <= 0) return 0
-          this.readRange(chunk, at, n)
-          at += n
-          return n
-        })
+        data = inflateChunked(h.size, this.chunksFrom(offset + h.headerLength, limit))
       } catch (e) {
-        throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+        throw this.badObject(offset, e)
       }
     }
     for (let room = h.headerLength + deflateBound(h.size); data === undefined; room *= 2) {
@@ -261,7 +254,7 @@ export class PackFile {
         data = inflateEntry(entry, h.size, undefined, isDeltaType(h.packType), h.headerLength).data
       } catch (e) {
         if ((e as { code?: unknown }).code === 'Z_BUF_ERROR' && entry.length < limit - offset) continue
-        throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+        throw this.badObject(offset, e)
       }
     }
     if (data.length !== h.size) throw new PackError(`${this.path}: object at offset ${offset} inflates to ${data.length} bytes, header says ${h.size}`)
@@ -285,19 +278,11 @@ export class PackFile {
     return {
       size,
       writeTo: (write) => {
-        let at = offset + h.headerLength
-        const next = (chunk: Buffer): number => {
-          const n = Math.min(chunk.length, limit - at)
-          if (n <= 0) return 0
-          this.readRange(chunk, at, n)
-          at += n
-          return n
-        }
         let produced: number
         try {
-          produced = inflateTo(size, next, write)
+          produced = inflateTo(size, this.chunksFrom(offset + h.headerLength, limit), write)
         } catch (e) {
-          throw new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
+          throw this.badObject(offset, e)
         }
         if (produced !== size) throw new PackError(`${this.path}: object at offset ${offset} inflates to ${produced} bytes, header says ${size}`)
       },
@@ -359,6 +344,21 @@ export class PackFile {
       out.push({ oid: e.oid, offset: e.offset, ...(error === undefined ? {} : { error }), ...(deltaAt === undefined ? {} : { deltaAt }) })
     }
     return out
+  }
+
+  /** The pack's bytes from `at` up to `limit`, as inflateChunked and inflateTo read them: each call fills the chunk it is given. */
+  private chunksFrom(at: number, limit: number): (chunk: Buffer) => number {
+    return (chunk) => {
+      const n = Math.min(chunk.length, limit - at)
+      if (n <= 0) return 0
+      this.readRange(chunk, at, n)
+      at += n
+      return n
+    }
+  }
+
+  private badObject(offset: number, e: unknown): PackError {
+    return new PackError(`${this.path}: bad object at offset ${offset}: ${(e as Error).message}`, { cause: e })
   }
 
   /** `length` bytes at `offset` of the pack, into `into`. */

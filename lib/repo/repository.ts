@@ -123,29 +123,34 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   return bare ? { gitDir, bare } : { gitDir, workTree: root, bare }
 }
 
-/** git's is_git_directory: HEAD that looks like a ref, plus objects/ and refs/ (in the common directory of a linked worktree). */
-async function isGitDirectory(dir: string): Promise<boolean> {
+/**
+ * git's is_git_directory: HEAD that looks like a ref, plus objects/ and refs/ (in the
+ * common directory of a linked worktree). The location it makes, or undefined.
+ */
+async function gitDirectory(dir: string, rest: { workTree?: string; bare: boolean }): Promise<RepositoryLocation | undefined> {
   try {
     const head = (await readFile(join(dir, 'HEAD'), 'utf8')).slice(0, 4096)
-    if (!head.startsWith('ref: refs/') && !/^[0-9a-f]{40}\s*$/.test(head)) return false
+    if (!head.startsWith('ref: refs/') && !/^[0-9a-f]{40}\s*$/.test(head)) return undefined
     const common = await commonDirOf(dir)
     const [objects, refs] = await Promise.all([stat(join(common, 'objects')), stat(join(common, 'refs'))])
-    return objects.isDirectory() && refs.isDirectory()
+    if (!objects.isDirectory() || !refs.isDirectory()) return undefined
+    return common === dir ? { gitDir: dir, ...rest } : { gitDir: dir, commonDir: common, ...rest }
   } catch (e) {
-    if (isNotFound(e)) return false
+    if (isNotFound(e)) return undefined
     throw e
   }
 }
 
-/** Reads a `.git` file (`gitdir: <path>`, relative to the file's directory). */
-async function readGitFile(file: string): Promise<string> {
+/** Reads a `.git` file (`gitdir: <path>`, relative to the file's directory): the repository it names. */
+async function readGitFile(file: string, workTree: string): Promise<RepositoryLocation> {
   const text = (await readFile(file, 'utf8')).slice(0, 65536)
   const m = /^gitdir: (.+?)\s*$/m.exec(text)
   if (m === null || m.index !== 0) throw new RepositoryError(`invalid gitfile format: ${file}`)
   const target = m[1] as string
   const gitDir = isAbsolute(target) ? target : resolve(dirname(file), target)
-  if (!(await isGitDirectory(gitDir))) throw new RepositoryError(`not a git repository: ${gitDir}`)
-  return gitDir
+  const location = await gitDirectory(gitDir, { workTree, bare: false })
+  if (location === undefined) throw new RepositoryError(`not a git repository: ${gitDir}`)
+  return location
 }
 
 /** Rejects repositories this version cannot safely read or write, as git does. */
@@ -180,13 +185,14 @@ export async function findRepository(startDir: string, env: Record<string, strin
   const envGitDir = env.GIT_DIR
   if (envGitDir !== undefined && envGitDir !== '') {
     const gitDir = resolve(start, envGitDir)
-    if (!(await isGitDirectory(gitDir))) throw new RepositoryError(`not a git repository: '${envGitDir}'`)
-    const config = await ConfigFile.load(join(await commonDirOf(gitDir), 'config'))
+    const found = await gitDirectory(gitDir, { bare: false })
+    if (found === undefined) throw new RepositoryError(`not a git repository: '${envGitDir}'`)
+    const config = await ConfigFile.load(join(found.commonDir ?? gitDir, 'config'))
     const bareValue = config.get('core.bare')
     const bare = bareValue !== undefined && parseBool(bareValue, 'core.bare')
     const envWorkTree = env.GIT_WORK_TREE
-    if (envWorkTree !== undefined && envWorkTree !== '') location = { gitDir, workTree: resolve(start, envWorkTree), bare: false }
-    else location = bare ? { gitDir, bare: true } : { gitDir, workTree: start, bare: false }
+    if (envWorkTree !== undefined && envWorkTree !== '') location = { ...found, workTree: resolve(start, envWorkTree), bare: false }
+    else location = bare ? { ...found, bare: true } : { ...found, workTree: start, bare: false }
   } else {
     for (let dir = start; ; dir = dirname(dir)) {
       const dotGit = join(dir, '.git')
@@ -196,29 +202,23 @@ export async function findRepository(startDir: string, env: Record<string, strin
       } catch (e) {
         if (!isNotFound(e)) throw e
       }
-      if (st?.isDirectory() === true && (await isGitDirectory(dotGit))) {
-        location = { gitDir: dotGit, workTree: dir, bare: false }
-        break
-      }
+      location = st?.isDirectory() === true ? await gitDirectory(dotGit, { workTree: dir, bare: false }) : undefined
+      if (location !== undefined) break
       if (st?.isFile() === true) {
-        location = { gitDir: await readGitFile(dotGit), workTree: dir, bare: false }
+        location = await readGitFile(dotGit, dir)
         break
       }
-      if (await isGitDirectory(dir)) {
-        location = { gitDir: dir, bare: true }
-        break
-      }
+      location = await gitDirectory(dir, { bare: true })
+      if (location !== undefined) break
       if (dirname(dir) === dir) break
     }
     const envWorkTree = env.GIT_WORK_TREE
     if (location !== undefined && envWorkTree !== undefined && envWorkTree !== '') {
-      location = { gitDir: location.gitDir, workTree: resolve(start, envWorkTree), bare: false }
+      location = { ...location, workTree: resolve(start, envWorkTree), bare: false }
     }
   }
   if (location === undefined) throw new RepositoryError('not a git repository (or any of the parent directories): .git')
-  const commonDir = await commonDirOf(location.gitDir)
-  if (commonDir !== location.gitDir) location = { ...location, commonDir }
-  await checkRepositoryFormat(commonDir)
+  await checkRepositoryFormat(location.commonDir ?? location.gitDir)
   return location
 }
 
