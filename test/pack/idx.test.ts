@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PackError } from '../../lib/errors.js'
-import { PackIndex, writeIdxV2, type IdxEntry } from '../../lib/pack/idx.js'
+import { PackIndex, writeIdxV2, writeIdxV2Columns, type IdxEntry } from '../../lib/pack/idx.js'
 import { git, tempDir } from '../fixtures/git.js'
 import { gitIndexPack, makeHistoryRepo, packAll } from '../fixtures/packs.js'
 
@@ -187,4 +187,24 @@ t.test('a large index on disk: read a fan-out bucket at a time, as lookups need 
   t.equal(lazy.find(late.oid), undefined, 'bucket 0x80 was read after the change')
   t.equal(lazy.find(early.oid), early.offset, 'bucket 0x10 is kept')
   t.match(lazy.problem(), /checksum mismatch/, 'verify reads the whole file')
+})
+
+t.test('thousands of ids (buckets of more than one byte), given as columns whose ids are not word-aligned', async (t) => {
+  const n = 5000
+  const ids: Buffer[] = Array.from({ length: n }, (_, i) => createHash('sha1').update(`id ${i}`).digest())
+  ids[4999] = ids[17] as Buffer // the same id twice, at two offsets
+  const backing = Buffer.alloc(n * 20 + 3)
+  const oids = backing.subarray(3)
+  ids.forEach((id, i) => id.copy(oids, i * 20))
+  const offsets = Float64Array.from({ length: n }, (_, i) => 12 + 97 * ((i * 7919) % n) + (i === 4999 ? 2 ** 32 : 0))
+  const crcs = Uint32Array.from({ length: n }, (_, i) => (i * 0x9e3779b1) >>> 0)
+  const packSum = randomBytes(20)
+  const idx = writeIdxV2Columns({ count: n, oids, offsets, crcs }, packSum)
+  const shown = git(['show-index'], { input: idx }).stdout.trim().split('\n')
+  const expected = ids
+    .map((oid, i) => ({ oid, offset: offsets[i] as number, crc: crcs[i] as number }))
+    .sort((a, b) => a.oid.compare(b.oid) || a.offset - b.offset)
+    .map((e) => `${e.offset} ${e.oid.toString('hex')} (${e.crc.toString(16).padStart(8, '0')})`)
+  t.same(shown, expected, 'git show-index lists every id, in order, with its offset and CRC')
+  t.ok(idx.equals(writeIdxV2(ids.map((oid, i) => ({ oid, offset: offsets[i] as number, crc32: crcs[i] as number })), packSum)), 'the same bytes as from entries')
 })
