@@ -11,7 +11,7 @@ import { git, pinnedEnv } from '../test/fixtures/git.js'
 
 export type ClientName = 'git' | 'tsgit'
 
-/** The installed command (package.json's bin): the launcher that starts Node on bin/tsgit.js. */
+/** The installed command (package.json's bin): the launcher that starts Node on bin/tsgit.cjs. */
 export const TSGIT_BIN: string = fileURLToPath(new URL('../../bin/tsgit', import.meta.url))
 const SOURCE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 

@@ -3,7 +3,7 @@ import { isNotFound } from './errors.js'
 
 /**
  * The version in tsgit's package.json: two levels up from dist/lib/version.js, one
- * level up from the bundle dist/tsgit.mjs that the bin runs.
+ * level up from the bundle dist/tsgit.cjs that the bin runs.
  */
 function readVersion(): string {
   for (const rel of ['../../package.json', '../package.json']) {

@@ -8,10 +8,17 @@ import { EXIT_FATAL, EXIT_USAGE, isTsgitError } from '../errors.js'
 import { adoptDeferredExtraCa } from '../transport/extra-ca.js'
 import { VERSION } from '../version.js'
 import { collect, type CliContext, type CommandModule } from './command.js'
+import { commandName } from './command-name.js'
 import { Display } from './display.js'
 import { commands } from './commands/index.js'
 
-export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Promise<number>) => void): Command {
+/**
+ * The commander program. With `only`, the name of a command, that command alone is set
+ * up (a command line runs one; setting up the others is a few milliseconds of every
+ * start); without it, or when no command has that name, all of them (help lists them,
+ * an unknown command is reported against them).
+ */
+export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Promise<number>) => void, only?: string): Command {
   const program = new Command('tsgit')
   program
     .description('A Git client for very large repositories: partial clone over protocol v2, lazy fetch, resumable clones.')
@@ -25,7 +32,8 @@ export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Prom
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
     })
-  for (const mod of commands) {
+  const wanted = commands.filter((mod) => mod.name === only)
+  for (const mod of wanted.length > 0 ? wanted : commands) {
     const cmd = program.command(mod.name).description(mod.summary).exitOverride()
     cmd.configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     mod.configure(cmd)
@@ -93,7 +101,7 @@ export async function run(argv: string[], io: Pick<CliContext, 'cwd' | 'env' | '
   }
   const program = buildProgram(ctx, (p) => {
     pending = p
-  })
+  }, commandName(argv))
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true })

@@ -13,12 +13,22 @@
  * handled here: a pack with any goes through the single-threaded pass.
  */
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import { createRequire } from 'node:module'
+import type * as NodeWorkerThreads from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { EntryTable } from './entries.js'
 import { deltaLinks } from './resolve.js'
 import type { WorkerJob, WorkerReport } from './resolve-job.js'
+
+/**
+ * node:worker_threads, loaded when a pack first needs threads rather than when tsgit
+ * starts (it and what it loads cost a few milliseconds of every command's start-up).
+ */
+function workerThreads(): typeof NodeWorkerThreads {
+  return createRequire(import.meta.url)('node:worker_threads') as typeof NodeWorkerThreads
+}
 
 /** Beside this module: dist/lib/pack/ when built by tsc, dist/ beside the bundle. */
 const WORKER_URL = new URL('./resolve-worker.js', import.meta.url)
@@ -90,7 +100,7 @@ export async function resolveInWorkers(t: EntryTable, packFd: number, deltaCount
           baseCacheBytes: share(opts.baseCacheBytes),
           arenaBytes: share(opts.arenaBytes),
         }
-        const w = new Worker(WORKER_URL, { workerData: job })
+        const w = new (workerThreads().Worker)(WORKER_URL, { workerData: job })
         workers.push(w)
         let answered = false
         w.on('message', (m: WorkerReport) => {

@@ -14,7 +14,7 @@
  * compiles it. The flag concerns WebAssembly only.
  */
 import { createRequire } from 'node:module'
-import { setFlagsFromString } from 'node:v8'
+import type * as NodeV8 from 'node:v8'
 import type { Dispatcher } from 'undici'
 import type { HttpClient, HttpRequest } from './http-client.js'
 
@@ -33,8 +33,8 @@ function requestOptions(url: URL, options: HttpRequest): Dispatcher.RequestOptio
 }
 
 function load(): UndiciParts {
-  setFlagsFromString('--liftoff-only')
   const require = createRequire(import.meta.url)
+  ;(require('node:v8') as typeof NodeV8).setFlagsFromString('--liftoff-only')
   try {
     const apiRequest = require('undici/lib/api/api-request.js') as ApiRequest
     return {
