@@ -105,6 +105,15 @@ interface RowResult {
   tsgit: ClientResult
   timeRatio: number | undefined
   rssRatio: number | undefined
+  /** --no-checkout clones: what a Node client making only the same requests takes (floor.ts). */
+  floor?: { wallMs: number[]; medianWallMs: number | undefined; ratioToGit: number | undefined; medianRequests: number | undefined }
+}
+
+const FLOOR_SCRIPT = fileURLToPath(new URL('./floor.js', import.meta.url))
+
+/** The clone's filter specs, for floor.ts. */
+function filterSpecs(flags: readonly string[]): string[] {
+  return flags.filter((f) => f.startsWith('--filter=')).map((f) => f.slice('--filter='.length))
 }
 
 const USAGE = `usage: npm run bench -- [--repo <bare.git>] [--runs <n>] [--files <n>] [--commits <n>] [--file-size <bytes>]
@@ -245,6 +254,10 @@ function table(results: RowResult[]): string {
         client === 'tsgit' ? formatRatio(r.rssRatio) : '',
       ])
     }
+    if (r.floor !== undefined) {
+      const n = r.floor.medianRequests
+      rows.push(['', 'node floor', formatMs(r.floor.medianWallMs), '', '', n === undefined ? 'n/a' : String(n), '', formatRatio(r.floor.ratioToGit), ''])
+    }
   }
   return renderTable(header, rows)
 }
@@ -336,7 +349,22 @@ async function main(argv: string[]): Promise<number> {
       const g = summarize(samples.git)
       const t = summarize(samples.tsgit)
       if (checks.tsgit !== undefined) Object.assign(t, checks.tsgit)
-      results.push({ row, git: g, tsgit: t, timeRatio: ratio(t.medianWallMs, g.medianWallMs), rssRatio: ratio(t.medianPeakRssKiB, g.medianPeakRssKiB) })
+      const result: RowResult = { row, git: g, tsgit: t, timeRatio: ratio(t.medianWallMs, g.medianWallMs), rssRatio: ratio(t.medianPeakRssKiB, g.medianPeakRssKiB) }
+      if (!row.workTree && row.step === undefined) {
+        const wallMs: number[] = []
+        const requests: number[] = []
+        for (let run = 0; run < args.runs; run++) {
+          const before = server.requests.length
+          const m = await measure(process.execPath, [FLOOR_SCRIPT, url, ...filterSpecs(row.flags)])
+          if (m.status !== 0) throw new Error(`node floor for ${row.id} failed: ${m.stderr}`)
+          wallMs.push(m.wallMs)
+          requests.push(server.requests.length - before)
+          log(`  ${row.title} run ${run + 1}/${args.runs} node floor ${formatMs(m.wallMs)}\n`)
+        }
+        const medianWallMs = optionalMedian(wallMs)
+        result.floor = { wallMs, medianWallMs, ratioToGit: ratio(medianWallMs, g.medianWallMs), medianRequests: optionalMedian(requests) }
+      }
+      results.push(result)
     }
   } finally {
     await server.close()
@@ -349,6 +377,12 @@ async function main(argv: string[]): Promise<number> {
   process.stdout.write(`\n${describeRepo(repoPath, source)}; ${args.runs} runs each, alternating git/tsgit; medians shown.\n`)
   process.stdout.write(out)
   process.stdout.write(`\nTargets (reported, not enforced):\n${tgt.text}`)
+  if (results.some((r) => r.floor !== undefined)) {
+    process.stdout.write(
+      'node floor: a Node script (bench/floor.ts) making only the requests tsgit makes and reading the answers, writing nothing; ' +
+        'its ratio is to git: what no Node client could go below on this machine.\n',
+    )
+  }
   process.stdout.write(
     'Peak RSS: max over the run of the summed VmRSS of the client process tree (sampled every 10 ms), ' +
       "or GNU time's largest single process if that is higher. Received: response bytes the server sent.\n",
@@ -367,7 +401,7 @@ async function main(argv: string[]): Promise<number> {
     rssMethod: 'max(peak of summed VmRSS over the client process tree sampled every 10 ms, GNU time %M = largest single process)',
     targets: { timeRatio: TARGET_TIME_RATIO, tsgitPeakRssKiB: TARGET_RSS_KIB, met: tgt.met },
     cpuProfiled: args.cpuProf !== undefined,
-    rows: results.map((r) => ({ id: r.row.id, title: r.row.title, flags: r.row.flags, git: r.git, tsgit: r.tsgit, timeRatio: r.timeRatio, rssRatio: r.rssRatio })),
+    rows: results.map((r) => ({ id: r.row.id, title: r.row.title, flags: r.row.flags, git: r.git, tsgit: r.tsgit, timeRatio: r.timeRatio, rssRatio: r.rssRatio, ...(r.floor ? { nodeFloor: r.floor } : {}) })),
   }
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n')
   process.stdout.write(`Results written to ${file}\n`)
