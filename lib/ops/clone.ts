@@ -12,7 +12,7 @@ import type { ProgressSink } from '../events.js'
 import { ObjectStore } from '../odb/store.js'
 import { parseCommit, parseTag } from '../odb/objects.js'
 import type { Oid } from '../odb/types.js'
-import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
+import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter, type PackfileUri, type RemoteRef } from '../protocol/index.js'
 import { ConfigFile } from '../repo/config.js'
 import { loadConfig } from '../repo/config-load.js'
 import { initRepository, Repository } from '../repo/repository.js'
@@ -21,6 +21,7 @@ import { committerIdent } from './ident.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
 import { LazyFetcher } from './lazy-fetch.js'
+import { checkConnected, fetchPackfileUris, packfileUriArgs, uriProtocols } from './packfile-uris.js'
 import { fetchPack, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
@@ -169,7 +170,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     setUp(planned)
     const transportConfig = await loadConfig({ gitDir, env: ctx.env, cliConfig: ctx.configOverrides, localFile: planned })
     const prefixes = tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/']
-    const opening = openSessionAndListRefs(opts.url, transportOptionsFromConfig(transportConfig, origin, ctx.env, ctx.sink, ctx.signal), { refPrefixes: prefixes })
+    const transportOptions = transportOptionsFromConfig(transportConfig, origin, ctx.env, ctx.sink, ctx.signal)
+    const opening = openSessionAndListRefs(opts.url, transportOptions, { refPrefixes: prefixes })
     const creating = (async () => {
       // The view is the transport's: its local layer is re-read from the file by this update.
       const created = await Repository.fromLocation(await initRepository(destPath, { bare }), { env: ctx.env, config: transportConfig })
@@ -223,6 +225,9 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     } else {
       const promisorLines = partial ? plan.wanted.map((r) => `${r.oid} ${r.name}\n`).join('') : undefined
       let shallow: Oid[] = []
+      let packfileUris: PackfileUri[] = []
+      const protocols = uriProtocols(transportConfig)
+      const keep = `tsgit clone ${process.pid}\n`
       const result = await fetchPack(
         session,
         {
@@ -233,10 +238,11 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           noProgress: opts.noProgress ?? false,
           filter: partial && filter ? filterToWire(filter) : undefined,
           ...(opts.depth !== undefined ? { deepen: opts.depth } : {}),
+          ...packfileUriArgs(session.caps, protocols),
         },
         {
           packDir: store.packDir,
-          keep: `tsgit clone ${process.pid}\n`,
+          keep,
           promisor: promisorLines,
           progress: ctx.sink,
           signal: ctx.signal,
@@ -244,9 +250,25 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           onShallowInfo: (info) => {
             shallow = info.shallow
           },
+          onPackfileUris: (uris) => {
+            packfileUris = uris
+          },
         },
       )
       if (!result) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
+      // Packs the server named instead of sending their objects: each downloaded, indexed
+      // and held by its own .keep until the refs are written.
+      const uriPacks = await fetchPackfileUris(session.transport, packfileUris, {
+        packDir: store.packDir,
+        keep,
+        ...(promisorLines !== undefined ? { promisor: promisorLines } : {}),
+        protocols,
+        transportOptions,
+        progress: ctx.sink,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        threads: packThreads(transportConfig),
+        existing: new Set([result.name]),
+      })
       // The commits whose parents were not sent, as git writes them: sorted, one per line.
       if (shallow.length > 0) await writeShallow(repo.commonDir, shallow)
       packInfo = { name: result.name, objectCount: result.objectCount }
@@ -257,9 +279,14 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           throw new TsgitError('E_CONNECTIVITY', `remote did not send all necessary objects (missing ${r.oid} for ${r.name})`)
         }
       }
+      // With packs from elsewhere, what was sent and what was downloaded must make a whole:
+      // every object reachable from the tips (git checks this on every clone).
+      if (uriPacks.length > 0 && !partial) await checkConnected(repo, store, plan.wanted.map((r) => r.oid).filter((o): o is Oid => o !== undefined))
       await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags, env: ctx.env })
       refsWritten = true
-      if (result.keepPath) await unlink(result.keepPath).catch((e: unknown) => { if (!isNotFound(e)) throw e })
+      for (const p of [result, ...uriPacks]) {
+        if (p.keepPath) await unlink(p.keepPath).catch((e: unknown) => { if (!isNotFound(e)) throw e })
+      }
     }
     if (!refsWritten) {
       await writeCloneRefs(repo, store, plan, { bare, origin, url, singleBranch, tags, env: ctx.env })

@@ -18,6 +18,7 @@ import {
   parseFetchResponse,
   parseLsRefs,
   type FetchArgs,
+  type PackfileUri,
   type RemoteRef,
 } from '../protocol/index.js'
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js'
@@ -127,6 +128,8 @@ export interface PackIngest {
   signal?: AbortSignal
   /** Called when the packfile section begins: the server accepted the request and is sending. */
   onPackStart?: () => void
+  /** Called with the response's packfile-uris section (packs to download besides this one), before the pack is read. */
+  onPackfileUris?: (uris: PackfileUri[]) => void
   /** Called with the response's shallow-info section (a fetch with deepen), before the pack is read. */
   onShallowInfo?: (info: { shallow: Oid[]; unshallow: Oid[] }) => void
   /**
@@ -154,6 +157,7 @@ export async function fetchPack(session: RemoteSession, args: FetchArgs, ingest:
 export async function receivePack(reader: PktLineReader, args: FetchArgs, ingest: PackIngest): Promise<IndexPackResult | undefined> {
   const response = await parseFetchResponse(reader, ingest.progress, { sidebandAll: args.sidebandAll === true })
   if (response.shallow.length > 0 || response.unshallow.length > 0) ingest.onShallowInfo?.({ shallow: response.shallow, unshallow: response.unshallow })
+  if (response.packfileUris.length > 0) ingest.onPackfileUris?.(response.packfileUris)
   if (!response.pack) return undefined
   ingest.onPackStart?.()
   return indexPack(response.pack, {

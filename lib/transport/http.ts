@@ -18,6 +18,7 @@ import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader, pktText } from '../pktline/pktline.js'
 import { chunksOf } from './chunks.js'
 import { resolveProxyEnv, withScheme } from './proxy.js'
+import { downloadUri, redirectTarget, REDIRECT_STATUSES, type Download } from './download.js'
 import type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
 
@@ -26,9 +27,6 @@ const ADVERTISEMENT_TYPE = `application/x-${SERVICE}-advertisement`
 const RESULT_TYPE = `application/x-${SERVICE}-result`
 const REQUEST_TYPE = `application/x-${SERVICE}-request`
 const INFO_REFS_SUFFIX = `/info/refs?service=${SERVICE}`
-/** Like git's http.followRedirects=initial with curl's default limit. */
-const MAX_REDIRECTS = 20
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
 type HttpRemote = Extract<RemoteUrl, { kind: 'http' | 'https' }>
 
@@ -60,7 +58,7 @@ function describeCause(e: unknown): string {
   return String(e)
 }
 
-function tlsOptions(options: TransportOptions): TlsOptions {
+export function tlsOptions(options: TransportOptions): TlsOptions {
   const sink = options.sink
   const tls: TlsOptions = { rejectUnauthorized: options.sslVerify ?? true, warn: (m) => sink?.warn(m) }
   if (options.sslCAInfo !== undefined && options.sslCAInfo !== '') {
@@ -77,7 +75,7 @@ function tlsOptions(options: TransportOptions): TlsOptions {
  * Node's own client for a direct connection; undici's proxy dispatchers when a
  * proxy applies (http-client.ts says why).
  */
-function makeClient(options: TransportOptions, tls: TlsOptions): HttpClient {
+export function makeClient(options: TransportOptions, tls: TlsOptions): HttpClient {
   if (options.proxy !== undefined) {
     // proxyTunnel false: plain http goes to the proxy in absolute form, as curl does; https still tunnels with CONNECT.
     // An empty http.proxy disables proxying (config-remote: remote.<name>.proxy).
@@ -128,7 +126,16 @@ export class HttpTransport implements Transport {
   }
 
   private headersFor(url: URL, extra: Record<string, string>): Record<string, string> {
-    const headers: Record<string, string> = { 'Git-Protocol': 'version=2', ...extra }
+    return { 'Git-Protocol': 'version=2', ...extra, ...this.credentialHeaders(url) }
+  }
+
+  /**
+   * User-Agent, and for the configured URL's own origin (scheme, host, port) only, its
+   * credentials and http.extraHeader values: never for a redirect target or a packfile
+   * URI elsewhere.
+   */
+  private credentialHeaders(url: URL): Record<string, string> {
+    const headers: Record<string, string> = {}
     if (this.options.userAgent !== undefined) headers['User-Agent'] = this.options.userAgent
     if (url.origin === this.originalOrigin) {
       if (this.remote.username !== undefined) {
@@ -145,6 +152,13 @@ export class HttpTransport implements Transport {
       }
     }
     return headers
+  }
+
+  /** Downloads a packfile URI the server sent (download.ts), on this transport's connections. */
+  download(uri: string, schemes: readonly string[]): Promise<Download> {
+    this.client ??= makeClient(this.options, this.tls)
+    const client = this.client
+    return downloadUri(uri, { client, schemes, headersFor: (url) => this.credentialHeaders(url), ...(this.options.signal ? { signal: this.options.signal } : {}) })
   }
 
   private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer, signal = this.options.signal): Promise<HttpResponse> {
@@ -211,25 +225,7 @@ export class HttpTransport implements Transport {
       if (!REDIRECT_STATUSES.has(res.statusCode)) break
       const location = headerValue(res.headers, 'location')
       await res.dump()
-      if (location === undefined) throw new TransportError(`unable to access '${this.displayUrl}': redirect without a Location`, { retryable: false })
-      if (hops + 1 > MAX_REDIRECTS) throw new TransportError(`unable to access '${this.displayUrl}': Maximum (${MAX_REDIRECTS}) redirects followed`, { retryable: false })
-      let next: URL
-      try {
-        next = new URL(location, url)
-      } catch (e) {
-        throw new TransportError(`unable to access '${this.displayUrl}': bad redirect Location`, { cause: e, retryable: false })
-      }
-      const scheme = next.protocol.replace(/:$/, '')
-      if (!this.allowedSchemes.has(scheme)) {
-        throw new TransportError(`unable to access '${this.displayUrl}': redirect to a disallowed scheme '${scheme}'`, { retryable: false })
-      }
-      if (url.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new TransportError(`unable to access '${this.displayUrl}': refusing to follow a redirect from https to ${scheme}`, { retryable: false })
-      }
-      // Userinfo in a Location must not smuggle credentials or be displayed.
-      next.username = ''
-      next.password = ''
-      url = next
+      url = redirectTarget(url, location, hops, this.allowedSchemes, `unable to access '${this.displayUrl}'`)
     }
     if (res.statusCode < 200 || res.statusCode >= 300) return this.failStatus(res)
     this.checkType(res, ADVERTISEMENT_TYPE, 'advertisement')

@@ -1,10 +1,12 @@
 /** Picks the transport for a remote URL. */
-import { HttpTransport } from './http.js'
+import { downloadUri, type Download } from './download.js'
+import { HttpTransport, makeClient, tlsOptions } from './http.js'
 import { localSpawnSpecs, ProcessTransport, sshSpawnSpec } from './process.js'
 import type { Transport, TransportOptions } from './types.js'
 import { parseRemoteUrl } from './url.js'
 
 export type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
+export type { Download } from './download.js'
 export { parseRemoteUrl, type RemoteUrl } from './url.js'
 
 /** Nothing is contacted until handshake(). */
@@ -19,4 +21,29 @@ export function openTransport(url: string, options: TransportOptions): Transport
     case 'ssh':
       return new ProcessTransport(remote.displayUrl, [sshSpawnSpec(remote, options)], options)
   }
+}
+
+/**
+ * Downloads a packfile URI that `transport`'s server named: on the transport's own
+ * connections when it is http, else on a client of its own that sends no credentials.
+ */
+export async function openDownload(transport: Transport, uri: string, schemes: readonly string[], options: TransportOptions): Promise<Download> {
+  if (transport.download !== undefined) return transport.download(uri, schemes)
+  const client = makeClient(options, tlsOptions(options))
+  const userAgent = options.userAgent
+  let download: Download
+  try {
+    download = await downloadUri(uri, { client, schemes, headersFor: (): Record<string, string> => (userAgent !== undefined ? { 'User-Agent': userAgent } : {}), ...(options.signal ? { signal: options.signal } : {}) })
+  } catch (e) {
+    await client.close().catch(() => undefined)
+    throw e
+  }
+  async function* closing(): AsyncGenerator<Buffer> {
+    try {
+      yield* download.body
+    } finally {
+      await client.close().catch(() => undefined)
+    }
+  }
+  return { displayUri: download.displayUri, body: closing() }
 }

@@ -4,6 +4,7 @@
  */
 import type { ProgressSink } from '../events.js'
 import type { PktLineReader } from '../pktline/pktline.js'
+import type { Download } from './download.js'
 
 export interface Transport {
   /** The remote URL with any password removed (safe to print). */
@@ -21,6 +22,12 @@ export interface Transport {
    * in its turn.
    */
   speculate?(request: Buffer): SpeculativeCommand
+  /**
+   * Downloads a packfile URI the server named, on this transport's connections and with
+   * its credentials for its own origin only (download.ts). Transports that are not http
+   * have none: see openDownload.
+   */
+  download?(uri: string, schemes: readonly string[]): Promise<Download>
   /** Bytes received from the server so far (for progress and the benchmark). */
   readonly bytesReceived: number
   close(): Promise<void>

@@ -355,8 +355,12 @@ t.test('--progress shows git\'s progress lines even when stderr is not a termina
   t.match(r.stderr, /Resolving deltas: 100% \(\d+\/\d+\), done\./)
   t.match(r.stderr, /Updating files: 100% \(\d+\/\d+\), done\./)
   t.match(r.stderr, /remote: Enumerating objects/)
+  const before = srv.server.requests.length
   const quiet = await tsgit(['clone', srv.server.url('rich.git'), dest()])
   t.notMatch(quiet.stderr, /Receiving objects/, 'no progress without a terminal or --progress')
+  t.notMatch(quiet.stderr, /remote: /, 'nor the server\'s')
+  const fetch = srv.server.requests.slice(before).find((q) => q.command === 'fetch')
+  t.ok(fetch?.args.includes('no-progress'), 'asked for none, as git does')
 })
 
 t.test('pack.threads: the deltas left once the pack is in are resolved on worker threads, by the installed bundle', async (t) => {

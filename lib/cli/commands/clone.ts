@@ -48,7 +48,8 @@ export const cloneCommand: CommandModule = {
         tags: opts.tags !== false,
         filters: (opts.filter as string[] | undefined) ?? [],
         config: configs,
-        noProgress: quiet,
+        // As git: when progress is not shown, the server is asked not to send its own.
+        noProgress: !display.showProgress,
         ...(depth !== undefined ? { depth } : {}),
       },
     )
