@@ -38,7 +38,8 @@ export function packfileUriArgs(caps: Capabilities, protocols: readonly string[]
 
 export interface PackfileUriOptions {
   packDir: string
-  keep: string
+  /** A .keep's content, for packs that must outlive a concurrent repack until refs name their objects (clone). */
+  keep?: string
   promisor?: string
   /** The protocols the user allowed (fetch.uriProtocols). */
   protocols: readonly string[]
@@ -69,7 +70,7 @@ export async function fetchPackfileUris(transport: Transport, uris: readonly Pac
     const download = await openDownload(transport, uri, opts.protocols, opts.transportOptions)
     const result = await indexPack(download.body, {
       packDir: opts.packDir,
-      keep: opts.keep,
+      ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
       ...(opts.promisor !== undefined ? { promisor: opts.promisor } : {}),
       progress: opts.progress,
       ...(opts.signal ? { signal: opts.signal } : {}),

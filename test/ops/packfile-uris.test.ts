@@ -208,3 +208,22 @@ t.test('asked for https only, git names no http pack and sends everything itself
   t.equal(cdnRequests.length, cdnSince)
   t.equal(packFiles(d).filter((f) => f.endsWith('.pack')).length, 1)
 })
+
+t.test('a lazy fetch in a blob:none clone downloads the pack the server names for the blob it asks for', async (t) => {
+  const d = join(tmp.path, 'lazy')
+  const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=blob:none', '-c', 'fetch.uriProtocols=http', main.url('repo.git'), d])
+  t.equal(r.status, 0, r.stderr)
+  t.equal(git(['config', 'fetch.uriProtocols'], { cwd: d }).stdout.trim(), 'http', '-c is written into the new repository, as git does')
+  const since = main.requests.length
+  const cdnSince = cdnRequests.length
+  const cat = await tsgit(['cat-file', '-p', 'HEAD:big.txt'], { cwd: d })
+  t.equal(cat.status, 0, cat.stderr)
+  t.ok(Buffer.from(cat.stdout).equals(bigContent), 'the blob, from the downloaded pack')
+  // (over http the first fetch may go out before the advertisement is in, built without
+  // packfile-uris: its answer is then dropped and this one sent)
+  t.ok(main.requests.slice(since).some((q) => q.command === 'fetch' && q.args.includes('packfile-uris http')))
+  t.same(cdnRequests.slice(cdnSince).map((q) => q.path), ['/blob.pack'])
+  t.ok(packFiles(d).includes(`pack-${packHash}.promisor`), 'kept as a promisor pack')
+  t.notOk(packFiles(d).some((f) => f.endsWith('.keep')))
+  t.equal(git(['fsck'], { cwd: d }).status, 0)
+})
