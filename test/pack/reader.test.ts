@@ -45,7 +45,7 @@ for (const [name, flags] of [['OFS_DELTA', []], ['REF_DELTA', ['--no-delta-base-
     const how = wholePackBytes === 0 ? 'read entry by entry' : 'read whole'
     t.test(`${name}, cache ${cacheBytes}, ${how}: every object equals git cat-file`, async (t) => {
       const held = wholePackBytesHeld()
-      const pf = await PackFile.open(writePack(packAll(repo.path, [...flags])), { cacheBytes, wholePackBytes })
+      const pf = await PackFile.open(writePack(packAll(repo.path, [...flags])), { cacheBytes, wholePackBytes, wholeAfterReads: 0 })
       t.teardown(() => pf.close())
       t.equal(pf.count, allOids.length)
       for (const oid of allOids) {
@@ -123,7 +123,7 @@ t.test('entries are read without knowing where they end: big ones, and zlib stre
   const packPath = writePack(buildPack(entries))
   const ids = entries.map((e) => git(['hash-object', '--stdin'], { input: e.body }).stdout.trim())
   for (const wholePackBytes of [0, undefined]) {
-    const pf = await PackFile.open(packPath, { wholePackBytes, cacheBytes: 0 })
+    const pf = await PackFile.open(packPath, { wholePackBytes, cacheBytes: 0, wholeAfterReads: 0 })
     for (const [i, e] of entries.entries()) {
       const obj = await pf.read(ids[i] as string)
       t.equal(obj?.type, 'blob')
@@ -175,4 +175,17 @@ t.test('open refuses a pack that does not match its index', async (t) => {
   await t.rejects(PackFile.open(a.replace(/\.pack$/, '.nope')), PackError)
   writeFileSync(b, Buffer.concat([Buffer.from('PACK\0\0\0\x09'), Buffer.alloc(40)]))
   await t.rejects(PackFile.open(b), /version 9 unsupported/)
+})
+
+t.test('a pack is read whole only once many of its entries have been read one by one', async (t) => {
+  const pf = await PackFile.open(writePack(packAll(repo.path, [])), { cacheBytes: 0, wholeAfterReads: 8 })
+  t.teardown(() => pf.close())
+  t.ok(allOids.length > 12, `${allOids.length} objects`)
+  const held = wholePackBytesHeld()
+  for (const oid of allOids.slice(0, 8)) t.ok((await pf.read(oid))?.data.equals((expected.get(oid) as GitObject).data))
+  t.equal(wholePackBytesHeld(), held, 'eight reads: still read entry by entry')
+  for (const oid of allOids) t.ok((await pf.read(oid))?.data.equals((expected.get(oid) as GitObject).data))
+  t.ok(wholePackBytesHeld() > held, 'then held whole')
+  await pf.close()
+  t.equal(wholePackBytesHeld(), held)
 })
