@@ -28,7 +28,7 @@ export interface PackFileOptions {
   cacheBytes?: number
   /** A pack up to this size is read whole once it is used a lot (within a budget shared by all packs). Default 32 MiB; 0: never. */
   wholePackBytes?: number
-  /** Entries read one by one before the pack is read whole. Default 64. */
+  /** Entries read one by one before the pack is read whole. Default 1024. */
   wholeAfterReads?: number
 }
 
@@ -53,13 +53,14 @@ function deflateBound(size: number): number {
  * A pack up to this size is read whole once WHOLE_AFTER_READS of its entries have been
  * read one by one, and its entries are then sliced out of memory: a walk reads thousands
  * of trees one after the other, and a read call each costs more than the inflate (git
- * maps its packs). Not on first use: a command that needs a commit and a few dozen trees
- * (a checkout, cat-file) would pay for reading all of it, mostly the page faults of a
- * fresh buffer (~13 ms for the 3.3 MB pack of a blob:none clone of expressjs/express,
- * against well under 1 ms for its 30 reads). Bigger packs are read entry by entry.
+ * maps its packs). Not on first use: a command that needs a commit and some trees (a
+ * checkout, cat-file) would pay for reading all of it, mostly the page faults of a
+ * fresh buffer (~11-13 ms for the 3.4 MB pack of a blob:none clone of expressjs/express,
+ * whose checkout reads ~150 entries at ~10 µs each). A read each costs about as much as
+ * the whole pack after a thousand or so. Bigger packs are read entry by entry.
  */
 const WHOLE_PACK_BYTES = 32 * 1024 * 1024
-const WHOLE_AFTER_READS = 64
+const WHOLE_AFTER_READS = 1024
 /** What all the packs held whole may take together (a repository may have hundreds of small packs). */
 const WHOLE_PACKS_BUDGET = 64 * 1024 * 1024
 let wholeBytesHeld = 0
