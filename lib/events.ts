@@ -22,6 +22,11 @@ export interface ProgressSink {
   warn(message: string): void
   /** Informational line (e.g. "Cloning into 'x'..."), suppressed by --quiet. */
   info(message: string): void
+  /**
+   * false: progress is not shown (no terminal, --quiet), so a fetch asks the server
+   * for none (no-progress), as git does. Undefined: unknown; the server may send it.
+   */
+  readonly showProgress?: boolean
 }
 
 export const silentSink: ProgressSink = {
@@ -29,4 +34,5 @@ export const silentSink: ProgressSink = {
   remote() {},
   warn() {},
   info() {},
+  showProgress: false,
 }

@@ -189,7 +189,7 @@ export class LazyFetcher implements PromisorFetcher {
       ofsDelta: true,
       // A missing tree or commit must not drag in all of its blobs.
       filter: serverSupportsFilter(caps) ? 'blob:none' : undefined,
-      noProgress: this.quiet,
+      noProgress: this.quiet || this.sink.showProgress === false,
       ...packfileUriArgs(caps, uriProtocols(this.ctx.config)),
     }
   }

@@ -245,6 +245,8 @@ t.test('partial clones (tsgit and git): one fetch request for all the blobs of a
       t.equal(f.length, 1, `one fetch request, not one per blob (${f.length})`)
       const wants = f[0]?.args.filter((a) => a.startsWith('want ')).length ?? 0
       t.ok(wants >= BULK, `the request wants every new blob (${wants})`)
+      t.ok(f[0]?.args.includes('no-progress'), 'no progress asked for: stderr is not a terminal')
+      t.notMatch(r.stderr, /remote: /)
       clean(t, d)
       t.equal(git(['fsck', '--connectivity-only'], { cwd: d, allowFail: true }).status, 0, 'git fsck passes')
       t.equal(git(['rev-parse', 'HEAD'], { cwd: d }).stdout, git(['rev-parse', 'other'], { cwd: join(root, 'sw.git') }).stdout)
