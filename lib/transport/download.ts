@@ -6,7 +6,8 @@
  * one the user allowed (fetch.uriProtocols) and http or https; a redirect never goes
  * from https to anything else; credentials and http.extraHeader go only where
  * `headersFor` says (the remote's own origin), so a URI on another host, or a redirect
- * to one, gets none. git sends both along (see DEVIATIONS in tsgit-clone(1)).
+ * to one, gets none. git 2.39 sends http.extraHeader along (see DEVIATIONS in
+ * tsgit-clone(1)).
  */
 import { TransportError } from '../errors.js'
 import { chunksOf } from './chunks.js'
