@@ -20,6 +20,7 @@ import { openRepoContext, type OpContext } from './repo-context.js'
 import { RevisionError, dwimRef, peel, resolveRevision } from './rev-parse.js'
 import { RevWalk } from './rev-walk.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
+import { mapRefspec } from '../repo/refspec.js'
 
 /** git's "pathspec did not match": the name is neither a branch, a revision nor a remote branch. Exit 1. */
 export class PathspecError extends TsgitError {
@@ -89,20 +90,6 @@ interface Target {
   branch?: string
   create?: { start: string; upstream?: { remote: string; merge: string; short: string } }
   stayOnHead?: boolean
-}
-
-/** Maps `ref` through a fetch refspec (one '*' at most on each side); undefined when it does not match. */
-function mapRefspec(spec: string, ref: string, reverse: boolean): string | undefined {
-  const body = spec.startsWith('+') ? spec.slice(1) : spec
-  const colon = body.indexOf(':')
-  if (colon < 0) return undefined
-  const [from, to] = reverse ? [body.slice(colon + 1), body.slice(0, colon)] : [body.slice(0, colon), body.slice(colon + 1)]
-  const star = from.indexOf('*')
-  if (star < 0) return ref === from ? to : undefined
-  const pre = from.slice(0, star)
-  const post = from.slice(star + 1)
-  if (!ref.startsWith(pre) || !ref.endsWith(post) || ref.length < pre.length + post.length) return undefined
-  return to.replace('*', ref.slice(pre.length, ref.length - post.length))
 }
 
 /** The remote and remote branch whose fetch refspec maps onto the remote-tracking ref `tracking`. */

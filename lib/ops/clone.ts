@@ -12,7 +12,7 @@ import type { ProgressSink } from '../events.js'
 import { ObjectStore } from '../odb/store.js'
 import { parseCommit, parseTag } from '../odb/objects.js'
 import type { Oid } from '../odb/types.js'
-import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter, type PackfileUri, type RemoteRef } from '../protocol/index.js'
+import { combineFilterSpecs, filterToConfig, filterToWire, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
 import { ConfigFile } from '../repo/config.js'
 import { loadConfig } from '../repo/config-load.js'
 import { initRepository, Repository } from '../repo/repository.js'
@@ -21,8 +21,8 @@ import { committerIdent } from './ident.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
 import { LazyFetcher } from './lazy-fetch.js'
-import { checkConnected, fetchPackfileUris, packfileUriArgs, uriProtocols } from './packfile-uris.js'
-import { fetchPack, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
+import { checkConnected, fetchPackAndUris, uriProtocols } from './packfile-uris.js'
+import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
 
@@ -225,10 +225,10 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     } else {
       const promisorLines = partial ? plan.wanted.map((r) => `${r.oid} ${r.name}\n`).join('') : undefined
       let shallow: Oid[] = []
-      let packfileUris: PackfileUri[] = []
       const protocols = uriProtocols(transportConfig)
-      const keep = `tsgit clone ${process.pid}\n`
-      const result = await fetchPack(
+      // With packfile URIs, the packs the server named instead of sending their objects
+      // are downloaded too, each held by its own .keep until the refs are written.
+      const fetched = await fetchPackAndUris(
         session,
         {
           wants,
@@ -238,11 +238,10 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           noProgress: opts.noProgress ?? false,
           filter: partial && filter ? filterToWire(filter) : undefined,
           ...(opts.depth !== undefined ? { deepen: opts.depth } : {}),
-          ...packfileUriArgs(session.caps, protocols),
         },
         {
           packDir: store.packDir,
-          keep,
+          keep: `tsgit clone ${process.pid}\n`,
           promisor: promisorLines,
           progress: ctx.sink,
           signal: ctx.signal,
@@ -250,25 +249,11 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           onShallowInfo: (info) => {
             shallow = info.shallow
           },
-          onPackfileUris: (uris) => {
-            packfileUris = uris
-          },
         },
+        { protocols, transportOptions },
       )
-      if (!result) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
-      // Packs the server named instead of sending their objects: each downloaded, indexed
-      // and held by its own .keep until the refs are written.
-      const uriPacks = await fetchPackfileUris(session.transport, packfileUris, {
-        packDir: store.packDir,
-        keep,
-        ...(promisorLines !== undefined ? { promisor: promisorLines } : {}),
-        protocols,
-        transportOptions,
-        progress: ctx.sink,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        threads: packThreads(transportConfig),
-        existing: new Set([result.name]),
-      })
+      if (!fetched) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
+      const { pack: result, uriPacks } = fetched
       // The commits whose parents were not sent, as git writes them: sorted, one per line.
       if (shallow.length > 0) await writeShallow(repo.commonDir, shallow)
       packInfo = { name: result.name, objectCount: result.objectCount }

@@ -19,6 +19,7 @@ import type { Oid } from '../odb/types.js'
 import type { ConfigReader } from '../repo/config.js'
 import type { RefStore } from '../repo/refs.js'
 import { openDownload, type Transport, type TransportOptions } from '../transport/index.js'
+import { fetchPack, type PackIngest, type RemoteSession } from './remote-session.js'
 import { revList, RevListMissingError } from './rev-list.js'
 
 /** fetch.uriProtocols: the comma-separated protocols a packfile URI may use; none: packfile-uris is not asked for. */
@@ -96,4 +97,37 @@ export async function checkConnected(repo: { refs: RefStore }, store: ObjectStor
     if (e instanceof RevListMissingError) throw new TsgitError('E_CONNECTIVITY', `remote did not send all necessary objects (missing ${e.oid})`, { cause: e })
     throw e
   }
+}
+
+/**
+ * fetchPack, asking for packfile URIs when `protocols` allow and the server offers them,
+ * then the packs the response named, with the response's own pack's .keep, .promisor
+ * and threads. Undefined when the server sent no pack.
+ */
+export async function fetchPackAndUris(
+  session: RemoteSession,
+  args: FetchArgs,
+  ingest: PackIngest,
+  uris: { protocols: readonly string[]; transportOptions: TransportOptions },
+): Promise<{ pack: IndexPackResult; uriPacks: IndexPackResult[] } | undefined> {
+  let named: PackfileUri[] = []
+  const pack = await fetchPack(session, { ...args, ...packfileUriArgs(session.caps, uris.protocols) }, {
+    ...ingest,
+    onPackfileUris: (u) => {
+      named = u
+    },
+  })
+  if (pack === undefined) return undefined
+  const uriPacks = await fetchPackfileUris(session.transport, named, {
+    packDir: ingest.packDir,
+    ...(ingest.keep !== undefined ? { keep: ingest.keep } : {}),
+    ...(ingest.promisor !== undefined ? { promisor: ingest.promisor } : {}),
+    protocols: uris.protocols,
+    transportOptions: uris.transportOptions,
+    progress: ingest.progress,
+    ...(ingest.signal ? { signal: ingest.signal } : {}),
+    ...(ingest.threads !== undefined ? { threads: ingest.threads } : {}),
+    existing: new Set([pack.name]),
+  })
+  return { pack, uriPacks }
 }

@@ -7,6 +7,7 @@ import { checkoutCommand } from './checkout.js'
 import { revListCommand } from './rev-list.js'
 import { catFileCommand } from './cat-file.js'
 import { fsckCommand } from './fsck.js'
+import { fetchCommand } from './fetch.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, fsckCommand, checkoutCommand]
+export const commands: CommandModule[] = [cloneCommand, fetchCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, fsckCommand, checkoutCommand]

@@ -1,0 +1,290 @@
+/**
+ * tsgit fetch: brings a repository up to date with one remote through the remote's
+ * configured refspecs (remote.<name>.fetch), as `git fetch [<remote>]` does: ls-refs for
+ * what the refspecs name, one fetch (the local ref tips as haves, `done`, the remote's
+ * partial-clone filter, include-tag, packfile URIs when allowed), the pack indexed and
+ * held by a .keep until the refs are written, then the remote-tracking refs updated
+ * (fast-forwards, or forced where the refspec has '+'), tags auto-followed, FETCH_HEAD
+ * written.
+ *
+ * Not yet: refspecs or URLs on the command line, --prune, --depth, fetching into a
+ * shallow repository (refused), more than one round of negotiation (the tips are the
+ * haves: a remote that does not know them sends more than it needs to).
+ */
+import { unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
+import type { ObjectStore } from '../odb/store.js'
+import type { Oid } from '../odb/types.js'
+import { filterToWire, parseFilterSpec, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
+import type { ConfigReader } from '../repo/config.js'
+import { isValidRefName } from '../repo/refs.js'
+import { mapRefspec, parseRefspec, refspecPrefix, type Refspec } from '../repo/refspec.js'
+import { committerIdent } from './ident.js'
+import { checkConnected, fetchPackAndUris, uriProtocols } from './packfile-uris.js'
+import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
+import { openRepoContext, type OpContext } from './repo-context.js'
+import { RevWalk } from './rev-walk.js'
+import { transportOptionsFromConfig } from './transport-options.js'
+
+export interface FetchOptions {
+  /** The remote's name; default: the current branch's remote, else origin. */
+  remote?: string
+  /** false: --no-tags; true: --tags; default: remote.<name>.tagOpt, else auto-follow. */
+  tags?: boolean
+  noProgress?: boolean
+}
+
+/** One line of git's fetch report. */
+export interface RefUpdate {
+  /** ' ' fast-forward, '+' forced, '*' new, '!' rejected, '=' up to date. */
+  flag: ' ' | '+' | '*' | '!' | '='
+  /** "[new branch]", "a1b2c3d..e4f5a6b", "[rejected]", "[up to date]". */
+  summary: string
+  src: string
+  dst: string
+  /** "(forced update)", "(non-fast-forward)", "(would clobber existing tag)". */
+  reason?: string
+}
+
+export interface FetchResult {
+  /** The URL as shown (no credentials). */
+  url: string
+  updates: RefUpdate[]
+  /** Updates refused (non-fast-forward, existing tag): git exits 1 for them. */
+  rejected: number
+  /** Objects received (0: nothing was fetched). */
+  objects: number
+}
+
+interface Mapping {
+  src: string
+  dst: string
+  oid: Oid
+  force: boolean
+  /** Not named by a refspec: a tag followed because what it points at is here. */
+  followed?: boolean
+}
+
+/** The URL as git shows it in FETCH_HEAD and the report: no credentials, no trailing '/' or '.git'. */
+function shownUrl(url: string): string {
+  let shown = url
+  try {
+    const u = new URL(url)
+    if (u.username !== '' || u.password !== '') {
+      u.username = ''
+      u.password = ''
+      shown = u.toString()
+    }
+  } catch {
+    // a path or scp-like address: as it is
+  }
+  shown = shown.replace(/\/+$/, '')
+  return shown.length > 4 && shown.endsWith('.git') ? shown.slice(0, -4) : shown
+}
+
+function shortName(ref: string): string {
+  for (const prefix of ['refs/heads/', 'refs/tags/', 'refs/remotes/']) if (ref.startsWith(prefix)) return ref.slice(prefix.length)
+  return ref
+}
+
+/** How FETCH_HEAD describes a remote ref. */
+function describe(ref: string): string {
+  if (ref.startsWith('refs/heads/')) return `branch '${ref.slice(11)}'`
+  if (ref.startsWith('refs/tags/')) return `tag '${ref.slice(10)}'`
+  if (ref.startsWith('refs/remotes/')) return `remote-tracking branch '${ref.slice(13)}'`
+  return `'${ref}'`
+}
+
+async function currentBranch(readSymref: (name: string) => Promise<string | undefined>): Promise<string | undefined> {
+  const head = await readSymref('HEAD')
+  return head?.startsWith('refs/heads/') ? head.slice(11) : undefined
+}
+
+/** Whether `old` is an ancestor of `next` (or the same): a walk from `old` that excludes `next`'s history finds nothing. */
+async function isFastForward(store: ObjectStore, old: Oid, next: Oid): Promise<boolean> {
+  if (old === next) return true
+  const walk = new RevWalk({ store, fetch: false }, { objects: false })
+  try {
+    await walk.add({ oid: old, name: old, uninteresting: false })
+    await walk.add({ oid: next, name: next, uninteresting: true })
+    return (await walk.next()) === undefined
+  } catch (e) {
+    // a commit we do not have (a partial or shallow history): not provably a fast-forward
+    if (e instanceof MissingObjectError) return false
+    throw e
+  }
+}
+
+function remoteRefspecs(config: ConfigReader, remote: string, tags: boolean | undefined): { specs: Refspec[]; follow: boolean } {
+  const specs: Refspec[] = []
+  for (const raw of config.getAll(`remote.${remote}.fetch`)) {
+    if (raw === null) continue
+    const spec = parseRefspec(raw)
+    if (spec === undefined) throw new TsgitError('E_REFSPEC', `invalid refspec '${raw}' (remote.${remote}.fetch)`)
+    specs.push(spec)
+  }
+  const tagOpt = config.getString(`remote.${remote}.tagOpt`)
+  const mode = tags ?? (tagOpt === '--no-tags' ? false : tagOpt === '--tags' ? true : undefined)
+  if (mode === true) specs.push({ force: false, src: 'refs/tags/*', dst: 'refs/tags/*', glob: true })
+  return { specs, follow: mode === undefined }
+}
+
+/** The remote refs the refspecs map, in refspec order then the server's. */
+function mapRefs(specs: readonly Refspec[], refs: readonly RemoteRef[]): Mapping[] {
+  const out: Mapping[] = []
+  const taken = new Set<string>()
+  for (const spec of specs) {
+    const text = `${spec.force ? '+' : ''}${spec.src}:${spec.dst}`
+    for (const r of refs) {
+      if (r.oid === undefined || r.name === 'HEAD') continue
+      const dst = mapRefspec(text, r.name, false)
+      if (dst === undefined || taken.has(dst)) continue
+      if (dst !== '' && !isValidRefName(dst)) continue
+      taken.add(dst)
+      out.push({ src: r.name, dst, oid: r.oid, force: spec.force })
+    }
+  }
+  return out
+}
+
+export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchResult> {
+  const rc = await openRepoContext(ctx, { lazyFetch: false })
+  const { repo, store } = rc
+  let session: RemoteSession | undefined
+  const keeps: string[] = []
+  try {
+    if (repo.shallow.size > 0) throw new TsgitError('E_SHALLOW_FETCH', 'fetch into a shallow repository is not supported yet')
+    const config = repo.config
+    const branch = await currentBranch((n) => repo.refs.readSymref(n))
+    const name = opts.remote ?? (branch !== undefined ? config.getString(`branch.${branch}.remote`) : undefined) ?? 'origin'
+    const url = config.getString(`remote.${name}.url`)
+    if (url === undefined) throw new TsgitError('E_NO_REMOTE', `'${name}' does not appear to be a git repository`)
+    const shown = shownUrl(url)
+    const { specs, follow } = remoteRefspecs(config, name, opts.tags)
+    if (specs.length === 0) throw new UsageError(`remote '${name}' has no fetch refspec (remote.${name}.fetch)`)
+
+    const prefixes = [...new Set([...specs.map(refspecPrefix), ...(follow ? ['refs/tags/'] : [])])]
+    const transportOptions = transportOptionsFromConfig(config, name, ctx.env, ctx.sink, ctx.signal)
+    const listed = await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes })
+    session = listed.session
+    const mappings = mapRefs(specs, listed.refs)
+
+    // Tags followed: those the refspecs do not name, absent here, whose object is here
+    // or among what is fetched (include-tag brings a tag on a commit that comes now).
+    const local = new Set((await repo.refs.list('refs/')).map((r) => r.name))
+    const mapped = new Set(mappings.map((m) => m.src))
+    const candidates = follow ? listed.refs.filter((r) => r.oid !== undefined && r.name.startsWith('refs/tags/') && !mapped.has(r.name) && !local.has(r.name) && isValidRefName(r.name)) : []
+
+    const wants = new Set<Oid>()
+    for (const m of mappings) if (!(await store.has(m.oid))) wants.add(m.oid)
+    const wantedTips = new Set(wants)
+    for (const t of candidates) {
+      const target = t.peeled ?? (t.oid as Oid)
+      if (!(await store.has(t.oid as Oid)) && ((await store.has(target)) || wantedTips.has(target))) wants.add(t.oid as Oid)
+    }
+
+    let objects = 0
+    const promisor = config.getBool(`remote.${name}.promisor`) === true
+    if (wants.size > 0) {
+      const haves = new Set<Oid>()
+      for (const r of await repo.refs.list('refs/')) if (haves.size < 256 && (await store.has(r.oid))) haves.add(r.oid)
+      const filterSpec = promisor ? config.getString(`remote.${name}.partialclonefilter`) : undefined
+      const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
+      const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
+      const fetched = await fetchPackAndUris(
+        session,
+        {
+          wants: [...wants],
+          haves: [...haves],
+          done: true,
+          ofsDelta: true,
+          includeTag: follow,
+          noProgress: opts.noProgress ?? false,
+          ...(filter !== undefined ? { filter } : {}),
+        },
+        {
+          packDir: store.packDir,
+          keep: `tsgit fetch ${process.pid}\n`,
+          ...(promisorLines !== undefined ? { promisor: promisorLines } : {}),
+          progress: ctx.sink,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          threads: packThreads(config),
+        },
+        { protocols: uriProtocols(config), transportOptions },
+      )
+      if (!fetched) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
+      const { pack: result, uriPacks } = fetched
+      for (const p of [result, ...uriPacks]) if (p.keepPath) keeps.push(p.keepPath)
+      objects = result.objectCount + uriPacks.reduce((n, p) => n + p.objectCount, 0)
+      await store.rescan()
+      for (const m of mappings) {
+        if (!(await store.has(m.oid))) throw new TsgitError('E_CONNECTIVITY', `remote did not send all necessary objects (missing ${m.oid} for ${m.src})`)
+      }
+      if (uriPacks.length > 0 && !promisor) await checkConnected(repo, store, [...wantedTips])
+    }
+    await session.transport.close()
+    session = undefined
+
+    for (const t of candidates) {
+      if ((await store.has(t.oid as Oid)) && (await store.has(t.peeled ?? (t.oid as Oid)))) mappings.push({ src: t.name, dst: t.name, oid: t.oid as Oid, force: false, followed: true })
+    }
+
+    // The refs, as git updates them: each on its own, a refused one leaving the others.
+    const ident = committerIdent(config, ctx.env)
+    const rla = `fetch${opts.remote !== undefined ? ` ${opts.remote}` : ''}`
+    const updates: RefUpdate[] = []
+    let rejected = 0
+    for (const m of mappings) {
+      if (m.dst === '') continue
+      const old = await repo.refs.resolve(m.dst)
+      const src = shortName(m.src)
+      const dst = shortName(m.dst)
+      const isTag = m.dst.startsWith('refs/tags/')
+      if (old === m.oid) {
+        updates.push({ flag: '=', summary: '[up to date]', src, dst })
+        continue
+      }
+      let update: RefUpdate
+      let what: string
+      if (old === undefined) {
+        const kind = isTag ? 'tag' : m.src.startsWith('refs/heads/') ? 'branch' : 'ref'
+        update = { flag: '*', summary: `[new ${kind}]`, src, dst }
+        what = isTag ? 'storing tag' : m.src.startsWith('refs/heads/') ? 'storing head' : 'storing ref'
+      } else if (isTag && !m.force) {
+        updates.push({ flag: '!', summary: '[rejected]', src, dst, reason: '(would clobber existing tag)' })
+        rejected++
+        continue
+      } else if (await isFastForward(store, old, m.oid)) {
+        update = { flag: ' ', summary: `${old.slice(0, 7)}..${m.oid.slice(0, 7)}`, src, dst }
+        what = 'fast-forward'
+      } else if (m.force) {
+        update = { flag: '+', summary: `${old.slice(0, 7)}...${m.oid.slice(0, 7)}`, src, dst, reason: '(forced update)' }
+        what = 'forced-update'
+      } else {
+        updates.push({ flag: '!', summary: '[rejected]', src, dst, reason: '(non-fast-forward)' })
+        rejected++
+        continue
+      }
+      await repo.refs.transaction().update(m.dst, m.oid, { ...(old !== undefined ? { oldOid: old } : {}), reflog: { ident, message: `${rla}: ${what}` } }).commit()
+      updates.push(update)
+    }
+
+    // FETCH_HEAD: what was fetched, the current branch's upstream first (for a merge).
+    const merge = branch !== undefined && config.getString(`branch.${branch}.remote`) === name ? config.getString(`branch.${branch}.merge`) : undefined
+    const line = (m: Mapping, forMerge: boolean): string => `${m.oid}\t${forMerge ? '' : 'not-for-merge'}\t${describe(m.src)} of ${shown}\n`
+    const fetchHead = [
+      ...mappings.filter((m) => !m.followed && m.src === merge).map((m) => line(m, true)),
+      ...mappings.filter((m) => m.followed || m.src !== merge).map((m) => line(m, false)),
+    ].join('')
+    await writeFile(join(repo.gitDir, 'FETCH_HEAD'), fetchHead)
+
+    for (const k of keeps.splice(0)) await unlink(k).catch((e: unknown) => { if (!isNotFound(e)) throw e })
+    return { url: shown, updates, rejected, objects }
+  } finally {
+    // A failed fetch leaves its packs (their objects may serve a retry) but no .keep.
+    for (const k of keeps) await unlink(k).catch(() => undefined)
+    await session?.transport.close().catch(() => undefined)
+    await store.close()
+  }
+}
