@@ -172,7 +172,8 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
 
     // Tags followed: those the refspecs do not name, absent here, whose object is here
     // or among what is fetched (include-tag brings a tag on a commit that comes now).
-    const local = new Set((await repo.refs.list('refs/')).map((r) => r.name))
+    const localRefs = await repo.refs.list('refs/')
+    const local = new Set(localRefs.map((r) => r.name))
     const mapped = new Set(mappings.map((m) => m.src))
     const candidates = follow ? listed.refs.filter((r) => r.oid !== undefined && r.name.startsWith('refs/tags/') && !mapped.has(r.name) && !local.has(r.name) && isValidRefName(r.name)) : []
 
@@ -188,7 +189,10 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const promisor = config.getBool(`remote.${name}.promisor`) === true
     if (wants.size > 0) {
       const haves = new Set<Oid>()
-      for (const r of await repo.refs.list('refs/')) if (haves.size < 256 && (await store.has(r.oid))) haves.add(r.oid)
+      for (const r of localRefs) {
+        if (haves.size >= 256) break
+        if (await store.has(r.oid)) haves.add(r.oid)
+      }
       const filterSpec = promisor ? config.getString(`remote.${name}.partialclonefilter`) : undefined
       const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
       const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
