@@ -114,6 +114,11 @@ export class ObjectStore implements ObjectReader {
     return parents.length > 0 && this.shallow.has(commit) ? [] : parents
   }
 
+  /** The repository's shallow commits changed (a fetch moved the boundary): asked again on next need. */
+  shallowChanged(): void {
+    this.shallow = undefined
+  }
+
   get packDir(): string {
     return join(this.objectsDir, 'pack')
   }

@@ -7,9 +7,12 @@
  * (fast-forwards, or forced where the refspec has '+'), tags auto-followed, FETCH_HEAD
  * written.
  *
- * Not yet: refspecs or URLs on the command line, --prune, --depth, fetching into a
- * shallow repository (refused), more than one round of negotiation (the tips are the
- * haves: a remote that does not know them sends more than it needs to).
+ * In a shallow repository the shallow commits are sent (`shallow` lines), so nothing
+ * past them comes back, and $GIT_DIR/shallow takes the boundary the server reports.
+ *
+ * Not yet: refspecs or URLs on the command line, --prune, --depth, more than one round
+ * of negotiation (the tips are the haves: a remote that does not know them sends more
+ * than it needs to).
  */
 import { unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -154,7 +157,6 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
   let session: RemoteSession | undefined
   const keeps: string[] = []
   try {
-    if (repo.shallow.size > 0) throw new TsgitError('E_SHALLOW_FETCH', 'fetch into a shallow repository is not supported yet')
     const config = repo.config
     const branch = await currentBranch((n) => repo.refs.readSymref(n))
     const name = opts.remote ?? (branch !== undefined ? config.getString(`branch.${branch}.remote`) : undefined) ?? 'origin'
@@ -196,6 +198,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       const filterSpec = promisor ? config.getString(`remote.${name}.partialclonefilter`) : undefined
       const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
       const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
+      let shallowInfo: { shallow: Oid[]; unshallow: Oid[] } | undefined
       const fetched = await fetchPackAndUris(
         session,
         {
@@ -206,6 +209,8 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
           includeTag: follow,
           noProgress: opts.noProgress ?? false,
           ...(filter !== undefined ? { filter } : {}),
+          // A shallow repository says where its history ends, so the server sends nothing past it.
+          ...(repo.shallow.size > 0 ? { shallow: [...repo.shallow] } : {}),
         },
         {
           packDir: store.packDir,
@@ -214,6 +219,9 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
           progress: ctx.sink,
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           threads: packThreads(config),
+          onShallowInfo: (info) => {
+            shallowInfo = info
+          },
         },
         { protocols: uriProtocols(config), transportOptions },
       )
@@ -222,6 +230,14 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       for (const p of [result, ...uriPacks]) if (p.keepPath) keeps.push(p.keepPath)
       objects = result.objectCount + uriPacks.reduce((n, p) => n + p.objectCount, 0)
       await store.rescan()
+      if (shallowInfo !== undefined) {
+        // The boundary the server drew: new shallow commits in, those it completed out.
+        const { shallow: added, unshallow } = shallowInfo
+        const next = new Set([...repo.shallow, ...added])
+        for (const oid of unshallow) next.delete(oid)
+        await repo.setShallow(next)
+        store.shallowChanged()
+      }
       for (const m of mappings) {
         if (!(await store.has(m.oid))) throw new TsgitError('E_CONNECTIVITY', `remote did not send all necessary objects (missing ${m.oid} for ${m.src})`)
       }

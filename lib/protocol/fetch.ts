@@ -26,6 +26,8 @@ export interface FetchArgs {
   packfileUriProtocols?: readonly string[]
   /** Needs fetch=ref-in-want. */
   wantRefs?: readonly string[]
+  /** The client's shallow commits ($GIT_DIR/shallow), sent as `shallow` lines. Needs fetch=shallow. */
+  shallow?: readonly Oid[]
   /** Needs fetch=shallow. */
   deepen?: number
   /** Needs fetch=wait-for-done. */
@@ -81,6 +83,14 @@ export function buildFetchRequest(caps: Capabilities, args: FetchArgs): Buffer {
   if (args.sidebandAll) {
     requireFeature(caps, 'sideband-all', 'sideband-all')
     lines.push('sideband-all')
+  }
+  if (args.shallow !== undefined && args.shallow.length > 0) {
+    // git's words for a shallow repository and a server that cannot take it
+    if (!caps.commandFeatures('fetch').has('shallow')) throw new ProtocolError('Server does not support shallow clients')
+    for (const oid of args.shallow) {
+      checkOid('shallow', oid)
+      lines.push(`shallow ${oid}`)
+    }
   }
   if (args.deepen !== undefined) {
     // git's words when the server cannot cut history

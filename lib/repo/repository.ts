@@ -9,7 +9,7 @@ import { ConfigFile, parseBool, parseInteger } from './config.js'
 import { loadConfig, type LayeredConfig } from './config-load.js'
 import { writeFileAtomic } from './lock.js'
 import { RefStore, isValidRefName, type LogAllRefUpdates } from './refs.js'
-import { readShallow } from './shallow.js'
+import { readShallow, writeShallow } from './shallow.js'
 
 export const DEFAULT_DESCRIPTION = "Unnamed repository; edit this file 'description' to name the repository.\n"
 
@@ -259,6 +259,13 @@ export class Repository {
   get shallow(): ReadonlySet<string> {
     this.shallowCommits ??= readShallow(this.commonDir)
     return this.shallowCommits
+  }
+
+  /** Replaces $GIT_DIR/shallow (a fetch moved the boundary); what `shallow` returns from now on. */
+  async setShallow(commits: Iterable<string>): Promise<void> {
+    const ids = new Set(commits)
+    await writeShallow(this.commonDir, ids)
+    this.shallowCommits = ids
   }
 
   static async fromLocation(location: RepositoryLocation, options: OpenOptions = {}): Promise<Repository> {

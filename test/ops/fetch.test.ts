@@ -140,7 +140,7 @@ t.test('--no-tags and remote.<name>.tagOpt: no tag followed; --tags: all of them
   t.equal(git(['tag', '-l'], { cwd: ours }).stdout.includes('elsewhere'), true, 'tagOpt --tags: every tag, even one on old history')
 })
 
-t.test('errors: an unknown remote, refspecs on the command line, a shallow repository', async (t) => {
+t.test('errors: an unknown remote, refspecs on the command line', async (t) => {
   const { ours } = await twins()
   const unknown = await tsgit(['fetch', 'nowhere'], { cwd: ours })
   t.equal(unknown.status, 128)
@@ -148,9 +148,32 @@ t.test('errors: an unknown remote, refspecs on the command line, a shallow repos
   const refspec = await tsgit(['fetch', 'origin', 'main'], { cwd: ours })
   t.equal(refspec.status, 129)
   t.match(refspec.stderr, /refspecs on the command line are not supported yet/)
-  const shallow = srv.dest('shallow')
-  await gitAsync(['clone', '-q', '--depth=1', srv.server.url('repo.git'), shallow])
-  const s = await tsgit(['fetch'], { cwd: shallow })
-  t.equal(s.status, 128)
-  t.match(s.stderr, /fatal: fetch into a shallow repository is not supported yet/)
+})
+
+t.test('a shallow clone (git clone --depth=1): the shallow commits sent, nothing past them fetched, as git', async (t) => {
+  commit('f', 'before the shallow clones')
+  commit('f', 'their tip')
+  push('origin', 'main')
+  const ours = srv.dest('shallow-ours')
+  const theirs = srv.dest('shallow-theirs')
+  for (const d of [ours, theirs]) await gitAsync(['clone', '-q', '--depth=1', '--no-single-branch', srv.server.url('repo.git'), d])
+  const shallowBefore = readFileSync(join(ours, '.git', 'shallow'), 'utf8')
+  commit('f', 'after one')
+  commit('f', 'after two')
+  git(['branch', '-f', 'side', 'HEAD~3'], { cwd: work })
+  push('-f', 'origin', 'main', 'side')
+
+  const since = srv.server.requests.length
+  const r = await tsgit(['fetch'], { cwd: ours })
+  t.equal(r.status, 0, r.stderr)
+  const f = srv.server.requests.slice(since).find((q) => q.command === 'fetch')
+  t.ok(f?.args.includes(`shallow ${shallowBefore.trim().split('\n')[0]}`), 'the shallow commits are sent')
+  const g = await gitAsync(['fetch'], { cwd: theirs })
+  t.same(sortedLines(r.stderr), sortedLines(g.stderr), 'the same report')
+  t.equal(refsOf(ours), refsOf(theirs), 'the same refs')
+  t.equal(readFileSync(join(ours, '.git', 'shallow'), 'utf8'), readFileSync(join(theirs, '.git', 'shallow'), 'utf8'), 'the same .git/shallow')
+  t.equal(readFileSync(join(ours, '.git', 'FETCH_HEAD'), 'utf8'), readFileSync(join(theirs, '.git', 'FETCH_HEAD'), 'utf8'), 'the same FETCH_HEAD')
+  const count = (d: string): string => git(['rev-list', '--count', '--all'], { cwd: d }).stdout
+  t.equal(count(ours), count(theirs), 'the same history, no more')
+  t.equal(git(['fsck'], { cwd: ours }).status, 0, 'git fsck')
 })

@@ -59,6 +59,7 @@ t.test('arguments are only sent when advertised', async (t) => {
     [{ packfileUriProtocols: ['https'] }, /packfile-uris/],
     [{ wantRefs: ['refs/heads/main'] }, /ref-in-want/],
     [{ deepen: 1 }, /^Server does not support shallow requests$/],
+    [{ shallow: [A] }, /^Server does not support shallow clients$/],
     [{ waitForDone: true }, /wait-for-done/],
   ]
   for (const [extra, message] of cases) {
@@ -67,6 +68,9 @@ t.test('arguments are only sent when advertised', async (t) => {
   t.throws(() => buildFetchRequest(none, { wants: ['xyz'], done: true }), { constructor: ProtocolError, message: /invalid want/ })
   t.throws(() => buildFetchRequest(none, { wants: [A], haves: [A.toUpperCase()], done: true }), { message: /invalid have/ })
   t.throws(() => buildFetchRequest(none, { wants: [], done: true }), { message: /without any want/ })
+  const shallowCaps = await parseCapabilities(readerOf(pkts('version 2\n', 'fetch=shallow\n', '0000')))
+  t.match(buildFetchRequest(shallowCaps, { wants: [A], shallow: [A], done: true }).toString(), `0035shallow ${A}\n`, 'a shallow line per shallow commit')
+  t.throws(() => buildFetchRequest(shallowCaps, { wants: [A], shallow: ['xyz'], done: true }), { message: /invalid shallow/ })
   t.throws(() => buildFetchRequest(none, { wants: [A], done: true, filter: 'a\nb' }), ProtocolError, 'unsafe filter text never reaches the wire even if unsupported')
     .valueOf()
 })
