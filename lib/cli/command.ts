@@ -8,6 +8,8 @@ import type { ProgressSink } from '../events.js'
 import { openRepoContext, type OpContext, type OpenOptions, type RepoContext } from '../ops/repo-context.js'
 
 export interface CliContext {
+  /** The command line after `tsgit`, as given (git's fetch puts it in its reflog messages). */
+  argv: readonly string[]
   cwd: string
   env: NodeJS.ProcessEnv
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }

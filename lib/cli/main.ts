@@ -91,6 +91,7 @@ export async function run(argv: string[], io: Pick<CliContext, 'cwd' | 'env' | '
   const displays: Display[] = []
   const ctx = {
     ...io,
+    argv,
     configOverrides: [] as string[],
     signal,
     display: (o: { quiet?: boolean; progress?: boolean }) => {

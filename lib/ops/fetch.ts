@@ -33,6 +33,14 @@ import { transportOptionsFromConfig } from './transport-options.js'
 export interface FetchOptions {
   /** The remote's name; default: the current branch's remote, else origin. */
   remote?: string
+  /**
+   * Refspecs from the command line (`<src>[:<dst>]`, `+` to force, globs, or an object
+   * id as the source): instead of the configured ones, which then only update the
+   * remote-tracking refs of what these fetch (git's opportunistic update).
+   */
+  refspecs?: string[]
+  /** The command line after `fetch`, as given: git's reflog messages quote it. */
+  args?: readonly string[]
   /** false: --no-tags; true: --tags; default: remote.<name>.tagOpt, else auto-follow. */
   tags?: boolean
   noProgress?: boolean
@@ -67,6 +75,86 @@ interface Mapping {
   force: boolean
   /** Not named by a refspec: a tag followed because what it points at is here. */
   followed?: boolean
+  /** Named on the command line: written to FETCH_HEAD for merge. */
+  cli?: boolean
+}
+
+/** A refspec from the command line. */
+interface CliRefspec {
+  force: boolean
+  src: string
+  /** '' when there is none: FETCH_HEAD only. */
+  dst: string
+  /** The source is an object id. */
+  oid?: Oid
+  /** The source has a '*'. */
+  glob?: Refspec
+}
+
+/** git's ref_rev_parse_rules: where a short name is looked for among the remote's refs, in order. */
+function nameCandidates(name: string): string[] {
+  return name.startsWith('refs/') ? [name] : [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`]
+}
+
+function parseCliRefspec(raw: string): CliRefspec {
+  const force = raw.startsWith('+')
+  const body = force ? raw.slice(1) : raw
+  const colon = body.indexOf(':')
+  const src = colon < 0 ? body : body.slice(0, colon)
+  const dst = colon < 0 ? '' : body.slice(colon + 1)
+  if (src === '' || src.startsWith('^')) throw new UsageError(`invalid refspec '${raw}'`)
+  if (src.includes('*')) {
+    const glob = parseRefspec(raw)
+    if (glob === undefined) throw new UsageError(`invalid refspec '${raw}'`)
+    return { force, src, dst, glob }
+  }
+  // git also takes a short destination and works out where it goes; tsgit wants it whole.
+  if (dst !== '' && !(dst.startsWith('refs/') && isValidRefName(dst))) {
+    throw new UsageError(`the destination of refspec '${raw}' must be a full ref name (refs/...)`)
+  }
+  return /^[0-9a-f]{40}$/.test(src) ? { force, src, dst, oid: src } : { force, src, dst }
+}
+
+/** What the command-line refspecs name among the remote's refs, in their order. */
+function mapCliRefs(specs: readonly CliRefspec[], refs: readonly RemoteRef[]): Mapping[] {
+  const out: Mapping[] = []
+  for (const s of specs) {
+    if (s.glob !== undefined) {
+      for (const m of mapRefs([s.glob], refs)) out.push({ ...m, cli: true })
+      continue
+    }
+    if (s.oid !== undefined) {
+      out.push({ src: s.oid, dst: s.dst, oid: s.oid, force: s.force, cli: true })
+      continue
+    }
+    let found: RemoteRef | undefined
+    for (const c of nameCandidates(s.src)) {
+      found = refs.find((r) => r.name === c && r.oid !== undefined)
+      if (found !== undefined) break
+    }
+    if (found === undefined) throw new TsgitError('E_NO_REMOTE_REF', `couldn't find remote ref ${s.src}`)
+    out.push({ src: found.name, dst: s.dst, oid: found.oid as Oid, force: s.force, cli: true })
+  }
+  return out
+}
+
+/** git's opportunistic update: the remote-tracking refs the configured refspecs give what the command line fetched. */
+function opportunistic(fetched: readonly Mapping[], specs: readonly Refspec[]): Mapping[] {
+  const out: Mapping[] = []
+  const seen = new Set(fetched.map((m) => m.dst))
+  for (const m of fetched) {
+    if (!m.src.startsWith('refs/')) continue
+    for (const spec of specs) {
+      const dst = mapRefspec(`${spec.force ? '+' : ''}${spec.src}:${spec.dst}`, m.src, false)
+      if (dst === undefined) continue
+      if (dst !== '' && isValidRefName(dst) && !seen.has(dst)) {
+        seen.add(dst)
+        out.push({ src: m.src, dst, oid: m.oid, force: spec.force })
+      }
+      break
+    }
+  }
+  return out
 }
 
 /** The URL as git shows it in FETCH_HEAD and the report: no credentials, no trailing '/' or '.git'. */
@@ -163,14 +251,23 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const url = config.getString(`remote.${name}.url`)
     if (url === undefined) throw new TsgitError('E_NO_REMOTE', `'${name}' does not appear to be a git repository`)
     const shown = shownUrl(url)
-    const { specs, follow } = remoteRefspecs(config, name, opts.tags)
-    if (specs.length === 0) throw new UsageError(`remote '${name}' has no fetch refspec (remote.${name}.fetch)`)
-
-    const prefixes = [...new Set([...specs.map(refspecPrefix), ...(follow ? ['refs/tags/'] : [])])]
+    const cliSpecs = (opts.refspecs ?? []).map(parseCliRefspec)
+    const fromCli = cliSpecs.length > 0
+    const { specs, follow: followByConfig } = remoteRefspecs(config, name, opts.tags)
+    if (!fromCli && specs.length === 0) throw new UsageError(`remote '${name}' has no fetch refspec (remote.${name}.fetch)`)
+    // With refspecs on the command line tags are followed only when one of them stores
+    // what it fetches somewhere (git's autotags); --tags adds them all as ever.
+    const follow = followByConfig && (!fromCli || cliSpecs.some((c) => c.dst !== ''))
+    // --tags (or tagOpt --tags) fetches every tag, whatever else is named.
+    const tagSpec = specs.find((s) => s.src === 'refs/tags/*' && s.dst === 'refs/tags/*')
+    const wanted = fromCli ? [...cliSpecs.flatMap((c) => (c.oid !== undefined ? [] : c.glob !== undefined ? [refspecPrefix(c.glob)] : nameCandidates(c.src))), ...(tagSpec !== undefined ? ['refs/tags/'] : [])] : specs.map(refspecPrefix)
+    const prefixes = [...new Set([...wanted, ...(follow ? ['refs/tags/'] : [])])]
     const transportOptions = transportOptionsFromConfig(config, name, ctx.env, ctx.sink, ctx.signal)
-    const listed = await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes })
+    // Only object ids asked for: one prefix that lists next to nothing (none would list every ref).
+    const listed = await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes.length > 0 ? prefixes : ['HEAD'] })
     session = listed.session
-    const mappings = mapRefs(specs, listed.refs)
+    const mappings = fromCli ? [...mapCliRefs(cliSpecs, listed.refs), ...(tagSpec !== undefined ? mapRefs([tagSpec], listed.refs) : [])] : mapRefs(specs, listed.refs)
+    const alsoTracking = fromCli ? opportunistic(mappings.filter((m) => m.cli === true), specs) : []
 
     // Tags followed: those the refspecs do not name, absent here, whose object is here
     // or among what is fetched (include-tag brings a tag on a commit that comes now).
@@ -249,14 +346,18 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     for (const t of candidates) {
       if ((await store.has(t.oid as Oid)) && (await store.has(t.peeled ?? (t.oid as Oid)))) mappings.push({ src: t.name, dst: t.name, oid: t.oid as Oid, force: false, followed: true })
     }
+    mappings.push(...alsoTracking)
 
     // The refs, as git updates them: each on its own, a refused one leaving the others.
     const ident = committerIdent(config, ctx.env)
-    const rla = `fetch${opts.remote !== undefined ? ` ${opts.remote}` : ''}`
+    const rla = ['fetch', ...(opts.args ?? [])].join(' ')
     const updates: RefUpdate[] = []
     let rejected = 0
     for (const m of mappings) {
-      if (m.dst === '') continue
+      if (m.dst === '') {
+        updates.push({ flag: '*', summary: m.src.startsWith('refs/tags/') ? 'tag' : 'branch', src: shortName(m.src), dst: 'FETCH_HEAD' })
+        continue
+      }
       const old = await repo.refs.resolve(m.dst)
       const src = shortName(m.src)
       const dst = shortName(m.dst)
@@ -291,12 +392,12 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     }
 
     // FETCH_HEAD: what was fetched, the current branch's upstream first (for a merge).
+    // (From the command line: what it named, all for merge; then the tags followed.)
     const merge = branch !== undefined && config.getString(`branch.${branch}.remote`) === name ? config.getString(`branch.${branch}.merge`) : undefined
     const line = (m: Mapping, forMerge: boolean): string => `${m.oid}\t${forMerge ? '' : 'not-for-merge'}\t${describe(m.src)} of ${shown}\n`
-    const fetchHead = [
-      ...mappings.filter((m) => !m.followed && m.src === merge).map((m) => line(m, true)),
-      ...mappings.filter((m) => m.followed || m.src !== merge).map((m) => line(m, false)),
-    ].join('')
+    const listedInHead = mappings.filter((m) => !alsoTracking.includes(m))
+    const forMerge = (m: Mapping): boolean => !m.followed && (fromCli ? m.cli === true : m.src === merge)
+    const fetchHead = [...listedInHead.filter(forMerge).map((m) => line(m, true)), ...listedInHead.filter((m) => !forMerge(m)).map((m) => line(m, false))].join('')
     await writeFile(join(repo.gitDir, 'FETCH_HEAD'), fetchHead)
 
     for (const k of keeps.splice(0)) await unlink(k).catch((e: unknown) => { if (!isNotFound(e)) throw e })

@@ -140,14 +140,46 @@ t.test('--no-tags and remote.<name>.tagOpt: no tag followed; --tags: all of them
   t.equal(git(['tag', '-l'], { cwd: ours }).stdout.includes('elsewhere'), true, 'tagOpt --tags: every tag, even one on old history')
 })
 
-t.test('errors: an unknown remote, refspecs on the command line', async (t) => {
+t.test('errors: an unknown remote, a remote ref that is not there, a short destination', async (t) => {
   const { ours } = await twins()
   const unknown = await tsgit(['fetch', 'nowhere'], { cwd: ours })
   t.equal(unknown.status, 128)
   t.match(unknown.stderr, /^fatal: 'nowhere' does not appear to be a git repository$/m)
-  const refspec = await tsgit(['fetch', 'origin', 'main'], { cwd: ours })
-  t.equal(refspec.status, 129)
-  t.match(refspec.stderr, /refspecs on the command line are not supported yet/)
+  const missing = await tsgit(['fetch', 'origin', 'no-such-branch'], { cwd: ours })
+  t.equal(missing.status, 128)
+  t.match(missing.stderr, /^fatal: couldn't find remote ref no-such-branch$/m, 'git\'s words')
+  const short = await tsgit(['fetch', 'origin', 'main:copy'], { cwd: ours })
+  t.equal(short.status, 129)
+  t.match(short.stderr, /must be a full ref name/)
+})
+
+t.test('refspecs on the command line: FETCH_HEAD, refs, reflogs and report as git fetch', async (t) => {
+  const { ours, theirs } = await twins()
+  commit('f', 'main moves')
+  git(['checkout', '-q', '-b', 'topic'], { cwd: work })
+  commit('t', 'on topic')
+  git(['tag', 'vtopic'], { cwd: work })
+  git(['checkout', '-q', 'main'], { cwd: work })
+  push('origin', 'main', 'topic', 'vtopic')
+  const mainTip = git(['rev-parse', 'main'], { cwd: work }).stdout.trim()
+  const lines = [
+    ['origin', 'topic'],
+    ['origin', `${mainTip}`],
+    ['origin', 'main:refs/heads/copy'],
+    ['-q', 'origin', '+refs/heads/*:refs/test/*'],
+  ]
+  for (const args of lines) {
+    const r = await tsgit(['fetch', ...args], { cwd: ours })
+    const g = await gitAsync(['fetch', ...args], { cwd: theirs })
+    const what = `fetch ${args.join(' ')}`
+    t.equal(r.status, 0, `${what}: ${r.stderr}`)
+    t.same(sortedLines(r.stderr), sortedLines(g.stderr), `${what}: the same report`)
+    t.equal(refsOf(ours), refsOf(theirs), `${what}: the same refs`)
+    t.equal(readFileSync(join(ours, '.git', 'FETCH_HEAD'), 'utf8'), readFileSync(join(theirs, '.git', 'FETCH_HEAD'), 'utf8'), `${what}: the same FETCH_HEAD`)
+  }
+  const reflog = (d: string, ref: string): string => git(['reflog', 'show', '--format=%gs', ref], { cwd: d }).stdout
+  for (const ref of ['refs/remotes/origin/topic', 'refs/remotes/origin/main', 'refs/heads/copy']) t.equal(reflog(ours, ref), reflog(theirs, ref), `reflog of ${ref}`)
+  t.equal(git(['fsck'], { cwd: ours }).status, 0)
 })
 
 t.test('a shallow clone (git clone --depth=1): the shallow commits sent, nothing past them fetched, as git', async (t) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { displayOptions, opContext, type CommandModule } from '../command.js'
-import { UsageError } from '../../errors.js'
+import { commandIndex } from '../command-name.js'
 import { fetch, type RefUpdate } from '../../ops/fetch.js'
 
 /** git's report line: flag, summary in 17 columns, the remote ref in `width`, the local one, the reason. */
@@ -31,7 +31,7 @@ export const fetchCommand: CommandModule = {
   configure(cmd: Command) {
     cmd
       .argument('[remote]', 'the remote (default: the current branch\'s remote, else origin)')
-      .argument('[refspec...]', 'not supported yet: the remote\'s configured refspecs are used')
+      .argument('[refspec...]', '<src>[:<dst>] (dst a full ref name), + to force, a glob, or an object id; default: remote.<name>.fetch')
       .option('--tags', 'fetch every tag as well')
       .option('--no-tags', 'do not follow tags')
       .option('-q, --quiet', 'be quiet')
@@ -40,11 +40,17 @@ export const fetchCommand: CommandModule = {
   },
   async exec(ctx, args, opts) {
     const [remote, ...refspecs] = args
-    if (refspecs.length > 0) throw new UsageError('refspecs on the command line are not supported yet; tsgit fetch uses remote.<name>.fetch')
+    const at = commandIndex(ctx.argv)
     const shownOptions = displayOptions(opts)
     const display = ctx.display(shownOptions)
     const tags = opts.tags === true ? true : opts.tags === false ? false : undefined
-    const r = await fetch(opContext(ctx, display), { ...(remote !== undefined ? { remote } : {}), ...(tags !== undefined ? { tags } : {}), noProgress: !display.showProgress })
+    const r = await fetch(opContext(ctx, display), {
+      ...(remote !== undefined ? { remote } : {}),
+      refspecs,
+      ...(tags !== undefined ? { tags } : {}),
+      noProgress: !display.showProgress,
+      args: at === undefined ? [] : ctx.argv.slice(at + 1),
+    })
     const shown = r.updates.filter((u) => u.flag !== '=')
     // Nothing under --quiet, refusals included (the exit status says it), as git.
     const lines = shownOptions.quiet ? [] : shown
