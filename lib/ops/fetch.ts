@@ -23,6 +23,7 @@ import { filterToWire, parseFilterSpec, serverSupportsFilter, type RemoteRef } f
 import type { ConfigReader } from '../repo/config.js'
 import { isValidRefName } from '../repo/refs.js'
 import { mapRefspec, parseRefspec, refspecPrefix, type Refspec } from '../repo/refspec.js'
+import { worktreeHeads } from '../repo/worktrees.js'
 import { committerIdent } from './ident.js'
 import { checkConnected, fetchPackAndUris, uriProtocols } from './packfile-uris.js'
 import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
@@ -268,6 +269,14 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     session = listed.session
     const mappings = fromCli ? [...mapCliRefs(cliSpecs, listed.refs), ...(tagSpec !== undefined ? mapRefs([tagSpec], listed.refs) : [])] : mapRefs(specs, listed.refs)
     const alsoTracking = fromCli ? opportunistic(mappings.filter((m) => m.cli === true), specs) : []
+    // A branch a worktree has checked out is not moved under it (its index and files
+    // would no longer match), as git refuses; before anything is fetched.
+    if (mappings.some((m) => m.dst.startsWith('refs/heads/'))) {
+      for (const wt of await worktreeHeads(repo.commonDir, config.getBool('core.bare', false) === true)) {
+        const hit = mappings.find((m) => m.dst === wt.symref)
+        if (hit !== undefined) throw new TsgitError('E_FETCH_CHECKED_OUT', `refusing to fetch into branch '${hit.dst}' checked out at '${wt.path}'`)
+      }
+    }
 
     // Tags followed: those the refspecs do not name, absent here, whose object is here
     // or among what is fetched (include-tag brings a tag on a commit that comes now).

@@ -151,6 +151,13 @@ t.test('errors: an unknown remote, a remote ref that is not there, a short desti
   const short = await tsgit(['fetch', 'origin', 'main:copy'], { cwd: ours })
   t.equal(short.status, 129)
   t.match(short.stderr, /must be a full ref name/)
+  commit('f', 'not to be fetched into a checked-out branch')
+  push('origin', 'main')
+  const before = refsOf(ours)
+  const checkedOut = await tsgit(['fetch', 'origin', 'main:refs/heads/main'], { cwd: ours })
+  t.equal(checkedOut.status, 128)
+  t.equal(checkedOut.stderr, `fatal: refusing to fetch into branch 'refs/heads/main' checked out at '${ours}'\n`, 'git\'s words')
+  t.equal(refsOf(ours), before, 'nothing moved')
 })
 
 t.test('refspecs on the command line: FETCH_HEAD, refs, reflogs and report as git fetch', async (t) => {
