@@ -10,7 +10,7 @@
  * In a shallow repository the shallow commits are sent (`shallow` lines), so nothing
  * past them comes back, and $GIT_DIR/shallow takes the boundary the server reports.
  *
- * Not yet: refspecs or URLs on the command line, --prune, --depth, more than one round
+ * Not yet: a URL for the remote, --depth, more than one round
  * of negotiation (the tips are the haves: a remote that does not know them sends more
  * than it needs to).
  */
@@ -42,6 +42,8 @@ export interface FetchOptions {
   refspecs?: string[]
   /** The command line after `fetch`, as given: git's reflog messages quote it. */
   args?: readonly string[]
+  /** --prune / --no-prune; default remote.<name>.prune, else fetch.prune, else off. */
+  prune?: boolean
   /** false: --no-tags; true: --tags; default: remote.<name>.tagOpt, else auto-follow. */
   tags?: boolean
   noProgress?: boolean
@@ -49,8 +51,8 @@ export interface FetchOptions {
 
 /** One line of git's fetch report. */
 export interface RefUpdate {
-  /** ' ' fast-forward, '+' forced, '*' new, '!' rejected, '=' up to date. */
-  flag: ' ' | '+' | '*' | '!' | '='
+  /** ' ' fast-forward, '+' forced, '*' new, '!' rejected, '=' up to date, '-' pruned. */
+  flag: ' ' | '+' | '*' | '!' | '=' | '-'
   /** "[new branch]", "a1b2c3d..e4f5a6b", "[rejected]", "[up to date]". */
   summary: string
   src: string
@@ -362,6 +364,24 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const rla = ['fetch', ...(opts.args ?? [])].join(' ')
     const updates: RefUpdate[] = []
     let rejected = 0
+    // --prune: the local refs a refspec in use maps from a remote ref the remote no longer
+    // has (it listed everything under the refspec's source), deleted with their reflogs.
+    const prune = opts.prune ?? config.getBool(`remote.${name}.prune`) ?? config.getBool('fetch.prune') ?? false
+    if (prune) {
+      const inUse = fromCli ? cliSpecs.flatMap((c) => (c.glob !== undefined ? [c.glob] : [])) : specs
+      const remoteNames = new Set(listed.refs.map((r) => r.name))
+      const updated = new Set(mappings.map((m) => m.dst))
+      for (const r of localRefs) {
+        if (r.symref !== undefined || updated.has(r.name)) continue
+        const stale = inUse.some((spec) => {
+          const src = mapRefspec(`${spec.src}:${spec.dst}`, r.name, true)
+          return src !== undefined && !remoteNames.has(src)
+        })
+        if (!stale) continue
+        await repo.refs.transaction().delete(r.name, { oldOid: r.oid }).commit()
+        updates.push({ flag: '-', summary: '[deleted]', src: '(none)', dst: shortName(r.name) })
+      }
+    }
     for (const m of mappings) {
       if (m.dst === '') {
         updates.push({ flag: '*', summary: m.src.startsWith('refs/tags/') ? 'tag' : 'branch', src: shortName(m.src), dst: 'FETCH_HEAD' })

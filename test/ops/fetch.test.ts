@@ -4,7 +4,7 @@
  * and exit codes compared, real git's fsck on the result, the requests counted.
  */
 import t from 'tap'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { serveRepos } from '../fixtures/served.js'
@@ -215,4 +215,32 @@ t.test('a shallow clone (git clone --depth=1): the shallow commits sent, nothing
   const count = (d: string): string => git(['rev-list', '--count', '--all'], { cwd: d }).stdout
   t.equal(count(ours), count(theirs), 'the same history, no more')
   t.equal(git(['fsck'], { cwd: ours }).status, 0, 'git fsck')
+})
+
+t.test('--prune, and remote.<name>.prune: remote-tracking refs of deleted branches go, as git', async (t) => {
+  git(['branch', '-f', 'gone', 'main'], { cwd: work })
+  git(['branch', '-f', 'gone-too', 'main'], { cwd: work })
+  push('origin', 'gone', 'gone-too')
+  const { ours, theirs } = await twins()
+  push('origin', '--delete', 'gone', 'gone-too')
+  commit('f', 'while branches went')
+  push('origin', 'main')
+  const r = await tsgit(['fetch', '--prune'], { cwd: ours })
+  const g = await gitAsync(['fetch', '--prune'], { cwd: theirs })
+  t.equal(r.status, 0, r.stderr)
+  t.equal(r.stderr, g.stderr, 'the same report, the deletions first')
+  t.match(r.stderr, /^ - \[deleted\] +\(none\) +-> origin\/gone$/m)
+  t.equal(refsOf(ours), refsOf(theirs), 'the same refs: origin/HEAD kept')
+  t.notOk(existsSync(join(ours, '.git', 'logs', 'refs', 'remotes', 'origin', 'gone')), 'the reflog went with the ref')
+  t.equal(readFileSync(join(ours, '.git', 'FETCH_HEAD'), 'utf8'), readFileSync(join(theirs, '.git', 'FETCH_HEAD'), 'utf8'))
+
+  git(['branch', '-f', 'gone-again', 'main'], { cwd: work })
+  push('origin', 'gone-again')
+  t.equal((await tsgit(['fetch', '-q'], { cwd: ours })).status, 0)
+  push('origin', '--delete', 'gone-again')
+  t.equal((await tsgit(['fetch', '-q'], { cwd: ours })).status, 0)
+  t.match(refsOf(ours), /refs\/remotes\/origin\/gone-again/, 'not pruned unless asked')
+  git(['config', 'remote.origin.prune', 'true'], { cwd: ours })
+  t.equal((await tsgit(['fetch', '-q'], { cwd: ours })).status, 0)
+  t.notMatch(refsOf(ours), /refs\/remotes\/origin\/gone-again/, 'remote.origin.prune=true prunes')
 })

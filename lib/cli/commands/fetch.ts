@@ -34,6 +34,8 @@ export const fetchCommand: CommandModule = {
       .argument('[refspec...]', '<src>[:<dst>] (dst a full ref name), + to force, a glob, or an object id; default: remote.<name>.fetch')
       .option('--tags', 'fetch every tag as well')
       .option('--no-tags', 'do not follow tags')
+      .option('-p, --prune', 'delete the remote-tracking refs whose branch the remote no longer has')
+      .option('--no-prune', 'do not prune, whatever remote.<name>.prune and fetch.prune say')
       .option('-q, --quiet', 'be quiet')
       .option('--progress', 'show progress even when stderr is not a terminal')
       .option('--no-progress', 'do not show progress')
@@ -48,6 +50,7 @@ export const fetchCommand: CommandModule = {
       ...(remote !== undefined ? { remote } : {}),
       refspecs,
       ...(tags !== undefined ? { tags } : {}),
+      ...(typeof opts.prune === 'boolean' ? { prune: opts.prune } : {}),
       noProgress: !display.showProgress,
       args: at === undefined ? [] : ctx.argv.slice(at + 1),
     })
