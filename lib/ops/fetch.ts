@@ -10,7 +10,7 @@
  * In a shallow repository the shallow commits are sent (`shallow` lines), so nothing
  * past them comes back, and $GIT_DIR/shallow takes the boundary the server reports.
  *
- * Not yet: a URL for the remote, --depth, more than one round
+ * Not yet: --depth, more than one round
  * of negotiation (the tips are the haves: a remote that does not know them sends more
  * than it needs to).
  */
@@ -251,10 +251,14 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const config = repo.config
     const branch = await currentBranch((n) => repo.refs.readSymref(n))
     const name = opts.remote ?? (branch !== undefined ? config.getString(`branch.${branch}.remote`) : undefined) ?? 'origin'
-    const url = config.getString(`remote.${name}.url`)
+    // Not a remote's name but a URL or a path: fetched from as such, with no configured
+    // refspec (its HEAD when none is given), nothing but FETCH_HEAD and what the command
+    // line names updated, as git does.
+    const byUrl = config.getString(`remote.${name}.url`) === undefined && /[/:]/.test(name)
+    const url = byUrl ? name : config.getString(`remote.${name}.url`)
     if (url === undefined) throw new TsgitError('E_NO_REMOTE', `'${name}' does not appear to be a git repository`)
     const shown = shownUrl(url)
-    const cliSpecs = (opts.refspecs ?? []).map(parseCliRefspec)
+    const cliSpecs = (opts.refspecs !== undefined && opts.refspecs.length > 0 ? opts.refspecs : byUrl ? ['HEAD'] : []).map(parseCliRefspec)
     const fromCli = cliSpecs.length > 0
     const { specs, follow: followByConfig } = remoteRefspecs(config, name, opts.tags)
     if (!fromCli && specs.length === 0) throw new UsageError(`remote '${name}' has no fetch refspec (remote.${name}.fetch)`)
@@ -366,7 +370,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     let rejected = 0
     // --prune: the local refs a refspec in use maps from a remote ref the remote no longer
     // has (it listed everything under the refspec's source), deleted with their reflogs.
-    const prune = opts.prune ?? config.getBool(`remote.${name}.prune`) ?? config.getBool('fetch.prune') ?? false
+    const prune = !byUrl && (opts.prune ?? config.getBool(`remote.${name}.prune`) ?? config.getBool('fetch.prune') ?? false)
     if (prune) {
       const inUse = fromCli ? cliSpecs.flatMap((c) => (c.glob !== undefined ? [c.glob] : [])) : specs
       const remoteNames = new Set(listed.refs.map((r) => r.name))
@@ -423,7 +427,8 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     // FETCH_HEAD: what was fetched, the current branch's upstream first (for a merge).
     // (From the command line: what it named, all for merge; then the tags followed.)
     const merge = branch !== undefined && config.getString(`branch.${branch}.remote`) === name ? config.getString(`branch.${branch}.merge`) : undefined
-    const line = (m: Mapping, forMerge: boolean): string => `${m.oid}\t${forMerge ? '' : 'not-for-merge'}\t${describe(m.src)} of ${shown}\n`
+    // (A remote's HEAD is described by the URL alone.)
+    const line = (m: Mapping, forMerge: boolean): string => `${m.oid}\t${forMerge ? '' : 'not-for-merge'}\t${m.src === 'HEAD' ? shown : `${describe(m.src)} of ${shown}`}\n`
     const listedInHead = mappings.filter((m) => !alsoTracking.includes(m))
     const forMerge = (m: Mapping): boolean => !m.followed && (fromCli ? m.cli === true : m.src === merge)
     const fetchHead = [...listedInHead.filter(forMerge).map((m) => line(m, true)), ...listedInHead.filter((m) => !forMerge(m)).map((m) => line(m, false))].join('')

@@ -244,3 +244,21 @@ t.test('--prune, and remote.<name>.prune: remote-tracking refs of deleted branch
   t.equal((await tsgit(['fetch', '-q'], { cwd: ours })).status, 0)
   t.notMatch(refsOf(ours), /refs\/remotes\/origin\/gone-again/, 'remote.origin.prune=true prunes')
 })
+
+t.test('a URL instead of a remote name: its HEAD, or the refspecs given, to FETCH_HEAD, as git', async (t) => {
+  const { ours, theirs } = await twins()
+  commit('f', 'fetched by URL')
+  push('origin', 'main')
+  const url = srv.server.url('repo.git')
+  for (const args of [[url], [url, 'main'], [`${url}/`, 'main:refs/heads/via-url']]) {
+    const what = `fetch ${args.join(' ')}`
+    const r = await tsgit(['fetch', ...args], { cwd: ours })
+    const g = await gitAsync(['fetch', ...args], { cwd: theirs })
+    t.equal(r.status, 0, `${what}: ${r.stderr}`)
+    t.equal(r.stderr, g.stderr, `${what}: the same report`)
+    t.equal(readFileSync(join(ours, '.git', 'FETCH_HEAD'), 'utf8'), readFileSync(join(theirs, '.git', 'FETCH_HEAD'), 'utf8'), `${what}: the same FETCH_HEAD`)
+    t.equal(refsOf(ours), refsOf(theirs), `${what}: the same refs (no remote-tracking update)`)
+  }
+  const reflog = (d: string): string => git(['reflog', 'show', '--format=%gs', 'refs/heads/via-url'], { cwd: d }).stdout
+  t.equal(reflog(ours), reflog(theirs))
+})
