@@ -235,7 +235,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
           done: true,
           ofsDelta: true,
           includeTag: tags,
-          noProgress: opts.noProgress ?? false,
+          // As git: when progress is not shown, the server is asked not to send its own.
+          noProgress: opts.noProgress ?? ctx.sink.showProgress === false,
           filter: partial && filter ? filterToWire(filter) : undefined,
           ...(opts.depth !== undefined ? { deepen: opts.depth } : {}),
         },

@@ -1,7 +1,8 @@
 /**
  * tsgit fetch: brings a repository up to date with one remote through the remote's
- * configured refspecs (remote.<name>.fetch), as `git fetch [<remote>]` does: ls-refs for
- * what the refspecs name, one fetch (the local ref tips as haves, `done`, the remote's
+ * configured refspecs (remote.<name>.fetch) or those of the command line (then with
+ * git's opportunistic remote-tracking update; a URL in place of the remote fetches its
+ * HEAD or what they name), as `git fetch` does: ls-refs for what the refspecs name, one fetch (the local ref tips as haves, `done`, the remote's
  * partial-clone filter, include-tag, packfile URIs when allowed), the pack indexed and
  * held by a .keep until the refs are written, then the remote-tracking refs updated
  * (fast-forwards, or forced where the refspec has '+'), tags auto-followed, FETCH_HEAD
@@ -14,14 +15,15 @@
  * of negotiation (the tips are the haves: a remote that does not know them sends more
  * than it needs to).
  */
-import { unlink, writeFile } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
 import { filterToWire, parseFilterSpec, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
 import type { ConfigReader } from '../repo/config.js'
-import { isValidRefName } from '../repo/refs.js'
+import { writeFileAtomic } from '../repo/lock.js'
+import { isValidRefName, type RefIdent, type RefStore } from '../repo/refs.js'
 import { mapRefspec, parseRefspec, refspecPrefix, type Refspec } from '../repo/refspec.js'
 import { worktreeHeads } from '../repo/worktrees.js'
 import { committerIdent } from './ident.js'
@@ -242,6 +244,39 @@ function mapRefs(specs: readonly Refspec[], refs: readonly RemoteRef[]): Mapping
   return out
 }
 
+/**
+ * Updates `m.dst` as git's fetch does and says how: new, fast-forward, forced (with '+'),
+ * or refused (a tag that would change, a non-fast-forward), each logged with git's reflog
+ * message (`<command line>: <what>`). A mapping without a destination only reports.
+ */
+async function updateRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { ident: RefIdent; message: string }): Promise<RefUpdate> {
+  const src = shortName(m.src)
+  if (m.dst === '') return { flag: '*', summary: m.src.startsWith('refs/tags/') ? 'tag' : 'branch', src, dst: 'FETCH_HEAD' }
+  const dst = shortName(m.dst)
+  const old = await refs.resolve(m.dst)
+  if (old === m.oid) return { flag: '=', summary: '[up to date]', src, dst }
+  const isTag = m.dst.startsWith('refs/tags/')
+  let update: RefUpdate
+  let what: string
+  if (old === undefined) {
+    const kind = isTag ? 'tag' : m.src.startsWith('refs/heads/') ? 'branch' : 'ref'
+    update = { flag: '*', summary: `[new ${kind}]`, src, dst }
+    what = isTag ? 'storing tag' : m.src.startsWith('refs/heads/') ? 'storing head' : 'storing ref'
+  } else if (isTag && !m.force) {
+    return { flag: '!', summary: '[rejected]', src, dst, reason: '(would clobber existing tag)' }
+  } else if (await isFastForward(store, old, m.oid)) {
+    update = { flag: ' ', summary: `${old.slice(0, 7)}..${m.oid.slice(0, 7)}`, src, dst }
+    what = 'fast-forward'
+  } else if (m.force) {
+    update = { flag: '+', summary: `${old.slice(0, 7)}...${m.oid.slice(0, 7)}`, src, dst, reason: '(forced update)' }
+    what = 'forced-update'
+  } else {
+    return { flag: '!', summary: '[rejected]', src, dst, reason: '(non-fast-forward)' }
+  }
+  await refs.transaction().update(m.dst, m.oid, { ...(old !== undefined ? { oldOid: old } : {}), reflog: { ident: log.ident, message: `${log.message}: ${what}` } }).commit()
+  return update
+}
+
 export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchResult> {
   const rc = await openRepoContext(ctx, { lazyFetch: false })
   const { repo, store } = rc
@@ -319,7 +354,8 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
           done: true,
           ofsDelta: true,
           includeTag: follow,
-          noProgress: opts.noProgress ?? false,
+          // As git: when progress is not shown, the server is asked not to send its own.
+          noProgress: opts.noProgress ?? ctx.sink.showProgress === false,
           ...(filter !== undefined ? { filter } : {}),
           // A shallow repository says where its history ends, so the server sends nothing past it.
           ...(repo.shallow.size > 0 ? { shallow: [...repo.shallow] } : {}),
@@ -367,7 +403,6 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const ident = committerIdent(config, ctx.env)
     const rla = ['fetch', ...(opts.args ?? [])].join(' ')
     const updates: RefUpdate[] = []
-    let rejected = 0
     // --prune: the local refs a refspec in use maps from a remote ref the remote no longer
     // has (it listed everything under the refspec's source), deleted with their reflogs.
     const prune = !byUrl && (opts.prune ?? config.getBool(`remote.${name}.prune`) ?? config.getBool('fetch.prune') ?? false)
@@ -387,41 +422,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       }
     }
     for (const m of mappings) {
-      if (m.dst === '') {
-        updates.push({ flag: '*', summary: m.src.startsWith('refs/tags/') ? 'tag' : 'branch', src: shortName(m.src), dst: 'FETCH_HEAD' })
-        continue
-      }
-      const old = await repo.refs.resolve(m.dst)
-      const src = shortName(m.src)
-      const dst = shortName(m.dst)
-      const isTag = m.dst.startsWith('refs/tags/')
-      if (old === m.oid) {
-        updates.push({ flag: '=', summary: '[up to date]', src, dst })
-        continue
-      }
-      let update: RefUpdate
-      let what: string
-      if (old === undefined) {
-        const kind = isTag ? 'tag' : m.src.startsWith('refs/heads/') ? 'branch' : 'ref'
-        update = { flag: '*', summary: `[new ${kind}]`, src, dst }
-        what = isTag ? 'storing tag' : m.src.startsWith('refs/heads/') ? 'storing head' : 'storing ref'
-      } else if (isTag && !m.force) {
-        updates.push({ flag: '!', summary: '[rejected]', src, dst, reason: '(would clobber existing tag)' })
-        rejected++
-        continue
-      } else if (await isFastForward(store, old, m.oid)) {
-        update = { flag: ' ', summary: `${old.slice(0, 7)}..${m.oid.slice(0, 7)}`, src, dst }
-        what = 'fast-forward'
-      } else if (m.force) {
-        update = { flag: '+', summary: `${old.slice(0, 7)}...${m.oid.slice(0, 7)}`, src, dst, reason: '(forced update)' }
-        what = 'forced-update'
-      } else {
-        updates.push({ flag: '!', summary: '[rejected]', src, dst, reason: '(non-fast-forward)' })
-        rejected++
-        continue
-      }
-      await repo.refs.transaction().update(m.dst, m.oid, { ...(old !== undefined ? { oldOid: old } : {}), reflog: { ident, message: `${rla}: ${what}` } }).commit()
-      updates.push(update)
+      updates.push(await updateRef(repo.refs, store, m, { ident, message: rla }))
     }
 
     // FETCH_HEAD: what was fetched, the current branch's upstream first (for a merge).
@@ -432,10 +433,10 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const listedInHead = mappings.filter((m) => !alsoTracking.includes(m))
     const forMerge = (m: Mapping): boolean => !m.followed && (fromCli ? m.cli === true : m.src === merge)
     const fetchHead = [...listedInHead.filter(forMerge).map((m) => line(m, true)), ...listedInHead.filter((m) => !forMerge(m)).map((m) => line(m, false))].join('')
-    await writeFile(join(repo.gitDir, 'FETCH_HEAD'), fetchHead)
+    await writeFileAtomic(join(repo.gitDir, 'FETCH_HEAD'), fetchHead)
 
     for (const k of keeps.splice(0)) await unlink(k).catch((e: unknown) => { if (!isNotFound(e)) throw e })
-    return { url: shown, updates, rejected, objects }
+    return { url: shown, updates, rejected: updates.filter((u) => u.flag === '!').length, objects }
   } finally {
     // A failed fetch leaves its packs (their objects may serve a retry) but no .keep.
     for (const k of keeps) await unlink(k).catch(() => undefined)

@@ -48,8 +48,6 @@ export const cloneCommand: CommandModule = {
         tags: opts.tags !== false,
         filters: (opts.filter as string[] | undefined) ?? [],
         config: configs,
-        // As git: when progress is not shown, the server is asked not to send its own.
-        noProgress: !display.showProgress,
         ...(depth !== undefined ? { depth } : {}),
       },
     )

@@ -51,7 +51,6 @@ export const fetchCommand: CommandModule = {
       refspecs,
       ...(tags !== undefined ? { tags } : {}),
       ...(typeof opts.prune === 'boolean' ? { prune: opts.prune } : {}),
-      noProgress: !display.showProgress,
       args: at === undefined ? [] : ctx.argv.slice(at + 1),
     })
     const shown = r.updates.filter((u) => u.flag !== '=')
