@@ -8,10 +8,20 @@
  * `headersFor` says (the remote's own origin), so a URI on another host, or a redirect
  * to one, gets none. git 2.39 sends http.extraHeader along (see DEVIATIONS in
  * tsgit-clone(1)).
+ *
+ * A download that was cut can be continued: given the bytes held and the validator
+ * of the response that began them, the request asks for the rest (Range, If-Range),
+ * and the answer is used only if it is the rest of that same file (range.ts); else
+ * the whole file comes again. A body that ends early is a retryable TransportError
+ * that says how many bytes of the file were in, never a bare socket error.
  */
+import type { Readable } from 'node:stream'
 import { TransportError } from '../errors.js'
 import { chunksOf } from './chunks.js'
 import type { HttpClient, HttpResponse } from './http-client.js'
+import { judgeResponse, rangeHeaders, validatorOf, type ResumeFrom } from './range.js'
+
+export type { ResumeFrom } from './range.js'
 
 /** Like git's http.followRedirects=initial with curl's default limit. */
 export const MAX_REDIRECTS = 20
@@ -33,6 +43,25 @@ export interface Download {
   /** The URI without any userinfo, for messages. */
   displayUri: string
   body: AsyncIterable<Buffer>
+  /**
+   * Offset in the file where `body` starts: `have` when the server continued the range
+   * (206), 0 when it sends the whole file (200: Range ignored, or the file changed):
+   * the caller then truncates what it held.
+   */
+  start: number
+  /** The whole file's length, when known (Content-Length of a 200, the total of a Content-Range). */
+  length?: number
+  /**
+   * What to send as If-Range next time: a strong ETag, else Last-Modified; undefined
+   * when the server gave neither (or only a weak ETag and no Last-Modified).
+   */
+  validator?: string
+  /**
+   * The server says the range is not satisfiable because the file is exactly `have`
+   * bytes long (416 with `Content-Range: bytes *\/<have>`): the file held is already
+   * whole. body is empty. git 2.39 fails here; tsgit does not.
+   */
+  complete: boolean
 }
 
 /**
@@ -65,39 +94,104 @@ function headerValue(res: HttpResponse, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
-/** Starts the download of `uri`; the caller reads `body` to its end (or stops, which closes it). */
-export async function downloadUri(uri: string, ctx: DownloadContext): Promise<Download> {
-  let url: URL
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError'
+}
+
+function causeText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e)
+  const code = (e as { code?: unknown }).code
+  return `${typeof code === 'string' ? `${code}: ` : ''}${e.message}`
+}
+
+/** 5xx, 408 and 429 may pass; any other status will be the same next time. */
+function statusError(what: string, status: number): TransportError {
+  if (status === 206) return new TransportError(`${what}: the server sent part of the file (206) when asked for all of it`, { retryable: false })
+  return new TransportError(`${what}: The requested URL returned error: ${status}`, { retryable: status >= 500 || status === 408 || status === 429 })
+}
+
+/**
+ * The body's chunks, counted against the file: a connection that ends or fails
+ * before `length` bytes of the file are in is a cut, worth resuming, and says how
+ * far it got. A body that runs past `length` is a server that lies about the file.
+ */
+async function* counted(body: Readable, displayUri: string, start: number, length: number | undefined): AsyncGenerator<Buffer> {
+  const cut = (got: number, why: string): string => `download of '${displayUri}' was cut after ${got}${length !== undefined ? ` of ${length}` : ''} bytes (${why})`
+  let got = start
   try {
-    url = new URL(uri)
+    for await (const chunk of chunksOf(body)) {
+      if (length !== undefined && got + chunk.length > length) {
+        throw new TransportError(`download of '${displayUri}': the server sent more than the ${length} bytes it announced`, { retryable: false })
+      }
+      got += chunk.length
+      yield chunk
+    }
+  } catch (e) {
+    if (isAbort(e) || e instanceof TransportError) throw e
+    throw new TransportError(cut(got, causeText(e)), { cause: e, retryable: true })
+  }
+  if (length !== undefined && got < length) throw new TransportError(cut(got, 'the server ended the response early'), { retryable: true })
+}
+
+async function* nothing(): AsyncGenerator<Buffer> {}
+
+/**
+ * Starts the download of `uri`; the caller reads `body` to its end (or stops, which
+ * closes it). With `resume`, asks for the bytes after those held (range.ts judges the
+ * answer): `start` says where in the file `body` begins.
+ */
+export async function downloadUri(uri: string, ctx: DownloadContext, resume?: ResumeFrom): Promise<Download> {
+  let origin: URL
+  try {
+    origin = new URL(uri)
   } catch (e) {
     throw new TransportError(`invalid packfile URI '${uri.slice(0, 200)}'`, { cause: e, retryable: false })
   }
-  url.username = ''
-  url.password = ''
-  const displayUri = url.toString()
+  origin.username = ''
+  origin.password = ''
+  const displayUri = origin.toString()
   const what = `unable to download packfile URI '${displayUri}'`
   const allowed = new Set(ctx.schemes.map((s) => s.toLowerCase()).filter((s) => DOWNLOADABLE.has(s)))
-  const scheme = url.protocol.replace(/:$/, '')
+  const scheme = origin.protocol.replace(/:$/, '')
   if (!allowed.has(scheme)) {
     throw new TransportError(`${what}: its protocol '${scheme}' is not one fetch.uriProtocols allows`, { retryable: false })
   }
-  let res: HttpResponse
-  for (let hops = 0; ; hops++) {
-    try {
-      res = await ctx.client.request(url, { method: 'GET', headers: { Accept: '*/*', ...ctx.headersFor(url) }, ...(ctx.signal ? { signal: ctx.signal } : {}) })
-    } catch (e) {
-      if (e instanceof Error && e.name === 'AbortError') throw e
-      throw new TransportError(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, retryable: true })
+  const get = async (extra: Record<string, string>): Promise<HttpResponse> => {
+    let url = origin
+    for (let hops = 0; ; hops++) {
+      let res: HttpResponse
+      try {
+        res = await ctx.client.request(url, { method: 'GET', headers: { Accept: '*/*', ...ctx.headersFor(url), ...extra }, ...(ctx.signal ? { signal: ctx.signal } : {}) })
+      } catch (e) {
+        if (isAbort(e)) throw e
+        throw new TransportError(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, retryable: true })
+      }
+      if (!REDIRECT_STATUSES.has(res.statusCode)) return res
+      const location = headerValue(res, 'location')
+      await res.dump()
+      url = redirectTarget(url, location, hops, allowed, what)
     }
-    if (!REDIRECT_STATUSES.has(res.statusCode)) break
-    const location = headerValue(res, 'location')
-    await res.dump()
-    url = redirectTarget(url, location, hops, allowed, what)
   }
-  if (res.statusCode !== 200) {
+
+  let res = await get(rangeHeaders(resume))
+  let verdict = judgeResponse(res.statusCode, res.headers, resume)
+  if (verdict.kind === 'restart') {
     await res.dump()
-    throw new TransportError(`${what}: The requested URL returned error: ${res.statusCode}`, { retryable: res.statusCode >= 500 || res.statusCode === 429 })
+    res = await get({})
+    verdict = judgeResponse(res.statusCode, res.headers, undefined)
   }
-  return { displayUri, body: chunksOf(res.body) }
+  switch (verdict.kind) {
+    case 'restart':
+    case 'fail':
+      await res.dump()
+      throw statusError(what, res.statusCode)
+    case 'complete':
+      await res.dump()
+      return { displayUri, body: nothing(), start: verdict.length, length: verdict.length, validator: validatorOf(res.headers) ?? resume?.validator, complete: true }
+    case 'continue':
+      // The 206 may carry no validator of its own; the one it was asked with still names the file.
+      return { displayUri, body: counted(res.body, displayUri, verdict.start, verdict.length), start: verdict.start, length: verdict.length, validator: validatorOf(res.headers) ?? resume?.validator, complete: false }
+    case 'whole':
+      return { displayUri, body: counted(res.body, displayUri, 0, verdict.length), start: 0, length: verdict.length, validator: validatorOf(res.headers), complete: false }
+  }
 }

@@ -18,7 +18,7 @@ import { silentSink, type ProgressSink } from '../events.js'
 import { PktLineReader, pktText } from '../pktline/pktline.js'
 import { chunksOf } from './chunks.js'
 import { resolveProxyEnv, withScheme } from './proxy.js'
-import { downloadUri, redirectTarget, REDIRECT_STATUSES, type Download } from './download.js'
+import { downloadUri, redirectTarget, REDIRECT_STATUSES, type Download, type ResumeFrom } from './download.js'
 import type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
 
@@ -155,10 +155,10 @@ export class HttpTransport implements Transport {
   }
 
   /** Downloads a packfile URI the server sent (download.ts), on this transport's connections. */
-  download(uri: string, schemes: readonly string[]): Promise<Download> {
+  download(uri: string, schemes: readonly string[], resume?: ResumeFrom): Promise<Download> {
     this.client ??= makeClient(this.options, this.tls)
     const client = this.client
-    return downloadUri(uri, { client, schemes, headersFor: (url) => this.credentialHeaders(url), ...(this.options.signal ? { signal: this.options.signal } : {}) })
+    return downloadUri(uri, { client, schemes, headersFor: (url) => this.credentialHeaders(url), ...(this.options.signal ? { signal: this.options.signal } : {}) }, resume)
   }
 
   private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer, signal = this.options.signal): Promise<HttpResponse> {

@@ -1,12 +1,12 @@
 /** Picks the transport for a remote URL. */
-import { downloadUri, type Download } from './download.js'
+import { downloadUri, type Download, type ResumeFrom } from './download.js'
 import { HttpTransport, makeClient, tlsOptions } from './http.js'
 import { localSpawnSpecs, ProcessTransport, sshSpawnSpec } from './process.js'
 import type { Transport, TransportOptions } from './types.js'
 import { parseRemoteUrl } from './url.js'
 
 export type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
-export type { Download } from './download.js'
+export type { Download, ResumeFrom } from './download.js'
 export { parseRemoteUrl, type RemoteUrl } from './url.js'
 
 /** Nothing is contacted until handshake(). */
@@ -26,14 +26,15 @@ export function openTransport(url: string, options: TransportOptions): Transport
 /**
  * Downloads a packfile URI that `transport`'s server named: on the transport's own
  * connections when it is http, else on a client of its own that sends no credentials.
+ * With `resume`, continues a download that was cut (download.ts).
  */
-export async function openDownload(transport: Transport, uri: string, schemes: readonly string[], options: TransportOptions): Promise<Download> {
-  if (transport.download !== undefined) return transport.download(uri, schemes)
+export async function openDownload(transport: Transport, uri: string, schemes: readonly string[], options: TransportOptions, resume?: ResumeFrom): Promise<Download> {
+  if (transport.download !== undefined) return transport.download(uri, schemes, resume)
   const client = makeClient(options, tlsOptions(options))
   const userAgent = options.userAgent
   let download: Download
   try {
-    download = await downloadUri(uri, { client, schemes, headersFor: (): Record<string, string> => (userAgent !== undefined ? { 'User-Agent': userAgent } : {}), ...(options.signal ? { signal: options.signal } : {}) })
+    download = await downloadUri(uri, { client, schemes, headersFor: (): Record<string, string> => (userAgent !== undefined ? { 'User-Agent': userAgent } : {}), ...(options.signal ? { signal: options.signal } : {}) }, resume)
   } catch (e) {
     await client.close().catch(() => undefined)
     throw e
@@ -45,5 +46,5 @@ export async function openDownload(transport: Transport, uri: string, schemes: r
       await client.close().catch(() => undefined)
     }
   }
-  return { displayUri: download.displayUri, body: closing() }
+  return { ...download, body: closing() }
 }

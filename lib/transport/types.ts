@@ -4,7 +4,7 @@
  */
 import type { ProgressSink } from '../events.js'
 import type { PktLineReader } from '../pktline/pktline.js'
-import type { Download } from './download.js'
+import type { Download, ResumeFrom } from './download.js'
 
 export interface Transport {
   /** The remote URL with any password removed (safe to print). */
@@ -25,9 +25,9 @@ export interface Transport {
   /**
    * Downloads a packfile URI the server named, on this transport's connections and with
    * its credentials for its own origin only (download.ts). Transports that are not http
-   * have none: see openDownload.
+   * have none: see openDownload. With `resume`, continues a download that was cut.
    */
-  download?(uri: string, schemes: readonly string[]): Promise<Download>
+  download?(uri: string, schemes: readonly string[], resume?: ResumeFrom): Promise<Download>
   /** Bytes received from the server so far (for progress and the benchmark). */
   readonly bytesReceived: number
   close(): Promise<void>
