@@ -85,6 +85,13 @@ export class BundleError extends TsgitError {
   }
 }
 
+/** A bundle list (bundle-uri's config-format list) is malformed or names something unusable. */
+export class BundleListError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_BUNDLE_LIST', message, options)
+  }
+}
+
 /** An object is malformed (bad tree entry, bad header, hash mismatch). */
 export class ObjectFormatError extends TsgitError {
   constructor(message: string, options: TsgitErrorOptions = {}) {

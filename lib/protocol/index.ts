@@ -11,3 +11,5 @@ export type { PacketSource, RemoteTextSink, DemuxOptions } from '../pktline/side
 export { buildObjectInfoRequest, parseObjectInfo, serverSupportsObjectInfo } from './object-info.js'
 export { readBundle, parseBundleHeader, isBundleSignature, signatureState, BUNDLE_V2_SIGNATURE, BUNDLE_V3_SIGNATURE, DEFAULT_MAX_BUNDLE_HEADER_BYTES, DEFAULT_MAX_BUNDLE_HEADER_LINES } from './bundle.js'
 export type { Bundle, BundleHeader, BundleHeaderOptions, BundlePrerequisite, BundleRef } from './bundle.js'
+export { parseBundleList, resolveBundleUri, selectBundles, sameFilter, classifyBundleUriContent, DEFAULT_MAX_BUNDLE_LIST_BYTES } from './bundle-list.js'
+export type { BundleList, BundleListEntry, BundleListMode, BundleListOptions, BundleSelection } from './bundle-list.js'
