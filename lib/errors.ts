@@ -75,6 +75,23 @@ export class PackError extends TsgitError {
   }
 }
 
+/**
+ * A bundle (gitformat-bundle) is not one, or its header breaks the format or a bound.
+ * Retryable only when the data ended early: a download that was cut off.
+ */
+export class BundleError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_BUNDLE', message, options)
+  }
+}
+
+/** A bundle list (bundle-uri's config-format list) is malformed or names something unusable. */
+export class BundleListError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_BUNDLE_LIST', message, options)
+  }
+}
+
 /** An object is malformed (bad tree entry, bad header, hash mismatch). */
 export class ObjectFormatError extends TsgitError {
   constructor(message: string, options: TsgitErrorOptions = {}) {
