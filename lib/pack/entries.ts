@@ -118,6 +118,13 @@ export class EntryTable {
     return i
   }
 
+  /** Forgets the entries from `count` on (salvage.ts keeps the whole ones before a cut). */
+  truncate(count: number): void {
+    if (count >= this.count) return
+    this.count = count
+    for (const i of this.refBase.keys()) if (i >= count) this.refBase.delete(i)
+  }
+
   /** Index of the entry starting exactly at `offset`, or NO_BASE (entries are added in offset order). */
   indexAtOffset(offset: number): number {
     let lo = 0

@@ -22,6 +22,36 @@ import {
 } from './format.js'
 import { RecentObjects } from './recent.js'
 
+export const DEFAULT_MAX_OBJECT_SIZE = 2 * 1024 * 1024 * 1024
+export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
+
+/**
+ * Objects just received are kept in a ring of this size (recent.ts): in packs from git,
+ * a delta's base is nearly always within the few MiB of objects before it.
+ */
+const DEFAULT_RECENT_BYTES = 2 * 1024 * 1024
+
+/** What a caller may bound of the receiving half; the rest of ReceiveLimits has defaults. */
+export interface ReceiveOptions {
+  /** Bound on any single object, delta, or delta result. Default 2 GiB. */
+  maxObjectSize?: number
+  /** Bound on the object count the pack header may claim. Default 2^32 - 1. */
+  maxObjects?: number
+  /** Entries whose inflated size exceeds this are inflated as a stream. Default 64 MiB. */
+  streamingThreshold?: number
+  /** Memory for the objects just received, so that deltas on them are resolved as they arrive. Default 2 MiB; 0 turns it off. */
+  recentBytes?: number
+}
+
+export function receiveLimits(options: ReceiveOptions): ReceiveLimits {
+  return {
+    maxObjectSize: options.maxObjectSize ?? DEFAULT_MAX_OBJECT_SIZE,
+    maxObjects: options.maxObjects ?? 0xffffffff,
+    streamingThreshold: options.streamingThreshold ?? DEFAULT_STREAMING_THRESHOLD,
+    recentBytes: options.recentBytes ?? DEFAULT_RECENT_BYTES,
+  }
+}
+
 export interface ReceiveLimits {
   maxObjectSize: number
   maxObjects: number
@@ -88,8 +118,13 @@ export class PackReceiver {
   /** The two buffers join copies into, alternately. */
   private readonly staging: (Buffer | undefined)[] = [undefined, undefined]
 
-  constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink) {
+  constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink, private readonly title = 'Receiving objects') {
     this.recent = limits.recentBytes > 0 ? new RecentObjects(limits.recentBytes) : undefined
+  }
+
+  /** The whole pack, trailer included, has been parsed and its checksum verified. */
+  get complete(): boolean {
+    return this.phase === 'done'
   }
 
   /** The next chunks of the pack, parsed together (one parse call, not one per chunk). */
@@ -107,6 +142,22 @@ export class PackReceiver {
       }
     }
     if (this.buf.length - this.pos + this.queued >= this.want || this.phase === 'done') await this.parse(false).catch((e: unknown) => this.explain(e))
+  }
+
+  /**
+   * The input ended: parses whatever is at hand, even short of what the next step
+   * wants. A pack that is not `complete` then is one whose bytes ran out (the input was
+   * cut) where they parsed: what is wrong in the bytes that came, as far as they go, has thrown.
+   */
+  async endOfInput(): Promise<void> {
+    if (this.streaming !== undefined && this.streaming.error === undefined) await this.closeStreaming().catch((e: unknown) => this.explain(e))
+    if (this.streaming === undefined) await this.parse(false).catch((e: unknown) => this.explain(e))
+  }
+
+  /** Stops a streaming entry that will get no more input. */
+  abandon(): void {
+    this.streaming?.inflater.destroy()
+    this.streaming = undefined
   }
 
   /** The input ended: everything must have been consumed exactly. */
@@ -377,7 +428,7 @@ export class PackReceiver {
     if (!done && percent === this.lastPercent && this.bytes - this.lastBytes < 1 << 20) return
     this.lastPercent = percent
     this.lastBytes = this.bytes
-    this.progress.progress({ title: 'Receiving objects', current, total, bytes: this.bytes, ...(done ? { done: true } : {}) })
+    this.progress.progress({ title: this.title, current, total, bytes: this.bytes, ...(done ? { done: true } : {}) })
   }
 
   /** Moves the entry at buf[pos] to the streaming inflater; true when it already completed. */
@@ -439,14 +490,35 @@ export class PackReceiver {
     this.offset += consumed
     if (s.inflater.bytesWritten === s.fed) return undefined
     // zlib stopped short of the input: the stream ended inside this chunk.
+    this.endStreaming(s)
+    return chunk.subarray(consumed)
+  }
+
+  /** The streaming entry's zlib stream has ended: the entry is whole if it inflated to its size. */
+  private endStreaming(s: StreamingEntry): void {
     this.streaming = undefined
     s.inflater.destroy()
+    if (s.error) throw s.error
     if (s.out !== s.size) throw this.corrupt(s.offset, `inflated size ${s.out} differs from the declared ${s.size}`)
     const t = this.entries
     t.crc[s.index] = s.crc
     t.end[s.index] = this.offset
     if (s.hasher) t.setOid(s.index, s.hasher.digest())
     this.entryDone()
-    return chunk.subarray(consumed)
+  }
+
+  /**
+   * zlib took every byte of the streaming entry so far, and no more are coming: its
+   * stream may have ended exactly at the last one (a pack cut right after the entry),
+   * which only telling zlib that the input has ended shows.
+   */
+  private async closeStreaming(): Promise<void> {
+    const s = this.streaming as StreamingEntry
+    const ended = await new Promise<boolean>((resolve) => {
+      s.inflater.once('end', () => resolve(true))
+      s.inflater.once('error', () => resolve(false))
+      s.inflater.end()
+    })
+    if (ended) this.endStreaming(s)
   }
 }

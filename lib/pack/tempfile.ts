@@ -12,12 +12,16 @@ function suffix(): string {
   return s
 }
 
-/** Creates `<dir>/<prefix>XXXXXX` with O_EXCL, opened for reading and writing. */
-export async function createTempFile(dir: string, prefix: string): Promise<{ path: string; handle: FileHandle }> {
+/**
+ * Creates `<dir>/<prefix>XXXXXX` with O_EXCL, opened for reading and writing. Read-only
+ * by default, as git makes its temp files: only a file that may be reopened for writing
+ * later (a pack to be continued) needs `mode` 0o644.
+ */
+export async function createTempFile(dir: string, prefix: string, mode = 0o444): Promise<{ path: string; handle: FileHandle }> {
   for (let attempt = 0; ; attempt++) {
     const path = join(dir, prefix + suffix())
     try {
-      return { path, handle: await open(path, 'wx+', 0o444) }
+      return { path, handle: await open(path, 'wx+', mode) }
     } catch (e) {
       if ((e as { code?: unknown }).code !== 'EEXIST' || attempt >= 100) throw e
     }
@@ -32,11 +36,12 @@ export async function writeAll(handle: FileHandle, data: Buffer, position?: numb
   }
 }
 
-/** Writes `data`, one buffer after the other, at the file's current position. */
-export async function writeAllV(handle: FileHandle, data: readonly Buffer[]): Promise<void> {
+/** Writes `data`, one buffer after the other, at `position`. */
+export async function writeAllV(handle: FileHandle, data: readonly Buffer[], position: number): Promise<void> {
   let rest = data.filter((b) => b.length > 0)
   while (rest.length > 0) {
-    let { bytesWritten } = await handle.writev(rest)
+    let { bytesWritten } = await handle.writev(rest, position)
+    position += bytesWritten
     // a short write: drop what went out, go on from inside the buffer it stopped in
     let k = 0
     while (k < rest.length && bytesWritten >= (rest[k] as Buffer).length) bytesWritten -= (rest[k++] as Buffer).length

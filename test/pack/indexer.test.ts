@@ -1,10 +1,11 @@
 import t from 'tap'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import { PackError } from '../../lib/errors.js'
 import type { ProgressEvent } from '../../lib/events.js'
-import { indexPack, type IndexPackOptions } from '../../lib/pack/indexer.js'
+import { createResumablePackFile, indexPack, type IndexPackOptions } from '../../lib/pack/indexer.js'
 import { git } from '../fixtures/git.js'
 import {
   buildPack, chunked, fixTrailer, gitIndexPack, listDir, makeBareRepo, makeDelta, makeFarBaseRepo, makeHistoryRepo, packAll,
@@ -338,4 +339,232 @@ t.test('an aborted signal stops indexing and cleans up', async (t) => {
   t.type(err, PackError)
   t.match((err as Error).message, /aborted/)
   t.same(listDir(dest.packDir), [])
+})
+
+/** A resumable pack file in `packDir` holding `bytes`, open as a caller continuing it opens it. */
+async function targetWith(packDir: string, bytes: Buffer, have = bytes.length, keepOnFailure = true) {
+  const f = await createResumablePackFile(packDir)
+  await f.handle.write(bytes, 0, bytes.length, 0)
+  return { path: f.path, handle: f.handle, have, keepOnFailure }
+}
+
+/** The pieces of `bytes` in chunks of `size`, then `fail` thrown: a connection cut. */
+async function* cutAfter(bytes: Buffer, size: number, fail: Error): AsyncGenerator<Buffer> {
+  yield* chunked(bytes, size)
+  throw fail
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777
+const umask = process.umask()
+
+t.test('target: the start of the pack is parsed from the file, the rest written after it', async (t) => {
+  const pack = packAll(repo.path)
+  const expectedIdx = gitIndexPack(pack)
+  const mid = Math.floor(pack.length / 2) + 3
+  const cases: [string, Buffer, number][] = [
+    ['have 0', Buffer.alloc(0), 0],
+    ['have 0, stale bytes after it', Buffer.from('stale bytes from a try before'), 0],
+    ['have a middle offset', pack.subarray(0, mid), mid],
+    ['have a middle offset, stale bytes after it', Buffer.concat([pack.subarray(0, mid), Buffer.alloc(5000, 0)]), mid],
+    ['have the whole pack, input empty', pack, pack.length],
+  ]
+  for (const [what, inFile, have] of cases) {
+    const dest = makeBareRepo()
+    t.teardown(dest.cleanup)
+    const target = await targetWith(dest.packDir, inFile, have)
+    const events: ProgressEvent[] = []
+    const sink = { progress: (e: ProgressEvent) => events.push(e), remote() {}, warn() {}, info() {} }
+    const result = await indexPack(chunked(pack.subarray(have), 4096), { packDir: dest.packDir, target, progress: sink })
+    t.same(listDir(dest.packDir), [`${result.name}.idx`, `${result.name}.pack`], `${what}: the target became the pack`)
+    t.notOk(existsSync(target.path), what)
+    t.ok(readFileSync(result.packPath).equals(pack), `${what}: pack bytes`)
+    t.ok(readFileSync(result.idxPath).equals(expectedIdx), `${what}: idx bytes identical to git's`)
+    t.same(events.filter((e) => e.title === 'Receiving objects').at(-1), { title: 'Receiving objects', current: result.objectCount, total: result.objectCount, bytes: pack.length, done: true }, `${what}: progress counts the whole pack`)
+    t.equal(target.handle.fd, -1, `${what}: the handle is closed`)
+  }
+})
+
+t.test('target with keepOnFailure: a cut input leaves the file, a second try finishes it', async (t) => {
+  const pack = packAll(repo.path)
+  const expectedIdx = gitIndexPack(pack)
+  const uncut = await indexInto(pack, 65536)
+  for (const [what, cut, input] of [
+    ['the input throws', Math.floor(pack.length * 0.4) + 1, (b: Buffer) => cutAfter(b, 1000, new Error('connection reset'))],
+    ['the input ends too soon', Math.floor(pack.length * 0.7), (b: Buffer) => chunked(b, 1000)],
+    ['the input throws at once', 0, (b: Buffer) => cutAfter(b, 1000, new Error('connection reset'))],
+    ['the input throws inside the trailer', pack.length - 7, (b: Buffer) => cutAfter(b, 1000, new Error('connection reset'))],
+  ] as const) {
+    const dest = makeBareRepo()
+    t.teardown(dest.cleanup)
+    const first = await createResumablePackFile(dest.packDir)
+    const err = await indexPack(input(pack.subarray(0, cut)), { packDir: dest.packDir, target: { ...first, have: 0, keepOnFailure: true } }).catch((e: unknown) => e)
+    t.type(err, Error, what)
+    if (what.includes('throws')) t.equal((err as Error).message, 'connection reset', `${what}: the input's error`)
+    else t.match((err as Error).message, /truncated/, what)
+    t.same(listDir(dest.packDir), [first.path.slice(dest.packDir.length + 1)], `${what}: only the file is left`)
+    t.equal(statSync(first.path).size, cut, `${what}: its length is the bytes received`)
+    t.equal(mode(first.path), 0o644 & ~umask, `${what}: still writable by its owner`)
+
+    const handle = await open(first.path, 'r+')
+    const result = await indexPack(chunked(pack.subarray(cut), 3000), { packDir: dest.packDir, target: { path: first.path, handle, have: cut, keepOnFailure: true } })
+    t.equal(result.name, uncut.result.name, what)
+    t.ok(readFileSync(result.packPath).equals(pack), `${what}: same .pack as an uncut run`)
+    t.ok(readFileSync(result.idxPath).equals(readFileSync(uncut.result.idxPath)), `${what}: same .idx as an uncut run`)
+    t.ok(readFileSync(result.idxPath).equals(expectedIdx), `${what}: and as git's`)
+    t.same(listDir(dest.packDir), [`${result.name}.idx`, `${result.name}.pack`])
+  }
+})
+
+t.test('target with keepOnFailure: an abort leaves the file with every chunk that came', async (t) => {
+  const pack = packAll(repo.path)
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const ac = new AbortController()
+  let sent = 0
+  // As a transport does: the body fails with the abort's reason once the signal fires.
+  async function* input() {
+    for await (const c of chunked(pack, 1000)) {
+      ac.signal.throwIfAborted()
+      sent += c.length
+      if (sent > pack.length / 2) ac.abort(new Error('user hit ^C'))
+      yield c
+    }
+  }
+  const target = await targetWith(dest.packDir, Buffer.alloc(0))
+  const err = await indexPack(input(), { packDir: dest.packDir, target, signal: ac.signal }).catch((e: unknown) => e)
+  t.type(err, PackError)
+  t.match((err as Error).message, /aborted/)
+  t.ok(sent > pack.length / 2 && sent < pack.length, 'cut in the middle')
+  t.equal(statSync(target.path).size, sent, 'every byte that came is in the file')
+  const handle = await open(target.path, 'r+')
+  const result = await indexPack(chunked(pack.subarray(sent), 65536), { packDir: dest.packDir, target: { path: target.path, handle, have: sent, keepOnFailure: true } })
+  t.ok(readFileSync(result.idxPath).equals(gitIndexPack(pack)), 'continued to the same pack')
+})
+
+t.test('target without keepOnFailure: a cut input removes the file', async (t) => {
+  const pack = packAll(repo.path)
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const target = await targetWith(dest.packDir, pack.subarray(0, 1000), 1000, false)
+  const err = await indexPack(cutAfter(pack.subarray(1000, 3000), 500, new Error('connection reset')), { packDir: dest.packDir, target }).catch((e: unknown) => e)
+  t.equal((err as Error).message, 'connection reset')
+  t.same(listDir(dest.packDir), [])
+})
+
+t.test('target with keepOnFailure: an abort while deltas are resolved keeps the whole pack', async (t) => {
+  const pack = packAll(repo.path, ['--no-reuse-delta', '--depth=50', '--window=50'])
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const ac = new AbortController()
+  const sink = { progress: (e: ProgressEvent) => { if (e.title === 'Resolving deltas') ac.abort(new Error('user hit ^C')) }, remote() {}, warn() {}, info() {} }
+  const target = await targetWith(dest.packDir, Buffer.alloc(0))
+  const err = await indexPack(chunked(pack, 4096), { packDir: dest.packDir, target, recentBytes: 0, threads: 2, threadsMinDeltas: 0, progress: sink, signal: ac.signal }).catch((e: unknown) => e)
+  t.match((err as Error).message, /aborted/)
+  t.same(listDir(dest.packDir), [target.path.slice(dest.packDir.length + 1)], 'only the pack file is left')
+  t.equal(statSync(target.path).size, pack.length)
+  const handle = await open(target.path, 'r+')
+  const result = await indexPack(chunked(Buffer.alloc(0), 1), { packDir: dest.packDir, target: { path: target.path, handle, have: pack.length, keepOnFailure: true } })
+  t.ok(readFileSync(result.idxPath).equals(gitIndexPack(pack)), 'indexed from the file alone')
+})
+
+t.test('target with keepOnFailure: bytes that are not a pack remove the file', async (t) => {
+  const pack = packAll(repo.path)
+  const flipAt = Math.floor(pack.length / 2)
+  const flipped = patch(pack, flipAt, (b) => b ^ 0x55)
+  const cases: [string, Buffer, number][] = [
+    ['corrupt input', Buffer.alloc(0), 0],
+    ['corrupt bytes in the file', flipped.subarray(0, flipAt + 100), flipAt + 100],
+    ['a wrong trailer', pack.subarray(0, 1000), 1000],
+  ]
+  for (const [what, inFile, have] of cases) {
+    const dest = makeBareRepo()
+    t.teardown(dest.cleanup)
+    const target = await targetWith(dest.packDir, inFile, have)
+    const rest = what === 'a wrong trailer' ? patch(pack, pack.length - 1, (b) => b ^ 1).subarray(have) : flipped.subarray(have)
+    const err = await indexPack(chunked(rest, 4096), { packDir: dest.packDir, target }).catch((e: unknown) => e)
+    t.type(err, PackError, what)
+    t.same(listDir(dest.packDir), [], `${what}: the file is removed`)
+  }
+})
+
+t.test('expectedChecksum: another trailer is an error, and the file is removed even with keepOnFailure', async (t) => {
+  const pack = packAll(repo.path)
+  const sum = pack.subarray(pack.length - 20).toString('hex')
+  const wrong = 'f'.repeat(40)
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const target = await targetWith(dest.packDir, pack.subarray(0, 500))
+  const err = await indexPack(chunked(pack.subarray(500), 4096), { packDir: dest.packDir, target, expectedChecksum: wrong }).catch((e: unknown) => e)
+  t.type(err, PackError)
+  t.match((err as Error).message, new RegExp(`${sum}.*${wrong}`), 'names both sums')
+  t.same(listDir(dest.packDir), [])
+  const ok = await indexPack(chunked(pack, 4096), { packDir: dest.packDir, expectedChecksum: sum.toUpperCase() })
+  t.equal(ok.checksum, sum, 'the expected one passes, in either case')
+})
+
+t.test('defer: nothing in place until install(); discard() removes the temps', async (t) => {
+  const pack = packAll(repo.path)
+  const expectedIdx = gitIndexPack(pack)
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const target = await targetWith(dest.packDir, pack.subarray(0, 3000))
+  const result = await indexPack(chunked(pack.subarray(3000), 4096), { packDir: dest.packDir, target, keep: 'clone in progress', defer: true })
+  t.same(listDir(dest.packDir).filter((n) => n.startsWith('pack-')), [], 'nothing in place')
+  t.equal(result.pending.packPath, target.path)
+  t.ok(readFileSync(result.pending.packPath).equals(pack), 'the pack under its temp name')
+  t.ok(readFileSync(result.pending.idxPath).equals(expectedIdx), 'the idx under its temp name')
+  t.equal(result.keepPath, undefined, 'no .keep yet')
+  await result.install()
+  t.same(listDir(dest.packDir), [`${result.name}.idx`, `${result.name}.keep`, `${result.name}.pack`])
+  t.equal(result.keepPath, join(dest.packDir, `${result.name}.keep`))
+  t.equal(result.alreadyInstalled, false)
+  t.ok(readFileSync(result.idxPath).equals(expectedIdx))
+  await result.install()
+  await result.discard()
+  t.same(listDir(dest.packDir), [`${result.name}.idx`, `${result.name}.keep`, `${result.name}.pack`], 'a second install and a discard after it change nothing')
+  git(['fsck', '--strict'], { cwd: dest.path })
+
+  const other = makeBareRepo()
+  t.teardown(other.cleanup)
+  const dropped = await indexPack(chunked(pack, 4096), { packDir: other.packDir, promisor: '', defer: true })
+  t.equal(listDir(other.packDir).length, 2, 'two temps')
+  await dropped.discard()
+  t.same(listDir(other.packDir), [], 'discard removes them')
+  await t.rejects(dropped.install(), PackError, 'no install after a discard')
+})
+
+t.test('.keep already there is neither reported nor replaced; alreadyInstalled', async (t) => {
+  const pack = packAll(repo.path)
+  const name = `pack-${pack.subarray(pack.length - 20).toString('hex')}`
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const keep = join(dest.packDir, `${name}.keep`)
+  writeFileSync(keep, 'held by another fetch\n')
+  const first = await indexPack(chunked(pack, 65536), { packDir: dest.packDir, keep: 'mine', promisor: '' })
+  t.equal(first.keepPath, undefined, 'not reported')
+  t.equal(first.promisorPath, join(dest.packDir, `${name}.promisor`), 'the .promisor it made is')
+  t.equal(first.alreadyInstalled, false)
+  t.equal(readFileSync(keep, 'utf8'), 'held by another fetch\n', 'left as it was')
+
+  const installedIdx = readFileSync(first.idxPath)
+  const again = await indexPack(chunked(pack, 65536), { packDir: dest.packDir, keep: 'mine', promisor: 'other' })
+  t.equal(again.alreadyInstalled, true)
+  t.equal(again.keepPath, undefined)
+  t.equal(again.promisorPath, undefined)
+  t.equal(readFileSync(join(dest.packDir, `${name}.promisor`), 'utf8'), '', '.promisor left as it was')
+  t.ok(readFileSync(again.idxPath).equals(installedIdx))
+  t.same(listDir(dest.packDir), [`${name}.idx`, `${name}.keep`, `${name}.pack`, `${name}.promisor`], 'no temps left')
+})
+
+t.test('installed .pack and .idx are read-only, as git makes them', async (t) => {
+  const pack = packAll(repo.path)
+  for (const opts of [{}, { target: true }] as const) {
+    const dest = makeBareRepo()
+    t.teardown(dest.cleanup)
+    const result = 'target' in opts
+      ? await indexPack(chunked(pack.subarray(100), 4096), { packDir: dest.packDir, target: await targetWith(dest.packDir, pack.subarray(0, 100)) })
+      : await indexPack(chunked(pack, 4096), { packDir: dest.packDir })
+    t.equal(mode(result.packPath), 0o444 & ~umask, '.pack')
+    t.equal(mode(result.idxPath), 0o444 & ~umask, '.idx')
+  }
 })
