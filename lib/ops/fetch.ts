@@ -15,19 +15,20 @@
  * of negotiation (the tips are the haves: a remote that does not know them sends more
  * than it needs to).
  */
-import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
+import { MissingObjectError, TsgitError, UsageError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
-import { filterToWire, parseFilterSpec, serverSupportsFilter, type RemoteRef } from '../protocol/index.js'
+import { filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs, type RemoteRef } from '../protocol/index.js'
 import type { ConfigReader } from '../repo/config.js'
 import { writeFileAtomic } from '../repo/lock.js'
 import { isValidRefName, type RefIdent, type RefStore } from '../repo/refs.js'
 import { mapRefspec, parseRefspec, refspecPrefix, type Refspec } from '../repo/refspec.js'
 import { worktreeHeads } from '../repo/worktrees.js'
 import { committerIdent } from './ident.js'
-import { checkConnected, fetchPackAndUris, uriProtocols } from './packfile-uris.js'
+import { ConfigJournal } from './download-journal.js'
+import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
+import { checkConnected, checkTips, receive, type Received } from './receive.js'
 import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { RevWalk } from './rev-walk.js'
@@ -281,7 +282,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
   const rc = await openRepoContext(ctx, { lazyFetch: false })
   const { repo, store } = rc
   let session: RemoteSession | undefined
-  const keeps: string[] = []
+  let received: Received | undefined
   try {
     const config = repo.config
     const branch = await currentBranch((n) => repo.refs.readSymref(n))
@@ -345,51 +346,42 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       const filterSpec = promisor ? config.getString(`remote.${name}.partialclonefilter`) : undefined
       const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
       const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
-      let shallowInfo: { shallow: Oid[]; unshallow: Oid[] } | undefined
-      const fetched = await fetchPackAndUris(
-        session,
-        {
-          wants: [...wants],
-          haves: [...haves],
-          done: true,
-          ofsDelta: true,
-          includeTag: follow,
-          // As git: when progress is not shown, the server is asked not to send its own.
-          noProgress: opts.noProgress ?? ctx.sink.showProgress === false,
-          ...(filter !== undefined ? { filter } : {}),
-          // A shallow repository says where its history ends, so the server sends nothing past it.
-          ...(repo.shallow.size > 0 ? { shallow: [...repo.shallow] } : {}),
-        },
-        {
-          packDir: store.packDir,
-          keep: `tsgit fetch ${process.pid}\n`,
-          ...(promisorLines !== undefined ? { promisor: promisorLines } : {}),
-          progress: ctx.sink,
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-          threads: packThreads(config),
-          onShallowInfo: (info) => {
-            shallowInfo = info
-          },
-        },
-        { protocols: uriProtocols(config), transportOptions },
-      )
-      if (!fetched) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
-      const { pack: result, uriPacks } = fetched
-      for (const p of [result, ...uriPacks]) if (p.keepPath) keeps.push(p.keepPath)
-      objects = result.objectCount + uriPacks.reduce((n, p) => n + p.objectCount, 0)
+      const protocols = uriProtocols(config, ctx.sink)
+      const args: FetchArgs = {
+        wants: [...wants],
+        haves: [...haves],
+        done: true,
+        ofsDelta: true,
+        includeTag: follow,
+        // As git: when progress is not shown, the server is asked not to send its own.
+        noProgress: opts.noProgress ?? ctx.sink.showProgress === false,
+        ...(filter !== undefined ? { filter } : {}),
+        // A shallow repository says where its history ends, so the server sends nothing past it.
+        ...(repo.shallow.size > 0 ? { shallow: [...repo.shallow] } : {}),
+        ...packfileUriArgs(session.caps, protocols),
+      }
+      const uriArgs = args.packfileUriProtocols ?? []
+      received = await receive(session, { args }, {
+        packDir: store.packDir,
+        keep: `tsgit fetch ${process.pid}\n`,
+        ...(promisorLines !== undefined ? { promisor: promisorLines } : {}),
+        progress: ctx.sink,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        threads: packThreads(config),
+        ...(uriArgs.length > 0 ? { uris: { protocols: uriArgs, transportOptions, concurrency: uriConcurrency(config), journal: new ConfigJournal(config) } } : {}),
+      })
+      objects = received.objects
       await store.rescan()
-      if (shallowInfo !== undefined) {
+      if (received.shallow !== undefined) {
         // The boundary the server drew: new shallow commits in, those it completed out.
-        const { shallow: added, unshallow } = shallowInfo
+        const { shallow: added, unshallow } = received.shallow
         const next = new Set([...repo.shallow, ...added])
         for (const oid of unshallow) next.delete(oid)
         await repo.setShallow(next)
         store.shallowChanged()
       }
-      for (const m of mappings) {
-        if (!(await store.has(m.oid))) throw new TsgitError('E_CONNECTIVITY', `remote did not send all necessary objects (missing ${m.oid} for ${m.src})`)
-      }
-      if (uriPacks.length > 0 && !promisor) await checkConnected(repo, store, [...wantedTips])
+      await checkTips(store, mappings.map((m) => ({ oid: m.oid, name: m.src })))
+      if (received.packs.length + received.alreadyHere.length > 1 && !promisor) await checkConnected(repo, store, [...wantedTips])
     }
     await session.transport.close()
     session = undefined
@@ -435,11 +427,11 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const fetchHead = [...listedInHead.filter(forMerge).map((m) => line(m, true)), ...listedInHead.filter((m) => !forMerge(m)).map((m) => line(m, false))].join('')
     await writeFileAtomic(join(repo.gitDir, 'FETCH_HEAD'), fetchHead)
 
-    for (const k of keeps.splice(0)) await unlink(k).catch((e: unknown) => { if (!isNotFound(e)) throw e })
     return { url: shown, updates, rejected: updates.filter((u) => u.flag === '!').length, objects }
   } finally {
-    // A failed fetch leaves its packs (their objects may serve a retry) but no .keep.
-    for (const k of keeps) await unlink(k).catch(() => undefined)
+    // The packs stay (their objects may serve a retry), held no longer; never a .keep
+    // that was there before this fetch.
+    await received?.release().catch(() => undefined)
     await session?.transport.close().catch(() => undefined)
     await store.close()
   }

@@ -14,11 +14,12 @@ import { MissingObjectError, RemoteError, TsgitError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import type { ObjectStore, PromisorFetcher } from '../odb/store.js'
 import type { Oid } from '../odb/types.js'
-import { buildFetchRequest, serverSupportsFilter, type Capabilities, type FetchArgs, type PackfileUri } from '../protocol/index.js'
+import { buildFetchRequest, serverSupportsFilter, type Capabilities, type FetchArgs } from '../protocol/index.js'
 import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'
-import { fetchPackfileUris, packfileUriArgs, uriProtocols } from './packfile-uris.js'
-import { openSession, openSessionWith, packThreads, receivePack, remoteHas, type RemoteSession } from './remote-session.js'
+import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
+import { receive } from './receive.js'
+import { openSession, openSessionWith, packThreads, remoteHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 import type { SpeculativeCommand, TransportOptions } from '../transport/index.js'
 
@@ -302,12 +303,18 @@ export class LazyFetcher implements PromisorFetcher {
     try {
       const { session, reader, args } = await this.request(remote, oids, hooks.ahead)
       const onPackStart = hooks.onAccepted && (() => hooks.onAccepted?.(remote, session))
-      let uris: PackfileUri[] = []
+      const protocols = args.packfileUriProtocols ?? []
       const threads = packThreads(this.ctx.config)
-      const ingest = { packDir: this.ctx.store.packDir, promisor: '', progress: this.sink, signal: this.ctx.signal, threads }
-      await receivePack(reader, args, { ...ingest, onPackStart, onPackfileUris: (u) => (uris = u) })
-      // Objects the server left for packs elsewhere (packfile-uris): downloaded now, as promisor packs.
-      await fetchPackfileUris(session.transport, uris, { ...ingest, protocols: args.packfileUriProtocols ?? [], transportOptions: this.transportOptions(remote) })
+      // Objects the server leaves for packs elsewhere (packfile-uris) come as promisor packs too.
+      await receive(session, { args, reader }, {
+        packDir: this.ctx.store.packDir,
+        promisor: '',
+        progress: this.sink,
+        ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
+        ...(threads !== undefined ? { threads } : {}),
+        ...(onPackStart ? { onPackStart } : {}),
+        ...(protocols.length > 0 ? { uris: { protocols, transportOptions: this.transportOptions(remote), concurrency: uriConcurrency(this.ctx.config) } } : {}),
+      })
       this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: true })
       return { ok: true }
     } catch (e) {

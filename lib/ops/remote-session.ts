@@ -1,24 +1,18 @@
 /**
  * A conversation with one remote over protocol v2: handshake and capabilities once,
- * then ls-refs and fetch commands. The pack stream is handed to the indexer; the
+ * then ls-refs and fetch commands (a fetch's answer is read by receive.ts). The
  * protocol layer never sees the object store.
  */
-import type { ProgressSink } from '../events.js'
-import { indexPack, type IndexPackResult } from '../pack/index.js'
 import type { Oid } from '../odb/types.js'
 import type { ConfigReader } from '../repo/config.js'
 import {
   buildObjectInfoRequest,
   parseObjectInfo,
   serverSupportsObjectInfo,
-  buildFetchRequest,
   buildLsRefsRequest,
   Capabilities,
   parseCapabilities,
-  parseFetchResponse,
   parseLsRefs,
-  type FetchArgs,
-  type PackfileUri,
   type RemoteRef,
 } from '../protocol/index.js'
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js'
@@ -120,54 +114,10 @@ export async function openSessionAndListRefs(url: string, options: TransportOpti
   }
 }
 
-export interface PackIngest {
-  packDir: string
-  keep?: string
-  promisor?: string
-  progress: ProgressSink
-  signal?: AbortSignal
-  /** Called when the packfile section begins: the server accepted the request and is sending. */
-  onPackStart?: () => void
-  /** Called with the response's packfile-uris section (packs to download besides this one), before the pack is read. */
-  onPackfileUris?: (uris: PackfileUri[]) => void
-  /** Called with the response's shallow-info section (a fetch with deepen), before the pack is read. */
-  onShallowInfo?: (info: { shallow: Oid[]; unshallow: Oid[] }) => void
-  /**
-   * Threads for the deltas left once the pack is in (packThreads): when given, they are
-   * used for any number of deltas; by default only for many (indexer.ts).
-   */
-  threads?: number
-}
-
 /** pack.threads, as git's index-pack reads it: unset or 0 is automatic (undefined here). */
 export function packThreads(config: ConfigReader): number | undefined {
   const n = config.getInt('pack.threads')
   return n === undefined || n <= 0 ? undefined : n
-}
-
-/**
- * Sends a fetch with `done` (no negotiation: clone and lazy fetch have nothing to
- * offer) and indexes the pack the server streams back.
- */
-export async function fetchPack(session: RemoteSession, args: FetchArgs, ingest: PackIngest): Promise<IndexPackResult | undefined> {
-  return receivePack(await session.transport.command(buildFetchRequest(session.caps, args)), args, ingest)
-}
-
-/** Parses a fetch response and indexes its pack. */
-export async function receivePack(reader: PktLineReader, args: FetchArgs, ingest: PackIngest): Promise<IndexPackResult | undefined> {
-  const response = await parseFetchResponse(reader, ingest.progress, { sidebandAll: args.sidebandAll === true })
-  if (response.shallow.length > 0 || response.unshallow.length > 0) ingest.onShallowInfo?.({ shallow: response.shallow, unshallow: response.unshallow })
-  if (response.packfileUris.length > 0) ingest.onPackfileUris?.(response.packfileUris)
-  if (!response.pack) return undefined
-  ingest.onPackStart?.()
-  return indexPack(response.pack, {
-    packDir: ingest.packDir,
-    keep: ingest.keep,
-    promisor: ingest.promisor,
-    progress: ingest.progress,
-    signal: ingest.signal,
-    ...(ingest.threads !== undefined ? { threads: ingest.threads, threadsMinDeltas: 0 } : {}),
-  })
 }
 
 /** Which of `oids` the remote has, by the v2 object-info command (undefined when it cannot say). */

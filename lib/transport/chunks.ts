@@ -6,7 +6,7 @@
  * When the consumer is slower than the socket, as a pack parser is, every byte is
  * copied once more into fresh memory. Here each chunk is passed on as it came, and the
  * stream is paused while more than `highWater` bytes wait. Otherwise it behaves like
- * the async iterator: the stream's error is thrown (what is still queued is dropped),
+ * the async iterator: the stream's error is thrown once what arrived before it is handed out (the iterator drops it),
  * a stream destroyed before its end throws ERR_STREAM_PREMATURE_CLOSE, and a consumer
  * that stops early destroys the stream.
  */
@@ -51,8 +51,9 @@ export async function* chunksOf(stream: Readable, highWater = 1 << 20): AsyncGen
   stream.on('close', onClose)
   try {
     for (;;) {
-      // As with the iterator, an error ends the stream at once, whatever is still buffered.
-      if (failure !== undefined) throw failure
+      // What arrived before an error is handed out first: a cut download or response
+      // keeps every byte it got (the iterator would drop them).
+      if (failure !== undefined && head >= queue.length) throw failure
       if (head < queue.length) {
         const chunk = queue[head] as Buffer
         queue[head++] = undefined as unknown as Buffer

@@ -18,7 +18,7 @@
 import type { Readable } from 'node:stream'
 import { TransportError } from '../errors.js'
 import { chunksOf } from './chunks.js'
-import type { HttpClient, HttpResponse } from './http-client.js'
+import { retryableConnectError, type HttpClient, type HttpResponse } from './http-client.js'
 import { judgeResponse, rangeHeaders, validatorOf, type ResumeFrom } from './range.js'
 
 export type { ResumeFrom } from './range.js'
@@ -164,7 +164,7 @@ export async function downloadUri(uri: string, ctx: DownloadContext, resume?: Re
         res = await ctx.client.request(url, { method: 'GET', headers: { Accept: '*/*', ...ctx.headersFor(url), ...extra }, ...(ctx.signal ? { signal: ctx.signal } : {}) })
       } catch (e) {
         if (isAbort(e)) throw e
-        throw new TransportError(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, retryable: true })
+        throw new TransportError(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e, retryable: retryableConnectError(e) })
       }
       if (!REDIRECT_STATUSES.has(res.statusCode)) return res
       const location = headerValue(res, 'location')

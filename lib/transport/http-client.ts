@@ -43,3 +43,17 @@ export interface TlsOptions {
   /** Where a warning about the trusted certificates goes (extra-ca.ts). */
   warn?: (message: string) => void
 }
+
+/**
+ * Whether a request that failed before any answer may succeed if tried again: a refused
+ * or reset connection, a timeout, a name that did not resolve may pass; a certificate
+ * that does not verify will not (retrying it only delays the error).
+ */
+export function retryableConnectError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code
+  const inner = (e as { cause?: { code?: unknown } } | null)?.cause?.code
+  for (const c of [code, inner]) {
+    if (typeof c === 'string' && (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/.test(c))) return false
+  }
+  return true
+}

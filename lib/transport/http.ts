@@ -9,7 +9,7 @@
  * configured URL.
  */
 import { readFileSync } from 'node:fs'
-import type { HttpClient, HttpRequest, HttpResponse, TlsOptions } from './http-client.js'
+import { retryableConnectError, type HttpClient, type HttpRequest, type HttpResponse, type TlsOptions } from './http-client.js'
 import { NodeHttpClient } from './node-http.js'
 import { tlsConnectOptions } from './extra-ca.js'
 import { undiciClient } from './undici-parts.js'
@@ -170,7 +170,7 @@ export class HttpTransport implements Transport {
       return await this.client.request(url, opts)
     } catch (e) {
       if (e instanceof Error && e.name === 'AbortError') throw e
-      throw new TransportError(`unable to access '${this.displayUrl}': ${describeCause(e)}`, { cause: e, retryable: true })
+      throw new TransportError(`unable to access '${this.displayUrl}': ${describeCause(e)}`, { cause: e, retryable: retryableConnectError(e) })
     }
   }
 

@@ -119,9 +119,11 @@ t.test('with fetch.uriProtocols the named pack is downloaded: the packs of git\'
   t.ok(fetch?.args.includes('packfile-uris http'), 'packfile-uris with the allowed protocols')
   const got = cdnRequests.slice(cdnSince)
   t.same(got.map((q) => q.path), ['/blob.pack'], 'the pack downloaded once')
-  // While it downloaded, the response's pack was in place, held by a .keep, and no ref written.
+  // While it downloaded, nothing was in place yet (every pack goes in once all are in, the
+  // response's own last) and no ref was written; the download went to git's temp name.
   const seen = got[0]?.seen ?? []
-  t.ok(seen.some((f) => f.endsWith('.keep')) && seen.some((f) => f.endsWith('.idx')), `the pack sent was held by a .keep: ${seen.join(' ')}`)
+  t.notOk(seen.some((f) => f.startsWith('pack-') && f.endsWith('.idx')), `no pack in place during the download: ${seen.join(' ')}`)
+  t.ok(seen.includes(`pack-${packHash}.pack.temp`), 'the download goes to pack-<hash>.pack.temp, as git names it')
   t.equal(got[0]?.refs, false, 'refs are written after the download')
   t.ok(existsSync(join(ours, '.git', 'packed-refs')), '(where the clone writes them)')
 

@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { git, tempDir } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { startGitServer, type GitServer, type RecordedRequest } from '../fixtures/server.js'
-import { openSessionAndListRefs, openSessionWith, receivePack } from '../../lib/ops/remote-session.js'
+import { openSessionAndListRefs, openSessionWith } from '../../lib/ops/remote-session.js'
+import { receive } from '../../lib/ops/receive.js'
 import { buildFetchRequest, serverSupportsFilter, type Capabilities, type FetchArgs } from '../../lib/protocol/index.js'
 import { silentSink } from '../../lib/events.js'
 
@@ -85,10 +86,10 @@ t.test('a fetch as the first command: used when the guess holds, rebuilt without
     const packDir = join(tmp.path, `packs-${label.replace(/ /g, '-')}`)
     mkdirSync(packDir)
     const { session, reader } = await openSessionWith(server.url('rich.git'), { sink: silentSink }, (caps) => buildFetchRequest(caps, args(caps)))
-    const pack = await receivePack(reader, args(session.caps), { packDir, progress: silentSink })
+    const got = await receive(session, { args: args(session.caps), reader }, { packDir, progress: silentSink })
     await session.transport.close()
     await server.close()
-    t.ok(pack !== undefined && pack.objectCount > 0, `${label}: a pack arrived`)
+    t.ok(got.objects > 0, `${label}: a pack arrived`)
     const sent = commands(server, 'fetch')
     t.equal(sent.length, fetches, `${label}: ${fetches} fetch request(s)`)
     t.equal(sent.at(-1)?.args.includes('filter blob:none'), filtered, `${label}: the request that counted ${filtered ? 'has' : 'has no'} filter`)

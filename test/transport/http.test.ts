@@ -300,7 +300,7 @@ t.test('https: TLS verification, sslCAInfo, sslVerify=false, and no https→http
       const untrusted = openTransport(url, {})
       const err = await untrusted.handshake().catch((e: unknown) => e)
       t.ok(err instanceof TransportError, 'self-signed certificate rejected')
-      t.equal((err as TransportError).retryable, true)
+      t.equal((err as TransportError).retryable, false, 'and not worth a retry: the certificate will not change')
       t.match((err as Error).message, /^unable to access 'https:\/\/127\.0\.0\.1:\d+\/rich\.git': .*(self[- ]signed|certificate)/i)
       await untrusted.close()
 
