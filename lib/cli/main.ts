@@ -71,6 +71,9 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream, debug: bo
   if (isTsgitError(e)) {
     const prefix = e.exitCode === EXIT_USAGE ? 'error' : 'fatal'
     stderr.write(`${prefix}: ${e.message}\n`)
+    // What to do next, on a line of its own (an unfinished clone: how to finish it).
+    const hint = (e as { hint?: unknown }).hint
+    if (typeof hint === 'string') stderr.write(`hint: ${hint}\n`)
     if (debug && e.stack) stderr.write(`${e.stack}\n`)
     return e.exitCode
   }
@@ -112,8 +115,16 @@ export async function run(argv: string[], io: Pick<CliContext, 'cwd' | 'env' | '
     if (pending === undefined) return 0
     return await pending
   } catch (e) {
-    // Interrupted: the operation has cleaned up; exit as a process killed by the signal would.
-    if (signal.aborted) return signal.reason instanceof InterruptSignal ? signal.reason.exitCode : 130
+    // Interrupted: the operation has cleaned up; exit as a process killed by the signal
+    // would, saying what to do when it kept something to finish.
+    if (signal.aborted) {
+      const code = signal.reason instanceof InterruptSignal ? signal.reason.exitCode : 130
+      if (typeof (e as { hint?: unknown } | null)?.hint === 'string') {
+        for (const d of displays) d.endLine()
+        reportError(e, io.stderr, debug)
+      }
+      return code
+    }
     for (const d of displays) d.endLine()
     return reportError(e, io.stderr, debug)
   }

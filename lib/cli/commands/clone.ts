@@ -3,6 +3,14 @@ import { collect, displayOptions, opContext, type CommandModule } from '../comma
 import { clone } from '../../ops/clone.js'
 import { TsgitError, UsageError } from '../../errors.js'
 
+/** --retries <n>: a count, 0 or more. */
+export function parseRetries(value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  const text = String(value)
+  if (!/^\d{1,6}$/.test(text)) throw new UsageError(`--retries takes a number of tries, 0 or more (got '${text}')`)
+  return Number(text)
+}
+
 export const cloneCommand: CommandModule = {
   name: 'clone',
   summary: 'Clone a repository into a new directory, optionally as a partial clone (--filter)',
@@ -22,6 +30,7 @@ export const cloneCommand: CommandModule = {
       .option('-q, --quiet', 'be quiet')
       .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
       .option('-c, --config <key=value>', 'set configuration in the new repository (repeatable)', collect)
+      .option('--retries <n>', 'tries after the first, by resuming, for a failure a retry may get past (default clone.retries, else 3)')
   },
   async exec(ctx, args, opts) {
     const [url, directory] = args
@@ -35,6 +44,7 @@ export const cloneCommand: CommandModule = {
     const depthArg = opts.depth as string | undefined
     const depth = depthArg === undefined ? undefined : /^\d+$/.test(depthArg) ? Number(depthArg) : NaN
     if (depth !== undefined && !(depth > 0 && Number.isSafeInteger(depth))) throw new TsgitError('E_DEPTH', `depth ${depthArg} is not a positive number`)
+    const retries = parseRetries(opts.retries)
     await clone(
       opContext(ctx, display),
       {
@@ -49,6 +59,7 @@ export const cloneCommand: CommandModule = {
         filters: (opts.filter as string[] | undefined) ?? [],
         config: configs,
         ...(depth !== undefined ? { depth } : {}),
+        ...(retries !== undefined ? { retries } : {}),
       },
     )
     return 0

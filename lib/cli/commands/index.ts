@@ -1,5 +1,6 @@
 import type { CommandModule } from '../command.js'
 import { cloneCommand } from './clone.js'
+import { cloneResumeCommand } from './clone-resume.js'
 import { backfillCommand } from './backfill.js'
 import { configCommand } from './config.js'
 import { remoteCommand } from './remote.js'
@@ -10,4 +11,4 @@ import { fsckCommand } from './fsck.js'
 import { fetchCommand } from './fetch.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
-export const commands: CommandModule[] = [cloneCommand, fetchCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, fsckCommand, checkoutCommand]
+export const commands: CommandModule[] = [cloneCommand, cloneResumeCommand, fetchCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, fsckCommand, checkoutCommand]
