@@ -32,7 +32,7 @@ import {
   type ClonePlan, type CloneRequest, type CloneState,
 } from '../repo/clone-state.js'
 import type { ConfigFile } from '../repo/config.js'
-import { Repository } from '../repo/repository.js'
+import { initRepository, Repository } from '../repo/repository.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { fillMissing, type FillKind } from './clone-fill.js'
 import { headTarget, planRefs, refsMoved, writeCloneRefs } from './clone-plan.js'
@@ -118,6 +118,9 @@ export async function attemptClone(ctx: CloneContext, job: CloneJob, first?: Fir
     created = made.value
     if (opened.status === 'rejected') throw opened.reason
   }
+  // A try after one that was killed while creating the repository: what is missing of
+  // it is made now (an existing config, HEAD or directory is left as it is).
+  if (created === undefined) await initRepository(job.destPath, { bare: job.request.bare })
   const { repo, state } = await openClone(job, ctx, created)
   const store = new ObjectStore(repo.objectsDir, {
     shallow: () => repo.shallow,
@@ -225,7 +228,7 @@ class Attempt {
       await unlink(packFile.path).catch(() => undefined)
     }
     await writeCloneRefs(repo, store, plan, { bare: state.bare, origin: state.origin, url: state.url, env: this.ctx.env })
-    await this.dropKeeps()
+    await this.tidyPackDir()
     const willCheckout = state.checkout && !state.bare && headTarget(plan) !== undefined
     await repo.config.update((f) => (willCheckout ? writeClonePhase(f, 'checkout') : clearCloneState(f)))
   }
@@ -404,8 +407,12 @@ class Attempt {
     if (tags.length > 0) await this.receiveInto(session, plan, this.fetchArgs(session, plan, { wants: tags, filter: 'tree:0', haves: [...new Set(follow.filter((t) => tags.includes(t.oid)).map((t) => t.peeled ?? t.oid))] }))
   }
 
-  /** Removes the .keep files clones made in this repository (this try's, and any a killed try left). */
-  private async dropKeeps(): Promise<void> {
+  /**
+   * Removes what the clone's tries left in objects/pack: .keep files clones made (this
+   * try's, and any a killed try left), and temporary files a killed try left (nothing is
+   * being received any more: every pack of the clone is in).
+   */
+  private async tidyPackDir(): Promise<void> {
     let names: string[]
     try {
       names = await readdir(this.packDir)
@@ -414,10 +421,10 @@ class Attempt {
       throw e
     }
     for (const n of names) {
-      if (!n.startsWith('pack-') || !n.endsWith('.keep')) continue
       const path = join(this.packDir, n)
-      const text = await readFile(path, 'utf8').catch(() => '')
-      if (text.startsWith(KEEP_PREFIX)) await unlink(path).catch((e: unknown) => { if (!isNotFound(e)) throw e })
+      let ours = n.startsWith('tmp_') || (n.startsWith('pack-') && n.endsWith('.temp'))
+      if (!ours && n.startsWith('pack-') && n.endsWith('.keep')) ours = (await readFile(path, 'utf8').catch(() => '')).startsWith(KEEP_PREFIX)
+      if (ours) await unlink(path).catch((e: unknown) => { if (!isNotFound(e)) throw e })
     }
   }
 
@@ -450,6 +457,7 @@ class Attempt {
         this.ctx.sink.warn("Clone succeeded, but checkout failed.\nYou can inspect what was checked out with 'git status'\nand retry with 'git restore --source=HEAD :/'\n")
         throw e
       }
+      await this.tidyPackDir()
       await repo.config.update((f) => clearCloneState(f))
     }
     return {

@@ -246,9 +246,9 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
       opened: openSessionAndListRefs(opts.url, transportOptions, { refPrefixes: tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/'] }),
       created: (async () => {
         // The view is the transport's: its local layer is re-read from the file by this update.
-        const created = await Repository.fromLocation(await initRepository(destPath, { bare }), { env: ctx.env, config })
-        await created.config.update(setUp)
-        return created
+        // The request is in the repository's first config: from its first byte on disk,
+        // a directory this clone made says what it is.
+        return Repository.fromLocation(await initRepository(destPath, { bare, config: setUp }), { env: ctx.env, config })
       })(),
     }
     first.opened.catch(() => undefined)

@@ -120,6 +120,31 @@ async function* counted(body: AsyncIterable<Buffer>, onBytes: ((n: number) => vo
 
 async function* nothing(): AsyncGenerator<Buffer> {}
 
+/** Indexes a named pack from its .temp file and `body` (what comes after `have`); deferred, its checksum the one named. */
+async function indexNamedPack(body: AsyncIterable<Buffer>, file: { path: string; handle: FileHandle; have: number }, hash: string, shown: string, opts: NamedPackOptions): Promise<NamedPack> {
+  try {
+    const pack = await indexPack(body, {
+      packDir: opts.packDir,
+      ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
+      ...(opts.promisor !== undefined ? { promisor: opts.promisor } : {}),
+      progress: opts.progress,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.threads !== undefined ? { threads: opts.threads, threadsMinDeltas: 0 } : {}),
+      target: { ...file, keepOnFailure: true },
+      defer: true,
+      expectedChecksum: hash,
+    })
+    return { installed: false, pack }
+  } catch (e) {
+    if (await exists(file.path)) await opts.journal?.stopped(hash, (await stat(file.path)).size).catch(() => undefined)
+    else await opts.journal?.forget(hash).catch(() => undefined)
+    if (e instanceof TsgitError && e.code === 'E_PACK' && /differs from the expected/.test(e.message)) {
+      throw new TsgitError('E_PACKFILE_URI', `fetch-pack: pack downloaded from ${shown} does not match expected hash ${hash}`, { cause: e })
+    }
+    throw e
+  }
+}
+
 /**
  * Downloads the pack `named` names, continuing what an earlier try left in
  * pack-<hash>.pack.temp, and indexes it (deferred: the caller installs it once every
@@ -146,6 +171,12 @@ export async function downloadNamedPack(transport: Transport, named: PackfileUri
       throw new TsgitError('E_RESUME_STATE', `cannot continue the download of '${rec.uri}': ${path} holds ${have} bytes, more than the file's ${rec.length}`)
     }
     const sameUri = rec === undefined || rec.uri === uri
+    if (sameUri && rec?.length !== undefined && have === rec.length) {
+      // Whole already (a try stopped after its last byte): indexed from the file, its
+      // checksum checked, without asking the server anything.
+      closed = true // (the indexer closes it)
+      return await indexNamedPack(nothing(), { path, handle, have }, hash, `'${uri}'`, opts)
+    }
     const download = await openDownload(transport, uri, opts.protocols, opts.transportOptions, {
       have,
       ...(sameUri && rec?.validator !== undefined ? { validator: rec.validator } : {}),
@@ -166,33 +197,8 @@ export async function downloadNamedPack(transport: Transport, named: PackfileUri
       })
     }
     const body = download.complete ? nothing() : counted(download.body, opts.onBytes)
-    let pack: IndexPackResult
-    try {
-      pack = await indexPack(body, {
-        packDir: opts.packDir,
-        ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
-        ...(opts.promisor !== undefined ? { promisor: opts.promisor } : {}),
-        progress: opts.progress,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.threads !== undefined ? { threads: opts.threads, threadsMinDeltas: 0 } : {}),
-        target: { path, handle, have, keepOnFailure: true },
-        defer: true,
-        expectedChecksum: hash,
-      })
-      closed = true
-    } catch (e) {
-      closed = true
-      if (await exists(path)) {
-        await opts.journal?.stopped(hash, (await stat(path)).size).catch(() => undefined)
-      } else {
-        await opts.journal?.forget(hash).catch(() => undefined)
-      }
-      if (e instanceof TsgitError && e.code === 'E_PACK' && /differs from the expected/.test(e.message)) {
-        throw new TsgitError('E_PACKFILE_URI', `fetch-pack: pack downloaded from ${download.displayUri} does not match expected hash ${hash}`, { cause: e })
-      }
-      throw e
-    }
-    return { installed: false, pack }
+    closed = true // (the indexer closes it)
+    return await indexNamedPack(body, { path, handle, have }, hash, download.displayUri, opts)
   } finally {
     if (!closed) await handle.close().catch(() => undefined)
   }

@@ -81,7 +81,7 @@ export interface Received {
 }
 
 /** A pack indexed but not installed: indexPack's deferred result. */
-type Deferred = IndexPackResult & { install(): Promise<void>; discard(): Promise<void> }
+type Deferred = IndexPackResult & { install(): Promise<void>; discard(options?: { keepPack?: boolean }): Promise<void> }
 
 function deferred(p: IndexPackResult): Deferred {
   const d = p as Partial<Deferred> & IndexPackResult
@@ -128,12 +128,16 @@ function quiet(sink: ProgressSink): ProgressSink {
   return { progress: () => undefined, remote: (t) => sink.remote(t), warn: (m) => sink.warn(m), info: () => undefined, showProgress: false }
 }
 
-/** Runs `jobs` with at most `limit` at once; settles when all have. */
-async function bounded<T>(jobs: (() => Promise<T>)[], limit: number): Promise<PromiseSettledResult<T>[]> {
-  const results: PromiseSettledResult<T>[] = new Array(jobs.length)
+/**
+ * Runs `jobs` with at most `limit` at once; settles when those started have. After a
+ * failure (of a job, or `failed()` says so) no more start: the ones under way go on to
+ * their end, so what they download is whole for the next try.
+ */
+async function bounded<T>(jobs: (() => Promise<T>)[], limit: number, failed: () => boolean): Promise<PromiseSettledResult<T>[]> {
+  const results: PromiseSettledResult<T>[] = []
   let next = 0
   const worker = async (): Promise<void> => {
-    while (next < jobs.length) {
+    while (next < jobs.length && !failed()) {
       const i = next++
       const job = jobs[i] as () => Promise<T>
       try {
@@ -144,13 +148,7 @@ async function bounded<T>(jobs: (() => Promise<T>)[], limit: number): Promise<Pr
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker))
-  return results
-}
-
-/** An abort we caused (another part failed first) says nothing new: report the first real failure. */
-function firstFailure(errors: unknown[], ours: AbortSignal): unknown {
-  const real = errors.find((e) => !(ours.aborted && e instanceof Error && (e.name === 'AbortError' || /aborted/.test(e.message))))
-  return real ?? errors[0]
+  return results.filter((r) => r !== undefined)
 }
 
 async function removeIfThere(path: string | undefined): Promise<void> {
@@ -171,9 +169,10 @@ export async function receive(session: RemoteSession, request: { args: FetchArgs
   const named = dedupe(response.packfileUris)
   if (named.length > 0 && opts.uris === undefined) throw new TsgitError('E_PROTOCOL', 'the server named packs to download although none were asked for')
 
-  // One failure stops the rest: what they hold so far stays for the next try.
-  const stop = new AbortController()
-  const signal = opts.signal !== undefined ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal
+  // After a failure no other download starts; those under way finish (a file whole is
+  // not asked for again by the next try). An interrupt (opts.signal) stops everything.
+  let failed = false
+  const signal = opts.signal
   const progress = new DownloadProgress(opts.progress, named.length)
   let downloaded = 0
   const uris = opts.uris
@@ -187,9 +186,9 @@ export async function receive(session: RemoteSession, request: { args: FetchArgs
               ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
               ...(opts.promisor !== undefined ? { promisor: opts.promisor } : {}),
               protocols: uris.protocols,
-              transportOptions: { ...uris.transportOptions, signal },
+              transportOptions: { ...uris.transportOptions, ...(signal !== undefined ? { signal } : {}) },
               progress: quiet(opts.progress),
-              signal,
+              ...(signal !== undefined ? { signal } : {}),
               ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
               ...(uris.journal !== undefined ? { journal: uris.journal } : {}),
               onBytes: (b) => {
@@ -199,13 +198,14 @@ export async function receive(session: RemoteSession, request: { args: FetchArgs
               onLength: (l) => progress.length(l),
             })
           } catch (e) {
-            stop.abort()
+            failed = true
             throw e
           } finally {
             progress.finished()
           }
         }),
         uris.concurrency,
+        () => failed,
       )
 
   opts.onPackStart?.()
@@ -218,7 +218,7 @@ export async function receive(session: RemoteSession, request: { args: FetchArgs
         ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
         ...(opts.promisor !== undefined ? { promisor: opts.promisor } : {}),
         progress: opts.progress,
-        signal,
+        ...(signal !== undefined ? { signal } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads, threadsMinDeltas: 0 } : {}),
         ...(opts.packFile !== undefined ? { target: { ...opts.packFile, have: 0, keepOnFailure: true } } : {}),
         defer: true,
@@ -226,7 +226,7 @@ export async function receive(session: RemoteSession, request: { args: FetchArgs
     )
   } catch (e) {
     ownError = e
-    stop.abort()
+    failed = true
   }
   progress.show()
   const settled = await downloads
@@ -235,10 +235,11 @@ export async function receive(session: RemoteSession, request: { args: FetchArgs
   const fresh = got.flatMap((g) => (g.installed ? [] : [deferred(g.pack)]))
   if (failures.length > 0) {
     // Nothing goes in: a complete named pack's file stays under its .temp name (the next
-    // try finds it whole); the response's pack stays only where the caller keeps it.
-    await own?.discard().catch(() => undefined)
-    for (const p of fresh) await p.discard().catch(() => undefined)
-    throw firstFailure(failures, stop.signal)
+    // try finds it whole: a 416 for the bytes after its end, no byte again); the
+    // response's pack stays only where the caller keeps it (a clone salvages it whole).
+    await own?.discard({ keepPack: opts.packFile !== undefined }).catch(() => undefined)
+    for (const p of fresh) await p.discard({ keepPack: true }).catch(() => undefined)
+    throw failures[0]
   }
   const ownPack = own as Deferred
   const installed: IndexPackResult[] = []

@@ -94,8 +94,12 @@ export interface DeferredIndexPackResult extends IndexPackResult {
   readonly pending: { packPath: string; idxPath: string }
   /** .keep/.promisor, .pack, .idx into place in that order. Once; on failure nothing is left in place and it may be tried again. */
   install(): Promise<void>
-  /** Removes the temporary files; after install() it does nothing (it never removes an installed pack). */
-  discard(): Promise<void>
+  /**
+   * Removes the temporary files; after install() it does nothing (it never removes an
+   * installed pack). With keepPack the pack file stays, whole, where it is (a later try
+   * indexes it again instead of downloading it again).
+   */
+  discard(options?: { keepPack?: boolean }): Promise<void>
 }
 
 /** A pack file whose every entry is parsed and hashed, its trailer checked. */
@@ -237,12 +241,12 @@ function deferred(result: IndexPackResult, install: () => Promise<Installed>, te
       )
       return installing
     },
-    async discard(): Promise<void> {
+    async discard(options: { keepPack?: boolean } = {}): Promise<void> {
       await installing?.catch(() => {})
       if (state !== 'pending') return
       state = 'discarded'
       await removeIfThere(temps.idxPath)
-      await removeIfThere(temps.packPath)
+      if (options.keepPack !== true) await removeIfThere(temps.packPath)
     },
   })
 }

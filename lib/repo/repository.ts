@@ -31,6 +31,8 @@ export interface InitOptions {
   /** Defaults to git 2.39's built-in `master` (callers pass init.defaultBranch when set). */
   initialBranch?: string
   objectFormat?: string
+  /** Edits the new config before it is first written (nothing when there is one already). */
+  config?: (file: ConfigFile) => void
 }
 
 export interface RepositoryLocation {
@@ -101,23 +103,31 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
 
   const root = resolve(dir)
   const gitDir = bare ? root : join(root, '.git')
+  // The config first: a process killed while creating the repository leaves either no
+  // config or one with what the caller put in it (a clone's resume state), never a
+  // repository that exists but does not say what it is for.
+  await mkdir(gitDir, { recursive: true })
+  const configPath = join(gitDir, 'config')
+  if (!(await exists(configPath))) {
+    const config = ConfigFile.empty(configPath)
+    config.set('core.repositoryformatversion', '0')
+    config.set('core.filemode', 'true')
+    config.set('core.bare', String(bare))
+    if (!bare) config.set('core.logallrefupdates', 'true')
+    options.config?.(config)
+    await writeFileAtomic(configPath, config.toBuffer())
+    // the probe needs a real file in the repository's filesystem: use the config itself
+    if (!(await probeFilemode(configPath))) {
+      config.set('core.filemode', 'false')
+      await writeFileAtomic(configPath, config.toBuffer())
+    }
+  }
   for (const sub of ['branches', 'info', 'objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) {
     await mkdir(join(gitDir, sub), { recursive: true })
   }
   await writeIfAbsent(join(gitDir, 'description'), DEFAULT_DESCRIPTION)
   await writeIfAbsent(join(gitDir, 'info', 'exclude'), DEFAULT_EXCLUDE)
 
-  const configPath = join(gitDir, 'config')
-  if (!(await exists(configPath))) {
-    // the probe needs a real file in the repository's filesystem: use the config itself
-    await writeFileAtomic(configPath, '')
-    const config = ConfigFile.empty(configPath)
-    config.set('core.repositoryformatversion', '0')
-    config.set('core.filemode', String(await probeFilemode(configPath)))
-    config.set('core.bare', String(bare))
-    if (!bare) config.set('core.logallrefupdates', 'true')
-    await writeFileAtomic(configPath, config.toBuffer())
-  }
   const headPath = join(gitDir, 'HEAD')
   if (!(await exists(headPath))) await writeFileAtomic(headPath, `ref: refs/heads/${branch}\n`)
   return bare ? { gitDir, bare } : { gitDir, workTree: root, bare }

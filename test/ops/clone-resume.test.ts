@@ -18,8 +18,9 @@ import { assertSameClone, gitDirOf, resumeState } from '../fixtures/clone-shape.
 import { tsgit } from '../fixtures/tsgit.js'
 
 const srv = serveRepos(t, 'tsgit-clone-resume-', async (root) => {
-  // 400 commits: a commit part of ~60 KiB, several of git's 16 KiB packets, to cut in.
-  const big = await makeBigRepo(join(root, 'big.git'), { files: 200, commits: 400, fileSize: 2000 })
+  // Long commit messages: a commit part of a few hundred KiB, several of git's packets
+  // (up to 64 KiB each: a cut keeps only whole packets), to cut in.
+  const big = await makeBigRepo(join(root, 'big.git'), { files: 200, commits: 400, fileSize: 2000, messageBytes: 600 })
   // A tag on the first commit makes git write the pack as commits, then trees, then blobs
   // (without one it keeps the traversal's order, trees and blobs mixed).
   git(['tag', 'v0', big.commits[0] as string], { cwd: big.path })
