@@ -32,6 +32,7 @@ import {
   type ClonePlan, type CloneRequest, type CloneState,
 } from '../repo/clone-state.js'
 import type { ConfigFile } from '../repo/config.js'
+import { takeCloneLock } from '../repo/clone-lock.js'
 import { initRepository, Repository } from '../repo/repository.js'
 import { checkoutTree } from '../worktree/checkout.js'
 import { fillMissing, type FillKind } from './clone-fill.js'
@@ -118,9 +119,22 @@ export async function attemptClone(ctx: CloneContext, job: CloneJob, first?: Fir
     created = made.value
     if (opened.status === 'rejected') throw opened.reason
   }
-  // A try after one that was killed while creating the repository: what is missing of
-  // it is made now (an existing config, HEAD or directory is left as it is).
-  if (created === undefined) await initRepository(job.destPath, { bare: job.request.bare })
+  // Nobody else works on this clone; a try after a killed one clears the locks it left,
+  // then makes what is missing of the repository (a config, HEAD or directory there stays).
+  const release = await takeCloneLock(job.gitDir, created === undefined).catch(async (e: unknown) => {
+    await session?.transport.close().catch(() => undefined)
+    throw e
+  })
+  try {
+    if (created === undefined) await initRepository(job.destPath, { bare: job.request.bare })
+    return await attemptLocked(ctx, job, session, created, first)
+  } finally {
+    await release().catch(() => undefined)
+  }
+}
+
+async function attemptLocked(ctx: CloneContext, job: CloneJob, opened: RemoteSession | undefined, created: Repository | undefined, first: FirstContact | undefined): Promise<CloneResult> {
+  let session = opened
   const { repo, state } = await openClone(job, ctx, created)
   const store = new ObjectStore(repo.objectsDir, {
     shallow: () => repo.shallow,
