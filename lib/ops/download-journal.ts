@@ -6,7 +6,7 @@
  */
 import type { LayeredConfig } from '../repo/config-load.js'
 import { readDownloadRecord, removeDownloadRecord, writeDownloadRecord, type DownloadRecord } from '../repo/clone-state.js'
-import type { DownloadJournal } from './packfile-uris.js'
+import type { DownloadJournal } from './resumable-download.js'
 
 export class ConfigJournal implements DownloadJournal {
   private queue: Promise<void> = Promise.resolve()

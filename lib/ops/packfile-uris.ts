@@ -11,15 +11,17 @@
  * downloaded twice; a pack already installed is not downloaded at all. Its checksum must
  * be the one the server named.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises'
+import { stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TsgitError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import { indexPack, type IndexPackResult } from '../pack/indexer.js'
 import type { Capabilities, FetchArgs, PackfileUri } from '../protocol/index.js'
 import type { ConfigReader } from '../repo/config.js'
-import type { DownloadRecord } from '../repo/clone-state.js'
-import { openDownload, type Transport, type TransportOptions } from '../transport/index.js'
+import type { Transport, TransportOptions } from '../transport/index.js'
+import { continueDownload, type DownloadJournal } from './resumable-download.js'
+
+export type { DownloadJournal } from './resumable-download.js'
 
 /** The schemes tsgit downloads packfile URIs over. */
 const DOWNLOADABLE = ['http', 'https']
@@ -55,22 +57,6 @@ export function packfileUriArgs(caps: Capabilities, protocols: readonly string[]
   return { packfileUriProtocols: protocols, ...(features.has('sideband-all') ? { sidebandAll: true } : {}) }
 }
 
-/**
- * Where resumable downloads keep what they learnt (the validator for If-Range, the
- * length, the bytes on disk when they stopped). A clone keeps it in the new
- * repository's config (clone-state.ts); without one, a download still continues from
- * its file, with Range alone, as git's does.
- */
-export interface DownloadJournal {
-  get(key: string): DownloadRecord | undefined
-  /** A download began (or began again from byte 0) with this answer. */
-  started(key: string, record: DownloadRecord): Promise<void>
-  /** A download stopped short with `have` bytes synced to disk. */
-  stopped(key: string, have: number): Promise<void>
-  /** The file is whole and installed, or gone: nothing to continue. */
-  forget(key: string): Promise<void>
-}
-
 export interface NamedPackOptions {
   packDir: string
   keep?: string
@@ -91,16 +77,6 @@ export interface NamedPackOptions {
 /** A named pack downloaded and indexed, not yet installed; or one that was installed already. */
 export type NamedPack = { installed: true; name: string } | { installed: false; pack: IndexPackResult }
 
-/** Opens `path` for reading and writing, creating it empty when absent. */
-async function openTemp(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r+')
-  } catch (e) {
-    if (!isNotFound(e)) throw e
-    return open(path, 'wx+', 0o644)
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path)
@@ -110,15 +86,6 @@ async function exists(path: string): Promise<boolean> {
     throw e
   }
 }
-
-async function* counted(body: AsyncIterable<Buffer>, onBytes: ((n: number) => void) | undefined): AsyncGenerator<Buffer> {
-  for await (const chunk of body) {
-    onBytes?.(chunk.length)
-    yield chunk
-  }
-}
-
-async function* nothing(): AsyncGenerator<Buffer> {}
 
 /** Indexes a named pack from its .temp file and `body` (what comes after `have`); deferred, its checksum the one named. */
 async function indexNamedPack(body: AsyncIterable<Buffer>, file: { path: string; handle: FileHandle; have: number }, hash: string, shown: string, opts: NamedPackOptions): Promise<NamedPack> {
@@ -156,50 +123,7 @@ export async function downloadNamedPack(transport: Transport, named: PackfileUri
   const name = `pack-${hash}`
   const base = join(opts.packDir, name)
   if ((await exists(`${base}.pack`)) && (await exists(`${base}.idx`))) return { installed: true, name }
-  const path = `${base}.pack.temp`
-  const handle = await openTemp(path)
-  let closed = false
-  try {
-    let have = (await handle.stat()).size
-    const rec = opts.journal?.get(hash)
-    // What the journal says arrived must be there; a file that lost bytes, or holds more
-    // than the whole, is not ours to continue.
-    if (rec?.have !== undefined && have < rec.have) {
-      throw new TsgitError('E_RESUME_STATE', `cannot continue the download of '${rec.uri}': ${path} holds ${have} bytes, the record says ${rec.have} arrived`)
-    }
-    if (rec?.length !== undefined && have > rec.length) {
-      throw new TsgitError('E_RESUME_STATE', `cannot continue the download of '${rec.uri}': ${path} holds ${have} bytes, more than the file's ${rec.length}`)
-    }
-    const sameUri = rec === undefined || rec.uri === uri
-    if (sameUri && rec?.length !== undefined && have === rec.length) {
-      // Whole already (a try stopped after its last byte): indexed from the file, its
-      // checksum checked, without asking the server anything.
-      closed = true // (the indexer closes it)
-      return await indexNamedPack(nothing(), { path, handle, have }, hash, `'${uri}'`, opts)
-    }
-    const download = await openDownload(transport, uri, opts.protocols, opts.transportOptions, {
-      have,
-      ...(sameUri && rec?.validator !== undefined ? { validator: rec.validator } : {}),
-      ...(sameUri && rec?.length !== undefined ? { expectedLength: rec.length } : {}),
-    })
-    if (download.start === 0 && have > 0) {
-      // The whole file comes again (Range ignored, or the file changed): never stitched.
-      await handle.truncate(0)
-      have = 0
-    }
-    if (download.length !== undefined) opts.onLength?.(download.length)
-    if (opts.journal !== undefined && (rec === undefined || download.start === 0 || rec.uri !== uri || rec.validator !== download.validator)) {
-      await opts.journal.started(hash, {
-        uri,
-        ...(download.validator !== undefined ? { validator: download.validator } : {}),
-        ...(download.length !== undefined ? { length: download.length } : {}),
-        have,
-      })
-    }
-    const body = download.complete ? nothing() : counted(download.body, opts.onBytes)
-    closed = true // (the indexer closes it)
-    return await indexNamedPack(body, { path, handle, have }, hash, download.displayUri, opts)
-  } finally {
-    if (!closed) await handle.close().catch(() => undefined)
-  }
+  const d = await continueDownload(transport, uri, `${base}.pack.temp`, hash, opts)
+  // (the indexer closes the file)
+  return indexNamedPack(d.body, d, hash, d.shown, opts)
 }
