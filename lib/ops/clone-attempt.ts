@@ -28,13 +28,14 @@ import { salvagePack } from '../pack/salvage.js'
 import { createResumablePackFile } from '../pack/indexer.js'
 import { filterToConfig, filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs, type FilterSpec, type RemoteRef } from '../protocol/index.js'
 import {
-  clearCloneState, downloadKeys, readCloneState, writeClonePack, writeClonePhase, writeClonePlan,
+  clearCloneState, downloadKeys, readCloneState, writeBundleApplied, writeClonePack, writeClonePhase, writeClonePlan,
   type ClonePlan, type CloneRequest, type CloneState,
 } from '../repo/clone-state.js'
 import type { ConfigFile } from '../repo/config.js'
 import { takeCloneLock } from '../repo/clone-lock.js'
 import { initRepository, Repository } from '../repo/repository.js'
 import { checkoutTree } from '../worktree/checkout.js'
+import { BundleUris } from './bundle-uri.js'
 import { fillMissing, type FillKind } from './clone-fill.js'
 import { headTarget, planRefs, refsMoved, writeCloneRefs } from './clone-plan.js'
 import { ConfigJournal } from './download-journal.js'
@@ -226,14 +227,17 @@ class Attempt {
     if (plan.wanted.length === 0) {
       this.ctx.sink.warn('You appear to have cloned an empty repository.')
     } else {
+      if (state.bundleUri !== undefined && !state.bundlesDone) await this.takeBundles(session, plan, state.bundleUri)
+      // What the bundles brought, whole below their refs: haves, so the remote sends only what is newer.
+      const haves = (await repo.refs.list('refs/bundles/')).map((r) => r.oid)
       const tips = plan.wanted.map((r) => r.oid)
       let anyHere = false
       for (const t of tips) if (await store.has(t)) anyHere = true
       if (!anyHere) {
-        await this.fetchWhole(session, plan, packFile)
+        await this.fetchWhole(session, plan, packFile, haves)
         packFile = undefined
       } else {
-        await this.fetchMissing(session, plan)
+        await this.fetchMissing(session, plan, haves)
       }
       await checkTips(store, plan.wanted)
     }
@@ -340,6 +344,31 @@ class Attempt {
     }
   }
 
+  /** The bundles the bundle URI offers, unbundled before the remote is asked (bundle-uri.ts). */
+  private async takeBundles(session: RemoteSession, plan: ClonePlan, uri: string): Promise<void> {
+    const bundles = new BundleUris(
+      {
+        store: this.store,
+        refs: this.repo.refs,
+        transport: session.transport,
+        transportOptions: this.transportOptions(),
+        journal: this.journal,
+        filter: plan.partial ? this.state.filter : undefined,
+        keep: this.keep,
+        ...(this.promisor(plan) !== undefined ? { promisor: this.promisor(plan) as string } : {}),
+        sink: this.ctx.sink,
+        ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
+        ...(packThreads(this.repo.config) !== undefined ? { threads: packThreads(this.repo.config) as number } : {}),
+        applied: new Set(this.state.bundlesApplied),
+        onApplied: (key) => this.repo.config.update((f) => writeBundleApplied(f, key)),
+      },
+      this.ctx.cwd,
+    )
+    const got = await bundles.apply(uri)
+    this.bytes += got.bytes
+    await this.repo.config.update((f) => writeBundleApplied(f, undefined, true))
+  }
+
   /**
    * One request through the receive path, its pack file named in the state first (when
    * not given, already named): a cut response leaves what arrived for the next try.
@@ -376,11 +405,12 @@ class Attempt {
   }
 
   /** The one fetch of a clone that has nothing yet. */
-  private async fetchWhole(session: RemoteSession, plan: ClonePlan, file: { path: string; handle: import('node:fs/promises').FileHandle } | undefined): Promise<void> {
+  private async fetchWhole(session: RemoteSession, plan: ClonePlan, file: { path: string; handle: import('node:fs/promises').FileHandle } | undefined, haves: Oid[] = []): Promise<void> {
     const { state } = this
     const wants = [...new Set(plan.wanted.map((r) => r.oid))]
     const args = this.fetchArgs(session, plan, {
       wants,
+      ...(haves.length > 0 ? { haves } : {}),
       includeTag: state.tags,
       ...(plan.partial && this.filter !== undefined ? { filter: filterToWire(this.filter) } : {}),
       ...(state.depth !== undefined ? { deepen: state.depth } : {}),
@@ -390,15 +420,15 @@ class Attempt {
     const received = await this.receiveInto(session, plan, args, file)
     // With packs from elsewhere, what was sent and what was downloaded must make a whole:
     // every object reachable from the tips (git checks this on every clone).
-    if (received.packs.length + received.alreadyHere.length > 1 && !plan.partial) await checkConnected(this.repo, this.store, wants)
+    if ((received.packs.length + received.alreadyHere.length > 1 || haves.length > 0) && !plan.partial) await checkConnected(this.repo, this.store, wants)
   }
 
   /** What is missing below the tips, a kind at a time (clone-fill.ts). */
-  private async fetchMissing(session: RemoteSession, plan: ClonePlan): Promise<void> {
+  private async fetchMissing(session: RemoteSession, plan: ClonePlan, haves: Oid[]): Promise<void> {
     if (!serverSupportsFilter(session.caps)) {
       // Objects cannot be asked for alone: everything is fetched again (what is here stays).
       this.ctx.sink.warn('the server cannot filter objects: fetching the whole clone again')
-      await this.fetchWhole(session, plan, undefined)
+      await this.fetchWhole(session, plan, undefined, haves)
       return
     }
     // A tree:0 clone has no trees; any other partial clone has them all (tree:<n> with n > 0
@@ -409,8 +439,10 @@ class Attempt {
     await fillMissing(
       {
         store: this.store,
-        fetch: async (wants: Oid[], filter: string | undefined, _what: FillKind) => {
-          await this.receiveInto(session, plan, this.fetchArgs(session, plan, { wants, ...(filter !== undefined ? { filter } : {}) }))
+        fetch: async (wants: Oid[], filter: string | undefined, kind: FillKind) => {
+          // Commits below a bundle's refs are whole here: those are not sent again.
+          const withHaves = kind === 'commits' && haves.length > 0 ? { haves } : {}
+          await this.receiveInto(session, plan, this.fetchArgs(session, plan, { wants, ...withHaves, ...(filter !== undefined ? { filter } : {}) }))
         },
       },
       { tips: plan.wanted.map((r) => r.oid), trees, blobs },

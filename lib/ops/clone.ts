@@ -45,6 +45,8 @@ export interface CloneOptions {
   depth?: number
   /** Tries after the first for a failure a retry may get past (--retries; default clone.retries, else 3). */
   retries?: number
+  /** --bundle-uri: bundles (or a bundle list) to unbundle before the remote is asked. */
+  bundleUri?: string
 }
 
 export const DEFAULT_RETRIES = 3
@@ -92,7 +94,7 @@ function hasPackData(gitDir: string): boolean {
     if (isNotFound(e)) return false
     throw e
   }
-  return names.some((n) => (n.endsWith('.pack') || n.endsWith('.temp') || n.startsWith('tmp_pack_')) && statSync(join(packDir, n), { throwIfNoEntry: false })?.size !== 0)
+  return names.some((n) => (n.endsWith('.pack') || n.endsWith('.temp') || n.startsWith('tmp_pack_') || n.startsWith('tmp_bundle_')) && statSync(join(packDir, n), { throwIfNoEntry: false })?.size !== 0)
 }
 
 /** Whether the clone wrote its refs: its state is gone, or says it was checking out. */
@@ -193,6 +195,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
   const origin = opts.origin ?? 'origin'
   const tags = opts.tags ?? true
   if (opts.depth !== undefined && !(Number.isSafeInteger(opts.depth) && opts.depth > 0)) throw new UsageError(`depth ${opts.depth} is not a positive number`)
+  // git's words: a bundle cannot be cut at a depth
+  if (opts.bundleUri !== undefined && opts.depth !== undefined) throw new TsgitError('E_USAGE_BUNDLE', '--bundle-uri is incompatible with --depth, --shallow-since, and --shallow-exclude')
   // A bad filter spec is a usage error before anything touches the disk or the network.
   const filter = opts.filters && opts.filters.length > 0 ? combineFilterSpecs(opts.filters) : undefined
   const dirArg = opts.directory ?? directoryFromUrl(opts.url, bare)
@@ -207,6 +211,7 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     ...(opts.singleBranch !== undefined ? { singleBranch: opts.singleBranch } : {}),
     ...(filter !== undefined ? { filter: filterToConfig(filter) } : {}),
     ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+    ...(opts.bundleUri !== undefined ? { bundleUri: opts.bundleUri } : {}),
   }
   const gitDir = bare ? destPath : join(destPath, '.git')
   const job: CloneJob = { dirArg, destPath, gitDir, request, ...(opts.noProgress !== undefined ? { noProgress: opts.noProgress } : {}) }

@@ -60,6 +60,10 @@ export interface ClonePlan {
 
 export interface CloneState extends CloneRequest {
   plan?: ClonePlan
+  /** The bundles (bundleUri) already unbundled, by key (bundle-<sha1 of the URI>). */
+  bundlesApplied: string[]
+  /** Every bundle the bundle URI offers was taken (or skipped): not asked for again. */
+  bundlesDone: boolean
   /** The file in objects/pack receiving the pack of the response being read. */
   pack?: string
   /** fetch: objects are still coming; checkout: the refs are written, the work tree is not. */
@@ -150,6 +154,11 @@ export function readCloneState(config: ConfigView): CloneState | undefined {
     checkout: bool(config, 'checkout') ?? true,
     tags: bool(config, 'tags') ?? true,
     phase: 'fetch',
+    bundlesApplied: config.getAll(`${STATE_SECTION}.bundleApplied`).map((k) => {
+      if (typeof k !== 'string' || !/^bundle-[0-9a-f]{40}$/.test(k)) throw bad(`${STATE_SECTION}.bundleApplied`, k)
+      return k
+    }),
+    bundlesDone: bool(config, 'bundlesDone') ?? false,
     ...(branch !== undefined ? { branch } : {}),
     ...(singleBranch !== undefined ? { singleBranch } : {}),
     ...(filter !== undefined ? { filter } : {}),
@@ -221,6 +230,12 @@ export function writeClonePack(f: ConfigFile, pack: string | undefined): void {
   const key = `${STATE_SECTION}.pack`
   if (pack === undefined) f.unsetAll(key)
   else f.set(key, pack)
+}
+
+/** A bundle was unbundled (its key); `done`: the bundle URI has nothing more to give. */
+export function writeBundleApplied(f: ConfigFile, key: string | undefined, done = false): void {
+  if (key !== undefined) f.add(`${STATE_SECTION}.bundleApplied`, key)
+  if (done) f.set(`${STATE_SECTION}.bundlesDone`, 'true')
 }
 
 export function writeClonePhase(f: ConfigFile, phase: CloneState['phase']): void {

@@ -30,6 +30,7 @@ export const cloneCommand: CommandModule = {
       .option('-q, --quiet', 'be quiet')
       .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
       .option('-c, --config <key=value>', 'set configuration in the new repository (repeatable)', collect)
+      .option('--bundle-uri <uri>', 'unbundle the bundles <uri> offers (a bundle or a bundle list) before fetching the rest from the remote')
       .option('--retries <n>', 'tries after the first, by resuming, for a failure a retry may get past (default clone.retries, else 3)')
   },
   async exec(ctx, args, opts) {
@@ -60,6 +61,7 @@ export const cloneCommand: CommandModule = {
         config: configs,
         ...(depth !== undefined ? { depth } : {}),
         ...(retries !== undefined ? { retries } : {}),
+        ...(typeof opts.bundleUri === 'string' ? { bundleUri: opts.bundleUri } : {}),
       },
     )
     return 0
