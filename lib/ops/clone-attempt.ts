@@ -86,6 +86,8 @@ export interface FirstContact {
   created: Promise<Repository>
 }
 
+const NOT_OUR_REF = /not our ref [0-9a-f]{40}/
+
 /** The .keep files of a clone say so: the clone removes them, whichever try made them. */
 const KEEP_PREFIX = 'tsgit clone'
 
@@ -228,27 +230,46 @@ class Attempt {
       this.ctx.sink.warn('You appear to have cloned an empty repository.')
     } else {
       if (state.bundleUri !== undefined && !state.bundlesDone) await this.takeBundles(session, plan, state.bundleUri)
-      // What the bundles brought, whole below their refs: haves, so the remote sends only what is newer.
-      const haves = (await repo.refs.list('refs/bundles/')).map((r) => r.oid)
-      const tips = plan.wanted.map((r) => r.oid)
-      let anyHere = false
-      for (const t of tips) if (await store.has(t)) anyHere = true
-      if (!anyHere) {
-        await this.fetchWhole(session, plan, packFile, haves)
-        packFile = undefined
-      } else {
-        await this.fetchMissing(session, plan, haves)
+      try {
+        await this.fetchObjects(session, plan, packFile)
+      } catch (e) {
+        // The commits the clone began at are gone from the remote (rewritten and pruned):
+        // it moves to the remote's current tips, keeping every object it has.
+        if (!(this.state.plan !== undefined && e instanceof TsgitError && NOT_OUR_REF.test(e.message))) throw e
+        const moved = refsMoved(plan, refs)
+        this.ctx.sink.warn(`the remote no longer has what the clone began at (${e.message}); finishing it at the remote's current ${moved.map((r) => r.name).join(', ') || 'tips'}`)
+        plan = planRefs(refs, { ...(state.branch !== undefined ? { branch: state.branch } : {}), singleBranch: this.singleBranch(), tags: state.tags, origin: state.origin, partial: plan.partial })
+        await this.configure(plan, undefined)
+        this.plan = plan
+        await this.fetchObjects(session, plan, undefined)
       }
+      packFile = undefined
       await checkTips(store, plan.wanted)
-    }
-    if (packFile !== undefined) {
-      await packFile.handle.close()
-      await unlink(packFile.path).catch(() => undefined)
     }
     await writeCloneRefs(repo, store, plan, { bare: state.bare, origin: state.origin, url: state.url, env: this.ctx.env })
     await this.tidyPackDir()
     const willCheckout = state.checkout && !state.bare && headTarget(plan) !== undefined
     await repo.config.update((f) => (willCheckout ? writeClonePhase(f, 'checkout') : clearCloneState(f)))
+  }
+
+  /**
+   * Everything below the plan's tips: one fetch when nothing of them is here (into
+   * `packFile` when given, else a new file), else only what is missing. The bundles'
+   * refs, whole below them, are haves: the remote sends only what is newer.
+   */
+  private async fetchObjects(session: RemoteSession, plan: ClonePlan, packFile: { path: string; handle: import('node:fs/promises').FileHandle } | undefined): Promise<void> {
+    const haves = (await this.repo.refs.list('refs/bundles/')).map((r) => r.oid)
+    let anyHere = false
+    for (const r of plan.wanted) if (await this.store.has(r.oid)) anyHere = true
+    if (!anyHere) {
+      await this.fetchWhole(session, plan, packFile, haves)
+      return
+    }
+    if (packFile !== undefined) {
+      await packFile.handle.close()
+      await unlink(packFile.path).catch(() => undefined)
+    }
+    await this.fetchMissing(session, plan, haves)
   }
 
   /** The remote's configuration, as git 2.39's clone writes it (plus extensions.partialClone: see DEVIATIONS), and the plan. */

@@ -24,7 +24,11 @@ const srv = serveRepos(t, 'tsgit-clone-resume-', async (root) => {
   // A tag on the first commit makes git write the pack as commits, then trees, then blobs
   // (without one it keeps the traversal's order, trees and blobs mixed).
   git(['tag', 'v0', big.commits[0] as string], { cwd: big.path })
+  const moving = await makeBigRepo(join(root, 'moving.git'), { files: 80, commits: 40, fileSize: 2000, messageBytes: 600 })
+  git(['tag', 'v0', moving.commits[0] as string], { cwd: moving.path })
+  movingCommits = moving.commits
 })
+let movingCommits: string[] = []
 const { dest } = srv
 
 /** The next fetch request is cut at this many bytes of its pack (one-shot). */
@@ -232,4 +236,66 @@ t.test('resume state is checked: a pack path outside the repository is refused',
   const ok = await tsgit(['clone-resume', d])
   t.equal(ok.status, 0, ok.stderr)
   assertSameClone(t, d, ref.dir, 'after the bad state was put right')
+})
+
+/** Where the pack of an uncut clone of moving.git has its trees (a cut there leaves every blob missing). */
+async function movingTreesCut(): Promise<number> {
+  const d = dest('moving-ref-')
+  const r = await tsgit(['clone', '-q', '--no-checkout', server.url('moving.git'), d])
+  if (r.status !== 0) throw new Error(r.stderr)
+  const reg = regions(d)
+  return Math.floor((reg.trees[0] + reg.trees[1]) / 2)
+}
+
+t.test('the remote moved on since the clone began: the clone is finished at the commits it began with, and says so', async (t) => {
+  const repo = join(srv.root, 'moving.git')
+  const at = await movingTreesCut()
+  const d = dest('moved-')
+  cutNext = at
+  t.equal((await tsgit(['clone', '--retries', '0', server.url('moving.git'), d])).status, 128)
+  const began = movingCommits[39] as string
+  // one more commit on the remote's main
+  const tree = git(['rev-parse', `${began}^{tree}`], { cwd: repo }).stdout.trim()
+  const next = git(['commit-tree', tree, '-p', began, '-m', 'one more'], { cwd: repo }).stdout.trim()
+  git(['update-ref', 'refs/heads/main', next], { cwd: repo })
+  t.teardown(() => git(['update-ref', 'refs/heads/main', began], { cwd: repo }))
+  const r = await tsgit(['clone-resume', d])
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stderr, /warning: the remote's refs changed since the clone began \(refs\/heads\/main\); finishing the clone at the commits it began with/)
+  t.equal(git(['rev-parse', 'HEAD'], { cwd: d }).stdout.trim(), began, 'HEAD is the commit the clone began at')
+  t.equal(git(['fsck', '--strict'], { cwd: d, allowFail: true }).status, 0, 'git fsck')
+  t.equal(git(['status', '--porcelain'], { cwd: d }).stdout, '')
+  const f = await tsgit(['fetch', '-q'], { cwd: d })
+  t.equal(f.status, 0, f.stderr)
+  t.equal(git(['rev-parse', 'refs/remotes/origin/main'], { cwd: d }).stdout.trim(), next, 'a fetch then brings what is new')
+})
+
+t.test('the commits the clone began at are gone from the remote: it moves to the current tips, keeping what it has', async (t) => {
+  const src = join(srv.root, 'moving.git')
+  // a copy to rewrite and prune, served beside the others
+  const repo = join(srv.root, 'rewritten.git')
+  git(['clone', '-q', '--bare', '--no-local', src, repo])
+  const at = await movingTreesCut()
+  const d = dest('rewritten-')
+  cutNext = at
+  t.equal((await tsgit(['clone', '--retries', '0', server.url('rewritten.git'), d])).status, 128)
+  // main rewritten from commit 20 on, the old commits pruned away
+  const base = movingCommits[19] as string
+  const blob = git(['hash-object', '-w', '--stdin'], { cwd: repo, input: 'a file only the new history has\n' }).stdout.trim()
+  const tree = git(['mktree'], { cwd: repo, input: `100644 blob ${blob}\tnew.txt\n` }).stdout.trim()
+  const next = git(['commit-tree', tree, '-p', base, '-m', 'rewritten'], { cwd: repo }).stdout.trim()
+  git(['update-ref', 'refs/heads/main', next], { cwd: repo })
+  git(['reflog', 'expire', '--expire=now', '--all'], { cwd: repo })
+  git(['gc', '-q', '--prune=now'], { cwd: repo })
+  t.equal(git(['cat-file', '-e', movingCommits[39] as string], { cwd: repo, allowFail: true }).status === 0, false, '(the old tip is gone from the remote)')
+  const r = await tsgit(['clone-resume', d])
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stderr, /warning: the remote no longer has what the clone began at .*; finishing it at the remote's current refs\/heads\/main/)
+  t.equal(git(['rev-parse', 'HEAD'], { cwd: d }).stdout.trim(), next, 'HEAD is the remote\'s current tip')
+  const fresh = dest('rewritten-fresh-')
+  t.equal((await tsgit(['clone', '-q', server.url('rewritten.git'), fresh])).status, 0)
+  const reachable = (dir: string): string[] => git(['rev-list', '--objects', '--all'], { cwd: dir }).stdout.split('\n').map((l) => l.slice(0, 40)).filter((l) => l !== '').sort()
+  t.same(reachable(d), reachable(fresh), 'what the refs reach is what a fresh clone has')
+  t.equal(git(['fsck', '--strict', '--no-dangling'], { cwd: d, allowFail: true }).status, 0, 'git fsck')
+  t.equal(git(['status', '--porcelain'], { cwd: d }).stdout, '')
 })
