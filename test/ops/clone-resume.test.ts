@@ -299,3 +299,20 @@ t.test('the commits the clone began at are gone from the remote: it moves to the
   t.equal(git(['fsck', '--strict', '--no-dangling'], { cwd: d, allowFail: true }).status, 0, 'git fsck')
   t.equal(git(['status', '--porcelain'], { cwd: d }).stdout, '')
 })
+
+t.test('a shallow clone (--depth) cut in its blobs: resumed within its boundary, .git/shallow as uncut', async (t) => {
+  const ref = dest('depth-ref-')
+  t.equal((await tsgit(['clone', '-q', '--depth=2', server.url('big.git'), ref])).status, 0)
+  const reg = regions(ref)
+  t.ok(reg.blobs !== undefined, '(it has blobs to cut in)')
+  const d = dest('depth-')
+  cutNext = Math.floor(((reg.blobs as [number, number])[0] + (reg.blobs as [number, number])[1]) / 2)
+  t.equal((await tsgit(['clone', '--retries', '0', '--depth=2', server.url('big.git'), d])).status, 128)
+  t.equal(readFileSync(join(d, '.git', 'shallow'), 'utf8'), readFileSync(join(ref, '.git', 'shallow'), 'utf8'), 'the boundary is recorded before the pack')
+  const since = server.requests.length
+  const r = await tsgit(['clone-resume', d])
+  t.equal(r.status, 0, r.stderr)
+  t.ok(server.requests.slice(since).filter((q) => q.command === 'fetch').every((q) => q.args.some((a) => a.startsWith('shallow '))), 'every request sends the boundary')
+  assertSameClone(t, d, ref, 'a shallow clone')
+  t.equal(readFileSync(join(d, '.git', 'shallow'), 'utf8'), readFileSync(join(ref, '.git', 'shallow'), 'utf8'), '.git/shallow as the uncut clone\'s')
+})
