@@ -13,13 +13,14 @@
  */
 import { stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TsgitError, isNotFound } from '../errors.js'
+import { TsgitError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import { indexPack, type IndexPackResult } from '../pack/indexer.js'
 import type { Capabilities, FetchArgs, PackfileUri } from '../protocol/index.js'
 import type { ConfigReader } from '../repo/config.js'
 import type { Transport, TransportOptions } from '../transport/index.js'
 import { continueDownload, type DownloadJournal } from './resumable-download.js'
+import { pathExists } from '../files.js'
 
 export type { DownloadJournal } from './resumable-download.js'
 
@@ -77,15 +78,6 @@ export interface NamedPackOptions {
 /** A named pack downloaded and indexed, not yet installed; or one that was installed already. */
 export type NamedPack = { installed: true; name: string } | { installed: false; pack: IndexPackResult }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch (e) {
-    if (isNotFound(e)) return false
-    throw e
-  }
-}
 
 /** Indexes a named pack from its .temp file and `body` (what comes after `have`); deferred, its checksum the one named. */
 async function indexNamedPack(body: AsyncIterable<Buffer>, file: { path: string; handle: FileHandle; have: number }, hash: string, shown: string, opts: NamedPackOptions): Promise<NamedPack> {
@@ -103,7 +95,7 @@ async function indexNamedPack(body: AsyncIterable<Buffer>, file: { path: string;
     })
     return { installed: false, pack }
   } catch (e) {
-    if (await exists(file.path)) await opts.journal?.stopped(hash, (await stat(file.path)).size).catch(() => undefined)
+    if (await pathExists(file.path)) await opts.journal?.stopped(hash, (await stat(file.path)).size).catch(() => undefined)
     else await opts.journal?.forget(hash).catch(() => undefined)
     if (e instanceof TsgitError && e.code === 'E_PACK' && /differs from the expected/.test(e.message)) {
       throw new TsgitError('E_PACKFILE_URI', `fetch-pack: pack downloaded from ${shown} does not match expected hash ${hash}`, { cause: e })
@@ -122,7 +114,7 @@ export async function downloadNamedPack(transport: Transport, named: PackfileUri
   const { hash, uri } = named
   const name = `pack-${hash}`
   const base = join(opts.packDir, name)
-  if ((await exists(`${base}.pack`)) && (await exists(`${base}.idx`))) return { installed: true, name }
+  if ((await pathExists(`${base}.pack`)) && (await pathExists(`${base}.idx`))) return { installed: true, name }
   const d = await continueDownload(transport, uri, `${base}.pack.temp`, hash, opts)
   // (the indexer closes the file)
   return indexNamedPack(d.body, d, hash, d.shown, opts)

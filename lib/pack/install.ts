@@ -9,8 +9,8 @@
  */
 import { chmod, link, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isNotFound } from '../errors.js'
 import { createTempFile, writeAll } from './tempfile.js'
+import { pathExists } from '../files.js'
 
 export interface InstallRequest {
   packDir: string
@@ -47,15 +47,6 @@ function errorCode(e: unknown): unknown {
   return (e as { code?: unknown } | null)?.code
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch (e) {
-    if (isNotFound(e)) return false
-    throw e
-  }
-}
 
 async function place(tmp: string, path: string): Promise<Placed> {
   try {
@@ -66,7 +57,7 @@ async function place(tmp: string, path: string): Promise<Placed> {
     if (!NO_HARD_LINKS.has(errorCode(e))) throw e
   }
   // No hard links here: a rename, which would replace a file that is there, so look first.
-  if (await exists(path)) return { tmp, path, how: 'existed' }
+  if (await pathExists(path)) return { tmp, path, how: 'existed' }
   await rename(tmp, path)
   return { tmp, path, how: 'renamed' }
 }

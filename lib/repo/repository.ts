@@ -10,6 +10,7 @@ import { loadConfig, type LayeredConfig } from './config-load.js'
 import { writeFileAtomic } from './lock.js'
 import { RefStore, isValidRefName, type LogAllRefUpdates } from './refs.js'
 import { readShallow, writeShallow } from './shallow.js'
+import { pathExists } from '../files.js'
 
 export const DEFAULT_DESCRIPTION = "Unnamed repository; edit this file 'description' to name the repository.\n"
 
@@ -61,15 +62,6 @@ export async function commonDirOf(gitDir: string): Promise<string> {
   return isAbsolute(target) ? target : resolve(gitDir, target)
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch (e) {
-    if (isNotFound(e)) return false
-    throw e
-  }
-}
 
 async function writeIfAbsent(path: string, data: string): Promise<void> {
   try {
@@ -108,7 +100,7 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   // repository that exists but does not say what it is for.
   await mkdir(gitDir, { recursive: true })
   const configPath = join(gitDir, 'config')
-  if (!(await exists(configPath))) {
+  if (!(await pathExists(configPath))) {
     const config = ConfigFile.empty(configPath)
     config.set('core.repositoryformatversion', '0')
     config.set('core.filemode', 'true')
@@ -129,7 +121,7 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   await writeIfAbsent(join(gitDir, 'info', 'exclude'), DEFAULT_EXCLUDE)
 
   const headPath = join(gitDir, 'HEAD')
-  if (!(await exists(headPath))) await writeFileAtomic(headPath, `ref: refs/heads/${branch}\n`)
+  if (!(await pathExists(headPath))) await writeFileAtomic(headPath, `ref: refs/heads/${branch}\n`)
   return bare ? { gitDir, bare } : { gitDir, workTree: root, bare }
 }
 

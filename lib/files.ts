@@ -1,0 +1,14 @@
+/** File-system questions every layer asks, answered one way: only ENOENT/ENOTDIR mean absent. */
+import { stat } from 'node:fs/promises'
+import { isNotFound } from './errors.js'
+
+/** Whether `path` exists; any error but "absent" is thrown. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch (e) {
+    if (isNotFound(e)) return false
+    throw e
+  }
+}
