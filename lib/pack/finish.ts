@@ -2,8 +2,8 @@
  * The second half of index-pack, shared by a pack that arrived (indexer.ts) and one
  * salvaged from a file that was cut (salvage.ts): every entry of the pack file is
  * parsed and hashed already; what is left is to resolve the deltas not resolved on
- * arrival, write the .idx, and put the pack in place (install.ts), now or when the
- * caller says.
+ * arrival, make a thin pack complete (fix-thin.ts), write the .idx, and put the pack
+ * in place (install.ts), now or when the caller says.
  */
 import { unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { PackError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, ObjectType, Oid } from '../odb/types.js'
 import type { EntryTable } from './entries.js'
+import { ThinPackFixer } from './fix-thin.js'
 import { OBJ_COMMIT, OBJ_TAG, OBJ_TREE, typeName } from './format.js'
 import { writeIdxV2Columns } from './idx.js'
 import { installPack, type Installed } from './install.js'
@@ -43,7 +44,16 @@ export interface FinishOptions {
   threads?: number
   /** Fewer deltas than this left after the pack arrived are resolved without threads (starting them costs more). */
   threadsMinDeltas?: number
-  /** Supplies REF_DELTA bases that are not in the pack (thin packs). */
+  /**
+   * Supplies REF_DELTA bases that are not in the pack (a thin pack: a fetch with
+   * thin-pack, a bundle with prerequisites), whole, from the repository; undefined when
+   * it has not got one (then indexing fails with a PackError naming it). Given this,
+   * index-pack makes a thin pack complete, as `git index-pack --fix-thin`: every base it
+   * supplied for a delta is appended to the pack as a whole object, the header's count
+   * and the trailer are made anew, and the pack is named by its new checksum (which the
+   * result's `checksum` is; `appendedBases` counts them). A pack that needs no base from
+   * outside is left exactly as it came. Without it, a thin pack is a PackError.
+   */
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
   /**
    * Stop once the .idx is written, with the pack and .idx under temporary names in
@@ -70,9 +80,12 @@ export interface IndexPackResult {
   promisorPath?: string
   /** pack-<hex>.pack and .idx were in place already: they were left as they were. */
   alreadyInstalled: boolean
-  /** Hex SHA-1 trailer of the pack. */
+  /** Hex SHA-1 trailer of the pack (with its bases appended, for a thin pack). */
   checksum: string
+  /** Objects in the pack, bases appended included. */
   objectCount: number
+  /** Delta bases from outside the pack appended to it, whole (resolveExternal); 0 for a pack that needed none. */
+  appendedBases: number
   deltaCount: number
   /** Deltas resolved while the pack arrived (the rest were resolved after it). */
   resolvedOnArrival: number
@@ -152,8 +165,11 @@ export async function releasePackFile(file: { path: string; handle: FileHandle }
   if (!keep) await unlink(file.path).catch(() => {})
 }
 
-/** The second pass: the deltas not resolved on arrival, on worker threads when there are enough of them. */
-async function resolveLeft(pack: ParsedPack, options: FinishOptions): Promise<number> {
+/**
+ * The second pass: the deltas not resolved on arrival, on worker threads when there are
+ * enough of them. Bases from outside the pack go to `fixer` as they are fetched.
+ */
+async function resolveLeft(pack: ParsedPack, options: FinishOptions, fixer: ThinPackFixer | undefined): Promise<number> {
   const { signal } = options
   const table = pack.entries
   const maxObjectSize = options.maxObjectSize ?? DEFAULT_MAX_OBJECT_SIZE
@@ -176,13 +192,14 @@ async function resolveLeft(pack: ParsedPack, options: FinishOptions): Promise<nu
     baseCacheBytes,
     ...(options.arenaBytes !== undefined ? { arenaBytes: options.arenaBytes } : {}),
     ...(options.resolveExternal ? { resolveExternal: options.resolveExternal } : {}),
+    ...(fixer ? { onExternalBase: (oid: Oid, base: GitObject) => fixer.append(oid, base) } : {}),
     ...(options.progress ? { progress: options.progress } : {}),
     ...(signal ? { signal } : {}),
   }).run()
   return 0
 }
 
-function describe(pack: ParsedPack, resolveThreads: number, options: FinishOptions): IndexPackResult {
+function describe(pack: ParsedPack, resolveThreads: number, appendedBases: number, options: FinishOptions): IndexPackResult {
   const table = pack.entries
   const checksum = pack.trailer.toString('hex')
   const name = `pack-${checksum}`
@@ -193,6 +210,7 @@ function describe(pack: ParsedPack, resolveThreads: number, options: FinishOptio
     alreadyInstalled: false,
     checksum,
     objectCount: table.count,
+    appendedBases,
     deltaCount: pack.deltaCount,
     resolvedOnArrival: pack.resolvedOnArrival,
     resolveThreads,
@@ -252,10 +270,11 @@ function deferred(result: IndexPackResult, install: () => Promise<Installed>, te
 }
 
 /**
- * Resolves the deltas left, writes the .idx and installs the pack (or, with `defer`,
- * leaves that to the result). Closes the pack file. On failure the .idx temp is
- * removed, and the pack file too unless it is kept (`keepOnFailure`, and the failure
- * is not the pack's fault).
+ * Resolves the deltas left, appends the bases of a thin pack (with resolveExternal),
+ * writes the .idx and installs the pack (or, with `defer`, leaves that to the result).
+ * Closes the pack file. On failure the .idx temp is removed, and the pack file too
+ * unless it is kept (`keepOnFailure`, and the failure is not the pack's fault): a kept
+ * file is the pack as received, whatever was appended taken off again.
  */
 export async function finishPack(pack: ParsedPack, options: FinishOptions & { defer: true }): Promise<DeferredIndexPackResult>
 export async function finishPack(pack: ParsedPack, options: FinishOptions): Promise<IndexPackResult | DeferredIndexPackResult>
@@ -264,14 +283,20 @@ export async function finishPack(pack: ParsedPack, options: FinishOptions): Prom
   const table = pack.entries
   let tmpIdx: string | undefined
   let resolveThreads: number
+  // Only a pack with REF_DELTA entries can need a base from outside.
+  const fixer = options.resolveExternal && table.refBase.size > 0
+    ? new ThinPackFixer(pack.handle, { bytes: pack.bytes, trailer: pack.trailer, count: table.count })
+    : undefined
+  let done = pack
   try {
     try {
-      resolveThreads = await resolveLeft(pack, options)
+      resolveThreads = await resolveLeft(pack, options, fixer)
+      if (fixer !== undefined && fixer.count > 0) done = { ...pack, ...(await fixer.complete(table, signal)) }
     } catch (e) {
       if (signal?.aborted) throw abortError(signal)
       throw e
     }
-    const idx = writeIdxV2Columns({ count: table.count, oids: table.oids, offsets: table.offset, crcs: table.crc }, pack.trailer)
+    const idx = writeIdxV2Columns({ count: table.count, oids: table.oids, offsets: table.offset, crcs: table.crc }, done.trailer)
     const f = await createTempFile(packDir, 'tmp_idx_')
     tmpIdx = f.path
     try {
@@ -284,11 +309,14 @@ export async function finishPack(pack: ParsedPack, options: FinishOptions): Prom
     await pack.handle.close()
   } catch (e) {
     if (tmpIdx !== undefined) await unlink(tmpIdx).catch(() => {})
-    await releasePackFile(pack, pack.keepOnFailure && !isCorruption(e, signal))
+    let keep = pack.keepOnFailure && !isCorruption(e, signal)
+    // A file that cannot be made the received pack again is not one to continue.
+    if (keep && fixer !== undefined) keep = await fixer.restore().then(() => true, () => false)
+    await releasePackFile(pack, keep)
     throw e
   }
 
-  const result = describe(pack, resolveThreads, options)
+  const result = describe(done, resolveThreads, fixer?.count ?? 0, options)
   const install = () => installPack({
     packDir, name: result.name, tmpPack: pack.path, tmpIdx: tmpIdx as string,
     ...(options.keep !== undefined ? { keep: options.keep } : {}),

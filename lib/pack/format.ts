@@ -115,6 +115,20 @@ export function parseEntryHeader(buf: Buffer, pos: number, entryOffset: number):
   }
 }
 
+/** The header of a whole-object entry (OBJ_COMMIT..OBJ_TAG) of `size` bytes: type and size, 7 bits a byte after the first 4. */
+export function encodeEntryHeader(packType: number, size: number): Buffer {
+  const bytes: number[] = []
+  let byte = (packType << 4) | (size % 16)
+  let rest = Math.floor(size / 16)
+  while (rest > 0) {
+    bytes.push(byte | 0x80)
+    byte = rest % 128
+    rest = Math.floor(rest / 128)
+  }
+  bytes.push(byte)
+  return Buffer.from(bytes)
+}
+
 /** Starts the SHA-1 of a loose-object representation: "<type> <size>\0". */
 export function objectHasher(type: ObjectType, size: number) {
   return createHash('sha1').update(`${type} ${size}\0`, 'latin1')

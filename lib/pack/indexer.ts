@@ -8,10 +8,13 @@
  * continued with an HTTP Range request): those bytes are parsed from the file a chunk
  * at a time, not written again, and what arrives is written after them.
  *
- * Deviation: a thin pack (REF_DELTA against an object outside the pack) is
- * resolved through `resolveExternal`, but the external bases are not appended
- * to the pack as `git index-pack --fix-thin` does, so such a pack is only
- * usable next to the objects it refers to.
+ * A thin pack (REF_DELTA against objects outside the pack) is made complete, as
+ * `git index-pack --stdin --fix-thin` does, when `resolveExternal` is given: the bases
+ * it supplies are appended to the pack (fix-thin.ts), which is then named by its new
+ * checksum. Deviation: the appended objects are deflated at the level git uses, but by
+ * Node's zlib, whose output is not the system zlib's: the pack's bytes, and so its name,
+ * may differ from what `git index-pack --fix-thin` writes for the same input. The
+ * objects, their order, and the offset of the first appended one are the same.
  */
 import type { FileHandle } from 'node:fs/promises'
 import { PackError } from '../errors.js'
@@ -40,7 +43,11 @@ export interface PackTarget {
 export interface IndexPackOptions extends FinishOptions, ReceiveOptions {
   /** Continue the pack in this file, rather than write it to a temp file of its own. The handle is closed whatever happens. */
   target?: PackTarget
-  /** The pack's checksum (hex) as named in advance (a packfile URI's line): another is an error, and the file is removed. */
+  /**
+   * The pack's checksum (hex) as named in advance (a packfile URI's line): another is an
+   * error, and the file is removed. It is the trailer of the pack as received, checked
+   * before any base is appended to a thin pack (the result's checksum is then another).
+   */
   expectedChecksum?: string
 }
 

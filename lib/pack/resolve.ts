@@ -64,6 +64,11 @@ export interface ResolveOptions {
   /** Capacity of the arena bases and results are made in. Default 16 MiB. */
   arenaBytes?: number
   resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
+  /**
+   * Called with each base resolveExternal supplies, once, the first time it is fetched and
+   * before any delta on it is resolved (fix-thin.ts appends it to the pack). One at a time.
+   */
+  onExternalBase?: (oid: Oid, base: GitObject) => Promise<void>
   /** The whole pack, when it is small enough to hold: entries are then sliced, not read. */
   packBytes?: Buffer
   progress?: ProgressSink
@@ -125,8 +130,8 @@ export class DeltaResolver {
     while (this.resolved < this.deltaCount && this.refChildren.size > 0) {
       const [oid, kids] = this.refChildren.entries().next().value as [string, number[]]
       this.refChildren.delete(oid)
-      const base = this.opts.resolveExternal ? await this.opts.resolveExternal(oid) : undefined
-      if (base === undefined) throw new PackError(`delta base ${oid} missing`)
+      const base = await this.external(oid, kids[0] as number)
+      await this.opts.onExternalBase?.(oid, base)
       for (const k of kids) t.base[k] = EXTERNAL_BASE
       await this.walk(EXTERNAL_BASE, typeCode(base.type), base.data, kids)
     }
@@ -255,10 +260,8 @@ export class DeltaResolver {
   private async materialize(index: number, someChild: number): Promise<Buffer> {
     const t = this.t
     if (index === EXTERNAL_BASE) {
-      const oid = (t.refBase.get(someChild) as Buffer).toString('hex')
-      const base = this.opts.resolveExternal ? await this.opts.resolveExternal(oid) : undefined
-      if (base === undefined) throw new PackError(`delta base ${oid} missing`)
-      return base.data
+      // Whole, from the store, as the first time: not from where fix-thin.ts wrote it.
+      return (await this.external((t.refBase.get(someChild) as Buffer).toString('hex'), someChild)).data
     }
     const chain: number[] = []
     let j = index
@@ -278,6 +281,15 @@ export class DeltaResolver {
       }
     }
     return data
+  }
+
+  /** The base `oid` of REF_DELTA entry `child` from outside the pack (a thin pack), or a PackError naming both. */
+  private async external(oid: string, child: number): Promise<GitObject> {
+    const resolve = this.opts.resolveExternal
+    const base = resolve ? await resolve(oid) : undefined
+    if (base !== undefined) return base
+    const where = `needed by the delta at offset ${this.t.offset[child]}`
+    throw new PackError(`delta base ${oid} missing (${where}): not in the pack${resolve ? ' nor in the repository' : ''}`)
   }
 
   /** Inflates entry `i` (an object or a delta) from the pack file; a `transient` result is only valid until the next read. */
