@@ -22,6 +22,7 @@ const srv = serveRepos(t, 'tsgit-bundle-uri-', async (root) => {
   big = await makeBigRepo(join(root, 'big.git'), { files: 120, commits: 30, fileSize: 2000 })
   const cdnRoot = join(root, '..', 'cdn')
   mkdirSync(cdnRoot)
+  cdn = await startCdn({ root: cdnRoot })
   // Bundles of the history up to commit 20 (whole), and of 10..20 (needs commit 10).
   git(['branch', 'at10', big.commits[9] as string], { cwd: big.path })
   git(['branch', 'at20', big.commits[19] as string], { cwd: big.path })
@@ -29,9 +30,12 @@ const srv = serveRepos(t, 'tsgit-bundle-uri-', async (root) => {
   git(['bundle', 'create', join(cdnRoot, 'upto10.bundle'), 'at10'], { cwd: big.path })
   git(['bundle', 'create', join(cdnRoot, 'from10to20.bundle'), 'at10..at20'], { cwd: big.path })
   git(['branch', '-D', 'at10', 'at20'], { cwd: big.path })
-  cdn = await startCdn({ root: cdnRoot })
-  // newest first by creationToken, applied oldest first (git's example)
-  writeFileSync(join(cdnRoot, 'list'), `[bundle]\n\tversion = 1\n\tmode = all\n\theuristic = creationToken\n[bundle "b2"]\n\turi = from10to20.bundle\n\tcreationToken = 2\n[bundle "b1"]\n\turi = upto10.bundle\n\tcreationToken = 1\n`)
+  // newest first by creationToken, applied oldest first (git's example); git 2.39 cannot
+  // follow relative URIs in a list (it asks for them as they are), so the list compared
+  // with git's clone names them whole, and another the same bundles relatively.
+  const list = (b2: string, b1: string): string => `[bundle]\n\tversion = 1\n\tmode = all\n\theuristic = creationToken\n[bundle "b2"]\n\turi = ${b2}\n\tcreationToken = 2\n[bundle "b1"]\n\turi = ${b1}\n\tcreationToken = 1\n`
+  writeFileSync(join(cdnRoot, 'list'), list(cdn.url('from10to20.bundle'), cdn.url('upto10.bundle')))
+  writeFileSync(join(cdnRoot, 'relative-list'), list('from10to20.bundle', '/upto10.bundle'))
   writeFileSync(join(cdnRoot, 'notabundle'), 'hello\n')
   const bad = readFileSync(join(cdnRoot, 'upto20.bundle'))
   bad.fill(0x42, bad.length - 5000, bad.length - 4000)
@@ -85,6 +89,12 @@ t.test('a bundle list (mode all, creationToken): an incremental bundle waits for
   const theirs = dest('list-git-')
   await gitAsync(['clone', '-q', `--bundle-uri=${cdn.url('list')}`, url, theirs])
   assertSameClone(t, ours, theirs, 'as git clones with the list')
+  // URIs relative to the list's, as the bundle-uri design says (git 2.39 does not resolve them)
+  const relative = dest('relative-')
+  cdn.reset()
+  t.equal((await tsgit(['clone', '-q', `--bundle-uri=${cdn.url('relative-list')}`, url, relative])).status, 0)
+  t.same(cdn.requests.map((q) => q.path), ['/relative-list', '/from10to20.bundle', '/upto10.bundle'], 'relative URIs resolved against the list\'s')
+  assertSameClone(t, relative, theirs, 'with a list of relative URIs')
 })
 
 t.test('a bundle download cut short is continued with Range', async (t) => {
