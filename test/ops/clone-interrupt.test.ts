@@ -25,13 +25,14 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   t.test(`${sig} in the middle of the pack`, async (t) => {
     const tmp = tempDir('tsgit-intr-')
     t.teardown(tmp.cleanup)
-    const repo = await makeBigRepo(join(tmp.path, 'big.git'), { files: 400, commits: 2, fileSize: 2000 })
-    // An ssh stand-in that runs the real upload-pack but stalls after the first 64 KiB of its answer.
+    const repo = await makeBigRepo(join(tmp.path, 'big.git'), { files: 800, commits: 2, fileSize: 3000 })
+    // An ssh stand-in that runs the real upload-pack but stalls after the first 256 KiB of its answer
+    // (a cut keeps whole pkt-lines only: up to 64 KiB each).
     const stall = join(tmp.path, 'stall-ssh.sh')
     // (head(1) would buffer; a small node filter passes bytes through as they come.)
     const filter = join(tmp.path, 'stall.cjs')
     const stalled = join(tmp.path, 'stalled')
-    writeFileSync(filter, `let n = 0; process.stdin.on('data', (b) => { if (n < 65536) process.stdout.write(b.subarray(0, 65536 - n)); n += b.length; if (n >= 65536) require('fs').writeFileSync(${JSON.stringify(stalled)}, '') }); setTimeout(() => {}, 60000)\n`)
+    writeFileSync(filter, `let n = 0; process.stdin.on('data', (b) => { if (n < 262144) process.stdout.write(b.subarray(0, 262144 - n)); n += b.length; if (n >= 262144) require('fs').writeFileSync(${JSON.stringify(stalled)}, '') }); setTimeout(() => {}, 60000)\n`)
     writeFileSync(stall, `#!/bin/sh\nwhile [ $# -gt 2 ]; do shift; done\nsh -c "$2" | '${process.execPath}' '${filter}'\n`)
     chmodSync(stall, 0o755)
     const dest = join(tmp.path, 'clone')
@@ -44,7 +45,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     const packDir = join(dest, '.git/objects/pack')
     const receiving = await waitFor(() => existsSync(stalled) && existsSync(packDir) && readdirSync(packDir).some((f) => f.startsWith('tmp_pack_')), 20000)
-    t.ok(receiving, 'the pack is being received into a temporary file, and the stand-in stalls after 64 KiB')
+    t.ok(receiving, 'the pack is being received into a temporary file, and the stand-in stalls after 256 KiB (several whole packets of the pack)')
     // (give the client the time to read what the stand-in passed)
     await new Promise((r) => setTimeout(r, 200))
     child.kill(sig)
