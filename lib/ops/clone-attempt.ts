@@ -202,6 +202,20 @@ class Attempt {
     return plan.partial ? plan.wanted.map((r) => `${r.oid} ${r.name}\n`).join('') : undefined
   }
 
+  /** How every pack of the clone is written: held by a .keep, a promisor pack in a partial clone. */
+  private packing(plan: ClonePlan): { packDir: string; keep: string; promisor?: string; progress: ProgressSink; signal?: AbortSignal; threads?: number } {
+    const promisor = this.promisor(plan)
+    const threads = packThreads(this.repo.config)
+    return {
+      packDir: this.packDir,
+      keep: this.keep,
+      ...(promisor !== undefined ? { promisor } : {}),
+      progress: this.ctx.sink,
+      ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+    }
+  }
+
   private singleBranch(): boolean {
     return this.state.singleBranch ?? this.state.depth !== undefined
   }
@@ -303,14 +317,7 @@ class Attempt {
     const { state } = this
     if (state.pack !== undefined) {
       const path = join(this.packDir, state.pack)
-      const salvaged = await salvagePack(path, {
-        packDir: this.packDir,
-        keep: this.keep,
-        ...(this.promisor(plan) !== undefined ? { promisor: this.promisor(plan) as string } : {}),
-        progress: this.ctx.sink,
-        ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
-        ...(packThreads(this.repo.config) !== undefined ? { threads: packThreads(this.repo.config) as number } : {}),
-      }).catch((e: unknown) => {
+      const salvaged = await salvagePack(path, this.packing(plan)).catch((e: unknown) => {
         if (isNotFound(e)) return undefined
         throw e
       })
@@ -324,13 +331,9 @@ class Attempt {
       if (rec === undefined) continue
       try {
         const got = await downloadNamedPack(session.transport, { hash: key, uri: rec.uri }, {
-          packDir: this.packDir,
-          keep: this.keep,
-          ...(this.promisor(plan) !== undefined ? { promisor: this.promisor(plan) as string } : {}),
+          ...this.packing(plan),
           protocols: protocols.length > 0 ? protocols : ['https'],
           transportOptions: this.transportOptions(),
-          progress: this.ctx.sink,
-          ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
           journal: this.journal,
           onBytes: (n) => (this.bytes += n),
         })
@@ -354,7 +357,7 @@ class Attempt {
     await this.store.refresh()
   }
 
-  private fetchArgs(session: RemoteSession, plan: ClonePlan, args: Partial<FetchArgs> & Pick<FetchArgs, 'wants'>): FetchArgs {
+  private fetchArgs(session: RemoteSession, args: Partial<FetchArgs> & Pick<FetchArgs, 'wants'>): FetchArgs {
     return {
       done: true,
       ofsDelta: true,
@@ -403,12 +406,7 @@ class Attempt {
     }
     const protocols = args.packfileUriProtocols ?? []
     const received = await receive(session, { args }, {
-      packDir: this.packDir,
-      keep: this.keep,
-      ...(this.promisor(plan) !== undefined ? { promisor: this.promisor(plan) as string } : {}),
-      progress: this.ctx.sink,
-      ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
-      ...(packThreads(this.repo.config) !== undefined ? { threads: packThreads(this.repo.config) as number } : {}),
+      ...this.packing(plan),
       ...(protocols.length > 0 ? { uris: { protocols, transportOptions: this.transportOptions(), concurrency: uriConcurrency(this.repo.config), journal: this.journal } } : {}),
       packFile,
       onShallowInfo: async (info) => {
@@ -429,7 +427,7 @@ class Attempt {
   private async fetchWhole(session: RemoteSession, plan: ClonePlan, file: { path: string; handle: import('node:fs/promises').FileHandle } | undefined, haves: Oid[] = []): Promise<void> {
     const { state } = this
     const wants = [...new Set(plan.wanted.map((r) => r.oid))]
-    const args = this.fetchArgs(session, plan, {
+    const args = this.fetchArgs(session, {
       wants,
       ...(haves.length > 0 ? { haves } : {}),
       includeTag: state.tags,
@@ -463,7 +461,7 @@ class Attempt {
         fetch: async (wants: Oid[], filter: string | undefined, kind: FillKind) => {
           // Commits below a bundle's refs are whole here: those are not sent again.
           const withHaves = kind === 'commits' && haves.length > 0 ? { haves } : {}
-          await this.receiveInto(session, plan, this.fetchArgs(session, plan, { wants, ...withHaves, ...(filter !== undefined ? { filter } : {}) }))
+          await this.receiveInto(session, plan, this.fetchArgs(session, { wants, ...withHaves, ...(filter !== undefined ? { filter } : {}) }))
         },
       },
       { tips: plan.wanted.map((r) => r.oid), trees, blobs },
@@ -471,7 +469,7 @@ class Attempt {
     // Tags git's include-tag would have brought: those on a commit the clone has.
     const tags: Oid[] = []
     for (const t of follow) if (!(await this.store.has(t.oid)) && (await this.store.has(t.peeled ?? t.oid))) tags.push(t.oid)
-    if (tags.length > 0) await this.receiveInto(session, plan, this.fetchArgs(session, plan, { wants: tags, filter: 'tree:0', haves: [...new Set(follow.filter((t) => tags.includes(t.oid)).map((t) => t.peeled ?? t.oid))] }))
+    if (tags.length > 0) await this.receiveInto(session, plan, this.fetchArgs(session, { wants: tags, filter: 'tree:0', haves: [...new Set(follow.filter((t) => tags.includes(t.oid)).map((t) => t.peeled ?? t.oid))] }))
   }
 
   /**
