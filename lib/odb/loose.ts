@@ -8,7 +8,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { deflateSync, inflateSync } from 'node:zlib'
 import { ObjectFormatError, isNotFound } from '../errors.js'
-import { OBJECT_TYPES, type GitObject, type ObjectType, type Oid } from './types.js'
+import { OBJECT_TYPES, type GitObject, type ObjectType, type Oid } from '../oid.js'
 import { hashObject } from './objects.js'
 
 export function loosePath(objectsDir: string, oid: Oid): string {

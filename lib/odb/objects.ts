@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { ObjectFormatError } from '../errors.js'
-import type { ObjectType, Oid } from './types.js'
+import type { ObjectType, Oid } from '../oid.js'
 
 export const OID_BYTES = 20
 

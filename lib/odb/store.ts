@@ -16,11 +16,12 @@ import { readdir } from 'node:fs/promises'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, isNotFound } from '../errors.js'
-import { oidWords, oidWordsAt } from '../pack/idx.js'
+import { oidWords, oidWordsAt } from '../oid.js'
 import { PackFile } from '../pack/reader.js'
 import { readLoose, writeLoose } from './loose.js'
 import { parseCommit, parseTag, parseTree, MODE_GITLINK } from './objects.js'
-import type { GitObject, LargeBlob, ObjectReader, ObjectType, Oid, PrefetchOptions } from './types.js'
+import type { LargeBlob, ObjectReader, PrefetchOptions } from './types.js'
+import type { GitObject, ObjectType, Oid } from '../oid.js'
 
 /** Faults missing objects in from promisor remotes. Implemented by the operations layer. */
 export interface PromisorFetcher {

@@ -1,14 +1,8 @@
-/** Hex object id (40 hex digits for SHA-1). */
-export type Oid = string
-
-export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag'
-
-export const OBJECT_TYPES: readonly ObjectType[] = ['commit', 'tree', 'blob', 'tag']
-
-export interface GitObject {
-  type: ObjectType
-  data: Buffer
-}
+/**
+ * What the object store offers the layers above it (the work tree, the operations).
+ * Object ids and types are the ground's (lib/oid.ts).
+ */
+import type { GitObject, Oid } from '../oid.js'
 
 /** What the work tree and the operations need from the object store. */
 export interface ObjectReader {
@@ -38,8 +32,3 @@ export interface PrefetchOptions {
   referrers?: Iterable<Oid>
 }
 
-export const NULL_OID: Oid = '0'.repeat(40)
-
-export function isOid(s: string): boolean {
-  return /^[0-9a-f]{40}$/.test(s)
-}

@@ -18,7 +18,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import type { RepoContext } from './repo-context.js'
 import { peel, resolveRevision } from './rev-parse.js'
 import type { PrefetchBatch } from '../odb/store.js'

@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url'
 import { TsgitError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import { indexPack } from '../pack/indexer.js'
 import { writeAll } from '../pack/tempfile.js'
 import {

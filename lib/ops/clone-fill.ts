@@ -28,7 +28,7 @@
 import { TsgitError } from '../errors.js'
 import { parseCommitLinks, parseTag } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import { missingBlobsByPath } from './path-walk.js'
 import { ENTRY_TREE, RawOidSet, scanTree } from './rev-walk.js'
 

@@ -6,7 +6,7 @@
  */
 import { RepositoryError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import type { RemoteRef } from '../protocol/index.js'
 import type { ClonePlan, PlannedRef } from '../repo/clone-state.js'
 import type { Repository } from '../repo/repository.js'

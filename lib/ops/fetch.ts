@@ -18,7 +18,7 @@
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, UsageError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import { filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs, type RemoteRef } from '../protocol/index.js'
 import type { ConfigReader } from '../repo/config.js'
 import { writeFileAtomic } from '../repo/lock.js'

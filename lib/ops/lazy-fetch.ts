@@ -13,7 +13,7 @@
 import { MissingObjectError, RemoteError, TsgitError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import type { ObjectStore, PromisorFetcher } from '../odb/store.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import { buildFetchRequest, serverSupportsFilter, type Capabilities, type FetchArgs } from '../protocol/index.js'
 import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'

@@ -14,7 +14,7 @@
  * waits for its sockets: every TREES_PER_TURN trees the walk lets the event loop turn.
  */
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import { ENTRY_GITLINK, ENTRY_TREE, RawOidSet, scanTree, type PathFilter } from './rev-walk.js'
 
 /** The missing blobs first met at one path. */

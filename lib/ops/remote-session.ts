@@ -3,7 +3,7 @@
  * then ls-refs and fetch commands (a fetch's answer is read by receive.ts). The
  * protocol layer never sees the object store.
  */
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import type { ConfigReader } from '../repo/config.js'
 import {
   buildObjectInfoRequest,

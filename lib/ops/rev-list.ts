@@ -7,7 +7,7 @@
  */
 import { TsgitError, UsageError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import type { RefStore } from '../repo/refs.js'
 import { resolveRevision } from './rev-parse.js'
 import { RevWalk, byteString, enumerateObjects, prefetchReachable, type StartPoint } from './rev-walk.js'

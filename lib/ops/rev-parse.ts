@@ -7,7 +7,7 @@
 import { TsgitError } from '../errors.js'
 import { parseCommit, parseTag, parseTree, MODE_TREE } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
-import { isOid, type ObjectType, type Oid } from '../odb/types.js'
+import { isOid, type ObjectType, type Oid } from '../oid.js'
 import type { RefStore } from '../repo/refs.js'
 
 export class RevisionError extends TsgitError {

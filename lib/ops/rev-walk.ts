@@ -18,7 +18,7 @@
 import { MissingObjectError, ObjectFormatError } from '../errors.js'
 import { MODE_GITLINK, MODE_TREE, parseCommitLinks, parseTag, parseTree } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { GitObject, ObjectType, Oid } from '../odb/types.js'
+import type { GitObject, ObjectType, Oid } from '../oid.js'
 
 export interface CommitInfo {
   oid: Oid

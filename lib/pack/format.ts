@@ -4,7 +4,7 @@
  */
 import { createHash, hash } from 'node:crypto'
 import { PackError } from '../errors.js'
-import type { ObjectType } from '../odb/types.js'
+import type { ObjectType } from '../oid.js'
 
 export const PACK_SIGNATURE = Buffer.from('PACK', 'latin1')
 export const PACK_HEADER_SIZE = 12

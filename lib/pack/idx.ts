@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { endianness } from 'node:os'
 import { PackError } from '../errors.js'
+import { oidWords } from '../oid.js'
 
 export interface IdxEntry {
   /** Raw 20-byte object id. */
@@ -22,45 +23,6 @@ const HASH_SIZE = 20
 const LARGE_OFFSET_FLAG = 0x80000000
 
 /** Hex digit values by char code; -1 for anything else. */
-const HEX = new Int8Array(128).fill(-1)
-for (let i = 0; i < 10; i++) HEX[48 + i] = i
-for (let i = 0; i < 6; i++) {
-  HEX[97 + i] = 10 + i
-  HEX[65 + i] = 10 + i
-}
-
-/**
- * An object id (40 hex digits or 20 bytes) as five big-endian words, the key of the
- * lookups below; false when it is not one. Callers that ask several packs convert once.
- */
-export function oidWords(oid: string | Buffer, out: Uint32Array): boolean {
-  if (typeof oid !== 'string') {
-    if (oid.length !== HASH_SIZE) return false
-    oidWordsAt(oid, 0, out)
-    return true
-  }
-  if (oid.length !== 2 * HASH_SIZE) return false
-  for (let k = 0; k < 5; k++) {
-    let v = 0
-    for (let j = k * 8; j < k * 8 + 8; j++) {
-      const c = oid.charCodeAt(j)
-      const d = c < 128 ? (HEX[c] as number) : -1
-      if (d < 0) return false
-      v = v * 16 + d
-    }
-    out[k] = v
-  }
-  return true
-}
-
-/** oidWords for the raw id at `b[at..at+20)` (inside a tree, say), without a copy of it. */
-export function oidWordsAt(b: Uint8Array, at: number, out: Uint32Array): void {
-  for (let k = 0; k < 5; k++) {
-    const i = at + 4 * k
-    out[k] = (((b[i] as number) << 24) | ((b[i + 1] as number) << 16) | ((b[i + 2] as number) << 8) | (b[i + 3] as number)) >>> 0
-  }
-}
-
 /** Offsets at or past 2^31 do not fit the 31 bits of the main table. */
 function needsLargeOffset(offset: number): boolean {
   return offset >= LARGE_OFFSET_FLAG

@@ -7,7 +7,7 @@ import { readSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
 import { open, type FileHandle } from 'node:fs/promises'
 import { MissingObjectError, PackError } from '../errors.js'
-import type { GitObject, Oid } from '../odb/types.js'
+import type { GitObject, Oid } from '../oid.js'
 import { applyDelta } from './delta.js'
 import {
   OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA, PACK_HEADER_SIZE, PACK_TRAILER_SIZE,

@@ -14,7 +14,7 @@
 import { readSync } from 'node:fs'
 import { PackError } from '../errors.js'
 import type { ProgressSink } from '../events.js'
-import type { GitObject, Oid } from '../odb/types.js'
+import type { GitObject, Oid } from '../oid.js'
 import { BuddyArena } from './arena.js'
 import { checkDelta, writeDelta } from './delta.js'
 import { EntryTable, NO_BASE } from './entries.js'

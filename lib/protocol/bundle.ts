@@ -20,7 +20,7 @@
  *   `@filter`, combines them).
  */
 import { BundleError } from '../errors.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import { isValidRefName } from '../repo/refs.js'
 import { parseFilterSpec, type FilterSpec } from './filter.js'
 

@@ -4,7 +4,7 @@
  * is handed on as a stream of band-1 chunks; this module never buffers or parses it.
  */
 import { ProtocolError } from '../errors.js'
-import { isOid, type Oid } from '../odb/types.js'
+import { isOid, type Oid } from '../oid.js'
 import { encodePkt, flushPkt, pktText, type Packet } from '../pktline/pktline.js'
 import { demuxSideband, unwrapSidebandAll, type PacketSource, type RemoteTextSink } from '../pktline/sideband.js'
 import { assertLineSafe, commandHeader, type Capabilities } from './capabilities.js'

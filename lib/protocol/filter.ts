@@ -6,7 +6,7 @@
  * Deviation: git dies with exit 128 on a bad filter-spec; tsgit raises UsageError (129).
  */
 import { UsageError } from '../errors.js'
-import { OBJECT_TYPES, type ObjectType } from '../odb/types.js'
+import { OBJECT_TYPES, type ObjectType } from '../oid.js'
 
 export type FilterSpec =
   | { kind: 'blob:none'; text: string }

@@ -5,7 +5,7 @@
  */
 import { AGENT } from '../version.js'
 import { ProtocolError } from '../errors.js'
-import { isOid, type Oid } from '../odb/types.js'
+import { isOid, type Oid } from '../oid.js'
 import { encodePkt, flushPkt, pktText } from '../pktline/pktline.js'
 import type { PacketSource } from '../pktline/sideband.js'
 import { assertLineSafe, commandHeader, type Capabilities } from './capabilities.js'

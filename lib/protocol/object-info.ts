@@ -6,7 +6,7 @@
 import { ProtocolError } from '../errors.js'
 import { encodePkt, flushPkt, pktText } from '../pktline/pktline.js'
 import type { PacketSource } from '../pktline/sideband.js'
-import { isOid, type Oid } from '../odb/types.js'
+import { isOid, type Oid } from '../oid.js'
 import { commandHeader, type Capabilities } from './capabilities.js'
 import { DEFAULT_AGENT } from './ls-refs.js'
 

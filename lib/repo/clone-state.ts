@@ -10,7 +10,7 @@
  * tsgit-clone-resume(1) documents the keys.
  */
 import { RepositoryError } from '../errors.js'
-import { isOid, type Oid } from '../odb/types.js'
+import { isOid, type Oid } from '../oid.js'
 import type { ConfigFile, ConfigReader } from './config.js'
 
 /** What the state is read from: a repository's layered config, or its file alone. */

@@ -6,7 +6,7 @@
 import { mkdir, readFile, readdir, rmdir, unlink, appendFile, stat } from 'node:fs/promises'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { RefError, isNotFound } from '../errors.js'
-import { NULL_OID, isOid, type Oid } from '../odb/types.js'
+import { NULL_OID, isOid, type Oid } from '../oid.js'
 import { LockFile } from './lock.js'
 import { worktreeHeads } from './worktrees.js'
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { TsgitError, isNotFound, type TsgitErrorOptions } from '../errors.js'
-import type { Oid } from '../odb/types.js'
+import type { Oid } from '../oid.js'
 import { writeFileAtomic } from '../repo/lock.js'
 
 /** The index file is corrupt, truncated or in a form tsgit cannot use. */

@@ -2,7 +2,7 @@ import t from 'tap'
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { RefStore, isValidRefName } from '../../lib/repo/refs.js'
-import { NULL_OID } from '../../lib/odb/types.js'
+import { NULL_OID } from '../../lib/oid.js'
 import { git, tempDir } from '../fixtures/git.js'
 
 /** A repository with two commits, a lightweight and an annotated tag. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { UsageError } from '../../errors.js'
-import { OBJECT_TYPES, type ObjectType } from '../../odb/types.js'
+import { OBJECT_TYPES, type ObjectType } from '../../oid.js'
 import { catFileBatch, catFileOne, catFileTyped, type CatFileMode } from '../../ops/cat-file.js'
 import { withRepoContext, writeOut, type CommandModule } from '../command.js'
 
