@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { EXIT_FATAL, EXIT_USAGE, isTsgitError } from '../errors.js'
-import { adoptDeferredExtraCa } from '../transport/extra-ca.js'
+import { adoptLauncherEnvironment } from '../ops/launcher.js'
 import { VERSION } from '../version.js'
 import { collect, type CliContext, type CommandModule } from './command.js'
 import { commandName } from './command-name.js'
@@ -141,7 +141,7 @@ export class InterruptSignal extends Error {
 
 /** The bin's entry: runs, then exits once with the code. */
 export function main(argv: string[]): void {
-  adoptDeferredExtraCa(process.env)
+  adoptLauncherEnvironment(process.env)
   const controller = new AbortController()
   const onSignal = (sig: NodeJS.Signals): void => {
     if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143)

@@ -22,6 +22,8 @@ import { RevWalk } from './rev-walk.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
 import { mapRefspec } from '../repo/refspec.js'
 
+export { LocalChangesError } from '../worktree/switch.js'
+
 /** git's "pathspec did not match": the name is neither a branch, a revision nor a remote branch. Exit 1. */
 export class PathspecError extends TsgitError {
   readonly pathspec: string

@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander'
 import { displayOptions, opContext, type CommandModule } from '../command.js'
 import { UsageError } from '../../errors.js'
-import { PathspecError, checkout, type CheckoutResult, type UpstreamStatus } from '../../ops/checkout.js'
-import { LocalChangesError } from '../../worktree/switch.js'
+import { LocalChangesError, PathspecError, checkout, type CheckoutResult, type UpstreamStatus } from '../../ops/checkout.js'
 
 const DETACHED_ADVICE = `You are in 'detached HEAD' state. You can look around, make experimental
 changes and commit them, and you can discard any commits you make in this
