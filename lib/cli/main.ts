@@ -9,8 +9,8 @@ import { isAbsolute } from 'node:path'
 import { EXIT_FATAL, EXIT_USAGE, RepositoryError, isTsgitError } from '../errors.js'
 import { adoptLauncherEnvironment } from '../ops/launcher.js'
 import { VERSION } from '../version.js'
-import { collect, type CliContext, type CommandModule } from './command.js'
-import { commandName } from './command-name.js'
+import { collect, operandsBeforeDashDash, type CliContext, type CommandLine, type CommandModule } from './command.js'
+import { commandIndex, commandName } from './command-name.js'
 import { Display } from './display.js'
 import { commands } from './commands/index.js'
 
@@ -49,7 +49,8 @@ export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Prom
         cwd: globals.C ?? ctx.cwd,
         configOverrides: [...ctx.configOverrides, ...globals.c],
       }
-      onRun(runCommand(mod, runCtx, command.args, opts))
+      const words = ctx.argv.slice((commandIndex(ctx.argv) ?? ctx.argv.length) + 1)
+      onRun(runCommand(mod, runCtx, command.args, opts, { dashDash: operandsBeforeDashDash(command, words) }))
     })
   }
   return program
@@ -94,8 +95,8 @@ function cannotChange(dir: string, e: unknown): RepositoryError {
   return new RepositoryError(`cannot change to '${dir}': ${why ?? (e instanceof Error ? e.message : String(e))}`, { cause: e })
 }
 
-async function runCommand(mod: CommandModule, ctx: CliContext, args: string[], opts: Record<string, unknown>): Promise<number> {
-  const code = await mod.exec(ctx, args, opts)
+async function runCommand(mod: CommandModule, ctx: CliContext, args: string[], opts: Record<string, unknown>, line: CommandLine): Promise<number> {
+  const code = await mod.exec(ctx, args, opts, line)
   return code ?? 0
 }
 
