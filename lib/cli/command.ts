@@ -2,7 +2,7 @@
  * One command, one module: its name, summary, options and `exec` live together, and the
  * man page test walks this list to check every command is documented.
  */
-import type { Command } from 'commander'
+import type { Command, Option } from 'commander'
 import type { Display } from './display.js'
 import type { ProgressSink } from '../events.js'
 import { openRepoContext, type OpContext, type OpenOptions, type RepoContext } from '../ops/repo-context.js'
@@ -25,13 +25,58 @@ export interface CliContext {
   signal: AbortSignal
 }
 
+/** What commander's parse leaves out and a command may need. */
+export interface CommandLine {
+  /** How many operands came before `--`; undefined when there was no `--`. */
+  dashDash: number | undefined
+}
+
 export interface CommandModule {
   name: string
   summary: string
   /** Adds arguments and options to the commander command. */
   configure(cmd: Command): void
   /** Runs the command; resolves to the exit code (0 when undefined). */
-  exec(ctx: CliContext, args: string[], opts: Record<string, unknown>): Promise<number | void>
+  exec(ctx: CliContext, args: string[], opts: Record<string, unknown>, line: CommandLine): Promise<number | void>
+}
+
+function takesValue(option: Option, next: string | undefined): boolean {
+  if (next === undefined) return false
+  // commander gives an optional value only a word that does not look like an option
+  return option.required || (option.optional && !(next.length > 1 && next.startsWith('-')))
+}
+
+/**
+ * How many operands came before the first `--` among a command's own words (those after
+ * its name), or undefined when there is none. commander consumes the `--` without a
+ * trace, and for some commands it changes what an operand means (checkout: paths
+ * follow it). The words are walked as commander walks them, so that an option's value
+ * (`-b --`) is neither an operand nor the separator. Not for a command with
+ * passThroughOptions, whose words after the first operand are not parsed at all.
+ */
+export function operandsBeforeDashDash(cmd: Command, words: readonly string[]): number | undefined {
+  let operands = 0
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string
+    if (word === '--') return operands
+    if (word.length < 2 || !word.startsWith('-')) {
+      operands++
+      continue
+    }
+    if (word.startsWith('--')) {
+      const option = cmd.options.find((o) => o.long === word)
+      if (option !== undefined && takesValue(option, words[i + 1])) i++
+      continue
+    }
+    // -abc: short flags, until one that takes a value: the rest of the word, else the next word
+    for (let j = 1; j < word.length; j++) {
+      const option = cmd.options.find((o) => o.short === `-${word[j] as string}`)
+      if (option === undefined || !(option.required || option.optional)) continue
+      if (j === word.length - 1 && takesValue(option, words[i + 1])) i++
+      break
+    }
+  }
+  return undefined
 }
 
 /** The operations' context for a command that has built its display. */

@@ -4,11 +4,13 @@
  * (128 fatal, 129 usage).
  */
 import { Command, CommanderError } from 'commander'
-import { EXIT_FATAL, EXIT_USAGE, isTsgitError } from '../errors.js'
-import { adoptDeferredExtraCa } from '../transport/extra-ca.js'
+import { accessSync, constants as fsConstants, realpathSync, statSync } from 'node:fs'
+import { isAbsolute } from 'node:path'
+import { EXIT_FATAL, EXIT_USAGE, RepositoryError, isTsgitError } from '../errors.js'
+import { adoptLauncherEnvironment } from '../ops/launcher.js'
 import { VERSION } from '../version.js'
-import { collect, type CliContext, type CommandModule } from './command.js'
-import { commandName } from './command-name.js'
+import { collect, operandsBeforeDashDash, type CliContext, type CommandLine, type CommandModule } from './command.js'
+import { commandIndex, commandName } from './command-name.js'
 import { Display } from './display.js'
 import { commands } from './commands/index.js'
 
@@ -23,7 +25,7 @@ export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Prom
   program
     .description('A Git client for very large repositories: partial clone over protocol v2, lazy fetch, resumable clones.')
     .version(VERSION, '--version', 'print the tsgit version')
-    .option('-C <path>', 'run as if started in <path>')
+    .option('-C <path>', 'run as if started in <path> (several: each relative to the one before)', (dir: string, previous: string | undefined) => changeDirectory(previous ?? ctx.cwd, dir))
     .option('-c <name=value>', 'set a configuration value for this run', collect, [])
     .option('--no-lazy-fetch', 'do not fetch missing objects from promisor remotes on demand')
     .enablePositionalOptions()
@@ -44,21 +46,57 @@ export function buildProgram(ctx: Omit<CliContext, 'lazyFetch'>, onRun: (p: Prom
       const runCtx: CliContext = {
         ...ctx,
         lazyFetch: globals.lazyFetch !== false,
-        cwd: globals.C ? resolveDir(ctx.cwd, globals.C) : ctx.cwd,
+        cwd: globals.C ?? ctx.cwd,
         configOverrides: [...ctx.configOverrides, ...globals.c],
       }
-      onRun(runCommand(mod, runCtx, command.args, opts))
+      const words = ctx.argv.slice((commandIndex(ctx.argv) ?? ctx.argv.length) + 1)
+      onRun(runCommand(mod, runCtx, command.args, opts, { dashDash: operandsBeforeDashDash(command, words) }))
     })
   }
   return program
 }
 
-function resolveDir(cwd: string, dir: string): string {
-  return dir.startsWith('/') ? dir : `${cwd}/${dir}`
+/** strerror's words for what chdir(2) can fail with, as git prints them. */
+const CHDIR_ERRORS: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  ENOTDIR: 'Not a directory',
+  EACCES: 'Permission denied',
+  ELOOP: 'Too many levels of symbolic links',
+  ENAMETOOLONG: 'File name too long',
 }
 
-async function runCommand(mod: CommandModule, ctx: CliContext, args: string[], opts: Record<string, unknown>): Promise<number> {
-  const code = await mod.exec(ctx, args, opts)
+/**
+ * `-C <dir>` as git takes it: a chdir, so a relative <dir> goes from where the `-C`
+ * before it led, `..` is taken after symbolic links are followed, and an empty <dir>
+ * changes nothing. A directory that cannot be entered is fatal with git's words, before
+ * the command is even looked at. Returns the physical path (what getcwd gives).
+ */
+export function changeDirectory(from: string, dir: string): string {
+  if (dir === '') return from
+  let real: string
+  try {
+    // realpath(3) itself, not Node's: that one normalises `a/..` before following `a`
+    real = realpathSync.native(isAbsolute(dir) ? dir : `${from}/${dir}`)
+  } catch (e) {
+    throw cannotChange(dir, e)
+  }
+  if (!statSync(real).isDirectory()) throw cannotChange(dir, { code: 'ENOTDIR' })
+  try {
+    accessSync(real, fsConstants.X_OK)
+  } catch (e) {
+    throw cannotChange(dir, e)
+  }
+  return real
+}
+
+function cannotChange(dir: string, e: unknown): RepositoryError {
+  const code = (e as { code?: unknown }).code
+  const why = typeof code === 'string' ? CHDIR_ERRORS[code] : undefined
+  return new RepositoryError(`cannot change to '${dir}': ${why ?? (e instanceof Error ? e.message : String(e))}`, { cause: e })
+}
+
+async function runCommand(mod: CommandModule, ctx: CliContext, args: string[], opts: Record<string, unknown>, line: CommandLine): Promise<number> {
+  const code = await mod.exec(ctx, args, opts, line)
   return code ?? 0
 }
 
@@ -141,7 +179,7 @@ export class InterruptSignal extends Error {
 
 /** The bin's entry: runs, then exits once with the code. */
 export function main(argv: string[]): void {
-  adoptDeferredExtraCa(process.env)
+  adoptLauncherEnvironment(process.env)
   const controller = new AbortController()
   const onSignal = (sig: NodeJS.Signals): void => {
     if (controller.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143)

@@ -5,7 +5,7 @@
  * prefetch in a partial clone), then move HEAD with git's reflog message.
  */
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { MissingObjectError, RefError, RepositoryError, TsgitError, isNotFound } from '../errors.js'
 import { parseCommit } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
@@ -14,6 +14,7 @@ import { NULL_OID } from '../oid.js'
 import { isValidRefName, type RefStore } from '../repo/refs.js'
 import { checkedOutElsewhere } from '../repo/worktrees.js'
 import type { ConfigReader } from '../repo/config.js'
+import { readIndexFile } from '../worktree/index-file.js'
 import { switchTrees } from '../worktree/switch.js'
 import { committerIdent } from './ident.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
@@ -22,12 +23,27 @@ import { RevWalk } from './rev-walk.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
 import { mapRefspec } from '../repo/refspec.js'
 
+export { LocalChangesError } from '../worktree/switch.js'
+
 /** git's "pathspec did not match": the name is neither a branch, a revision nor a remote branch. Exit 1. */
 export class PathspecError extends TsgitError {
   readonly pathspec: string
   constructor(pathspec: string) {
     super('E_PATHSPEC', `pathspec '${pathspec}' did not match any file(s) known to git`, { exitCode: 1 })
     this.pathspec = pathspec
+  }
+}
+
+/**
+ * `checkout [<tree-ish>] [--] <paths>`: git restores those paths; tsgit only switches
+ * branches and detaches HEAD, and says so (fatal, 128) rather than anything that would
+ * suggest the paths are not there.
+ */
+export class PathCheckoutError extends TsgitError {
+  readonly paths: string[]
+  constructor(paths: string[]) {
+    super('E_CHECKOUT_PATHS', `checking out paths is not supported (${paths.map((p) => `'${p}'`).join(', ')}): tsgit checkout switches branches and detaches HEAD only`)
+    this.paths = paths
   }
 }
 
@@ -44,6 +60,17 @@ export interface CheckoutOptions {
   upstreamCounts?: boolean
   /** --ignore-other-worktrees: switch to a branch even if another worktree has it checked out. */
   ignoreOtherWorktrees?: boolean
+  /** Paths to check out (after `--`, or after the target): refused with PathCheckoutError. */
+  paths?: string[]
+  /**
+   * The target was followed by `--` (`checkout <name> --`): it is a revision, never a
+   * path, and one that names nothing is git's fatal `invalid reference`.
+   */
+  targetIsRevision?: boolean
+}
+
+function invalidReference(spec: string): TsgitError {
+  return new TsgitError('E_INVALID_REFERENCE', `invalid reference: ${spec}`)
 }
 
 /** A commit as git names it in messages: abbreviated id and subject. */
@@ -204,11 +231,24 @@ async function tryCommit(store: ObjectStore, refs: RefStore, spec: string): Prom
   }
 }
 
+/**
+ * Whether `spec`, as a path from `cwd`, names a file the index tracks or a directory
+ * holding one: what git would check out when `spec` is no revision. Pathspec magic
+ * and wildcards are not interpreted.
+ */
+async function tracksPath(gitDir: string, workTree: string, cwd: string, spec: string): Promise<boolean> {
+  const rel = relative(workTree, resolve(cwd, spec)).split(sep).join('/')
+  if (rel === '..' || rel.startsWith('../') || isAbsolute(rel)) return false
+  const index = await readIndexFile(join(gitDir, 'index'))
+  return index?.entries.some((e) => rel === '' || e.path === rel || e.path.startsWith(`${rel}/`)) === true
+}
+
 export async function checkout(ctx: OpContext, options: CheckoutOptions): Promise<CheckoutResult> {
   const rc = await openRepoContext(ctx, { lazyFetch: options.lazyFetch })
   const { repo, store } = rc
   try {
     if (repo.workTree === undefined) throw new RepositoryError('this operation must be run in a work tree')
+    if (options.paths !== undefined && options.paths.length > 0) throw new PathCheckoutError(options.paths)
     const refs = repo.refs
     const config = repo.config
     const headTarget = await refs.readSymref('HEAD')
@@ -223,7 +263,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
       if ((await refs.resolve(`refs/heads/${name}`)) !== undefined) throw new TsgitError('E_BRANCH_EXISTS', `a branch named '${name}' already exists`)
       const start = options.target ?? 'HEAD'
       const oid = await tryCommit(store, refs, start)
-      if (oid === undefined) throw new RefError(`'${start}' is not a commit and a branch '${name}' cannot be created from it`)
+      if (oid === undefined) throw options.targetIsRevision === true ? invalidReference(start) : new RefError(`'${start}' is not a commit and a branch '${name}' cannot be created from it`)
       const startRef = await dwimRef(refs, start)
       const setup = config.getString('branch.autosetupmerge') ?? 'true'
       const upstream = startRef?.ref.startsWith('refs/remotes/') && setup !== 'false' ? upstreamOf(config, startRef.ref) : undefined
@@ -231,7 +271,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
     } else if (options.detach === true) {
       const spec = options.target ?? 'HEAD'
       const oid = await tryCommit(store, refs, spec)
-      if (oid === undefined) throw new PathspecError(spec)
+      if (oid === undefined) throw options.targetIsRevision === true ? invalidReference(spec) : new PathspecError(spec)
       target = { oid, name: spec }
     } else {
       let spec = options.target ?? 'HEAD'
@@ -254,7 +294,11 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
           const preferred = config.getString('checkout.defaultremote')
           if (candidates.length > 1 && preferred !== undefined) candidates = candidates.filter((c) => c.remote === preferred)
           const only = candidates.length === 1 ? candidates[0] : undefined
-          if (only === undefined) throw new PathspecError(spec)
+          if (only === undefined) {
+            if (options.targetIsRevision === true) throw invalidReference(spec)
+            // no `--` and no revision: git takes the name as a path, and checks it out when tracked
+            throw (await tracksPath(repo.gitDir, repo.workTree, ctx.cwd, spec)) ? new PathCheckoutError([spec]) : new PathspecError(spec)
+          }
           const upstream = upstreamOf(config, only.ref)
           target = {
             oid: await commitOf(store, refs, only.ref),

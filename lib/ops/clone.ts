@@ -19,6 +19,7 @@ import { hasCloneState, readCloneState, writeCloneRequest, type CloneRequest } f
 import { ConfigFile } from '../repo/config.js'
 import { loadConfig } from '../repo/config-load.js'
 import { initRepository, Repository } from '../repo/repository.js'
+import { parseRemoteUrl } from '../transport/index.js'
 import { attemptClone, type CloneContext, type CloneJob, type CloneResult, type FirstContact } from './clone-attempt.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
 import { openSessionAndListRefs } from './remote-session.js'
@@ -213,6 +214,9 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
     ...(opts.bundleUri !== undefined ? { bundleUri: opts.bundleUri } : {}),
   }
+  // A URL no transport takes (git://, an unknown scheme or helper, a bad port) is
+  // refused before anything is printed or created, not after "Cloning into".
+  parseRemoteUrl(request.url, ctx.cwd)
   const gitDir = bare ? destPath : join(destPath, '.git')
   const job: CloneJob = { dirArg, destPath, gitDir, request, ...(opts.noProgress !== undefined ? { noProgress: opts.noProgress } : {}) }
 
@@ -248,7 +252,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     const tries = { ...retrySettings(opts.retries, config), dest }
     const transportOptions = transportOptionsFromConfig(config, origin, ctx.env, ctx.sink, ctx.signal)
     const first: FirstContact = {
-      opened: openSessionAndListRefs(opts.url, transportOptions, { refPrefixes: tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/'] }),
+      // the recorded URL: a local path resolved against ctx.cwd (tsgit -C), as every later try uses it
+      opened: openSessionAndListRefs(request.url, transportOptions, { refPrefixes: tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/'] }),
       created: (async () => {
         // The view is the transport's: its local layer is re-read from the file by this update.
         // The request is in the repository's first config: from its first byte on disk,

@@ -6,13 +6,16 @@
  * 1 a bad object, 2 a missing reachable object, 8 a bad ref.
  */
 import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { ObjectFormatError, PackError, isNotFound } from '../errors.js'
 import { MODE_GITLINK, MODE_TREE, hashObject, parseCommitLinks, parseTag, parseTree } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { GitObject, ObjectType, Oid } from '../oid.js'
 import type { RefStore } from '../repo/refs.js'
+import type { Repository } from '../repo/repository.js'
+import { worktreeHeads } from '../repo/worktrees.js'
 import { readIndexFile } from '../worktree/index-file.js'
+import type { RepoContext } from './repo-context.js'
 import { ENTRY_GITLINK, ENTRY_TREE, RawOidSet, scanTree } from './rev-walk.js'
 
 export const FSCK_ERROR_OBJECT = 1
@@ -302,4 +305,19 @@ export async function fsck(ctx: FsckContext, options: FsckOptions): Promise<Fsck
     exitCode |= FSCK_ERROR_REACHABLE
   }
   return { exitCode, reachable: reachable.size }
+}
+
+/** The index of this worktree (unless bare) and of every other one: git fsck reads them all. */
+export async function worktreeIndexPaths(repo: Repository): Promise<string[]> {
+  const paths = repo.bare ? [] : [resolve(repo.gitDir, 'index')]
+  for (const wt of await worktreeHeads(repo.commonDir, repo.config.getBool('core.bare', false))) {
+    const p = join(wt.gitDir, 'index')
+    if (!paths.includes(p)) paths.push(p)
+  }
+  return paths
+}
+
+/** `tsgit fsck`: fsck of the opened repository, its refs, its store and every worktree's index. */
+export async function fsckRepository(rc: Pick<RepoContext, 'repo' | 'store'>, options: FsckOptions): Promise<FsckResult> {
+  return fsck({ refs: rc.repo.refs, store: rc.store, gitDir: rc.repo.gitDir, indexPaths: await worktreeIndexPaths(rc.repo) }, options)
 }

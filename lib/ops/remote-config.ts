@@ -5,7 +5,8 @@
 import { RepositoryError, TsgitError } from '../errors.js'
 import type { ConfigReader } from '../repo/config.js'
 import { isValidRefName } from '../repo/refs.js'
-import type { Repository } from '../repo/repository.js'
+import { Repository } from '../repo/repository.js'
+import type { OpContext } from './repo-context.js'
 
 /** `git remote` refuses: exit codes as git's (2 no such remote, 3 already exists). */
 export class RemoteConfigError extends TsgitError {
@@ -111,4 +112,24 @@ export async function removeRemote(repo: Repository, name: string): Promise<Remo
     if (f.get('remote.pushdefault') === name) f.unsetAll('remote.pushdefault')
   })
   return { refs, skipped }
+}
+
+/** The remotes of one repository, as `tsgit remote` manages them. */
+export interface Remotes {
+  list(): RemoteInfo[]
+  add(name: string, url: string): Promise<void>
+  remove(name: string): Promise<RemoveResult>
+}
+
+/**
+ * Opens the repository around `ctx.cwd` for `tsgit remote`: first, as git does, so that
+ * outside a repository every form of the command says so before anything else.
+ */
+export async function openRemotes(ctx: Pick<OpContext, 'cwd' | 'env' | 'configOverrides'>): Promise<Remotes> {
+  const repo = await Repository.open(ctx.cwd, { env: ctx.env, cliConfig: ctx.configOverrides ?? [] })
+  return {
+    list: () => listRemotes(repo.config),
+    add: (name, url) => addRemote(repo, name, url),
+    remove: (name) => removeRemote(repo, name),
+  }
 }

@@ -5,8 +5,11 @@
  */
 import t, { type Test } from 'tap'
 import { chmodSync, copyFileSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { git, gitAsync } from '../fixtures/git.js'
+import { basename, join } from 'node:path'
+import { silentSink } from '../../lib/events.js'
+import { FSCK_ERROR_REACHABLE, fsckRepository, worktreeIndexPaths } from '../../lib/ops/fsck.js'
+import { openRepoContext } from '../../lib/ops/repo-context.js'
+import { git, gitAsync, pinnedEnv } from '../fixtures/git.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
@@ -197,4 +200,37 @@ t.test('a damaged .idx or .pack: fsck names it as git does; other commands still
   t.equal(ours3.stdout, theirs3.stdout)
   t.equal(ours3.status, theirs3.status, 'the same exit status as git')
   writeFileSync(packPath, saved)
+})
+
+t.test('fsckRepository reads the index of every worktree (worktreeIndexPaths), as git fsck does', async (t) => {
+  const dir = dest()
+  git(['clone', '-q', '--no-local', rich.path, dir])
+  const wt = dest('wt')
+  git(['worktree', 'add', '-q', wt], { cwd: dir })
+  // a blob that only the linked worktree's index refers to
+  writeFileSync(join(wt, 'only-here.txt'), 'staged in the linked worktree\n')
+  git(['add', 'only-here.txt'], { cwd: wt })
+  const blob = git(['rev-parse', ':only-here.txt'], { cwd: wt }).stdout.trim()
+  const rc = await openRepoContext({ cwd: dir, env: pinnedEnv(), sink: silentSink }, { lazyFetch: false })
+  try {
+    t.same(await worktreeIndexPaths(rc.repo), [join(dir, '.git', 'index'), join(dir, '.git', 'worktrees', basename(wt), 'index')])
+    const clean = await fsckRepository(rc, { out: () => undefined, err: () => undefined })
+    t.equal(clean.exitCode, 0)
+    rmSync(objPath(join(dir, '.git'), blob))
+    const out: string[] = []
+    const broken = await fsckRepository(rc, { out: (l) => void out.push(l), err: () => undefined })
+    // git 2.39 reads only the current worktree's index (and says 0 here); 2.40 and later read them all
+    t.equal(broken.exitCode, FSCK_ERROR_REACHABLE, 'a missing reachable object')
+    t.match(out.join('\n'), blob, 'the blob named')
+  } finally {
+    await rc.store.close()
+  }
+  const bare = dest('bare')
+  git(['clone', '-q', '--bare', rich.path, bare])
+  const rcBare = await openRepoContext({ cwd: bare, env: pinnedEnv(), sink: silentSink }, { lazyFetch: false })
+  try {
+    t.same(await worktreeIndexPaths(rcBare.repo), [], 'a bare repository without worktrees has no index')
+  } finally {
+    await rcBare.store.close()
+  }
 })

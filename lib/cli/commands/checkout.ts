@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander'
 import { displayOptions, opContext, type CommandModule } from '../command.js'
-import { UsageError } from '../../errors.js'
-import { PathspecError, checkout, type CheckoutResult, type UpstreamStatus } from '../../ops/checkout.js'
-import { LocalChangesError } from '../../worktree/switch.js'
+import { TsgitError, UsageError } from '../../errors.js'
+import { LocalChangesError, PathspecError, checkout, type CheckoutResult, type UpstreamStatus } from '../../ops/checkout.js'
 
 const DETACHED_ADVICE = `You are in 'detached HEAD' state. You can look around, make experimental
 changes and commit them, and you can discard any commits you make in this
@@ -81,18 +80,24 @@ export const checkoutCommand: CommandModule = {
       .option('-q, --quiet', 'be quiet')
       .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
       .addOption(new Option('--no-progress', 'do not show progress'))
+      // paths (`checkout [<commit>] [--] <path>...`) are taken, to be refused as unsupported
+      .allowExcessArguments()
   },
-  async exec(ctx, args, opts) {
-    const [target, extra] = args
-    if (extra !== undefined) throw new UsageError('only one reference expected')
+  async exec(ctx, args, opts, line) {
+    // git's reading: before `--` at most one name, after it paths; without `--` the
+    // first word is the name and the rest are paths
+    const names = line.dashDash === undefined ? args.slice(0, 1) : args.slice(0, line.dashDash)
+    const paths = args.slice(names.length)
+    if (names.length > 1) throw new TsgitError('E_TOO_MANY_REFERENCES', `only one reference expected, ${names.length} given.`)
+    const target = names[0]
     const detach = opts.detach === true
     const newBranch = opts.b as string | undefined
     if (detach && newBranch !== undefined) throw new UsageError("options '-b' and '--detach' cannot be used together")
-    if (!detach && newBranch === undefined && target === undefined) throw new UsageError('you must name a branch or commit to check out')
+    if (!detach && newBranch === undefined && target === undefined && paths.length === 0) throw new UsageError('you must name a branch or commit to check out')
     const { quiet, progress } = displayOptions(opts)
     const display = ctx.display({ quiet, progress })
     try {
-      const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch, upstreamCounts: !quiet, ignoreOtherWorktrees: opts.ignoreOtherWorktrees === true })
+      const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch, upstreamCounts: !quiet, ignoreOtherWorktrees: opts.ignoreOtherWorktrees === true, paths, targetIsRevision: target !== undefined && line.dashDash !== undefined })
       if (!quiet) {
         const { stdout, stderr } = describeSwitch(r, detach)
         if (stdout !== '') ctx.stdout.write(stdout)

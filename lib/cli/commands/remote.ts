@@ -1,8 +1,7 @@
 import type { Command } from 'commander'
 import type { CommandModule } from '../command.js'
 import { UsageError } from '../../errors.js'
-import { addRemote, listRemotes, removeRemote, RemoteConfigError } from '../../ops/remote-config.js'
-import { Repository } from '../../repo/repository.js'
+import { openRemotes, RemoteConfigError } from '../../ops/remote-config.js'
 
 const USAGE = [
   'usage: tsgit remote [-v | --verbose]',
@@ -23,10 +22,10 @@ export const remoteCommand: CommandModule = {
   async exec(ctx, args, opts) {
     const [sub, ...rest] = args
     const display = ctx.display({})
-    const repo = await Repository.open(ctx.cwd, { env: ctx.env, cliConfig: ctx.configOverrides })
+    const remotes = await openRemotes(ctx)
     try {
       if (sub === undefined) {
-        for (const r of listRemotes(repo.config)) {
+        for (const r of remotes.list()) {
           if (opts.verbose !== true) {
             ctx.stdout.write(`${r.name}\n`)
             continue
@@ -40,12 +39,12 @@ export const remoteCommand: CommandModule = {
       if (sub === 'add') {
         if (rest.some((a) => a.startsWith('-'))) throw new UsageError(`tsgit remote add takes no options (${rest.find((a) => a.startsWith('-')) ?? ''})\n${USAGE}`)
         if (rest.length !== 2) throw new UsageError(`tsgit remote add needs <name> <url>\n${USAGE}`)
-        await addRemote(repo, rest[0] as string, rest[1] as string)
+        await remotes.add(rest[0] as string, rest[1] as string)
         return 0
       }
       if (sub === 'remove' || sub === 'rm') {
         if (rest.length !== 1 || (rest[0] as string).startsWith('-')) throw new UsageError(`tsgit remote remove needs <name>\n${USAGE}`)
-        const r = await removeRemote(repo, rest[0] as string)
+        const r = await remotes.remove(rest[0] as string)
         if (r.skipped.length > 0) {
           ctx.stderr.write(
             r.skipped.length === 1
