@@ -4,7 +4,7 @@
  * partial clone a single name is fetched lazily; a batch block's missing objects are
  * fetched together, in one request per promisor remote, before the block is answered.
  */
-import { MissingObjectError, TsgitError, UsageError } from '../errors.js'
+import { MissingObjectError, ObjectFormatError, TsgitError, UsageError } from '../errors.js'
 import { MODE_GITLINK, MODE_TREE, parseTree } from '../odb/objects.js'
 import { CorruptRepositoryError, type ObjectStore } from '../odb/store.js'
 import { isOid, type GitObject, type ObjectType, type Oid } from '../oid.js'
@@ -53,13 +53,26 @@ function isAbsent(e: unknown): boolean {
   return e instanceof MissingObjectError || e instanceof CorruptRepositoryError
 }
 
-/** The object, fetched lazily where allowed; undefined when it is not to be had. */
-async function readMaybe(store: ObjectStore, oid: Oid): Promise<GitObject | undefined> {
+/**
+ * Rethrows `e` when it is no absence but a promised object that no promisor remote
+ * could supply: git stops there whatever the mode (`could not fetch <oid> from promisor
+ * remote`), where an object it was never promised is answered as absent.
+ */
+async function unlessPromised(store: ObjectStore, e: unknown): Promise<void> {
+  if (e instanceof MissingObjectError && store.canFetch && (await store.isPromisorObject(e.oid))) throw e
+}
+
+/** The object, or why not: a reason naming it, or undefined where git's words say all (no partial clone). */
+type Lookup = { obj: GitObject } | { obj?: undefined; why: string | undefined }
+
+async function lookup(store: ObjectStore, oid: Oid): Promise<Lookup> {
   try {
-    return await store.read(oid)
+    return { obj: await store.read(oid) }
   } catch (e) {
-    if (isAbsent(e)) return undefined
-    throw e
+    // A delta base missing from a pack: the object is damaged, not absent.
+    if (!isAbsent(e) || (e as MissingObjectError | CorruptRepositoryError).oid !== oid) throw e
+    await unlessPromised(store, e)
+    return { why: e instanceof CorruptRepositoryError || (await store.hasPromisorPacks()) ? (e as Error).message : undefined }
   }
 }
 
@@ -67,7 +80,18 @@ async function resolveName(ctx: CatFileContext, name: string): Promise<Oid> {
   try {
     return await resolveRevision(ctx, name)
   } catch (e) {
+    await unlessPromised(ctx.store, e)
     if (e instanceof RevisionError || isAbsent(e)) throw new CatFileError(`Not a valid object name ${name}`)
+    throw e
+  }
+}
+
+/** A tree as -p prints it; a malformed one is named. */
+function printTree(oid: Oid, data: Buffer): Buffer {
+  try {
+    return formatTree(data)
+  } catch (e) {
+    if (e instanceof ObjectFormatError) throw new ObjectFormatError(`tree ${oid}: ${e.message}`, { cause: e })
     throw e
   }
 }
@@ -77,16 +101,18 @@ export type CatFileMode = 't' | 's' | 'p' | 'e'
 /** `cat-file -t|-s|-p|-e <name>`: the bytes to print and the exit status. */
 export async function catFileOne(ctx: CatFileContext, mode: CatFileMode, name: string): Promise<{ status: number; output: Buffer }> {
   const oid = await resolveName(ctx, name)
-  const obj = await readMaybe(ctx.store, oid)
+  const found = await lookup(ctx.store, oid)
+  const obj = found.obj
   if (!obj) {
     if (mode === 'e') return { status: 1, output: Buffer.alloc(0) }
     if (mode === 'p') throw new CatFileError(`Not a valid object name ${name}`)
-    throw new CatFileError('git cat-file: could not get object info')
+    // git's words; in a partial clone git's failed fetch has named the object before them
+    throw new CatFileError(found.why === undefined ? 'git cat-file: could not get object info' : `git cat-file: could not get object info: ${found.why}`)
   }
   if (mode === 'e') return { status: 0, output: Buffer.alloc(0) }
   if (mode === 't') return { status: 0, output: Buffer.from(`${obj.type}\n`) }
   if (mode === 's') return { status: 0, output: Buffer.from(`${obj.data.length}\n`) }
-  return { status: 0, output: obj.type === 'tree' ? formatTree(obj.data) : obj.data }
+  return { status: 0, output: obj.type === 'tree' ? printTree(oid, obj.data) : obj.data }
 }
 
 /** `cat-file <type> <name>`: the contents of the object, peeled to `type` (a commit's tree, a tag's target). */
@@ -96,10 +122,11 @@ export async function catFileTyped(ctx: CatFileContext, type: ObjectType, name: 
   try {
     target = await peel(ctx, oid, type, name)
   } catch (e) {
+    await unlessPromised(ctx.store, e)
     if (e instanceof RevisionError || isAbsent(e)) throw new CatFileError(`git cat-file ${name}: bad file`)
     throw e
   }
-  const obj = await readMaybe(ctx.store, target)
+  const obj = (await lookup(ctx.store, target)).obj
   if (!obj) throw new CatFileError(`git cat-file ${name}: bad file`)
   return obj.data
 }
@@ -195,9 +222,10 @@ export async function answerBlock(ctx: CatFileContext, format: BatchFormat, cont
   const store = ctx.store
   if (store.canFetch) {
     const missing = await store.missingOf(queries.flatMap((q) => (q.oid ? [q.oid] : [])))
-    // Only promisor objects may be fetched; any other missing id is simply answered "missing".
+    // What the store would refuse to fetch (not a promisor object, where that is
+    // corruption) is answered "missing" rather than failing the block.
     const fetchable: Oid[] = []
-    for (const oid of missing) if (await store.isPromisorObject(oid)) fetchable.push(oid)
+    for (const oid of missing) if (await store.mayFetch(oid)) fetchable.push(oid)
     if (fetchable.length > 0) {
       if (stats) stats.prefetches++
       try {
