@@ -106,8 +106,8 @@ export async function catFileOne(ctx: CatFileContext, mode: CatFileMode, name: s
   if (!obj) {
     if (mode === 'e') return { status: 1, output: Buffer.alloc(0) }
     if (mode === 'p') throw new CatFileError(`Not a valid object name ${name}`)
-    // git's words; in a partial clone git's failed fetch has named the object before them
-    throw new CatFileError(found.why === undefined ? 'git cat-file: could not get object info' : `git cat-file: could not get object info: ${found.why}`)
+    // git's words, and the object they are about (git 2.39 leaves it out: see DEVIATIONS)
+    throw new CatFileError(found.why === undefined ? `git cat-file: could not get object info for ${oid}` : `git cat-file: could not get object info: ${found.why}`)
   }
   if (mode === 'e') return { status: 0, output: Buffer.alloc(0) }
   if (mode === 't') return { status: 0, output: Buffer.from(`${obj.type}\n`) }
