@@ -210,19 +210,6 @@ export class BatchCutter<T> {
   }
 }
 
-/** Splits per-path groups into batches of at least `min` objects without splitting a path. */
-export function planBatches<T>(groups: Iterable<{ blobs: Oid[]; extra: T }>, min: number): { blobs: Oid[]; extras: T[] }[] {
-  const cutter = new BatchCutter<T>(min)
-  const out: { blobs: Oid[]; extras: T[] }[] = []
-  for (const g of groups) {
-    const batch = cutter.add(g)
-    if (batch) out.push(batch)
-  }
-  const last = cutter.flush()
-  if (last) out.push(last)
-  return out
-}
-
 /** What one pass of the path walk handed out, and how it ended. */
 interface Pass {
   batches: Oid[][]

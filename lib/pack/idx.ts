@@ -9,13 +9,6 @@ import { endianness } from 'node:os'
 import { PackError } from '../errors.js'
 import { oidWords } from '../oid.js'
 
-export interface IdxEntry {
-  /** Raw 20-byte object id. */
-  oid: Buffer
-  offset: number
-  crc32: number
-}
-
 const IDX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63])
 const HEADER_SIZE = 8
 const FANOUT_SIZE = 256 * 4
@@ -34,24 +27,6 @@ export interface IdxColumns {
   oids: Buffer
   offsets: ArrayLike<number>
   crcs: ArrayLike<number>
-}
-
-/**
- * Builds an .idx v2 for `entries` (any order). Objects are sorted by id; ties
- * (the same object twice, which git tolerates without --strict) by offset.
- */
-export function writeIdxV2(entries: readonly IdxEntry[], packChecksum: Buffer): Buffer {
-  const n = entries.length
-  const oids = Buffer.alloc(n * HASH_SIZE)
-  const offsets = new Float64Array(n)
-  const crcs = new Uint32Array(n)
-  entries.forEach((e, i) => {
-    if (e.oid.length !== HASH_SIZE) throw new PackError('object id must be 20 bytes')
-    e.oid.copy(oids, i * HASH_SIZE)
-    offsets[i] = e.offset
-    crcs[i] = e.crc32 >>> 0
-  })
-  return writeIdxV2Columns({ count: n, oids, offsets, crcs }, packChecksum)
 }
 
 /** Insertion sort below this many ids in one bucket. */
@@ -125,8 +100,10 @@ function alignedCopy(b: Buffer, length: number): Buffer {
 }
 
 /**
- * writeIdxV2 over columns, which is what the indexer has: a pack of a million
- * objects costs no million JS objects and Buffer views to describe and sort.
+ * Builds an .idx v2 for a pack's objects, given as columns (which is what the
+ * indexer has: a pack of a million objects costs no million JS objects and Buffer
+ * views to describe and sort), in any order. Objects are sorted by id; ties (the
+ * same object twice, which git tolerates without --strict) by offset.
  */
 export function writeIdxV2Columns(cols: IdxColumns, packChecksum: Buffer): Buffer {
   if (packChecksum.length !== HASH_SIZE) throw new PackError('pack checksum must be 20 bytes')

@@ -1,5 +1,5 @@
 export { applyDelta, deltaHeaderSizes, type DeltaHeader } from './delta.js'
-export { PackIndex, writeIdxV2, type IdxEntry } from './idx.js'
+export { PackIndex, writeIdxV2Columns, type IdxColumns } from './idx.js'
 export {
   DEFAULT_MAX_OBJECT_SIZE, DEFAULT_STREAMING_THRESHOLD, createResumablePackFile, indexPack,
   type DeferredIndexPackResult, type IndexPackOptions, type IndexPackResult, type IndexedObject, type PackTarget,

@@ -3,9 +3,15 @@ import { createHash, randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PackError } from '../../lib/errors.js'
-import { PackIndex, writeIdxV2, writeIdxV2Columns, type IdxEntry } from '../../lib/pack/idx.js'
+import { PackIndex, writeIdxV2Columns } from '../../lib/pack/idx.js'
 import { git, tempDir } from '../fixtures/git.js'
-import { gitIndexPack, makeHistoryRepo, packAll } from '../fixtures/packs.js'
+import { gitIndexPack, idxOf, makeHistoryRepo, packAll } from '../fixtures/packs.js'
+
+interface IdxEntry {
+  oid: Buffer
+  offset: number
+  crc32: number
+}
 
 function syntheticEntries(): IdxEntry[] {
   const offsets = [12, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 5_000_000_000_123, 1000, 2 ** 33]
@@ -15,7 +21,7 @@ function syntheticEntries(): IdxEntry[] {
 t.test('large offsets: git show-index reads what we wrote', async (t) => {
   const entries = syntheticEntries()
   const packSum = randomBytes(20)
-  const idx = writeIdxV2(entries, packSum)
+  const idx = idxOf(entries, packSum)
   const out = git(['show-index'], { input: idx }).stdout
   const lines = out.trim().split('\n')
   const expected = [...entries]
@@ -53,7 +59,7 @@ t.test('PackIndex reads git index-pack output', async (t) => {
     t.equal(pi.find(oid), Number(off))
     t.equal(pi.crc32Of(oid), parseInt(crc.slice(1, -1), 16))
   }
-  t.ok(writeIdxV2([...pi.entries()].map((e) => ({ oid: Buffer.from(e.oid, 'hex'), offset: e.offset, crc32: e.crc32 })), pi.packChecksum).equals(idx), 'round trip is byte-identical')
+  t.ok(idxOf([...pi.entries()].map((e) => ({ oid: Buffer.from(e.oid, 'hex'), offset: e.offset, crc32: e.crc32 })), pi.packChecksum).equals(idx), 'round trip is byte-identical')
 
   // Lookups: every id as hex, upper-case hex and bytes; its neighbours (one bit off in
   // the first, middle and last word) are absent; malformed ids match nothing.
@@ -74,7 +80,7 @@ t.test('PackIndex reads git index-pack output', async (t) => {
 })
 
 t.test('corrupt indexes: the header and the table sizes are checked on open, the rest by verify() (as git leaves it to fsck)', async (t) => {
-  const good = writeIdxV2(syntheticEntries(), randomBytes(20))
+  const good = idxOf(syntheticEntries(), randomBytes(20))
   const resum = (b: Buffer) => {
     const body = b.subarray(0, b.length - 20)
     return Buffer.concat([body, createHash('sha1').update(body).digest()])
@@ -128,7 +134,7 @@ t.test('ids sharing their first bytes, and the same id twice, are ordered as git
   const dup = id('abcd', 7)
   const entries: IdxEntry[] = oids.map((oid, i) => ({ oid, offset: 12 + 1000 * ((i * 37) % oids.length), crc32: i }))
   entries.push({ oid: dup, offset: 5, crc32: 999 })
-  const idx = writeIdxV2(entries, randomBytes(20))
+  const idx = idxOf(entries, randomBytes(20))
   const shown = git(['show-index'], { input: idx }).stdout.trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '))
   const expected = [...entries].sort((a, b) => a.oid.compare(b.oid) || a.offset - b.offset).map((e) => `${e.offset} ${e.oid.toString('hex')}`)
   t.same(shown, expected)
@@ -145,7 +151,7 @@ t.test('a large index on disk: read a fan-out bucket at a time, as lookups need 
     crc32: (i * 2654435761) >>> 0,
   }))
   const sorted = [...entries].sort((a, b) => a.oid.compare(b.oid))
-  const bytes = writeIdxV2(entries, randomBytes(20))
+  const bytes = idxOf(entries, randomBytes(20))
   const dir = tempDir()
   t.teardown(dir.cleanup)
   const path = join(dir.path, 'big.idx')
@@ -206,5 +212,5 @@ t.test('thousands of ids (buckets of more than one byte), given as columns whose
     .sort((a, b) => a.oid.compare(b.oid) || a.offset - b.offset)
     .map((e) => `${e.offset} ${e.oid.toString('hex')} (${e.crc.toString(16).padStart(8, '0')})`)
   t.same(shown, expected, 'git show-index lists every id, in order, with its offset and CRC')
-  t.ok(idx.equals(writeIdxV2(ids.map((oid, i) => ({ oid, offset: offsets[i] as number, crc32: crcs[i] as number })), packSum)), 'the same bytes as from entries')
+  t.ok(idx.equals(idxOf(ids.map((oid, i) => ({ oid, offset: offsets[i] as number, crc32: crcs[i] as number })), packSum)), 'the same bytes as from word-aligned ids')
 })
