@@ -6,6 +6,29 @@
 export const EXIT_FATAL = 128
 export const EXIT_USAGE = 129
 
+/**
+ * Every code a TsgitError can carry. A literal union rather than `string`: callers
+ * switch on codes, and a misspelt one (in a throw or a check) is a compile error
+ * instead of a branch that never runs. The first group belongs to the classes
+ * below; the rest are raised by the layer named.
+ */
+export type ErrorCode =
+  | 'E_USAGE' | 'E_PKTLINE' | 'E_PROTOCOL' | 'E_REMOTE' | 'E_TRANSPORT' | 'E_AUTH'
+  | 'E_PACK' | 'E_BUNDLE' | 'E_BUNDLE_LIST' | 'E_OBJECT_FORMAT' | 'E_MISSING_OBJECT'
+  | 'E_CONFIG' | 'E_REF' | 'E_LOCK' | 'E_UNSAFE_PATH' | 'E_REPOSITORY' | 'E_INTERRUPTED'
+  // lib/odb
+  | 'E_CORRUPT'
+  // lib/worktree
+  | 'E_INDEX_FORMAT' | 'E_LOCAL_CHANGES'
+  // lib/ops
+  | 'E_BAD_REVISION' | 'E_REV_LIST_MISSING' | 'E_CAT_FILE' | 'E_PATHSPEC' | 'E_NOT_A_COMMIT'
+  | 'E_BAD_BRANCH' | 'E_BRANCH_EXISTS' | 'E_NO_PREVIOUS' | 'E_CHECKED_OUT' | 'E_SPARSE_CHECKOUT'
+  | 'E_REMOTE_CONFIG' | 'E_NO_REMOTE' | 'E_NO_REMOTE_REF' | 'E_REFSPEC' | 'E_FETCH_CHECKED_OUT'
+  | 'E_NO_PACK' | 'E_CONNECTIVITY' | 'E_PACKFILE_URI' | 'E_RESUME_STATE' | 'E_CLONE_KEPT'
+  | 'E_USAGE_BUNDLE' | 'E_CHECKOUT_PATHS' | 'E_INVALID_REFERENCE' | 'E_CONFIG_COMMAND'
+  // lib/cli
+  | 'E_DEPTH' | 'E_TOO_MANY_REFERENCES'
+
 export interface TsgitErrorOptions {
   cause?: unknown
   exitCode?: number
@@ -13,11 +36,11 @@ export interface TsgitErrorOptions {
 }
 
 export class TsgitError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly exitCode: number
   readonly retryable: boolean
 
-  constructor(code: string, message: string, options: TsgitErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: TsgitErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
@@ -65,6 +88,18 @@ export class TransportError extends TsgitError {
 export class AuthError extends TsgitError {
   constructor(message: string, options: TsgitErrorOptions = {}) {
     super('E_AUTH', message, options)
+  }
+}
+
+/**
+ * The caller gave up: the AbortSignal an operation was handed fired (SIGINT, SIGTERM,
+ * or a caller's own). Nothing about the input is wrong, so trying again may help;
+ * the message names what stopped ("checkout interrupted"), the signal's reason is
+ * the cause.
+ */
+export class InterruptedError extends TsgitError {
+  constructor(message: string, options: TsgitErrorOptions = {}) {
+    super('E_INTERRUPTED', message, { retryable: true, ...options })
   }
 }
 

@@ -180,10 +180,6 @@ export function parseIdent(text: string): Ident {
   }
 }
 
-export function formatIdent(ident: Ident): string {
-  return `${ident.name} <${ident.email}> ${ident.timestamp} ${ident.timezone}`
-}
-
 // ---------------------------------------------------------------- commits and tags
 
 export interface Header {

@@ -17,7 +17,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
+import { InterruptedError, MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
 import type { Oid } from '../oid.js'
 import type { RepoContext } from './repo-context.js'
 import { peel, resolveRevision } from './rev-parse.js'
@@ -31,12 +31,6 @@ export const DEFAULT_MIN_BATCH_SIZE = 50_000
 export class SparseCheckoutError extends TsgitError {
   constructor(message: string) {
     super('E_SPARSE_CHECKOUT', message)
-  }
-}
-
-export class BackfillInterrupted extends TsgitError {
-  constructor() {
-    super('E_INTERRUPTED', 'backfill interrupted', { retryable: true })
   }
 }
 
@@ -159,7 +153,7 @@ export async function loadSparseCone(ctx: RepoContext): Promise<ConeSpec> {
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new BackfillInterrupted()
+  if (signal?.aborted === true) throw new InterruptedError('backfill interrupted', { cause: signal.reason })
 }
 
 /** The cone with its directories spelled as byte strings, to match the walk's paths. */
@@ -214,19 +208,6 @@ export class BatchCutter<T> {
     this.extras = []
     return out
   }
-}
-
-/** Splits per-path groups into batches of at least `min` objects without splitting a path. */
-export function planBatches<T>(groups: Iterable<{ blobs: Oid[]; extra: T }>, min: number): { blobs: Oid[]; extras: T[] }[] {
-  const cutter = new BatchCutter<T>(min)
-  const out: { blobs: Oid[]; extras: T[] }[] = []
-  for (const g of groups) {
-    const batch = cutter.add(g)
-    if (batch) out.push(batch)
-  }
-  const last = cutter.flush()
-  if (last) out.push(last)
-  return out
 }
 
 /** What one pass of the path walk handed out, and how it ended. */

@@ -58,14 +58,6 @@ export interface LazyFetchOptions {
   maxRetries?: number
 }
 
-/** A record of what was asked of whom (for callers and tests that report requests). */
-export interface LazyFetchEvent {
-  remote: string
-  kind: 'fetch' | 'object-info'
-  objects: number
-  ok: boolean
-}
-
 const NOT_OUR_REF = /not our ref ([0-9a-f]{40})/
 
 async function* toAsync<T>(it: Iterator<T>): AsyncGenerator<T> {
@@ -91,7 +83,6 @@ interface LeadHooks {
 }
 
 export class LazyFetcher implements PromisorFetcher {
-  readonly events: LazyFetchEvent[] = []
   private readonly maxRetries: number
   private readonly sink: ProgressSink
   private readonly quiet: boolean
@@ -315,10 +306,8 @@ export class LazyFetcher implements PromisorFetcher {
         ...(onPackStart ? { onPackStart } : {}),
         ...(protocols.length > 0 ? { uris: { protocols, transportOptions: this.transportOptions(remote), concurrency: uriConcurrency(this.ctx.config) } } : {}),
       })
-      this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: true })
       return { ok: true }
     } catch (e) {
-      this.events.push({ remote: remote.name, kind: 'fetch', objects: oids.length, ok: false })
       const m = e instanceof TsgitError ? NOT_OUR_REF.exec(e.message) : null
       const refused = e instanceof RemoteError || m !== null
       // A refusal ends one answer; over http (stateless) the session is still good for
@@ -337,7 +326,6 @@ export class LazyFetcher implements PromisorFetcher {
     let have: Set<Oid> | undefined
     try {
       have = await remoteHas(await this.session(remote), oids)
-      this.events.push({ remote: remote.name, kind: 'object-info', objects: oids.length, ok: have !== undefined })
     } catch (e) {
       await this.dropSession(remote)
       throw e

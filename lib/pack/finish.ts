@@ -7,13 +7,13 @@
  */
 import { unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PackError, isNotFound } from '../errors.js'
+import { InterruptedError, PackError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { GitObject, ObjectType, Oid } from '../oid.js'
 import type { EntryTable } from './entries.js'
 import { ThinPackFixer } from './fix-thin.js'
 import { OBJ_COMMIT, OBJ_TAG, OBJ_TREE, typeName } from './format.js'
-import { writeIdxV2Columns } from './idx.js'
+import { writeIdxV2Columns } from './idx-write.js'
 import { installPack, type Installed } from './install.js'
 import { DEFAULT_MAX_OBJECT_SIZE } from './receive.js'
 import { DEFAULT_ARENA_BYTES, DeltaResolver } from './resolve.js'
@@ -145,8 +145,8 @@ const IN_MEMORY_PACK_BYTES = 16 * 1024 * 1024
  */
 const THREADS_MIN_DELTAS = 20000
 
-export function abortError(signal: AbortSignal): PackError {
-  return new PackError('index-pack was aborted', { cause: signal.reason })
+export function abortError(signal: AbortSignal): InterruptedError {
+  return new InterruptedError('index-pack was aborted', { cause: signal.reason })
 }
 
 /** Whether a failure shows the pack's bytes are bad, rather than the input, the disk or the caller giving up. */

@@ -1,5 +1,6 @@
 export { applyDelta, deltaHeaderSizes, type DeltaHeader } from './delta.js'
-export { PackIndex, writeIdxV2, type IdxEntry } from './idx.js'
+export { PackIndex } from './idx.js'
+export { writeIdxV2Columns, type IdxColumns } from './idx-write.js'
 export {
   DEFAULT_MAX_OBJECT_SIZE, DEFAULT_STREAMING_THRESHOLD, createResumablePackFile, indexPack,
   type DeferredIndexPackResult, type IndexPackOptions, type IndexPackResult, type IndexedObject, type PackTarget,

@@ -65,11 +65,6 @@ const WHOLE_AFTER_READS = 1024
 const WHOLE_PACKS_BUDGET = 64 * 1024 * 1024
 let wholeBytesHeld = 0
 
-/** Bytes of packs held whole in memory right now, across every PackFile (for tests). */
-export function wholePackBytesHeld(): number {
-  return wholeBytesHeld
-}
-
 /**
  * What keeping `data` alive costs: a small Buffer is a slice of a shared 8 KiB
  * pool, and holding it holds the whole pool (counting only its length let a

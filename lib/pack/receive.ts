@@ -8,6 +8,11 @@
  * amount needed doubled, when they are not yet all here) and entries that are
  * large, or whose compressed data is, go through a streaming inflater so
  * memory is bounded by a chunk rather than by the object.
+ *
+ * Over 400 lines, and whole on purpose: PackReceiver is one state machine over one
+ * input buffer. Both ways of inflating an entry move the same cursor (buf, pos,
+ * offset), the same run of bytes not yet in the pack's SHA-1 and the same entry
+ * table; apart, each half would have to hand the other all of that on every entry.
  */
 import { createHash, type Hash } from 'node:crypto'
 import { crc32, createInflate, type Inflate } from 'node:zlib'

@@ -16,16 +16,12 @@ export type Packet =
 
 const FLUSH = Buffer.from('0000')
 const DELIM = Buffer.from('0001')
-const RESPONSE_END = Buffer.from('0002')
 
 export function flushPkt(): Buffer {
   return FLUSH
 }
 export function delimPkt(): Buffer {
   return DELIM
-}
-export function responseEndPkt(): Buffer {
-  return RESPONSE_END
 }
 
 /** Encodes one data packet. Strings are sent as UTF-8; callers add the trailing LF where the protocol wants one. */

@@ -5,7 +5,10 @@
  */
 import { join } from 'node:path'
 import { ConfigError } from '../errors.js'
-import { ConfigFile, ConfigReader, parseBool, parseKey, type ConfigScope, type ScopedEntry } from './config.js'
+import { ConfigFile } from './config-edit.js'
+import { parseKey } from './config-parse.js'
+import { ConfigReader, type ConfigScope, type ScopedEntry } from './config-reader.js'
+import { parseBool } from './config-value.js'
 import { LockFile } from './lock.js'
 
 export interface ConfigLayer {

@@ -1,28 +1,28 @@
 /**
  * The files ref backend as git 2.39 lays it out: loose refs under the git dir,
  * `packed-refs` (loose wins over packed), symrefs as `ref: <target>`, every
- * write through `<ref>.lock`, and reflogs under `logs/`.
+ * write through `<ref>.lock`, and reflogs under `logs/`. Names are ref-name.ts's,
+ * the packed-refs format packed-refs.ts's, transactions ref-transaction.ts's.
  */
-import { mkdir, readFile, readdir, rmdir, unlink, appendFile, stat } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rmdir, appendFile, stat } from 'node:fs/promises'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { RefError, isNotFound } from '../errors.js'
 import { NULL_OID, isOid, type Oid } from '../oid.js'
 import { LockFile } from './lock.js'
+import { formatPackedRefs, parsePackedRefs, type PackedRef } from './packed-refs.js'
+import { assertValidRefName, compareRefNames, isPerWorktreeRef, isValidRefName } from './ref-name.js'
+import { RefTransaction } from './ref-transaction.js'
 import { worktreeHeads } from './worktrees.js'
+
+// Importers keep taking these from here, where they lived before their parts had modules of their own.
+export { isValidRefName, type CheckRefFormatOptions } from './ref-name.js'
+export type { PackedRef } from './packed-refs.js'
+export type { RefTransaction } from './ref-transaction.js'
 
 /** git gives up after this many symref hops (SYMREF_MAXDEPTH). */
 const SYMREF_MAX_DEPTH = 5
 /** A loose ref is one line; anything bigger is not a ref we wrote or git wrote. */
 const MAX_LOOSE_REF_SIZE = 4096
-
-export const PACKED_REFS_HEADER = '# pack-refs with: peeled fully-peeled sorted \n'
-
-export interface PackedRef {
-  name: string
-  oid: Oid
-  /** What an annotated tag ultimately points to (`^` line). */
-  peeled?: Oid
-}
 
 export interface RefEntry {
   name: string
@@ -58,60 +58,7 @@ export interface RefStoreOptions {
   commonDir?: string
 }
 
-/**
- * Whether a ref belongs to one worktree (git's per-worktree refs): HEAD and the other
- * pseudo-refs (no slash), and refs/bisect/, refs/worktree/, refs/rewritten/.
- */
-export function isPerWorktreeRef(name: string): boolean {
-  return !name.includes('/') || /^refs\/(bisect|worktree|rewritten)\//.test(name)
-}
-
 type LooseRef = { kind: 'oid'; oid: Oid } | { kind: 'symref'; target: string }
-
-export interface CheckRefFormatOptions {
-  /** `--allow-onelevel`: accept names without a slash (HEAD-like or short names). */
-  allowOnelevel?: boolean
-  /** `--refspec-pattern`: accept a single `*`. */
-  refspecPattern?: boolean
-}
-
-function badComponentChar(code: number): boolean {
-  return code < 0x20 || code === 0x7f || ' ~^:?*[\\'.includes(String.fromCharCode(code))
-}
-
-/** The rules of `git check-ref-format` (without --normalize). */
-export function isValidRefName(name: string, options: CheckRefFormatOptions = {}): boolean {
-  if (name === '@' || name.length === 0) return false
-  if (name.includes('@{') || name.includes('..')) return false
-  if (name.endsWith('.')) return false
-  const components = name.split('/')
-  if (components.length < 2 && options.allowOnelevel !== true) return false
-  let stars = 0
-  for (const component of components) {
-    if (component.length === 0) return false
-    if (component.startsWith('.')) return false
-    if (component.endsWith('.lock')) return false
-    for (let i = 0; i < component.length; i++) {
-      const code = component.charCodeAt(i)
-      if (code === 0x2a && options.refspecPattern === true) {
-        stars++
-        continue
-      }
-      if (badComponentChar(code)) return false
-    }
-  }
-  return stars <= 1
-}
-
-function assertValidRefName(name: string): void {
-  if (name === 'HEAD' || isValidRefName(name)) return
-  throw new RefError(`refusing to update ref with bad name '${name}'`)
-}
-
-/** git sorts refs by bytes (strcmp), not by locale or UTF-16 units. */
-export function compareRefNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
-}
 
 function parseLoose(content: string, name: string): LooseRef {
   if (content.startsWith('ref:')) {
@@ -125,45 +72,6 @@ function parseLoose(content: string, name: string): LooseRef {
   return { kind: 'oid', oid }
 }
 
-/** Parses packed-refs text; throws RefError on a line git would not accept. */
-export function parsePackedRefs(text: string): PackedRef[] {
-  const out: PackedRef[] = []
-  const lines = text.split('\n')
-  if (lines[lines.length - 1] === '') lines.pop()
-  for (const line of lines) {
-    if (line.startsWith('#')) continue
-    if (line.startsWith('^')) {
-      const prev = out[out.length - 1]
-      const peeled = line.slice(1)
-      if (prev === undefined || !isOid(peeled)) throw new RefError(`unexpected line in packed-refs: ${line}`)
-      prev.peeled = peeled
-      continue
-    }
-    const oid = line.slice(0, 40)
-    const name = line.slice(41)
-    if (!isOid(oid) || line[40] !== ' ' || !isValidRefName(name, { allowOnelevel: true })) {
-      throw new RefError(`unexpected line in packed-refs: ${line}`)
-    }
-    out.push({ name, oid })
-  }
-  return out
-}
-
-/** packed-refs bytes exactly as `git pack-refs` writes them. */
-export function formatPackedRefs(refs: readonly PackedRef[]): string {
-  const sorted = [...refs].sort((a, b) => compareRefNames(a.name, b.name))
-  let out = PACKED_REFS_HEADER
-  for (let i = 0; i < sorted.length; i++) {
-    const r = sorted[i] as PackedRef
-    if (i > 0 && (sorted[i - 1] as PackedRef).name === r.name) throw new RefError(`duplicate ref '${r.name}' in packed-refs`)
-    if (!isOid(r.oid) || (r.peeled !== undefined && !isOid(r.peeled))) throw new RefError(`invalid object id for '${r.name}'`)
-    assertValidRefName(r.name)
-    out += `${r.oid} ${r.name}\n`
-    if (r.peeled !== undefined) out += `^${r.peeled}\n`
-  }
-  return out
-}
-
 /** git's reflog message normalisation: whitespace runs become one space, ends trimmed. */
 function normaliseReflogMessage(message: string): string {
   return message.split(/[ \t\n\r]+/).filter((s) => s.length > 0).join(' ')
@@ -172,15 +80,6 @@ function normaliseReflogMessage(message: string): string {
 export function formatReflogLine(oldOid: Oid, newOid: Oid, ident: RefIdent, message: string): string {
   const msg = normaliseReflogMessage(message)
   return `${oldOid} ${newOid} ${ident.name} <${ident.email}> ${ident.timestamp} ${ident.tz}${msg.length > 0 ? `\t${msg}` : ''}\n`
-}
-
-interface PendingUpdate {
-  name: string
-  newOid: Oid | null
-  oldOid?: Oid
-  reflog?: ReflogOptions
-  /** Update `name` itself even if it is a symref (a detached HEAD). */
-  noDeref?: boolean
 }
 
 export class RefStore {
@@ -411,127 +310,5 @@ export class RefStore {
         return
       }
     }
-  }
-}
-
-/**
- * All-or-nothing ref updates: every touched ref is locked, expected old values
- * are checked under the locks, then all are renamed into place; any failure
- * before that point releases every lock and leaves every ref as it was.
- */
-export class RefTransaction {
-  private readonly updates: PendingUpdate[] = []
-  private done = false
-
-  constructor(private readonly store: RefStore) {}
-
-  /** Sets `name` to `newOid`; with `oldOid`, only if it currently has that value (NULL_OID: must not exist). */
-  update(name: string, newOid: Oid, options: { oldOid?: Oid; reflog?: ReflogOptions; noDeref?: boolean } = {}): this {
-    if (!isOid(newOid)) throw new RefError(`invalid object id '${newOid}' for '${name}'`)
-    return this.queue({ name, newOid, ...options })
-  }
-
-  /** Deletes `name` (loose and packed); with `oldOid`, only if it currently has that value. */
-  delete(name: string, options: { oldOid?: Oid } = {}): this {
-    return this.queue({ name, newOid: null, ...options })
-  }
-
-  /** Creates `name`, failing if it exists. */
-  create(name: string, newOid: Oid, options: { reflog?: ReflogOptions } = {}): this {
-    return this.update(name, newOid, { ...options, oldOid: NULL_OID })
-  }
-
-  private queue(u: PendingUpdate): this {
-    if (this.done) throw new RefError('transaction already finished')
-    assertValidRefName(u.name)
-    if (u.oldOid !== undefined && !isOid(u.oldOid)) throw new RefError(`invalid object id '${u.oldOid}' for '${u.name}'`)
-    this.updates.push(u)
-    return this
-  }
-
-  async commit(): Promise<void> {
-    if (this.done) throw new RefError('transaction already finished')
-    this.done = true
-    const store = this.store
-    // updates through a symref (HEAD) land on the ref it points to, as in git
-    const resolved: (PendingUpdate & { target: string; before: Oid | undefined })[] = []
-    const seen = new Set<string>()
-    for (const u of this.updates) {
-      const target = u.newOid === null || u.noDeref === true ? u.name : await store.resolveName(u.name)
-      assertValidRefName(target)
-      if (seen.has(target)) throw new RefError(`multiple updates for ref '${target}' not allowed`)
-      seen.add(target)
-      resolved.push({ ...u, target, before: undefined })
-    }
-    resolved.sort((a, b) => compareRefNames(a.target, b.target))
-
-    const locks: LockFile[] = []
-    let packedLock: LockFile | undefined
-    try {
-      for (const u of resolved) locks.push(await store.lockRef(u.target))
-      for (const u of resolved) {
-        u.before = await store.resolve(u.target)
-        if (u.oldOid === undefined) continue
-        const expected = u.oldOid === NULL_OID ? undefined : u.oldOid
-        if (u.before !== expected) {
-          throw new RefError(
-            expected === undefined
-              ? `cannot lock ref '${u.name}': reference already exists`
-              : u.before === undefined
-                ? `cannot lock ref '${u.name}': unable to resolve reference '${u.target}'`
-                : `cannot lock ref '${u.name}': is at ${u.before} but expected ${expected}`,
-          )
-        }
-      }
-      const deletions = new Set(resolved.filter((u) => u.newOid === null).map((u) => u.target))
-      if (deletions.size > 0) {
-        const packed = await store.readPackedRefs()
-        if (packed.some((p) => deletions.has(p.name))) {
-          packedLock = await LockFile.acquire(store.packedRefsPath)
-          const fresh = await store.readPackedRefs()
-          await packedLock.write(formatPackedRefs(fresh.filter((p) => !deletions.has(p.name))))
-        }
-      }
-      for (let i = 0; i < resolved.length; i++) {
-        const u = resolved[i] as (typeof resolved)[number]
-        if (u.newOid !== null) await (locks[i] as LockFile).write(`${u.newOid}\n`)
-      }
-    } catch (e) {
-      await packedLock?.rollback()
-      for (const l of locks) await l.rollback()
-      throw e
-    }
-
-    // Past this point each step is a rename or an unlink; git's files backend has the same window.
-    if (packedLock !== undefined) await packedLock.commit()
-    for (let i = 0; i < resolved.length; i++) {
-      const u = resolved[i] as (typeof resolved)[number]
-      const lock = locks[i] as LockFile
-      if (u.newOid === null) {
-        try {
-          await unlink(store.path(u.target))
-        } catch (e) {
-          if (!isNotFound(e)) throw e
-        }
-        await lock.rollback()
-        try {
-          await unlink(store.logPath(u.target))
-        } catch (e) {
-          if (!isNotFound(e)) throw e
-        }
-        await store.pruneEmptyParents(u.target)
-        continue
-      }
-      await lock.commit()
-      if (u.reflog !== undefined) {
-        await store.appendReflog(u.target, u.before ?? NULL_OID, u.newOid, u.reflog.ident, u.reflog.message)
-        if (u.target !== u.name) await store.appendReflog(u.name, u.before ?? NULL_OID, u.newOid, u.reflog.ident, u.reflog.message)
-      }
-    }
-  }
-
-  /** Drops the queued updates; nothing was locked yet, so nothing to release. */
-  abort(): void {
-    this.done = true
   }
 }

@@ -17,7 +17,7 @@
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, writeSync, type BigIntStats } from 'node:fs'
 import { lstat, mkdir, readdir, symlink } from 'node:fs/promises'
 import { basename, join, resolve, dirname } from 'node:path'
-import { ObjectFormatError, RepositoryError, UnsafePathError, TsgitError } from '../errors.js'
+import { InterruptedError, ObjectFormatError, RepositoryError, UnsafePathError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, parseTree, type TreeEntry } from '../odb/objects.js'
 import type { ObjectReader } from '../odb/types.js'
@@ -89,7 +89,7 @@ function expectType(obj: GitObject, oid: Oid, type: GitObject['type'], path: str
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new TsgitError('E_ABORTED', 'checkout interrupted', { cause: signal.reason })
+  if (signal?.aborted) throw new InterruptedError('checkout interrupted', { cause: signal.reason })
 }
 
 /** Reads the whole tree and validates every path; touches nothing on disk. */

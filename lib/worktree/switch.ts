@@ -24,7 +24,7 @@ import { lstat, readdir, readlink, rm, rmdir, stat } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { ObjectFormatError, TsgitError, UnsafePathError, isNotFound } from '../errors.js'
+import { InterruptedError, ObjectFormatError, TsgitError, UnsafePathError, isNotFound } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, objectHeader, parseTree, type TreeEntry } from '../odb/objects.js'
 import type { ObjectReader } from '../odb/types.js'
@@ -132,7 +132,7 @@ export interface SwitchResult {
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new TsgitError('E_ABORTED', 'checkout interrupted', { cause: signal.reason })
+  if (signal?.aborted) throw new InterruptedError('checkout interrupted', { cause: signal.reason })
 }
 
 function same(a: Side | undefined, b: Side | undefined): boolean {

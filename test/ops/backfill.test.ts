@@ -12,7 +12,7 @@ import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { serveRepos } from '../fixtures/served.js'
 import { startGitServer, type GitServer } from '../fixtures/server.js'
 import { tsgit } from '../fixtures/tsgit.js'
-import { coneWantsDir, coneWantsFile, parseConePatterns, planBatches } from '../../lib/ops/backfill.js'
+import { BatchCutter, coneWantsDir, coneWantsFile, parseConePatterns } from '../../lib/ops/backfill.js'
 
 let rich: RichRepo
 /**
@@ -383,16 +383,15 @@ t.test('cone patterns and batch planning (units)', async (t) => {
   t.equal(parseConePatterns('*.c\n'), undefined, 'non-cone patterns are refused')
   t.equal(parseConePatterns('/*\n!/*/\n!/a/*/\n'), undefined, 'a negation without its directory is refused')
   t.ok(parseConePatterns('/*\n')?.everything, '/* alone is everything')
-  const plan = planBatches(
-    [
-      { blobs: ['a', 'b', 'c'], extra: 1 },
-      { blobs: [], extra: 2 },
-      { blobs: ['d'], extra: 3 },
-      { blobs: ['e', 'f'], extra: 4 },
-      { blobs: ['g'], extra: 5 },
-    ],
-    3,
-  )
+  const cutter = new BatchCutter<number>(3)
+  const groups = [
+    { blobs: ['a', 'b', 'c'], extra: 1 },
+    { blobs: [], extra: 2 },
+    { blobs: ['d'], extra: 3 },
+    { blobs: ['e', 'f'], extra: 4 },
+    { blobs: ['g'], extra: 5 },
+  ]
+  const plan = [...groups.map((g) => cutter.add(g)), cutter.flush()].filter((b) => b !== undefined)
   t.same(
     plan.map((p) => p.blobs.join('')),
     ['abc', 'def', 'g'],

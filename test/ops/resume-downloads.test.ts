@@ -4,17 +4,18 @@
  * download brought, and the resume asks the CDN for the rest with Range and If-Range;
  * a CDN that ignores Range or whose file changed starts that file again; a 416 for a
  * file already whole counts as whole; a resume record that does not match the file is
- * refused. Then tsgit fetch, through the same path: the defect it had (a failed fetch
+ * refused; an interrupt while a download is continued keeps it for the next try. Then tsgit fetch, through the same path: the defect it had (a failed fetch
  * left the tips looking present with their blobs missing) and what it must not touch.
  */
 import t from 'tap'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { git, gitAsync, tempDir } from '../fixtures/git.js'
+import { git, gitAsync, pinnedEnv, tempDir } from '../fixtures/git.js'
 import { startCdn, type Cdn } from '../fixtures/cdn.js'
 import { startGitServer, type GitServer } from '../fixtures/server.js'
 import { assertSameClone, resumeState } from '../fixtures/clone-shape.js'
-import { tsgit } from '../fixtures/tsgit.js'
+import { TSGIT_BIN, tsgit } from '../fixtures/tsgit.js'
 
 const tmp = tempDir('tsgit-resume-downloads-')
 t.teardown(tmp.cleanup)
@@ -179,6 +180,39 @@ t.test('a resume record that does not match its file is refused, and nothing cha
   t.match(r.stderr, new RegExp(`fatal: cannot continue the download of '.*a\\.bin\\.pack': .*pack-${hashes[0]}\\.pack\\.temp holds 300000 bytes, the record says 400000 arrived`))
   t.equal(cdn.requests.length, 0, 'nothing downloaded')
   t.equal(statSync(join(packDir(d), `pack-${hashes[0]}.pack.temp`)).size, 300000, 'the file is left as it was')
+})
+
+t.test('SIGINT while clone-resume continues a download: the download stays recorded, and the next resume continues it', async (t) => {
+  const ref = await uncut()
+  cdn.reset()
+  cdn.faults.cutAfter = (req) => (req.path === '/a.bin.pack' && req.headers.range === undefined ? 300000 : undefined)
+  const d = dest('intr-')
+  t.equal((await tsgit(['clone', '--retries', '0', '-c', 'fetch.uriProtocols=http', url, d])).status, 128)
+  const temp = join(packDir(d), `pack-${hashes[0]}.pack.temp`)
+  cdn.reset()
+  cdn.faults.stallAfter = (req) => (req.path === '/a.bin.pack' ? 100000 : undefined)
+  const child = spawn(process.execPath, [TSGIT_BIN, 'clone-resume', d], { env: pinnedEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const end = Date.now() + 20000
+  while (!cdn.requests.some((q) => q.stalled) && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  t.ok(cdn.requests.some((q) => q.path === '/a.bin.pack' && q.stalled), 'the continued download stalls after 100000 more bytes')
+  // (give the client the time to write what arrived)
+  await new Promise((r) => setTimeout(r, 300))
+  child.kill('SIGINT')
+  t.equal(await exited, 130, `exit code of a process killed by SIGINT: ${stderr}`)
+  t.notMatch(stderr, /dropping the download/, 'an interrupt is not a download that can no longer be had')
+  t.match(resumeState(d), new RegExp(`resumedownload\\.${hashes[0]}\\.uri `), 'the download is still recorded')
+  const have = statSync(temp).size
+  t.ok(have >= 300000, `the file keeps what arrived (${have} bytes)`)
+
+  cdn.reset()
+  const r = await tsgit(['clone-resume', d])
+  t.equal(r.status, 0, r.stderr)
+  const asked = cdn.requests.filter((q) => q.path === '/a.bin.pack')
+  t.same(asked.map((q) => [q.headers.range, q.status]), [[`bytes=${have}-`, 206]], 'continued from what the file holds')
+  assertSameClone(t, d, ref, 'after an interrupted resume')
 })
 
 t.test('tsgit fetch: a cut download leaves nothing a later fetch takes as complete, and the next fetch continues it', async (t) => {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PackError } from '../../lib/errors.js'
+import { InterruptedError, PackError } from '../../lib/errors.js'
 import { hashObject } from '../../lib/pack/format.js'
 import { createResumablePackFile, indexPack, type IndexPackOptions, type IndexPackResult } from '../../lib/pack/indexer.js'
 import { PackFile } from '../../lib/pack/reader.js'
@@ -307,7 +307,8 @@ t.test('an abort while bases are appended removes the file, or keeps the pack as
       return obj
     }
     const err = await indexPack(chunked(thin, 4096), { packDir: dest.packDir, resolveExternal: abortAfterFirst, signal: ac.signal, target: { ...file, have: 0, keepOnFailure } }).catch((e: unknown) => e)
-    t.type(err, PackError)
+    t.type(err, InterruptedError)
+    t.match(err, { code: 'E_INTERRUPTED', retryable: true }, 'an interrupt, not a bad pack')
     t.match((err as Error).message, /aborted/)
     if (keepOnFailure) t.ok(readFileSync(file.path).equals(thin), 'kept: the pack as received')
     else t.same(listDir(dest.packDir), [], 'not kept: nothing left')

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
-import { PackError } from '../../lib/errors.js'
+import { InterruptedError, PackError } from '../../lib/errors.js'
 import type { ProgressEvent } from '../../lib/events.js'
 import { createResumablePackFile, indexPack, type IndexPackOptions } from '../../lib/pack/indexer.js'
 import { git } from '../fixtures/git.js'
@@ -177,7 +177,8 @@ t.test('threads: an abort while they run stops them and cleans up', async (t) =>
   const sink = { progress: (e: ProgressEvent) => { if (e.title === 'Resolving deltas' && resolving === undefined) { resolving = e; ac.abort(new Error('user hit ^C')) } }, remote() {}, warn() {}, info() {} }
   const err = await indexPack(chunked(pack, 65536), { packDir: dest.packDir, recentBytes: 0, threads: 2, threadsMinDeltas: 0, progress: sink, signal: ac.signal }).catch((e: unknown) => e)
   t.same(resolving && { current: resolving.current, done: resolving.done }, { current: 0, done: undefined }, 'aborted at the first report of the threaded pass')
-  t.type(err, PackError)
+  t.type(err, InterruptedError)
+  t.match(err, { code: 'E_INTERRUPTED', retryable: true }, 'an interrupt, not a bad pack')
   t.match((err as Error).message, /aborted/)
   t.same(listDir(dest.packDir), [], 'nothing left')
 })
@@ -340,7 +341,8 @@ t.test('an aborted signal stops indexing and cleans up', async (t) => {
     }
   }
   const err = await indexPack(input(), { packDir: dest.packDir, signal: ac.signal }).catch((e: unknown) => e)
-  t.type(err, PackError)
+  t.type(err, InterruptedError)
+  t.match(err, { code: 'E_INTERRUPTED', retryable: true }, 'an interrupt, not a bad pack')
   t.match((err as Error).message, /aborted/)
   t.same(listDir(dest.packDir), [])
 })
@@ -436,7 +438,8 @@ t.test('target with keepOnFailure: an abort leaves the file with every chunk tha
   }
   const target = await targetWith(dest.packDir, Buffer.alloc(0))
   const err = await indexPack(input(), { packDir: dest.packDir, target, signal: ac.signal }).catch((e: unknown) => e)
-  t.type(err, PackError)
+  t.type(err, InterruptedError)
+  t.match(err, { code: 'E_INTERRUPTED', retryable: true }, 'an interrupt, not a bad pack')
   t.match((err as Error).message, /aborted/)
   t.ok(sent > pack.length / 2 && sent < pack.length, 'cut in the middle')
   t.equal(statSync(target.path).size, sent, 'every byte that came is in the file')

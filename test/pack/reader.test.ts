@@ -1,15 +1,15 @@
 import t from 'tap'
-import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
 import { join } from 'node:path'
 import { MissingObjectError, PackError } from '../../lib/errors.js'
 import type { GitObject } from '../../lib/oid.js'
 import { indexPack } from '../../lib/pack/indexer.js'
-import { writeIdxV2 } from '../../lib/pack/idx.js'
-import { PackFile, wholePackBytesHeld } from '../../lib/pack/reader.js'
+import { hashObject } from '../../lib/pack/format.js'
+import { PackFile } from '../../lib/pack/reader.js'
 import { git, tempDir } from '../fixtures/git.js'
-import { buildPack, chunked, gitIndexPack, makeBareRepo, makeHistoryRepo, packAll } from '../fixtures/packs.js'
+import { buildPack, chunked, gitIndexPack, idxOf, makeBareRepo, makeHistoryRepo, packAll } from '../fixtures/packs.js'
 
 const repo = makeHistoryRepo(10)
 t.teardown(repo.cleanup)
@@ -41,12 +41,31 @@ function writePack(pack: Buffer): string {
   return p
 }
 
+/**
+ * Overwrites the file's bytes with zeros in place (a reader's open handle sees the
+ * zeros): whatever reads right afterwards did not come from the file. That is how a
+ * test sees a pack held whole in memory.
+ */
+function zeroFile(path: string): void {
+  writeFileSync(path, Buffer.alloc(statSync(path).size))
+}
+
+/** How many of `oids` read as git has them (a read that throws counts as wrong). */
+async function readRight(pf: PackFile, oids: string[]): Promise<number> {
+  let right = 0
+  for (const oid of oids) {
+    const obj = await pf.read(oid).catch(() => undefined)
+    if (obj?.data.equals((expected.get(oid) as GitObject).data) === true) right++
+  }
+  return right
+}
+
 for (const [name, flags] of [['OFS_DELTA', []], ['REF_DELTA', ['--no-delta-base-offset']], ['deep chains', ['--no-reuse-delta', '--depth=100', '--window=100']]] as const) {
   for (const [cacheBytes, wholePackBytes] of [[32 << 20, undefined], [0, undefined], [32 << 20, 0]] as const) {
     const how = wholePackBytes === 0 ? 'read entry by entry' : 'read whole'
     t.test(`${name}, cache ${cacheBytes}, ${how}: every object equals git cat-file`, async (t) => {
-      const held = wholePackBytesHeld()
-      const pf = await PackFile.open(writePack(packAll(repo.path, [...flags])), { cacheBytes, wholePackBytes, wholeAfterReads: 0 })
+      const path = writePack(packAll(repo.path, [...flags]))
+      const pf = await PackFile.open(path, { cacheBytes, wholePackBytes, wholeAfterReads: 0 })
       t.teardown(() => pf.close())
       t.equal(pf.count, allOids.length)
       for (const oid of allOids) {
@@ -61,9 +80,10 @@ for (const [name, flags] of [['OFS_DELTA', []], ['REF_DELTA', ['--no-delta-base-
       t.ok(again.every((o, i) => o?.data.equals((expected.get(allOids[i] as string) as GitObject).data)))
       t.equal(await pf.read('00'.repeat(20)), undefined)
       t.notOk(pf.has('00'.repeat(20)))
-      t.equal(wholePackBytesHeld() > held, wholePackBytes !== 0, wholePackBytes === 0 ? 'nothing held whole' : 'the pack is held whole')
-      await pf.close()
-      t.equal(wholePackBytesHeld(), held, 'closing lets it go')
+      zeroFile(path)
+      const right = await readRight(pf, allOids)
+      // (read entry by entry, only what the cache holds still reads right)
+      t.equal(right === allOids.length, wholePackBytes !== 0, wholePackBytes === 0 ? `not held whole: ${right} of ${allOids.length} read right from a zeroed file` : 'held whole: every object reads right from memory')
     })
   }
 }
@@ -82,7 +102,7 @@ t.test('thin pack on disk: bases from outside through resolveExternal', async (t
   const received = [...result.objects()].filter((o) => o.offset < thin.length - 20)
   const thinPath = join(dest.path, 'pack-thin.pack')
   writeFileSync(thinPath, thin)
-  writeFileSync(join(dest.path, 'pack-thin.idx'), writeIdxV2(received.map((o) => ({ oid: Buffer.from(o.oid, 'hex'), offset: o.offset, crc32: o.crc32 })), thin.subarray(-20)))
+  writeFileSync(join(dest.path, 'pack-thin.idx'), idxOf(received.map((o) => ({ oid: Buffer.from(o.oid, 'hex'), offset: o.offset, crc32: o.crc32 })), thin.subarray(-20)))
   const withExt = await PackFile.open(thinPath, { resolveExternal: external })
   t.teardown(() => withExt.close())
   for (const o of received) {
@@ -188,14 +208,45 @@ t.test('open refuses a pack that does not match its index', async (t) => {
 })
 
 t.test('a pack is read whole only once many of its entries have been read one by one', async (t) => {
-  const pf = await PackFile.open(writePack(packAll(repo.path, [])), { cacheBytes: 0, wholeAfterReads: 8 })
-  t.teardown(() => pf.close())
   t.ok(allOids.length > 12, `${allOids.length} objects`)
-  const held = wholePackBytesHeld()
-  for (const oid of allOids.slice(0, 8)) t.ok((await pf.read(oid))?.data.equals((expected.get(oid) as GitObject).data))
-  t.equal(wholePackBytesHeld(), held, 'eight reads: still read entry by entry')
-  for (const oid of allOids) t.ok((await pf.read(oid))?.data.equals((expected.get(oid) as GitObject).data))
-  t.ok(wholePackBytesHeld() > held, 'then held whole')
-  await pf.close()
-  t.equal(wholePackBytesHeld(), held)
+  // The first objects are commits, one entry each: n reads are n entries read.
+  const first = allOids.slice(0, 9)
+  t.ok(first.every((oid) => expected.get(oid)?.type === 'commit'), 'the first nine objects are commits')
+  for (const reads of [8, 9]) {
+    const path = writePack(packAll(repo.path, []))
+    const pf = await PackFile.open(path, { cacheBytes: 0, wholeAfterReads: 8 })
+    t.teardown(() => pf.close())
+    t.equal(await readRight(pf, first.slice(0, reads)), reads, `${reads} reads`)
+    zeroFile(path)
+    const right = await readRight(pf, allOids)
+    if (reads === 8) t.equal(right, 0, 'eight reads: still read entry by entry (nothing reads right from the zeroed file)')
+    else t.equal(right, allOids.length, 'the ninth read took the pack whole: everything reads right from memory')
+  }
+})
+
+t.test('packs held whole share a budget; closing one gives its share back', async (t) => {
+  // One stored blob of 33 MiB: two such packs are over the 64 MiB all packs may hold.
+  const blob = Buffer.alloc(33 << 20, 'x')
+  const oid = hashObject('blob', blob).toString('hex')
+  const pack = buildPack([{ packType: 3, body: blob, zdata: deflateSync(blob, { level: 0 }) }])
+  const a = writePack(pack)
+  const b = writePack(pack)
+  const options = { cacheBytes: 0, wholeAfterReads: 0, wholePackBytes: 48 << 20 }
+  const readsRight = async (pf: PackFile) => (await pf.read(oid).catch(() => undefined))?.data.equals(blob) === true
+  const first = await PackFile.open(a, options)
+  t.ok(await readsRight(first), 'the first pack reads')
+  const second = await PackFile.open(b, options)
+  t.ok(await readsRight(second), 'the second pack reads')
+  zeroFile(a)
+  zeroFile(b)
+  t.ok(await readsRight(first), 'the first is held whole')
+  t.notOk(await readsRight(second), 'the second is not: the budget is spent')
+  await first.close()
+  await second.close()
+  writeFileSync(b, pack)
+  const again = await PackFile.open(b, options)
+  t.teardown(() => again.close())
+  t.ok(await readsRight(again), 'a third reads')
+  zeroFile(b)
+  t.ok(await readsRight(again), 'with the first closed, a pack of its size is held whole again')
 })

@@ -1,62 +1,12 @@
 import t from 'tap'
-import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, readFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { RefStore, isValidRefName } from '../../lib/repo/refs.js'
-import { NULL_OID } from '../../lib/oid.js'
-import { git, tempDir } from '../fixtures/git.js'
+import { RefStore, formatReflogLine } from '../../lib/repo/refs.js'
+import { git } from '../fixtures/git.js'
+import { refFixture } from './ref-fixture.js'
 
-/** A repository with two commits, a lightweight and an annotated tag. */
-function fixture(t: { teardown: (fn: () => void) => void }): { dir: string; gitDir: string; c1: string; c2: string; tagObj: string } {
-  const d = tempDir()
-  t.teardown(d.cleanup)
-  const dir = d.path
-  git(['init', '-q', '-b', 'main', dir])
-  git(['commit', '-q', '--allow-empty', '-m', 'one'], { cwd: dir })
-  const c1 = git(['rev-parse', 'HEAD'], { cwd: dir }).stdout.trim()
-  git(['commit', '-q', '--allow-empty', '-m', 'two'], { cwd: dir })
-  const c2 = git(['rev-parse', 'HEAD'], { cwd: dir }).stdout.trim()
-  git(['tag', '-a', '-m', 'v1', 'v1.0', c1], { cwd: dir })
-  git(['tag', 'light', c2], { cwd: dir })
-  git(['branch', 'feature/x', c1], { cwd: dir })
-  const tagObj = git(['rev-parse', 'refs/tags/v1.0'], { cwd: dir }).stdout.trim()
-  return { dir, gitDir: join(dir, '.git'), c1, c2, tagObj }
-}
-
-function listLocks(dir: string): string[] {
-  const out: string[] = []
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name))
-      else if (e.name.endsWith('.lock')) out.push(join(d, e.name))
-    }
-  }
-  walk(dir)
-  return out
-}
-
-t.test('ref names are accepted and rejected exactly as git check-ref-format', async (t) => {
-  const names = [
-    'refs/heads/main', 'refs/heads/feature/x', 'main', 'HEAD', 'refs/heads/a..b', 'refs/heads/.hidden', 'refs/heads/x.lock',
-    'refs/heads/x.lock/y', 'refs/heads/a.', 'refs/heads/a b', 'refs/heads/a~1', 'refs/heads/a^', 'refs/heads/a:b', 'refs/heads/a?',
-    'refs/heads/a*', 'refs/heads/a[b', 'refs/heads/a\\b', 'refs/heads//a', '/refs/heads/a', 'refs/heads/a/', 'refs/heads/a@{1}',
-    '@', 'refs/heads/@', 'refs/heads/a@b', 'refs/heads/\x01x', 'refs/heads/\x7fx', 'refs/heads/ünï', 'refs/tags/v1.0', 'refs/heads/-dash',
-    'refs/heads/a.lockx', 'refs/.x/y', 'refs/heads/a/.b', 'a/b', '', 'refs/heads/x.', 'refs/heads/{x}',
-  ]
-  for (const name of names) {
-    for (const onelevel of [false, true]) {
-      const args = ['check-ref-format', ...(onelevel ? ['--allow-onelevel'] : []), name]
-      const expected = git(args, { allowFail: true }).status === 0
-      t.equal(isValidRefName(name, { allowOnelevel: onelevel }), expected, `${JSON.stringify(name)} onelevel=${onelevel}`)
-    }
-  }
-  for (const name of ['refs/heads/*', 'refs/*/x', 'refs/heads/a*b', 'refs/*/*']) {
-    const expected = git(['check-ref-format', '--refspec-pattern', name], { allowFail: true }).status === 0
-    t.equal(isValidRefName(name, { refspecPattern: true }), expected, `pattern ${name}`)
-  }
-})
-
-t.test('packed-refs bytes equal what git pack-refs writes; reading loose and packed', async (t) => {
-  const f = fixture(t)
+t.test('reading loose and packed refs; packed-refs written as git pack-refs writes it', async (t) => {
+  const f = refFixture(t)
   const store = new RefStore(f.gitDir)
   const loose = await store.list()
   t.same(loose.map((r) => r.name), git(['for-each-ref', '--format=%(refname)'], { cwd: f.dir }).stdout.trim().split('\n'))
@@ -76,48 +26,8 @@ t.test('packed-refs bytes equal what git pack-refs writes; reading loose and pac
   t.same(listed.map((r) => `${r.oid} ${r.name}`).join('\n'), git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/tags/'], { cwd: f.dir }).stdout.trim())
 })
 
-t.test('transactions: git reads what we write; a failed one changes nothing and leaves no locks', async (t) => {
-  const f = fixture(t)
-  const store = new RefStore(f.gitDir, { logAllRefUpdates: true })
-  const ident = { name: 'C O Mitter', email: 'committer@example.com', timestamp: 1112911993, tz: '-0700' }
-  await store
-    .transaction()
-    .update('HEAD', f.c1, { oldOid: f.c2, reflog: { ident, message: 'reset: moving to one' } })
-    .create('refs/remotes/origin/main', f.c2, { reflog: { ident, message: 'clone: from https://example.com/r.git' } })
-    .commit()
-  t.equal(git(['rev-parse', 'refs/heads/main'], { cwd: f.dir }).stdout.trim(), f.c1)
-  t.equal(git(['rev-parse', 'refs/remotes/origin/main'], { cwd: f.dir }).stdout.trim(), f.c2)
-  const remoteLog = readFileSync(join(f.gitDir, 'logs/refs/remotes/origin/main'), 'utf8')
-  t.equal(remoteLog, `${NULL_OID} ${f.c2} C O Mitter <committer@example.com> 1112911993 -0700\tclone: from https://example.com/r.git\n`)
-  t.match(git(['reflog', 'show', '--format=%gs', 'refs/remotes/origin/main'], { cwd: f.dir }).stdout, 'clone: from https://example.com/r.git')
-  t.match(readFileSync(join(f.gitDir, 'logs/HEAD'), 'utf8'), `${f.c2} ${f.c1} C O Mitter <committer@example.com> 1112911993 -0700\treset: moving to one\n`)
-  git(['fsck', '--no-progress'], { cwd: f.dir })
-
-  git(['pack-refs', '--all'], { cwd: f.dir })
-  const before = git(['for-each-ref'], { cwd: f.dir }).stdout
-  const packedBefore = readFileSync(join(f.gitDir, 'packed-refs'))
-  await t.rejects(
-    store.transaction().update('refs/heads/main', f.c2).delete('refs/tags/light').update('refs/heads/feature/x', f.c2, { oldOid: f.c2 }).commit(),
-    { code: 'E_REF' },
-  )
-  t.equal(git(['for-each-ref'], { cwd: f.dir }).stdout, before, 'every ref as it was')
-  t.same(readFileSync(join(f.gitDir, 'packed-refs')), packedBefore)
-  t.same(listLocks(f.gitDir), [], 'no lock files left')
-
-  // a ref locked by someone else makes the whole transaction fail
-  writeFileSync(join(f.gitDir, 'refs/heads/main.lock'), '')
-  await t.rejects(store.transaction().update('refs/heads/feature/x', f.c2).update('refs/heads/main', f.c2).commit(), { code: 'E_REF' })
-  t.equal(git(['rev-parse', 'refs/heads/feature/x'], { cwd: f.dir }).stdout.trim(), f.c1)
-  t.same(listLocks(f.gitDir), [join(f.gitDir, 'refs/heads/main.lock')], 'only the foreign lock remains')
-
-  // deleting a packed ref rewrites packed-refs; git agrees it is gone
-  await store.transaction().delete('refs/tags/light', { oldOid: f.c2 }).commit()
-  t.equal(git(['rev-parse', '--verify', '-q', 'refs/tags/light'], { cwd: f.dir, allowFail: true }).status, 1)
-  t.equal(git(['rev-parse', 'refs/tags/v1.0^{}'], { cwd: f.dir }).stdout.trim(), f.c1)
-})
-
 t.test('setSymref writes HEAD the way git does', async (t) => {
-  const f = fixture(t)
+  const f = refFixture(t)
   const store = new RefStore(f.gitDir)
   await store.setSymref('HEAD', 'refs/heads/feature/x')
   t.equal(readFileSync(join(f.gitDir, 'HEAD'), 'utf8'), 'ref: refs/heads/feature/x\n')
@@ -127,4 +37,12 @@ t.test('setSymref writes HEAD the way git does', async (t) => {
   t.equal(git(['rev-parse', 'refs/remotes/origin/HEAD'], { cwd: f.dir }).stdout.trim(), f.c2)
   t.equal(existsSync(join(f.gitDir, 'HEAD.lock')), false)
   await t.rejects(store.setSymref('HEAD', 'refs/heads/bad..name'), { code: 'E_REF' })
+})
+
+t.test('reflog lines as git writes them: whitespace in the message made one space', async (t) => {
+  const ident = { name: 'C O Mitter', email: 'committer@example.com', timestamp: 1112911993, tz: '-0700' }
+  const a = 'a'.repeat(40)
+  const b = 'b'.repeat(40)
+  t.equal(formatReflogLine(a, b, ident, '  commit:\tone\n two  '), `${a} ${b} C O Mitter <committer@example.com> 1112911993 -0700\tcommit: one two\n`)
+  t.equal(formatReflogLine(a, b, ident, ' \n '), `${a} ${b} C O Mitter <committer@example.com> 1112911993 -0700\n`, 'no message: no tab')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { TsgitError } from '../../lib/errors.js'
+import { InterruptedError } from '../../lib/errors.js'
 import type { ProgressSink } from '../../lib/events.js'
 import { MODE_BLOB, MODE_TREE } from '../../lib/odb/objects.js'
 import { checkoutTree } from '../../lib/worktree/checkout.js'
@@ -34,7 +34,7 @@ t.test('an abort raised by the event loop stops a checkout whose reads never wai
   const workTree = join(tmp.path, 'wt')
   await t.rejects(
     checkoutTree({ reader, workTree, gitDir: join(workTree, '.git'), progress: sink, signal: ac.signal }, tree),
-    { code: 'E_ABORTED', name: new TsgitError('E_ABORTED', '').name },
+    { code: 'E_INTERRUPTED', name: new InterruptedError('').name, retryable: true },
   )
   const written = readdirSync(join(workTree, 'd')).length
   t.ok(written >= 1 && written < 2000, `stopped part way (${written} of 2000 files)`)

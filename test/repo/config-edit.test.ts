@@ -1,10 +1,8 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigFile, parseBool, parseInteger } from '../../lib/repo/config.js'
-import { loadConfig } from '../../lib/repo/config-load.js'
-import { ConfigError } from '../../lib/errors.js'
-import { EMPTY_GLOBAL_CONFIG, git, tempDir } from '../fixtures/git.js'
+import { ConfigFile } from '../../lib/repo/config-edit.js'
+import { git, tempDir } from '../fixtures/git.js'
 
 const TRICKY_VALUES = [
   'plain',
@@ -116,117 +114,17 @@ t.test('edits keep comments, odd layout and legacy sections as git does', async 
   t.equal(parsed.get('a.k'), '2', 'last value wins')
 })
 
-t.test('parsing agrees with git config -l on tricky syntax', async (t) => {
+t.test('load reads a missing file as empty; save writes through <file>.lock', async (t) => {
   const d = tempDir()
   t.teardown(d.cleanup)
-  const text =
-    '\xef\xbb\xbf[s]\n\tk1 = a  b\t c   # comment\n\tk2 = "  q  " x "y"\n\tk3 = one \\\n two\n\tk4 = \\t\\n\\b\\"\\\\\n\tK5\n\tk6 =\n[s "a.b\\"c\\\\d"]\n\tx=1\r\n[S.Leg]\n\ty = 2\n'
-  const path = join(d.path, 'c')
-  writeFileSync(path, Buffer.from(text, 'latin1'))
-  const expected = git(['config', '-l', '-z', '--file', path]).stdoutBuffer.toString('utf8')
-  const ours = ConfigFile.parse(readFileSync(path))
-  const actual = ours
-    .entries()
-    .map((e) => (e.value === null ? `${e.key}\0` : `${e.key}\n${e.value}\0`))
-    .join('')
-  t.equal(actual, expected)
-})
-
-t.test('bad syntax is reported at the same line as git', async (t) => {
-  const d = tempDir()
-  t.teardown(d.cleanup)
-  const bad = [
-    '[core]\n\tx = "unterminated\n',
-    '[core\n\tx = 1\n',
-    '[core]\n\n\tx = \\q\n',
-    '[core]\n\tx # y\n',
-    '[a "b" ]\n',
-    '[a "b"\n',
-    '[]\n',
-    '[core]\n\t1x = 2\n',
-    '[a "b\n',
-    '[core]\n\tok = 1\n\tx = a\\\n"b\n',
-  ]
-  for (const text of bad) {
-    const path = join(d.path, 'bad')
-    writeFileSync(path, text)
-    const r = git(['config', '-l', '--file', path], { allowFail: true })
-    const m = /bad config line (\d+) in file/.exec(r.stderr)
-    t.ok(m, `git rejects ${JSON.stringify(text)}`)
-    t.throws(() => ConfigFile.parse(readFileSync(path), path), new ConfigError(`bad config line ${m?.[1] ?? '?'} in file ${path}`), JSON.stringify(text))
-  }
-})
-
-t.test('typed getters follow git', async (t) => {
-  const d = tempDir()
-  t.teardown(d.cleanup)
-  const path = join(d.path, 'c')
-  const values = ['true', 'yes', 'On', '1', '0', 'false', 'no', 'off', '', '10', '1k', '2M', '1g', '0x10', '010', '-3']
-  values.forEach((v, i) => git(['config', '--file', path, `t.v${i}`, v]))
-  git(['config', '--file', path, '--add', 't.implicit', 'x'])
-  writeFileSync(path, readFileSync(path, 'utf8').replace('implicit = x', 'implicit'))
-  const cfg = ConfigFile.parse(readFileSync(path))
-  values.forEach((v, i) => {
-    const b = git(['config', '--file', path, '--type=bool', `t.v${i}`], { allowFail: true })
-    if (b.status === 0) t.equal(parseBool(cfg.get(`t.v${i}`) ?? null, 'k'), b.stdout === 'true\n', `bool ${v}`)
-    else t.throws(() => parseBool(cfg.get(`t.v${i}`) ?? null, 'k'), ConfigError, `bool ${v} rejected`)
-    const n = git(['config', '--file', path, '--type=int', `t.v${i}`], { allowFail: true })
-    if (n.status === 0) t.equal(parseInteger(cfg.get(`t.v${i}`) ?? null, 'k'), Number(n.stdout.trim()), `int ${v}`)
-    else t.throws(() => parseInteger(cfg.get(`t.v${i}`) ?? null, 'k'), ConfigError, `int ${v} rejected`)
-  })
-  const implicit = cfg.get('t.implicit')
-  t.equal(implicit, null, 'a key without = has no value')
-  t.equal(parseBool(implicit === undefined ? 'missing' : implicit, 't.implicit'), true)
-  t.equal(git(['config', '--file', path, '--type=bool', 't.implicit']).stdout, 'true\n')
-})
-
-t.test('layered config: system, global, local, env, -c in order', async (t) => {
-  const d = tempDir()
-  t.teardown(d.cleanup)
-  const gitDir = join(d.path, 'r.git')
-  git(['init', '-q', '--bare', gitDir])
-  const sys = join(d.path, 'system')
-  const glob = join(d.path, 'global')
-  writeFileSync(sys, '[x]\n\ta = sys\n\tm = s\n[remote "zeta"]\n\turl = z\n')
-  writeFileSync(glob, '[x]\n\ta = global\n\tm = g\n')
-  git(['config', '--file', join(gitDir, 'config'), 'x.m', 'l'])
-  git(['config', '--file', join(gitDir, 'config'), 'remote.alpha.url', 'a'])
-  const env = {
-    GIT_CONFIG_SYSTEM: sys,
-    GIT_CONFIG_GLOBAL: glob,
-    GIT_CONFIG_COUNT: '1',
-    GIT_CONFIG_KEY_0: 'X.B',
-    GIT_CONFIG_VALUE_0: 'count',
-    GIT_CONFIG_PARAMETERS: "'x.c'='it'\\''s' 'x.m=param'",
-  }
-  const cfg = await loadConfig({ gitDir, env, cliConfig: ['x.d=cli', 'x.flag'] })
-  const ours = cfg
-    .entries()
-    .map((e) => `${e.key}=${e.value ?? ''}`)
-  // real git under the same environment (its own -c is appended to GIT_CONFIG_PARAMETERS)
-  const r = git(['-c', 'x.d=cli', '-c', 'x.flag', 'config', '-l'], { cwd: gitDir, env: { ...env, GIT_CONFIG_NOSYSTEM: '' } })
-  t.same(ours, r.stdout.trimEnd().split('\n').map((l) => (l.includes('=') ? l : `${l}=`)))
-  t.equal(cfg.get('x.a'), 'global')
-  t.equal(cfg.get('x.m'), 'param')
-  t.equal(cfg.get('x.c'), "it's")
-  t.equal(cfg.getBool('x.flag'), true)
-  t.same(cfg.subsections('remote'), ['zeta', 'alpha'])
-
-  await cfg.set('x.new', 'v')
-  await cfg.add('x.m', 'second')
-  t.equal(git(['config', '--file', join(gitDir, 'config'), '--get-all', 'x.m']).stdout, 'l\nsecond\n')
-  t.equal(git(['config', '--file', join(gitDir, 'config'), 'x.new']).stdout, 'v\n')
-  t.equal(cfg.get('x.new'), 'v')
-})
-
-t.test('a held lock refuses the write and changes nothing', async (t) => {
-  const d = tempDir()
-  t.teardown(d.cleanup)
-  const gitDir = join(d.path, 'r.git')
-  git(['init', '-q', '--bare', gitDir])
-  const before = readFileSync(join(gitDir, 'config'))
-  writeFileSync(join(gitDir, 'config.lock'), '')
-  const cfg = await loadConfig({ gitDir, env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: EMPTY_GLOBAL_CONFIG } })
-  await t.rejects(cfg.set('a.b', 'c'), { code: 'E_LOCK' })
-  t.same(readFileSync(join(gitDir, 'config')), before)
+  const path = join(d.path, 'config')
+  const cfg = await ConfigFile.load(path)
+  t.same(cfg.entries(), [], 'a missing file is an empty config')
+  cfg.set('core.bare', 'true')
+  await cfg.save()
+  t.equal(git(['config', '--file', path, 'core.bare']).stdout, 'true\n')
+  writeFileSync(`${path}.lock`, '')
+  cfg.set('core.bare', 'false')
+  await t.rejects(cfg.save(), { code: 'E_LOCK' }, 'a held lock refuses the write')
+  t.equal(readFileSync(path, 'utf8'), '[core]\n\tbare = true\n', 'and the file is as it was')
 })
