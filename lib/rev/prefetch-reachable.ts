@@ -4,8 +4,8 @@
  * are fetched in as few batches as there are levels with missing trees (plus one),
  * never one request per object.
  */
-import type { ObjectStore } from '../odb/store.js'
 import { ENTRY_BLOB, ENTRY_GITLINK, ENTRY_TREE, entryOid, scanTree } from '../odb/tree-scan.js'
+import { walkTreeLevels, type TreeReader } from '../odb/tree-walk.js'
 import type { ObjectType, Oid } from '../oid.js'
 import type { PathFilter } from './paths.js'
 import { RawOidSet } from './raw-oid-set.js'
@@ -18,6 +18,7 @@ export interface PrefetchRoot {
   path?: string
 }
 
+/** A tree of a level: it is its own TreeRef. */
 interface LevelTree {
   oid: Oid
   referrer?: Oid
@@ -31,15 +32,15 @@ export interface PrefetchStats {
 }
 
 /**
- * Makes the trees and blobs reachable from `roots` present, fetching level by level:
- * the missing trees of a level are fetched together (with the blobs found missing so
- * far), the remaining blobs in one last batch. `skip` objects are not entered. Each
- * batch names the trees that referred to it, so the store can tell cheaply that the
- * missing ids are promisor objects. With `blobs: false` only trees are fetched; with
- * `paths`, only what the filter accepts is entered or fetched.
+ * Makes the trees and blobs reachable from `roots` present, fetching level by level
+ * (walkTreeLevels): the missing trees of a level are fetched together, with the blobs
+ * found missing so far, the remaining blobs in one last batch. `skip` objects are not
+ * entered. Each batch names the trees that referred to it, so the store can tell
+ * cheaply that the missing ids are promisor objects. With `blobs: false` only trees
+ * are fetched; with `paths`, only what the filter accepts is entered or fetched.
  */
 export async function prefetchReachable(
-  store: ObjectStore,
+  store: TreeReader,
   roots: readonly PrefetchRoot[],
   skip: ReadonlySet<Oid> = new Set(),
   options: { blobs?: boolean; paths?: PathFilter } = {},
@@ -52,7 +53,7 @@ export async function prefetchReachable(
   const skipped = new RawOidSet(16)
   let blobs: Oid[] = []
   let blobReferrers = new Set<Oid>()
-  let level: LevelTree[] = []
+  const level: LevelTree[] = []
   for (const r of roots) {
     if (skip.has(r.oid) || visited.hasHex(r.oid)) continue
     visited.addHex(r.oid)
@@ -62,56 +63,59 @@ export async function prefetchReachable(
       if (r.referrer) blobReferrers.add(r.referrer)
     }
   }
-  const flush = async (ids: Oid[], referrers: Set<Oid>): Promise<void> => {
+  const flush = async (ids: Oid[], referrers: Set<Oid> | undefined): Promise<void> => {
     const missing = await store.missingOf(ids)
     if (missing.length === 0) return
     stats.batches++
     stats.objects += missing.length
-    await store.prefetch(missing, { referrers: referrers.size > 0 ? referrers : undefined })
+    await store.prefetch(missing, { referrers: referrers !== undefined && referrers.size > 0 ? referrers : undefined })
   }
-  while (level.length > 0) {
-    const missingTrees = await store.missingOf(level.map((l) => l.oid))
-    if (missingTrees.length > 0) {
-      const refs = new Set(blobReferrers)
-      const missingSet = new Set(missingTrees)
-      for (const l of level) if (missingSet.has(l.oid) && l.referrer) refs.add(l.referrer)
-      await flush([...missingTrees, ...blobs], refs)
-      blobs = []
-      blobReferrers = new Set()
-    }
-    const next: LevelTree[] = []
-    for (const l of level) {
-      const obj = await store.tryRead(l.oid)
-      if (!obj || obj.type !== 'tree') continue
-      const base = l.path === '' ? '' : `${l.path}/`
-      const data = obj.data
-      const entries = scanTree(data)
-      for (let i = 0; i < entries.length; i += 3) {
-        const kind = entries[i] as number
-        if (kind === ENTRY_GITLINK || (kind === ENTRY_BLOB && !wantBlobs)) continue
-        const nul = entries[i + 2] as number
-        if (visited.has(data, nul + 1) || skipped.has(data, nul + 1)) continue
-        const oid = entryOid(data, nul)
-        if (skip.has(oid)) {
-          skipped.add(data, nul + 1)
-          continue
-        }
-        // paths are only spelled out when a filter will look at them
-        const path = filter ? base + data.toString('latin1', entries[i + 1] as number, nul) : ''
-        if (kind === ENTRY_TREE) {
-          if (filter && !filter.tree(path)) continue
+  await walkTreeLevels(
+    store,
+    level,
+    {
+      trees: (l) => [l],
+      // The blobs found so far ride along with the trees of the level.
+      async fetch(missingTrees, treeReferrers) {
+        const refs = treeReferrers === undefined ? undefined : new Set([...blobReferrers, ...treeReferrers])
+        await flush([...missingTrees, ...blobs], refs)
+        blobs = []
+        blobReferrers = new Set()
+      },
+      visit(l, [obj], next) {
+        if (!obj || obj.type !== 'tree') return
+        const base = l.path === '' ? '' : `${l.path}/`
+        const data = obj.data
+        const entries = scanTree(data)
+        for (let i = 0; i < entries.length; i += 3) {
+          const kind = entries[i] as number
+          if (kind === ENTRY_GITLINK || (kind === ENTRY_BLOB && !wantBlobs)) continue
+          const nul = entries[i + 2] as number
+          if (visited.has(data, nul + 1) || skipped.has(data, nul + 1)) continue
+          const oid = entryOid(data, nul)
+          if (skip.has(oid)) {
+            skipped.add(data, nul + 1)
+            continue
+          }
+          // paths are only spelled out when a filter will look at them
+          const path = filter ? base + data.toString('latin1', entries[i + 1] as number, nul) : ''
+          if (kind === ENTRY_TREE) {
+            if (filter && !filter.tree(path)) continue
+            visited.add(data, nul + 1)
+            next.push({ oid, referrer: l.oid, path })
+            continue
+          }
+          if (filter && !filter.blob(path)) continue
           visited.add(data, nul + 1)
-          next.push({ oid, referrer: l.oid, path })
-          continue
+          blobs.push(oid)
+          blobReferrers.add(l.oid)
         }
-        if (filter && !filter.blob(path)) continue
-        visited.add(data, nul + 1)
-        blobs.push(oid)
-        blobReferrers.add(l.oid)
-      }
-    }
-    level = next
-  }
+      },
+    },
+    // A tree the fetch did not bring is not entered: the walk that follows finds it
+    // missing and says so (rev-list's --missing, backfill's error).
+    { lenient: true },
+  )
   if (blobs.length > 0) await flush(blobs, blobReferrers)
   return stats
 }

@@ -27,8 +27,9 @@ import { join } from 'node:path'
 import { ObjectFormatError, TsgitError, UnsafePathError, isNotFound } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, objectHeader, parseTree, type TreeEntry } from '../odb/objects.js'
+import { walkTreeLevels, type TreeRef } from '../odb/tree-walk.js'
 import type { ObjectReader } from '../odb/types.js'
-import type { Oid } from '../oid.js'
+import type { GitObject, Oid } from '../oid.js'
 import { makeDirectory, mapLimit, planTree, writeEntry } from './checkout.js'
 import { compareIndexEntries, readIndexFile, writeIndexFile, type IndexEntry } from './index-file.js'
 import { checkComponent, checkPath, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
@@ -162,6 +163,13 @@ function parseChecked(data: Buffer, prefix: string, newSide: boolean): Map<strin
   return out
 }
 
+/** A directory both trees may have: its path, and its tree on each side. */
+interface DiffNode {
+  path: string
+  old?: TreeRef
+  new?: TreeRef
+}
+
 /**
  * The non-tree paths whose entry differs between two trees. Identical subtrees are
  * never read; each level's missing trees are fetched in one batch.
@@ -175,48 +183,57 @@ export async function diffTrees(
 ): Promise<{ changes: Change[]; trees: Oid[] }> {
   const maxDepth = options.maxDepth ?? 4096
   const maxEntries = options.maxEntries ?? 10_000_000
-  const concurrency = options.concurrency ?? 32
   const changes: Change[] = []
   const newTrees: Oid[] = []
-  let level: { path: string; old?: Oid; new?: Oid }[] = oldTree === newTree ? [] : [{ path: '', old: oldTree, new: newTree }]
-  let referrers: Oid[] = [options.oldCommit, options.newCommit].filter((o): o is Oid => o !== undefined)
-  for (let depth = 0; level.length > 0; depth++) {
-    checkAborted(signal)
-    if (depth > maxDepth) throw new UnsafePathError(level[0]!.path, `tree is nested deeper than ${maxDepth} levels`)
-    const unique = [...new Set(level.flatMap((l) => [l.old, l.new]).filter((o): o is Oid => o !== undefined))]
-    const present = await mapLimit(unique, concurrency, (oid) => reader.tryRead(oid))
-    const missing = unique.filter((_, i) => present[i] === undefined)
-    if (missing.length > 0) await reader.prefetch(missing, { referrers })
-    referrers = unique
-    const data = new Map<Oid, Buffer>()
-    await mapLimit(unique, concurrency, async (oid, i) => {
-      const obj = present[i] ?? (await reader.read(oid))
-      if (obj.type !== 'tree') throw new ObjectFormatError(`object ${oid} is a ${obj.type}, expected a tree`)
-      data.set(oid, obj.data)
-    })
-    const next: typeof level = []
-    for (const pair of level) {
-      if (pair.new !== undefined) newTrees.push(pair.new)
-      const olds = pair.old === undefined ? new Map<string, TreeEntry>() : parseChecked(data.get(pair.old)!, pair.path, false)
-      const news = pair.new === undefined ? new Map<string, TreeEntry>() : parseChecked(data.get(pair.new)!, pair.path, true)
-      for (const name of new Set([...olds.keys(), ...news.keys()])) {
-        const o = olds.get(name)
-        const n = news.get(name)
-        if (o && n && o.mode === n.mode && o.oid === n.oid) continue
-        const path = pair.path === '' ? name : `${pair.path}/${name}`
-        const oTree = o?.mode === MODE_TREE
-        const nTree = n?.mode === MODE_TREE
-        if (oTree || nTree) next.push({ path, old: oTree ? o.oid : undefined, new: nTree ? n.oid : undefined })
-        const oFile = o && !oTree ? { mode: o.mode, oid: o.oid } : undefined
-        const nFile = n && !nTree ? { mode: n.mode, oid: n.oid } : undefined
-        if (oFile || nFile) {
-          changes.push({ path, old: oFile, new: nFile })
-          if (changes.length > maxEntries) throw new UnsafePathError(path, `switch changes more than ${maxEntries} paths`)
-        }
-      }
-    }
-    level = next
+  const root: DiffNode = {
+    path: '',
+    old: oldTree === undefined ? undefined : { oid: oldTree, referrer: options.oldCommit },
+    new: { oid: newTree, referrer: options.newCommit },
   }
+  // A strict walk hands over every tree a side has.
+  const entriesOf = (side: TreeRef | undefined, obj: GitObject | undefined, prefix: string, newSide: boolean): Map<string, TreeEntry> => {
+    if (side === undefined || obj === undefined) return new Map()
+    if (obj.type !== 'tree') throw new ObjectFormatError(`object ${side.oid} is a ${obj.type}, expected a tree`)
+    return parseChecked(obj.data, prefix, newSide)
+  }
+  await walkTreeLevels(
+    reader,
+    oldTree === newTree ? [] : [root],
+    {
+      trees: (node) => [node.old, node.new],
+      level(nodes, depth) {
+        checkAborted(signal)
+        if (depth > maxDepth) throw new UnsafePathError(nodes[0]!.path, `tree is nested deeper than ${maxDepth} levels`)
+      },
+      visit(pair, [oldObj, newObj], next) {
+        if (pair.new !== undefined) newTrees.push(pair.new.oid)
+        const olds = entriesOf(pair.old, oldObj, pair.path, false)
+        const news = entriesOf(pair.new, newObj, pair.path, true)
+        for (const name of new Set([...olds.keys(), ...news.keys()])) {
+          const o = olds.get(name)
+          const n = news.get(name)
+          if (o && n && o.mode === n.mode && o.oid === n.oid) continue
+          const path = pair.path === '' ? name : `${pair.path}/${name}`
+          const oTree = o?.mode === MODE_TREE
+          const nTree = n?.mode === MODE_TREE
+          if (oTree || nTree) {
+            next.push({
+              path,
+              old: oTree ? { oid: o.oid, referrer: pair.old?.oid } : undefined,
+              new: nTree ? { oid: n.oid, referrer: pair.new?.oid } : undefined,
+            })
+          }
+          const oFile = o && !oTree ? { mode: o.mode, oid: o.oid } : undefined
+          const nFile = n && !nTree ? { mode: n.mode, oid: n.oid } : undefined
+          if (oFile || nFile) {
+            changes.push({ path, old: oFile, new: nFile })
+            if (changes.length > maxEntries) throw new UnsafePathError(path, `switch changes more than ${maxEntries} paths`)
+          }
+        }
+      },
+    },
+    { concurrency: options.concurrency },
+  )
   return { changes, trees: newTrees }
 }
 
