@@ -95,7 +95,8 @@ interface PlanNode {
   tree: TreeRef
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
+/** Asked between steps (tree levels, directories, files): E_ABORTED once `signal` has fired. */
+export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new TsgitError('E_ABORTED', 'checkout interrupted', { cause: signal.reason })
 }
 
