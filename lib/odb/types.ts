@@ -12,6 +12,8 @@ export interface ObjectReader {
   tryRead(oid: Oid): Promise<GitObject | undefined>
   /** Makes sure all of `oids` are present, fetching the missing ones in as few requests as possible. */
   prefetch(oids: Iterable<Oid>, options?: PrefetchOptions): Promise<void>
+  /** The ids of `oids` not present locally, each once, in first-seen order; never fetches (the store reads no object for it). */
+  missingOf(oids: Iterable<Oid>): Promise<Oid[]>
   /** A present blob too large to hold, to be written out a chunk at a time; undefined: read() it. */
   largeBlob?(oid: Oid): Promise<LargeBlob | undefined>
 }

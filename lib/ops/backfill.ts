@@ -4,8 +4,8 @@
  * the same request, so the server can send them as deltas of each other; a batch is
  * sent once it holds at least `minBatchSize` objects, never splitting a path.
  *
- * The commits are walked with the shared walker (rev-walk.ts), then their trees by
- * path (path-walk.ts, as git's backfill does): every version of a directory is read
+ * The commits are walked with the shared walker (lib/rev/commit-walk.ts), then their trees by
+ * path (lib/rev/path-walk.ts, as git's backfill does): every version of a directory is read
  * together, so a file's versions are all known once its directory is done. Batches go
  * out while the walk goes on, and the next batch's request is sent while the current
  * pack arrives (store.prefetchBatches). Missing trees (a tree:0 clone) are made present
@@ -20,10 +20,12 @@ import { join } from 'node:path'
 import { InterruptedError, MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
 import type { Oid } from '../oid.js'
 import type { RepoContext } from './repo-context.js'
-import { peel, resolveRevision } from './rev-parse.js'
+import { RevWalk } from '../rev/commit-walk.js'
+import { peel, resolveRevision } from '../rev/parse.js'
+import { missingBlobsByPath } from '../rev/path-walk.js'
+import { byteString, type PathFilter } from '../rev/paths.js'
+import { prefetchReachable } from '../rev/prefetch-reachable.js'
 import type { PrefetchBatch } from '../odb/store.js'
-import { missingBlobsByPath } from './path-walk.js'
-import { RevWalk, byteString, prefetchReachable, type PathFilter } from './rev-walk.js'
 
 export const DEFAULT_MIN_BATCH_SIZE = 50_000
 

@@ -9,7 +9,7 @@ import { MODE_GITLINK, MODE_TREE, parseTree } from '../odb/objects.js'
 import { CorruptRepositoryError, type ObjectStore } from '../odb/store.js'
 import { isOid, type GitObject, type ObjectType, type Oid } from '../oid.js'
 import type { RefStore } from '../repo/refs.js'
-import { RevisionError, peel, resolveRevision } from './rev-parse.js'
+import { RevisionError, peel, resolveRevision } from '../rev/parse.js'
 
 export interface CatFileContext {
   refs: RefStore

@@ -28,9 +28,10 @@
 import { TsgitError } from '../errors.js'
 import { parseCommitLinks, parseTag } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
+import { ENTRY_TREE, scanTree } from '../odb/tree-scan.js'
 import type { Oid } from '../oid.js'
-import { missingBlobsByPath } from './path-walk.js'
-import { ENTRY_TREE, RawOidSet, scanTree } from './rev-walk.js'
+import { missingBlobsByPath } from '../rev/path-walk.js'
+import { RawOidSet } from '../rev/raw-oid-set.js'
 
 const DEFAULT_BLOB_BATCH = 50_000
 

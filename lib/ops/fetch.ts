@@ -31,7 +31,7 @@ import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.j
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
 import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
-import { RevWalk } from './rev-walk.js'
+import { RevWalk } from '../rev/commit-walk.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface FetchOptions {

@@ -10,13 +10,14 @@ import { join, resolve } from 'node:path'
 import { ObjectFormatError, PackError, isNotFound } from '../errors.js'
 import { MODE_GITLINK, MODE_TREE, hashObject, parseCommitLinks, parseTag, parseTree } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
+import { ENTRY_GITLINK, ENTRY_TREE, scanTree } from '../odb/tree-scan.js'
 import type { GitObject, ObjectType, Oid } from '../oid.js'
 import type { RefStore } from '../repo/refs.js'
 import type { Repository } from '../repo/repository.js'
 import { worktreeHeads } from '../repo/worktrees.js'
+import { RawOidSet } from '../rev/raw-oid-set.js'
 import { readIndexFile } from '../worktree/index-file.js'
 import type { RepoContext } from './repo-context.js'
-import { ENTRY_GITLINK, ENTRY_TREE, RawOidSet, scanTree } from './rev-walk.js'
 
 export const FSCK_ERROR_OBJECT = 1
 export const FSCK_ERROR_REACHABLE = 2

@@ -9,8 +9,11 @@ import { TsgitError, UsageError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
 import type { RefStore } from '../repo/refs.js'
-import { resolveRevision } from './rev-parse.js'
-import { RevWalk, byteString, enumerateObjects, prefetchReachable, type StartPoint } from './rev-walk.js'
+import { RevWalk, type StartPoint } from '../rev/commit-walk.js'
+import { enumerateObjects } from '../rev/enumerate.js'
+import { resolveRevision } from '../rev/parse.js'
+import { byteString } from '../rev/paths.js'
+import { prefetchReachable } from '../rev/prefetch-reachable.js'
 
 export type MissingAction = 'error' | 'allow-any' | 'allow-promisor' | 'print'
 

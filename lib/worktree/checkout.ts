@@ -2,9 +2,9 @@
  * Checkout of a tree into a fresh work tree, in two stages so that later
  * operations (switching commits, sparse checkout) can reuse them:
  *
- *   planTree   reads the trees level by level (prefetching each level's missing
- *              trees in one batch, as a tree:0 partial clone needs) and checks
- *              every path before anything touches the disk;
+ *   planTree   reads the trees level by level (walkTreeLevels: each level's
+ *              missing trees in one batch, as a tree:0 partial clone needs) and
+ *              checks every path before anything touches the disk;
  *   applyPlan  prefetches every blob in one batch, creates directories, then
  *              files with bounded concurrency, and returns index entries built
  *              from lstat of what it wrote.
@@ -19,7 +19,8 @@ import { lstat, mkdir, readdir, symlink } from 'node:fs/promises'
 import { basename, join, resolve, dirname } from 'node:path'
 import { InterruptedError, ObjectFormatError, RepositoryError, UnsafePathError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
-import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, parseTree, type TreeEntry } from '../odb/objects.js'
+import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, parseTree } from '../odb/objects.js'
+import { walkTreeLevels, type TreeRef } from '../odb/tree-walk.js'
 import type { ObjectReader } from '../odb/types.js'
 import type { GitObject, Oid } from '../oid.js'
 import { statFields, writeIndexFile, type IndexEntry } from './index-file.js'
@@ -88,7 +89,14 @@ function expectType(obj: GitObject, oid: Oid, type: GitObject['type'], path: str
   return obj
 }
 
-function checkAborted(signal: AbortSignal | undefined): void {
+/** A directory of the tree being planned: where it goes, and its tree. */
+interface PlanNode {
+  path: string
+  tree: TreeRef
+}
+
+/** Asked between steps (tree levels, directories, files): an InterruptedError once `signal` has fired. */
+export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError('checkout interrupted', { cause: signal.reason })
 }
 
@@ -96,57 +104,47 @@ function checkAborted(signal: AbortSignal | undefined): void {
 export async function planTree(reader: ObjectReader, treeOid: Oid, options: PlanOptions = {}, signal?: AbortSignal): Promise<CheckoutPlan> {
   const maxDepth = options.maxDepth ?? 4096
   const maxEntries = options.maxEntries ?? 10_000_000
-  const concurrency = options.concurrency ?? 32
   const entries: PlanEntry[] = []
   const directories: string[][] = []
+  const trees: Oid[] = []
   // Every path handed out, so a name used twice (e.g. a symlink "link" and a
   // directory "link" in one hostile tree) is refused before anything is written.
   const seen = new Set<string>()
-  let level: { path: string; oid: Oid }[] = [{ path: '', oid: treeOid }]
-  const trees: Oid[] = []
-  let referrers: Oid[] = options.commit !== undefined ? [options.commit] : []
-  for (let depth = 0; level.length > 0; depth++) {
-    checkAborted(signal)
-    if (depth > maxDepth) throw new UnsafePathError(level[0]!.path, `tree is nested deeper than ${maxDepth} levels`)
-    const unique = [...new Set(level.map((l) => l.oid))]
-    const present = await mapLimit(unique, concurrency, (oid) => reader.tryRead(oid))
-    const missing = unique.filter((_, i) => present[i] === undefined)
-    if (missing.length > 0) await reader.prefetch(missing, { referrers })
-    trees.push(...unique)
-    referrers = unique
-    const firstPath = new Map<Oid, string>()
-    for (const l of level) if (!firstPath.has(l.oid)) firstPath.set(l.oid, l.path)
-    const parsed = new Map<Oid, TreeEntry[]>()
-    await mapLimit(unique, concurrency, async (oid, i) => {
-      const obj = present[i] ?? (await reader.read(oid))
-      const where = firstPath.get(oid) ?? ''
-      // Names are checked below with their full path, so parse leniently here.
-      parsed.set(oid, parseTree(expectType(obj, oid, 'tree', where).data, { strictNames: false }))
-    })
-    const next: { path: string; oid: Oid }[] = []
-    const dirs: string[] = []
-    for (const { path: prefix, oid } of level) {
-      for (const e of parsed.get(oid)!) {
-        const path = prefix === '' ? e.name : `${prefix}/${e.name}`
-        checkComponent(e.name, path)
-        checkPathBytes(e.nameBytes, path)
-        if (e.mode === MODE_SYMLINK && isDotGitmodulesAlias(e.name)) {
-          throw new UnsafePathError(path, `refusing unsafe path ${JSON.stringify(path)}: .gitmodules is a symbolic link`)
+  const root: PlanNode = { path: '', tree: { oid: treeOid, referrer: options.commit } }
+  await walkTreeLevels(
+    reader,
+    [root],
+    {
+      trees: (node) => [node.tree],
+      level(nodes, depth) {
+        checkAborted(signal)
+        if (depth > maxDepth) throw new UnsafePathError(nodes[0]!.path, `tree is nested deeper than ${maxDepth} levels`)
+        if (depth > 0) directories.push(nodes.map((n) => n.path))
+        for (const oid of new Set(nodes.map((n) => n.tree.oid))) trees.push(oid)
+      },
+      visit({ path: prefix, tree }, [obj], next) {
+        // A strict walk hands over every tree; names are checked below with their full
+        // path, so parse leniently here.
+        for (const e of parseTree(expectType(obj as GitObject, tree.oid, 'tree', prefix).data, { strictNames: false })) {
+          const path = prefix === '' ? e.name : `${prefix}/${e.name}`
+          checkComponent(e.name, path)
+          checkPathBytes(e.nameBytes, path)
+          if (e.mode === MODE_SYMLINK && isDotGitmodulesAlias(e.name)) {
+            throw new UnsafePathError(path, `refusing unsafe path ${JSON.stringify(path)}: .gitmodules is a symbolic link`)
+          }
+          if (seen.has(path)) throw new UnsafePathError(path, `refusing ${JSON.stringify(path)}: the tree names it twice`)
+          seen.add(path)
+          if (seen.size > maxEntries) throw new UnsafePathError(path, `tree has more than ${maxEntries} entries`)
+          if (e.mode === MODE_TREE) {
+            next.push({ path, tree: { oid: e.oid, referrer: tree.oid } })
+          } else {
+            entries.push({ path, mode: e.mode, oid: e.oid })
+          }
         }
-        if (seen.has(path)) throw new UnsafePathError(path, `refusing ${JSON.stringify(path)}: the tree names it twice`)
-        seen.add(path)
-        if (seen.size > maxEntries) throw new UnsafePathError(path, `tree has more than ${maxEntries} entries`)
-        if (e.mode === MODE_TREE) {
-          next.push({ path, oid: e.oid })
-          dirs.push(path)
-        } else {
-          entries.push({ path, mode: e.mode, oid: e.oid })
-        }
-      }
-    }
-    if (dirs.length > 0) directories.push(dirs)
-    level = next
-  }
+      },
+    },
+    { concurrency: options.concurrency },
+  )
   // Index order is byte order; encode each path once rather than in every comparison.
   const keyed = entries.map((e) => ({ e, key: Buffer.from(e.path, 'utf8') }))
   keyed.sort((a, b) => Buffer.compare(a.key, b.key))

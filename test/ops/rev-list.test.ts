@@ -10,11 +10,7 @@ import { git, gitAsync } from '../fixtures/git.js'
 import { makeBigRepo, makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
-import { randomBytes } from 'node:crypto'
-import { ObjectFormatError } from '../../lib/errors.js'
-import { MODE_GITLINK, MODE_TREE, parseTree } from '../../lib/odb/objects.js'
 import { khashOrder } from '../../lib/ops/rev-list.js'
-import { ENTRY_BLOB, ENTRY_GITLINK, ENTRY_TREE, RawOidSet, scanTree } from '../../lib/ops/rev-walk.js'
 
 let rich: RichRepo
 const srv = serveRepos(t, 'tsgit-rev-list-', async (root) => {
@@ -179,44 +175,4 @@ t.test('khashOrder: insertion order survives only through the buckets', async (t
   t.same(khashOrder([...ids, ...ids], 0).length, 4, 'duplicates kept once')
   // rev-list's 16384 buckets: ordered by the low 14 bits of the little-endian first word.
   t.same(khashOrder(['0100', '0001', 'ff00'].map((p) => p + '0'.repeat(36))), ['0100', 'ff00', '0001'].map((p) => p + '0'.repeat(36)))
-})
-
-t.test('RawOidSet: raw ids anywhere in a buffer, through growth; scanTree agrees with parseTree', async (t) => {
-  const ids = Array.from({ length: 30000 }, () => randomBytes(20))
-  const set = new RawOidSet(16)
-  const host = Buffer.alloc(27)
-  for (const id of ids.slice(0, 20000)) {
-    id.copy(host, 7)
-    if (!set.add(host, 7)) t.fail('a new id was reported as present')
-  }
-  t.equal(set.size, 20000)
-  let wrong = 0
-  for (const [i, id] of ids.entries()) if (set.has(id) !== i < 20000) wrong++
-  t.equal(wrong, 0, 'present ids found, absent ones not (across resizes)')
-  t.equal(set.add(ids[0] as Buffer), false, 'a second add is refused')
-  t.equal(set.hasHex((ids[1] as Buffer).toString('hex')), true)
-  // ids that differ only in their last byte share a probe chain
-  const near = Buffer.from(ids[2] as Buffer)
-  near[19] = (near[19] as number) ^ 1
-  t.equal(set.has(near), false)
-
-  const oid = (n: number): string => n.toString(16).padStart(40, '0')
-  const entries = [
-    ['40000', 'a-dir', oid(1)], ['040000', 'legacy-dir', oid(2)], ['100644', 'f', oid(3)], ['100664', 'g', oid(4)],
-    ['100755', 'x', oid(5)], ['120000', 'link', oid(6)], ['160000', 'sub', oid(7)], ['100644', '', oid(8)], ['100644', 'caf\xe9', oid(9)],
-  ] as const
-  const tree = Buffer.concat(entries.map(([m, n, o]) => Buffer.concat([Buffer.from(`${m} ${n}\0`, 'latin1'), Buffer.from(o, 'hex')])))
-  const scanned = scanTree(tree)
-  const parsed = parseTree(tree, { strictNames: false })
-  t.equal(scanned.length, parsed.length * 3)
-  parsed.forEach((e, i) => {
-    const [kind, at, nul] = scanned.slice(i * 3, i * 3 + 3) as [number, number, number]
-    t.equal(kind, e.mode === MODE_TREE ? ENTRY_TREE : e.mode === MODE_GITLINK ? ENTRY_GITLINK : ENTRY_BLOB, `kind of ${e.oid}`)
-    t.same(tree.subarray(at, nul), e.nameBytes)
-    t.equal(tree.toString('hex', nul + 1, nul + 21), e.oid)
-  })
-  for (const bad of [tree.subarray(0, tree.length - 1), Buffer.from(`100645 f\0${'x'.repeat(20)}`), Buffer.from(`0100644 f\0${'x'.repeat(20)}`), Buffer.from('100644 f')]) {
-    t.throws(() => scanTree(bad), ObjectFormatError)
-    t.throws(() => parseTree(bad, { strictNames: false }), ObjectFormatError)
-  }
 })

@@ -14,8 +14,10 @@
  * waits for its sockets: every TREES_PER_TURN trees the walk lets the event loop turn.
  */
 import type { ObjectStore } from '../odb/store.js'
+import { ENTRY_GITLINK, ENTRY_TREE, scanTree } from '../odb/tree-scan.js'
 import type { Oid } from '../oid.js'
-import { ENTRY_GITLINK, ENTRY_TREE, RawOidSet, scanTree, type PathFilter } from './rev-walk.js'
+import type { PathFilter } from './paths.js'
+import { RawOidSet } from './raw-oid-set.js'
 
 /** The missing blobs first met at one path. */
 export interface PathBlobs {
