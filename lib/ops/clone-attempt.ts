@@ -19,14 +19,14 @@
 import { readFile, readdir, rm, unlink } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { RepositoryError, TsgitError, isNotFound } from '../errors.js'
-import type { ProgressSink } from '../events.js'
+import { silentSink, type ProgressSink } from '../events.js'
 import { alternateDirectories } from '../odb/alternates.js'
 import { parseCommit, parseTag, parseTree } from '../odb/objects.js'
 import { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
 import { salvagePack } from '../pack/salvage.js'
 import { createResumablePackFile } from '../pack/indexer.js'
-import { filterToConfig, filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs, type FilterSpec, type RemoteRef } from '../protocol/index.js'
+import { buildFetchRequest, filterToConfig, filterToWire, parseFetchResponse, parseFilterSpec, serverSupportsFilter, type FetchArgs, type FilterSpec, type RemoteRef } from '../protocol/index.js'
 import {
   clearCloneState, downloadKeys, readCloneState, writeBundleApplied, writeClonePack, writeClonePhase, writeClonePlan,
   type ClonePlan, type CloneRequest, type CloneState,
@@ -87,6 +87,24 @@ export interface FirstContact {
 }
 
 const NOT_OUR_REF = /not our ref [0-9a-f]{40}/
+
+/**
+ * Whether the remote still has `oids`: a fetch that wants them and says it has them
+ * (upload-pack refuses a want it does not have: "not our ref"; otherwise it answers an
+ * empty pack, read and dropped here). One small request, made only when refs moved.
+ */
+async function remoteHas(session: RemoteSession, oids: Oid[]): Promise<boolean> {
+  const filter = serverSupportsFilter(session.caps) ? { filter: 'tree:0' } : {}
+  try {
+    const reader = await session.transport.command(buildFetchRequest(session.caps, { wants: oids, haves: oids, done: true, noProgress: true, ...filter }))
+    const response = await parseFetchResponse(reader, silentSink)
+    if (response.pack !== undefined) for await (const chunk of response.pack) void chunk
+    return true
+  } catch (e) {
+    if (e instanceof TsgitError && NOT_OUR_REF.test(e.message)) return false
+    throw e
+  }
+}
 
 /** The .keep files of a clone say so: the clone removes them, whichever try made them. */
 const KEEP_PREFIX = 'tsgit clone'
@@ -235,10 +253,15 @@ class Attempt {
       this.plan = plan
     } else {
       const moved = refsMoved(plan, refs)
-      if (moved.length > 0) {
-        this.ctx.sink.warn(`the remote's refs changed since the clone began (${moved.map((r) => r.name).join(', ')}); finishing the clone at the commits it began with`)
-      }
       await this.takeWhatArrived(session, plan)
+      if (moved.length > 0) {
+        if (await remoteHas(session, moved.map((r) => r.oid))) {
+          this.ctx.sink.warn(`the remote's refs changed since the clone began (${moved.map((r) => r.name).join(', ')}); finishing the clone at the commits it began with`)
+        } else {
+          this.ctx.sink.warn(`the remote no longer has the commits the clone began at; finishing it at the remote's current ${moved.map((r) => r.name).join(', ')}`)
+          plan = await this.replan(refs, plan)
+        }
+      }
     }
     if (plan.wanted.length === 0) {
       this.ctx.sink.warn('You appear to have cloned an empty repository.')
@@ -252,9 +275,7 @@ class Attempt {
         if (!(this.state.plan !== undefined && e instanceof TsgitError && NOT_OUR_REF.test(e.message))) throw e
         const moved = refsMoved(plan, refs)
         this.ctx.sink.warn(`the remote no longer has what the clone began at (${e.message}); finishing it at the remote's current ${moved.map((r) => r.name).join(', ') || 'tips'}`)
-        plan = planRefs(refs, { ...(state.branch !== undefined ? { branch: state.branch } : {}), singleBranch: this.singleBranch(), tags: state.tags, origin: state.origin, partial: plan.partial })
-        await this.configure(plan, undefined)
-        this.plan = plan
+        plan = await this.replan(refs, plan)
         await this.fetchObjects(session, plan, undefined)
       }
       packFile = undefined
@@ -264,6 +285,15 @@ class Attempt {
     await this.tidyPackDir()
     const willCheckout = state.checkout && !state.bare && headTarget(plan) !== undefined
     await repo.config.update((f) => (willCheckout ? writeClonePhase(f, 'checkout') : clearCloneState(f)))
+  }
+
+  /** A new plan from the remote's current refs (what is here stays; the fetch takes what it can of it). */
+  private async replan(refs: RemoteRef[], old: ClonePlan): Promise<ClonePlan> {
+    const { state } = this
+    const plan = planRefs(refs, { ...(state.branch !== undefined ? { branch: state.branch } : {}), singleBranch: this.singleBranch(), tags: state.tags, origin: state.origin, partial: old.partial })
+    await this.configure(plan, undefined)
+    this.plan = plan
+    return plan
   }
 
   /**

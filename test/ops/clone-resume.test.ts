@@ -238,21 +238,25 @@ t.test('resume state is checked: a pack path outside the repository is refused',
   assertSameClone(t, d, ref.dir, 'after the bad state was put right')
 })
 
-/** Where the pack of an uncut clone of moving.git has its trees (a cut there leaves every blob missing). */
-async function movingTreesCut(): Promise<number> {
+/**
+ * Where the pack an uncut clone of `name` gets has its trees (a cut there leaves every
+ * blob missing), at least 256 KiB in (a cut keeps whole packets only, up to 64 KiB each).
+ */
+async function treesCut(name: string): Promise<number> {
   const d = dest('moving-ref-')
-  const r = await tsgit(['clone', '-q', '--no-checkout', server.url('moving.git'), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', server.url(name), d])
   if (r.status !== 0) throw new Error(r.stderr)
   const reg = regions(d)
-  return Math.floor((reg.trees[0] + reg.trees[1]) / 2)
+  return Math.max(Math.floor((reg.trees[0] + reg.trees[1]) / 2), Math.min(256 * 1024, reg.size - 1024))
 }
 
 t.test('the remote moved on since the clone began: the clone is finished at the commits it began with, and says so', async (t) => {
   const repo = join(srv.root, 'moving.git')
-  const at = await movingTreesCut()
+  const at = await treesCut('moving.git')
   const d = dest('moved-')
   cutNext = at
-  t.equal((await tsgit(['clone', '--retries', '0', server.url('moving.git'), d])).status, 128)
+  const cut = await tsgit(['clone', '--retries', '0', server.url('moving.git'), d])
+  t.equal(cut.status, 128, cut.stderr)
   const began = movingCommits[39] as string
   // one more commit on the remote's main
   const tree = git(['rev-parse', `${began}^{tree}`], { cwd: repo }).stdout.trim()
@@ -275,10 +279,11 @@ t.test('the commits the clone began at are gone from the remote: it moves to the
   // a copy to rewrite and prune, served beside the others
   const repo = join(srv.root, 'rewritten.git')
   git(['clone', '-q', '--bare', '--no-local', src, repo])
-  const at = await movingTreesCut()
+  const at = await treesCut('rewritten.git')
   const d = dest('rewritten-')
   cutNext = at
-  t.equal((await tsgit(['clone', '--retries', '0', server.url('rewritten.git'), d])).status, 128)
+  const cut = await tsgit(['clone', '--retries', '0', server.url('rewritten.git'), d])
+  t.equal(cut.status, 128, cut.stderr)
   // main rewritten from commit 20 on, the old commits pruned away
   const base = movingCommits[19] as string
   const blob = git(['hash-object', '-w', '--stdin'], { cwd: repo, input: 'a file only the new history has\n' }).stdout.trim()
@@ -290,7 +295,7 @@ t.test('the commits the clone began at are gone from the remote: it moves to the
   t.equal(git(['cat-file', '-e', movingCommits[39] as string], { cwd: repo, allowFail: true }).status === 0, false, '(the old tip is gone from the remote)')
   const r = await tsgit(['clone-resume', d])
   t.equal(r.status, 0, r.stderr)
-  t.match(r.stderr, /warning: the remote no longer has what the clone began at .*; finishing it at the remote's current refs\/heads\/main/)
+  t.match(r.stderr, /warning: the remote no longer has (what|the commits) the clone began at.*; finishing it at the remote's current refs\/heads\/main/)
   t.equal(git(['rev-parse', 'HEAD'], { cwd: d }).stdout.trim(), next, 'HEAD is the remote\'s current tip')
   const fresh = dest('rewritten-fresh-')
   t.equal((await tsgit(['clone', '-q', server.url('rewritten.git'), fresh])).status, 0)
