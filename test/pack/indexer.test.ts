@@ -168,6 +168,29 @@ t.test('threads: with hundreds of deltas per thread the line still ends at total
   }
 })
 
+t.test('on a slow link the objects are parsed, and progress reported, as they come', async (t) => {
+  // Runs of 256 KiB are gathered before they are parsed: at 200 KB/s the line would move
+  // only every 1.3 s (it did), after staying blank as long.
+  const pack = packAll(repo.path)
+  let sent = 0
+  const parts = Math.ceil(pack.length / 256)
+  async function* slow(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < pack.length; i += 256) {
+      await new Promise((resolve) => setTimeout(resolve, 15))
+      sent++
+      yield pack.subarray(i, i + 256)
+    }
+  }
+  const seen: number[] = []
+  const sink = { progress: (e: ProgressEvent) => { if (e.title === 'Receiving objects' && e.current > 0) seen.push(sent) }, remote() {}, warn() {}, info() {} }
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const result = await indexPack(slow(), { packDir: dest.packDir, progress: sink })
+  t.ok(result.objectCount > 0)
+  t.ok(parts >= 20, `${parts} parts of 256 bytes`)
+  t.ok(seen.length > 0 && (seen[0] as number) < parts / 2, `objects were counted while the parts came (first after part ${seen[0]} of ${parts})`)
+})
+
 t.test('threads: a bad delta in the second pass is a PackError, and nothing is left', async (t) => {
   // The base drops out of a small ring of recent objects, so the bad delta is left for the threads.
   const blob = (seed: number) => Buffer.from(Array.from({ length: 1000 }, (_, i) => 97 + ((i * 7 + seed * 13) % 26)))
