@@ -10,6 +10,12 @@ export interface ProgressEvent {
   total?: number
   /** Bytes so far, shown with a rate for "Receiving objects". */
   bytes?: number
+  /**
+   * When `bytes` began to count from 0 (epoch milliseconds), for a title whose first
+   * event comes after that (downloads shown once another line is done); otherwise the
+   * rate is measured from the title's first event.
+   */
+  bytesSince?: number
   /** True on the last event of this title. */
   done?: boolean
 }

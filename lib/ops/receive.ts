@@ -99,8 +99,11 @@ class DownloadProgress {
   private total = 0
   private done = 0
   private shown = false
+  /** When the first byte came: the line shows later, its rate is over the whole download. */
+  private since: number | undefined
   constructor(private readonly sink: ProgressSink, private readonly count: number) {}
   add(n: number): void {
+    this.since ??= Date.now()
     this.bytes += n
     this.draw(false)
   }
@@ -118,7 +121,11 @@ class DownloadProgress {
   }
   private draw(last: boolean): void {
     if (!this.shown || this.count === 0) return
-    const ev: ProgressEvent = { title: 'Downloading packs', current: this.done, total: this.count, bytes: this.bytes, ...(last ? { done: true } : {}) }
+    const ev: ProgressEvent = {
+      title: 'Downloading packs', current: this.done, total: this.count, bytes: this.bytes,
+      ...(this.since !== undefined ? { bytesSince: this.since } : {}),
+      ...(last ? { done: true } : {}),
+    }
     this.sink.progress(ev)
   }
 }

@@ -68,18 +68,22 @@ function asBuffer(chunk: Uint8Array): Buffer {
  * A fetch's pack comes in side-band packets of at most 8 KiB from git's upload-pack:
  * thousands of them per 50 MB. Gathered into runs of at least `min` bytes (the last may
  * be shorter), the pack costs a write (writev) and a parser call per run, not per packet.
+ * A run is let go sooner once its first packet has waited `maxMs`: on a slow link the
+ * objects are parsed, and the progress line moves, as they come, not every `min` bytes.
  * When the input fails, what was gathered still comes out first: it arrived, and a pack
  * kept to be continued must have it.
  */
-async function* coalesce(input: AsyncIterable<Uint8Array>, min: number): AsyncGenerator<Buffer[]> {
+async function* coalesce(input: AsyncIterable<Uint8Array>, min: number, maxMs: number): AsyncGenerator<Buffer[]> {
   let parts: Buffer[] = []
   let size = 0
+  let since = 0
   try {
     for await (const raw of input) {
       const b = asBuffer(raw)
+      if (parts.length === 0) since = Date.now()
       parts.push(b)
       size += b.length
-      if (size >= min) {
+      if (size >= min || Date.now() - since >= maxMs) {
         yield parts
         parts = []
         size = 0
@@ -93,6 +97,9 @@ async function* coalesce(input: AsyncIterable<Uint8Array>, min: number): AsyncGe
 }
 
 const COALESCE_BYTES = 256 * 1024
+
+/** A tenth of a second: what a person watching the line would call "at once". */
+const COALESCE_MS = 100
 
 /** Parses the first `have` bytes of the target, read a run at a time. */
 async function parsePrefix(target: PackTarget, parse: (chunks: Buffer[]) => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
@@ -133,7 +140,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
     let position = have
     let writing: Promise<void> = Promise.resolve()
     try {
-      for await (const chunks of coalesce(input, COALESCE_BYTES)) {
+      for await (const chunks of coalesce(input, COALESCE_BYTES, COALESCE_MS)) {
         await writing
         writing = writeAllV(file.handle, chunks, position)
         for (const c of chunks) position += c.length

@@ -14,7 +14,7 @@ export interface WorkerJob {
   rootTypes: Uint8Array
   /** [0]: the first entry of the next block to claim. */
   cursor: Int32Array
-  /** Deltas resolved so far by each worker, at [slot]. */
+  /** Deltas resolved so far by each worker, at [slot]: published when its percentage moves, and when it ends. */
   done: Int32Array
   slot: number
   block: number

@@ -25,7 +25,9 @@ async function work(job: WorkerJob): Promise<number> {
   })
   before = resolver.resolved
   await resolver.runClaimed(() => Atomics.add(job.cursor, 0, job.block), job.block, job.rootTypes)
-  return resolver.resolved - before
+  const mine = resolver.resolved - before
+  Atomics.store(job.done, job.slot, mine)
+  return mine
 }
 
 const port = parentPort

@@ -70,14 +70,19 @@ export async function resolveInWorkers(t: EntryTable, packFd: number, deltaCount
   const workers: Worker[] = []
   let progressTimer: NodeJS.Timeout | undefined
   let lastPercent = -1
-  const report = (final: boolean) => {
+  const report = (current: number, final: boolean) => {
     if (!opts.progress || deltaCount === 0) return
-    let current = before
-    for (let k = 0; k < opts.threads; k++) current += Atomics.load(done, k)
     const percent = Math.floor((current * 100) / deltaCount)
     if (!final && percent === lastPercent) return
     lastPercent = percent
     opts.progress.progress({ title: 'Resolving deltas', current, total: deltaCount, ...(final ? { done: true } : {}) })
+  }
+  // A thread publishes its count when its percentage moves, so this may lag by up to a
+  // percent per thread: fine while the line moves, never for its last value.
+  const published = () => {
+    let current = before
+    for (let k = 0; k < opts.threads; k++) current += Atomics.load(done, k)
+    return current
   }
   let onAbort: (() => void) | undefined
   try {
@@ -115,13 +120,14 @@ export async function resolveInWorkers(t: EntryTable, packFd: number, deltaCount
         })
       }
       // The line appears at once, as git's does, and then as the threads report.
-      report(false)
-      progressTimer = setInterval(() => report(false), 100)
+      report(published(), false)
+      progressTimer = setInterval(() => report(published(), false), 100)
     })
     const total = before + results.reduce((a, b) => a + b, 0)
     const unresolved = deltaCount - total
     if (unresolved > 0) throw new PackError(`pack has ${unresolved} unresolved ${unresolved === 1 ? 'delta' : 'deltas'}`)
-    report(true)
+    // The threads' own answers, not what they last published: the line ends at total/total.
+    report(total, true)
   } finally {
     if (progressTimer) clearInterval(progressTimer)
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort)

@@ -6,10 +6,11 @@ import { deflateSync } from 'node:zlib'
 import { InterruptedError, PackError } from '../../lib/errors.js'
 import type { ProgressEvent } from '../../lib/events.js'
 import { createResumablePackFile, indexPack, type IndexPackOptions } from '../../lib/pack/indexer.js'
-import { git } from '../fixtures/git.js'
+import { git, tempDir } from '../fixtures/git.js'
 import {
   buildPack, chunked, fixTrailer, gitIndexPack, listDir, makeBareRepo, makeDelta, makeFarBaseRepo, makeHistoryRepo, packAll,
 } from '../fixtures/packs.js'
+import { makeBigRepo } from '../fixtures/repos.js'
 
 const repo = makeHistoryRepo(14)
 t.teardown(repo.cleanup)
@@ -145,6 +146,49 @@ t.test('threads: progress counts every delta, and ends once', async (t) => {
   const resolving = events.filter((e) => e.title === 'Resolving deltas')
   t.same(resolving.at(-1), { title: 'Resolving deltas', current: result.deltaCount, total: result.deltaCount, done: true })
   t.equal(resolving.filter((e) => e.done).length, 1)
+})
+
+t.test('threads: with hundreds of deltas per thread the line still ends at total/total, and never goes back', async (t) => {
+  // A thread publishes its count when its percentage moves; the last report used to add
+  // those up, and came short by what the threads resolved after their last move.
+  const dir = tempDir('tsgit-pack-many-deltas-')
+  t.teardown(dir.cleanup)
+  const big = await makeBigRepo(join(dir.path, 'big.git'), { files: 600, commits: 11, fileSize: 300 })
+  const pack = packAll(big.path, ['--no-reuse-delta', '--window=20'])
+  // How far short it came depended on where each thread stopped: a few runs show it.
+  for (let run = 1; run <= 3; run++) {
+    const events: ProgressEvent[] = []
+    const sink = { progress: (e: ProgressEvent) => events.push(e), remote() {}, warn() {}, info() {} }
+    const { result } = await indexInto(pack, 65536, { recentBytes: 0, threads: 2, threadsMinDeltas: 0, progress: sink })
+    t.equal(result.resolveThreads, 2)
+    t.ok(result.deltaCount >= 1000, `${result.deltaCount} deltas: several for each percent`)
+    const resolving = events.filter((e) => e.title === 'Resolving deltas')
+    t.same(resolving.at(-1), { title: 'Resolving deltas', current: result.deltaCount, total: result.deltaCount, done: true }, `run ${run}: ends at total/total`)
+    t.ok(resolving.every((e, i) => i === 0 || e.current >= (resolving[i - 1] as ProgressEvent).current), `run ${run}: the count never goes back`)
+  }
+})
+
+t.test('on a slow link the objects are parsed, and progress reported, as they come', async (t) => {
+  // Runs of 256 KiB are gathered before they are parsed: at 200 KB/s the line would move
+  // only every 1.3 s (it did), after staying blank as long.
+  const pack = packAll(repo.path)
+  let sent = 0
+  const parts = Math.ceil(pack.length / 256)
+  async function* slow(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < pack.length; i += 256) {
+      await new Promise((resolve) => setTimeout(resolve, 15))
+      sent++
+      yield pack.subarray(i, i + 256)
+    }
+  }
+  const seen: number[] = []
+  const sink = { progress: (e: ProgressEvent) => { if (e.title === 'Receiving objects' && e.current > 0) seen.push(sent) }, remote() {}, warn() {}, info() {} }
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const result = await indexPack(slow(), { packDir: dest.packDir, progress: sink })
+  t.ok(result.objectCount > 0)
+  t.ok(parts >= 20, `${parts} parts of 256 bytes`)
+  t.ok(seen.length > 0 && (seen[0] as number) < parts / 2, `objects were counted while the parts came (first after part ${seen[0]} of ${parts})`)
 })
 
 t.test('threads: a bad delta in the second pass is a PackError, and nothing is left', async (t) => {
