@@ -16,17 +16,14 @@
  * file is named in the state, so a try that is cut (or a process that is killed)
  * leaves what arrived where the next try finds it.
  */
-import { readFile, readdir, rm, unlink } from 'node:fs/promises'
-import { basename, join } from 'node:path'
-import { RepositoryError, TsgitError, isNotFound } from '../errors.js'
-import { silentSink, type ProgressSink } from '../events.js'
+import { basename } from 'node:path'
+import { RepositoryError, TsgitError } from '../errors.js'
+import type { ProgressSink } from '../events.js'
 import { alternateDirectories } from '../odb/alternates.js'
-import { parseCommit, parseTag, parseTree } from '../odb/objects.js'
 import { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
-import { salvagePack } from '../pack/salvage.js'
 import { createResumablePackFile } from '../pack/indexer.js'
-import { buildFetchRequest, filterToConfig, filterToWire, parseFetchResponse, parseFilterSpec, serverSupportsFilter, type FetchArgs, type FilterSpec, type RemoteRef } from '../protocol/index.js'
+import { parseFilterSpec, serverSupportsFilter, type FilterSpec, type RemoteRef } from '../protocol/index.js'
 import {
   clearCloneState, downloadKeys, readCloneState, writeBundleApplied, writeClonePack, writeClonePhase, writeClonePlan,
   type ClonePlan, type CloneRequest, type CloneState,
@@ -34,17 +31,16 @@ import {
 import type { ConfigFile } from '../repo/config.js'
 import { takeCloneLock } from '../repo/clone-lock.js'
 import { initRepository, Repository } from '../repo/repository.js'
-import { checkoutTree } from '../worktree/checkout.js'
 import { BundleUris } from './bundle-uri.js'
-import { fillMissing, type FillKind } from './clone-fill.js'
-import { headTarget, planRefs, refsMoved, writeCloneRefs } from './clone-plan.js'
+import { checkoutClone } from './clone-checkout.js'
+import { KEEP_PREFIX, continueDownloads, salvageReceiving, tidyPackDir } from './clone-leftovers.js'
+import { CloneObjects } from './clone-objects.js'
+import { headTarget, planRefs, refsMoved, writeCloneRefs, writeRemoteConfig } from './clone-plan.js'
 import { ConfigJournal } from './download-journal.js'
-import { LazyFetcher } from './lazy-fetch.js'
-import { downloadNamedPack, packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
-import { checkConnected, checkTips, receive, type Received } from './receive.js'
-import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
+import { uriProtocols } from './packfile-uris.js'
+import { checkTips } from './receive.js'
+import { NOT_OUR_REF, openSessionAndListRefs, packThreads, remoteStillHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
-import { warnUnappliedAttributes } from './unapplied-attributes.js'
 
 export interface CloneContext {
   cwd: string
@@ -86,28 +82,7 @@ export interface FirstContact {
   created: Promise<Repository>
 }
 
-const NOT_OUR_REF = /not our ref [0-9a-f]{40}/
 
-/**
- * Whether the remote still has `oids`: a fetch that wants them and says it has them
- * (upload-pack refuses a want it does not have: "not our ref"; otherwise it answers an
- * empty pack, read and dropped here). One small request, made only when refs moved.
- */
-async function remoteHas(session: RemoteSession, oids: Oid[]): Promise<boolean> {
-  const filter = serverSupportsFilter(session.caps) ? { filter: 'tree:0' } : {}
-  try {
-    const reader = await session.transport.command(buildFetchRequest(session.caps, { wants: oids, haves: oids, done: true, noProgress: true, ...filter }))
-    const response = await parseFetchResponse(reader, silentSink)
-    if (response.pack !== undefined) for await (const chunk of response.pack) void chunk
-    return true
-  } catch (e) {
-    if (e instanceof TsgitError && NOT_OUR_REF.test(e.message)) return false
-    throw e
-  }
-}
-
-/** The .keep files of a clone say so: the clone removes them, whichever try made them. */
-const KEEP_PREFIX = 'tsgit clone'
 
 function refPrefixes(r: CloneRequest): string[] {
   return r.tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/']
@@ -255,7 +230,7 @@ class Attempt {
       const moved = refsMoved(plan, refs)
       await this.takeWhatArrived(session, plan)
       if (moved.length > 0) {
-        if (await remoteHas(session, moved.map((r) => r.oid))) {
+        if (await remoteStillHas(session, moved.map((r) => r.oid))) {
           this.ctx.sink.warn(`the remote's refs changed since the clone began (${moved.map((r) => r.name).join(', ')}); finishing the clone at the commits it began with`)
         } else {
           this.ctx.sink.warn(`the remote no longer has the commits the clone began at; finishing it at the remote's current ${moved.map((r) => r.name).join(', ')}`)
@@ -268,7 +243,7 @@ class Attempt {
     } else {
       if (state.bundleUri !== undefined && !state.bundlesDone) await this.takeBundles(session, plan, state.bundleUri)
       try {
-        await this.fetchObjects(session, plan, packFile)
+        await this.objectsFor(session, plan).fetch(packFile)
       } catch (e) {
         // The commits the clone began at are gone from the remote (rewritten and pruned):
         // it moves to the remote's current tips, keeping every object it has.
@@ -276,13 +251,13 @@ class Attempt {
         const moved = refsMoved(plan, refs)
         this.ctx.sink.warn(`the remote no longer has what the clone began at (${e.message}); finishing it at the remote's current ${moved.map((r) => r.name).join(', ') || 'tips'}`)
         plan = await this.replan(refs, plan)
-        await this.fetchObjects(session, plan, undefined)
+        await this.objectsFor(session, plan).fetch(undefined)
       }
       packFile = undefined
       await checkTips(store, plan.wanted)
     }
     await writeCloneRefs(repo, store, plan, { bare: state.bare, origin: state.origin, url: state.url, env: this.ctx.env })
-    await this.tidyPackDir()
+    await tidyPackDir(this.packDir)
     const willCheckout = state.checkout && !state.bare && headTarget(plan) !== undefined
     await repo.config.update((f) => (willCheckout ? writeClonePhase(f, 'checkout') : clearCloneState(f)))
   }
@@ -296,47 +271,31 @@ class Attempt {
     return plan
   }
 
-  /**
-   * Everything below the plan's tips: one fetch when nothing of them is here (into
-   * `packFile` when given, else a new file), else only what is missing. The bundles'
-   * refs, whole below them, are haves: the remote sends only what is newer.
-   */
-  private async fetchObjects(session: RemoteSession, plan: ClonePlan, packFile: { path: string; handle: import('node:fs/promises').FileHandle } | undefined): Promise<void> {
-    const haves = (await this.repo.refs.list('refs/bundles/')).map((r) => r.oid)
-    let anyHere = false
-    for (const r of plan.wanted) if (await this.store.has(r.oid)) anyHere = true
-    if (!anyHere) {
-      await this.fetchWhole(session, plan, packFile, haves)
-      return
-    }
-    if (packFile !== undefined) {
-      await packFile.handle.close()
-      await unlink(packFile.path).catch(() => undefined)
-    }
-    await this.fetchMissing(session, plan, haves)
+  /** The objects phase for `plan` (clone-objects.ts); what it receives counts in this try's totals. */
+  private objectsFor(session: RemoteSession, plan: ClonePlan): CloneObjects {
+    return new CloneObjects({
+      session,
+      repo: this.repo,
+      store: this.store,
+      request: this.state,
+      plan,
+      ...(this.filter !== undefined ? { filter: this.filter } : {}),
+      packing: this.packing(plan),
+      transportOptions: this.transportOptions(),
+      journal: this.journal,
+      noProgress: this.job.noProgress ?? this.ctx.sink.showProgress === false,
+      sink: this.ctx.sink,
+      counted: (objects, bytes) => {
+        this.objects += objects
+        this.bytes += bytes
+      },
+    })
   }
 
-  /** The remote's configuration, as git 2.39's clone writes it (plus extensions.partialClone: see DEVIATIONS), and the plan. */
+  /** The remote's configuration as git's clone writes it, and the plan (clone-plan.ts). */
   private async configure(plan: ClonePlan, packName: string | undefined): Promise<void> {
-    const { state } = this
-    const origin = state.origin
     await this.repo.config.update((f: ConfigFile) => {
-      if (!state.bare) {
-        const refspec = this.singleBranch() && plan.branch !== undefined ? `+refs/heads/${plan.branch}:refs/remotes/${origin}/${plan.branch}` : `+refs/heads/*:refs/remotes/${origin}/*`
-        f.unsetAll(`remote.${origin}.fetch`)
-        f.add(`remote.${origin}.fetch`, refspec)
-      }
-      if (!state.tags) f.set(`remote.${origin}.tagOpt`, '--no-tags')
-      if (plan.partial && this.filter !== undefined) {
-        f.set('core.repositoryformatversion', '1')
-        f.set('extensions.partialClone', origin)
-        f.set(`remote.${origin}.promisor`, 'true')
-        f.set(`remote.${origin}.partialclonefilter`, filterToConfig(this.filter))
-      }
-      if (!state.bare && plan.branch !== undefined && plan.detach === undefined) {
-        f.set(`branch.${plan.branch}.remote`, origin)
-        f.set(`branch.${plan.branch}.merge`, `refs/heads/${plan.branch}`)
-      }
+      writeRemoteConfig(f, this.state, plan, { singleBranch: this.singleBranch(), ...(this.filter !== undefined ? { filter: this.filter } : {}) })
       writeClonePlan(f, plan)
       writeClonePack(f, packName)
     })
@@ -344,58 +303,22 @@ class Attempt {
 
   /** What an earlier try left: the pack it was receiving (its whole objects) and the downloads it began. */
   private async takeWhatArrived(session: RemoteSession, plan: ClonePlan): Promise<void> {
-    const { state } = this
-    if (state.pack !== undefined) {
-      const path = join(this.packDir, state.pack)
-      const salvaged = await salvagePack(path, this.packing(plan)).catch((e: unknown) => {
-        if (isNotFound(e)) return undefined
-        throw e
-      })
-      if (salvaged?.result !== undefined) this.ctx.sink.info(`Kept ${salvaged.objects} objects that arrived before the clone was cut.`)
+    const packing = this.packing(plan)
+    if (this.state.pack !== undefined) {
+      const kept = await salvageReceiving(this.packDir, this.state.pack, packing)
+      if (kept > 0) this.ctx.sink.info(`Kept ${kept} objects that arrived before the clone was cut.`)
       await this.repo.config.update((f) => writeClonePack(f, undefined))
     }
-    const protocols = uriProtocols(this.repo.config, this.ctx.sink)
-    for (const key of downloadKeys(this.repo.config)) {
-      if (key.startsWith('bundle-')) continue
-      const rec = this.journal.get(key)
-      if (rec === undefined) continue
-      try {
-        const got = await downloadNamedPack(session.transport, { hash: key, uri: rec.uri }, {
-          ...this.packing(plan),
-          protocols: protocols.length > 0 ? protocols : ['https'],
-          transportOptions: this.transportOptions(),
-          journal: this.journal,
-          onBytes: (n) => (this.bytes += n),
-        })
-        if (!got.installed) {
-          const pack = got.pack as typeof got.pack & { install(): Promise<void> }
-          await pack.install()
-          this.objects += pack.objectCount
-        }
-        await this.journal.forget(key)
-      } catch (e) {
-        // A download that can no longer be had is not needed: its objects come from the remote.
-        if (e instanceof TsgitError && !e.retryable && e.code !== 'E_RESUME_STATE') {
-          this.ctx.sink.warn(`dropping the download of '${rec.uri}': ${e.message}`)
-          await this.journal.forget(key)
-          await unlink(join(this.packDir, `pack-${key}.pack.temp`)).catch(() => undefined)
-          continue
-        }
-        throw e
-      }
-    }
+    const got = await continueDownloads(session.transport, downloadKeys(this.repo.config), {
+      ...packing,
+      protocols: uriProtocols(this.repo.config, this.ctx.sink),
+      transportOptions: this.transportOptions(),
+      journal: this.journal,
+      sink: this.ctx.sink,
+    })
+    this.bytes += got.bytes
+    this.objects += got.objects
     await this.store.refresh()
-  }
-
-  private fetchArgs(session: RemoteSession, args: Partial<FetchArgs> & Pick<FetchArgs, 'wants'>): FetchArgs {
-    return {
-      done: true,
-      ofsDelta: true,
-      noProgress: this.job.noProgress ?? this.ctx.sink.showProgress === false,
-      ...packfileUriArgs(session.caps, uriProtocols(this.repo.config)),
-      ...(this.repo.shallow.size > 0 ? { shallow: [...this.repo.shallow] } : {}),
-      ...args,
-    }
   }
 
   /** The bundles the bundle URI offers, unbundled before the remote is asked (bundle-uri.ts). */
@@ -423,137 +346,14 @@ class Attempt {
     await this.repo.config.update((f) => writeBundleApplied(f, undefined, true))
   }
 
-  /**
-   * One request through the receive path, its pack file named in the state first (when
-   * not given, already named): a cut response leaves what arrived for the next try.
-   */
-  private async receiveInto(session: RemoteSession, plan: ClonePlan, args: FetchArgs, file?: { path: string; handle: import('node:fs/promises').FileHandle }): Promise<Received> {
-    let packFile = file
-    if (packFile === undefined) {
-      packFile = await createResumablePackFile(this.packDir)
-      const name = basename(packFile.path)
-      await this.repo.config.update((f) => writeClonePack(f, name))
-    }
-    const protocols = args.packfileUriProtocols ?? []
-    const received = await receive(session, { args }, {
-      ...this.packing(plan),
-      ...(protocols.length > 0 ? { uris: { protocols, transportOptions: this.transportOptions(), concurrency: uriConcurrency(this.repo.config), journal: this.journal } } : {}),
-      packFile,
-      onShallowInfo: async (info) => {
-        // Recorded before the pack is read: a resume must know where history stops.
-        const next = new Set([...this.repo.shallow, ...info.shallow])
-        for (const oid of info.unshallow) next.delete(oid)
-        await this.repo.setShallow(next)
-        this.store.shallowChanged()
-      },
-    })
-    this.objects += received.objects
-    this.bytes += received.downloaded
-    await this.store.rescan()
-    return received
-  }
-
-  /** The one fetch of a clone that has nothing yet. */
-  private async fetchWhole(session: RemoteSession, plan: ClonePlan, file: { path: string; handle: import('node:fs/promises').FileHandle } | undefined, haves: Oid[] = []): Promise<void> {
-    const { state } = this
-    const wants = [...new Set(plan.wanted.map((r) => r.oid))]
-    const args = this.fetchArgs(session, {
-      wants,
-      ...(haves.length > 0 ? { haves } : {}),
-      includeTag: state.tags,
-      ...(plan.partial && this.filter !== undefined ? { filter: filterToWire(this.filter) } : {}),
-      ...(state.depth !== undefined ? { deepen: state.depth } : {}),
-    })
-    // A depth clone asks for its boundary again: no `shallow` lines of its own yet.
-    if (state.depth !== undefined) delete args.shallow
-    const received = await this.receiveInto(session, plan, args, file)
-    // With packs from elsewhere, what was sent and what was downloaded must make a whole:
-    // every object reachable from the tips (git checks this on every clone).
-    if ((received.packs.length + received.alreadyHere.length > 1 || haves.length > 0) && !plan.partial) await checkConnected(this.repo, this.store, wants)
-  }
-
-  /** What is missing below the tips, a kind at a time (clone-fill.ts). */
-  private async fetchMissing(session: RemoteSession, plan: ClonePlan, haves: Oid[]): Promise<void> {
-    if (!serverSupportsFilter(session.caps)) {
-      // Objects cannot be asked for alone: everything is fetched again (what is here stays).
-      this.ctx.sink.warn('the server cannot filter objects: fetching the whole clone again')
-      await this.fetchWhole(session, plan, undefined, haves)
-      return
-    }
-    // A tree:0 clone has no trees; any other partial clone has them all (tree:<n> with n > 0
-    // gets more than it would have had: see tsgit-clone-resume(1)); only a full clone has every blob.
-    const trees = !(plan.partial && this.filter?.kind === 'tree' && this.filter.depth === 0n)
-    const blobs = !plan.partial
-    const follow = plan.followTags
-    await fillMissing(
-      {
-        store: this.store,
-        fetch: async (wants: Oid[], filter: string | undefined, kind: FillKind) => {
-          // Commits below a bundle's refs are whole here: those are not sent again.
-          const withHaves = kind === 'commits' && haves.length > 0 ? { haves } : {}
-          await this.receiveInto(session, plan, this.fetchArgs(session, { wants, ...withHaves, ...(filter !== undefined ? { filter } : {}) }))
-        },
-      },
-      { tips: plan.wanted.map((r) => r.oid), trees, blobs },
-    )
-    // Tags git's include-tag would have brought: those on a commit the clone has.
-    const tags: Oid[] = []
-    for (const t of follow) if (!(await this.store.has(t.oid)) && (await this.store.has(t.peeled ?? t.oid))) tags.push(t.oid)
-    if (tags.length > 0) await this.receiveInto(session, plan, this.fetchArgs(session, { wants: tags, filter: 'tree:0', haves: [...new Set(follow.filter((t) => tags.includes(t.oid)).map((t) => t.peeled ?? t.oid))] }))
-  }
-
-  /**
-   * Removes what the clone's tries left in objects/pack: .keep files clones made (this
-   * try's, and any a killed try left), and temporary files a killed try left (nothing is
-   * being received any more: every pack of the clone is in).
-   */
-  private async tidyPackDir(): Promise<void> {
-    let names: string[]
-    try {
-      names = await readdir(this.packDir)
-    } catch (e) {
-      if (isNotFound(e)) return
-      throw e
-    }
-    for (const n of names) {
-      const path = join(this.packDir, n)
-      let ours = n.startsWith('tmp_') || (n.startsWith('pack-') && n.endsWith('.temp'))
-      if (!ours && n.startsWith('pack-') && n.endsWith('.keep')) ours = (await readFile(path, 'utf8').catch(() => '')).startsWith(KEEP_PREFIX)
-      if (ours) await unlink(path).catch((e: unknown) => { if (!isNotFound(e)) throw e })
-    }
-  }
-
-  /** The work tree (phase checkout), then the state goes. */
+  /** The work tree (phase checkout), then the state goes; the clone's result. */
   async checkout(): Promise<CloneResult> {
     const { repo, state, store } = this
     const plan = this.plan ?? readCloneState(repo.config)?.plan
     const head = plan !== undefined ? headTarget(plan) : undefined
     let checkedOutFiles = 0
-    const current = readCloneState(repo.config)
-    if (current !== undefined && current.phase === 'checkout' && head !== undefined && plan !== undefined) {
-      if (plan.partial) store.setFetcher(new LazyFetcher({ config: repo.config, store, env: this.ctx.env, sink: this.ctx.sink, signal: this.ctx.signal }))
-      try {
-        const commitOid = await peelToCommit(store, head)
-        const commit = parseCommit((await store.read(commitOid)).data)
-        // An earlier try may have written part of the work tree: what it wrote goes first
-        // (only names the tree has at its top; anything else there is left alone).
-        if (this.resumingCheckout) await this.clearPartialCheckout(commit.tree)
-        const res = await checkoutTree({ reader: store, workTree: this.job.destPath, gitDir: repo.gitDir, progress: this.ctx.sink, signal: this.ctx.signal }, commit.tree, {
-          commit: commitOid,
-          symlinks: repo.config.getBool('core.symlinks') ?? true,
-        })
-        checkedOutFiles = res.files
-        if (res.files > 0) await warnUnappliedAttributes({ reader: store, config: repo.config, commonDir: repo.commonDir, sink: this.ctx.sink }, res.attributes)
-      } catch (e) {
-        if (e instanceof TsgitError && e.retryable) throw e
-        if (this.ctx.signal?.aborted) throw e
-        // As git: the clone stands, the checkout failed for a reason a retry does not change.
-        await repo.config.update((f) => clearCloneState(f)).catch(() => undefined)
-        this.ctx.sink.warn("Clone succeeded, but checkout failed.\nYou can inspect what was checked out with 'git status'\nand retry with 'git restore --source=HEAD :/'\n")
-        throw e
-      }
-      await this.tidyPackDir()
-      await repo.config.update((f) => clearCloneState(f))
+    if (readCloneState(repo.config)?.phase === 'checkout' && head !== undefined && plan !== undefined) {
+      checkedOutFiles = await checkoutClone({ repo, store, workTree: this.job.destPath, ctx: this.ctx }, head, { partial: plan.partial, resuming: this.resumingCheckout })
     }
     return {
       gitDir: repo.gitDir,
@@ -566,26 +366,4 @@ class Attempt {
       attempts: 1,
     }
   }
-
-  private async clearPartialCheckout(tree: Oid): Promise<void> {
-    const obj = await this.store.tryRead(tree)
-    if (obj === undefined) return
-    await rm(join(this.repo.gitDir, 'index'), { force: true })
-    for (const e of parseTree(obj.data, { strictNames: false })) {
-      const name = e.name
-      if (name === '.git' || name === '' || name.includes('/')) continue
-      await rm(join(this.job.destPath, name), { recursive: true, force: true })
-    }
-  }
-}
-
-async function peelToCommit(store: ObjectStore, oid: Oid): Promise<Oid> {
-  let cur = oid
-  for (let depth = 0; depth < 32; depth++) {
-    const obj = await store.read(cur)
-    if (obj.type === 'commit') return cur
-    if (obj.type !== 'tag') throw new RepositoryError(`${oid} does not point to a commit`)
-    cur = parseTag(obj.data).object
-  }
-  throw new RepositoryError(`tag chain from ${oid} is too deep`)
 }

@@ -7,8 +7,9 @@
 import { RepositoryError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
-import type { RemoteRef } from '../protocol/index.js'
-import type { ClonePlan, PlannedRef } from '../repo/clone-state.js'
+import { filterToConfig, type FilterSpec, type RemoteRef } from '../protocol/index.js'
+import type { ClonePlan, CloneRequest, PlannedRef } from '../repo/clone-state.js'
+import type { ConfigFile } from '../repo/config.js'
 import type { Repository } from '../repo/repository.js'
 import { committerIdent } from './ident.js'
 
@@ -90,6 +91,30 @@ export function headTarget(plan: ClonePlan): Oid | undefined {
 export function refsMoved(plan: ClonePlan, refs: readonly RemoteRef[]): PlannedRef[] {
   const now = new Map(refs.map((r) => [r.name, r.oid]))
   return plan.wanted.filter((r) => now.get(r.name) !== r.oid)
+}
+
+/**
+ * The remote's configuration, as git 2.39's clone writes it (plus extensions.partialClone
+ * in a partial clone: see DEVIATIONS in tsgit-clone(1)).
+ */
+export function writeRemoteConfig(f: ConfigFile, r: CloneRequest, plan: ClonePlan, o: { singleBranch: boolean; filter?: FilterSpec }): void {
+  const origin = r.origin
+  if (!r.bare) {
+    const refspec = o.singleBranch && plan.branch !== undefined ? `+refs/heads/${plan.branch}:refs/remotes/${origin}/${plan.branch}` : `+refs/heads/*:refs/remotes/${origin}/*`
+    f.unsetAll(`remote.${origin}.fetch`)
+    f.add(`remote.${origin}.fetch`, refspec)
+  }
+  if (!r.tags) f.set(`remote.${origin}.tagOpt`, '--no-tags')
+  if (plan.partial && o.filter !== undefined) {
+    f.set('core.repositoryformatversion', '1')
+    f.set('extensions.partialClone', origin)
+    f.set(`remote.${origin}.promisor`, 'true')
+    f.set(`remote.${origin}.partialclonefilter`, filterToConfig(o.filter))
+  }
+  if (!r.bare && plan.branch !== undefined && plan.detach === undefined) {
+    f.set(`branch.${plan.branch}.remote`, origin)
+    f.set(`branch.${plan.branch}.merge`, `refs/heads/${plan.branch}`)
+  }
 }
 
 export interface RefWriteOptions {

@@ -13,11 +13,15 @@ import {
   Capabilities,
   parseCapabilities,
   parseLsRefs,
+  parseFetchResponse,
+  serverSupportsFilter,
+  buildFetchRequest,
   type RemoteRef,
 } from '../protocol/index.js'
 import { openTransport, type Transport, type TransportOptions } from '../transport/index.js'
 import type { PktLineReader } from '../pktline/pktline.js'
-import { ProtocolError } from '../errors.js'
+import { ProtocolError, TsgitError } from '../errors.js'
+import { silentSink } from '../events.js'
 
 export interface RemoteSession {
   transport: Transport
@@ -129,3 +133,25 @@ export async function remoteHas(session: RemoteSession, oids: readonly Oid[]): P
   for (const [oid, size] of info) if (size !== undefined) have.add(oid)
   return have
 }
+
+/** upload-pack's refusal of a want it does not have. */
+export const NOT_OUR_REF = /not our ref [0-9a-f]{40}/
+
+/**
+ * Whether the remote still has `oids`: a fetch that wants them and says it has them
+ * (upload-pack refuses a want it does not have: "not our ref"; otherwise it answers an
+ * empty pack, read and dropped here). One small request, made only when refs moved.
+ */
+export async function remoteStillHas(session: RemoteSession, oids: Oid[]): Promise<boolean> {
+  const filter = serverSupportsFilter(session.caps) ? { filter: 'tree:0' } : {}
+  try {
+    const reader = await session.transport.command(buildFetchRequest(session.caps, { wants: oids, haves: oids, done: true, noProgress: true, ...filter }))
+    const response = await parseFetchResponse(reader, silentSink)
+    if (response.pack !== undefined) for await (const chunk of response.pack) void chunk
+    return true
+  } catch (e) {
+    if (e instanceof TsgitError && NOT_OUR_REF.test(e.message)) return false
+    throw e
+  }
+}
+
