@@ -1,5 +1,5 @@
 /** File-system questions every layer asks, answered one way: only ENOENT/ENOTDIR mean absent. */
-import { stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { isNotFound } from './errors.js'
 
 /** Whether `path` exists; any error but "absent" is thrown. */
@@ -9,6 +9,16 @@ export async function pathExists(path: string): Promise<boolean> {
     return true
   } catch (e) {
     if (isNotFound(e)) return false
+    throw e
+  }
+}
+
+/** The names in directory `dir`; none when it does not exist (any other error is thrown). */
+export async function namesIn(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir)
+  } catch (e) {
+    if (isNotFound(e)) return []
     throw e
   }
 }

@@ -5,12 +5,12 @@
  * Errors reading a packed object name the object, not only the pack and the offset.
  */
 import { existsSync, statSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MissingObjectError, PackError, isNotFound } from '../errors.js'
 import { oidWords, oidWordsAt, type GitObject, type Oid } from '../oid.js'
 import { PackFile } from '../pack/reader.js'
 import type { LargeBlob } from './types.js'
+import { namesIn } from '../files.js'
 
 interface LoadedPack {
   name: string
@@ -102,13 +102,7 @@ export class PackDirectory {
   }
 
   private async scanDir(packDir: string): Promise<void> {
-    let names: string[]
-    try {
-      names = await readdir(packDir)
-    } catch (e) {
-      if (isNotFound(e)) return
-      throw e
-    }
+    const names = await namesIn(packDir)
     for (const file of names) {
       if (!file.endsWith('.idx') || !file.startsWith('pack-')) continue
       const name = file.slice(0, -4)

@@ -5,13 +5,14 @@
  * pack of the clone is in, what is no longer needed (.keep files clones made,
  * temporary files a killed try left).
  */
-import { readFile, readdir, unlink } from 'node:fs/promises'
+import { readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TsgitError, isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import { salvagePack } from '../pack/salvage.js'
 import type { Transport, TransportOptions } from '../transport/index.js'
 import { downloadNamedPack, type DownloadJournal } from './packfile-uris.js'
+import { namesIn } from '../files.js'
 
 /** The .keep files of a clone say so: the clone removes them, whichever try made them. */
 export const KEEP_PREFIX = 'tsgit clone'
@@ -86,13 +87,7 @@ export async function continueDownloads(transport: Transport, keys: readonly str
  * being received any more: every pack of the clone is in).
  */
 export async function tidyPackDir(packDir: string): Promise<void> {
-  let names: string[]
-  try {
-    names = await readdir(packDir)
-  } catch (e) {
-    if (isNotFound(e)) return
-    throw e
-  }
+  const names = await namesIn(packDir)
   for (const n of names) {
     const path = join(packDir, n)
     let ours = n.startsWith('tmp_') || (n.startsWith('pack-') && n.endsWith('.temp'))

@@ -4,7 +4,7 @@
  * write through `<ref>.lock`, and reflogs under `logs/`. Names are ref-name.ts's,
  * the packed-refs format packed-refs.ts's, transactions ref-transaction.ts's.
  */
-import { mkdir, readFile, readdir, rmdir, appendFile, stat } from 'node:fs/promises'
+import { mkdir, readFile, rmdir, appendFile, stat } from 'node:fs/promises'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { RefError, isNotFound } from '../errors.js'
 import { NULL_OID, isOid, type Oid } from '../oid.js'
@@ -13,6 +13,7 @@ import { formatPackedRefs, parsePackedRefs, type PackedRef } from './packed-refs
 import { assertValidRefName, compareRefNames, isPerWorktreeRef, isValidRefName } from './ref-name.js'
 import { RefTransaction } from './ref-transaction.js'
 import { worktreeHeads } from './worktrees.js'
+import { namesIn } from '../files.js'
 
 // Importers keep taking these from here, where they lived before their parts had modules of their own.
 export { isValidRefName, type CheckRefFormatOptions } from './ref-name.js'
@@ -164,13 +165,7 @@ export class RefStore {
   }
 
   private async walkLoose(dir: string, prefix: string, out: string[]): Promise<void> {
-    let names: string[]
-    try {
-      names = await readdir(dir)
-    } catch (e) {
-      if (isNotFound(e)) return
-      throw e
-    }
+    const names = await namesIn(dir)
     for (const n of names) {
       const full = join(dir, n)
       const st = await stat(full)
