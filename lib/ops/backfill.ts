@@ -15,9 +15,7 @@
  * Deviations: only tips are accepted as revisions (no ranges, no rev-list options, no
  * --include-edges); --sparse understands cone-mode patterns only.
  */
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { InterruptedError, MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
+import { InterruptedError, MissingObjectError, UsageError } from '../errors.js'
 import type { Oid } from '../oid.js'
 import type { RepoContext } from './repo-context.js'
 import { RevWalk } from '../rev/commit-walk.js'
@@ -26,15 +24,9 @@ import { missingBlobsByPath } from '../rev/path-walk.js'
 import { byteString, type PathFilter } from '../rev/paths.js'
 import { prefetchReachable } from '../rev/prefetch-reachable.js'
 import type { PrefetchBatch } from '../odb/store.js'
+import { SparseCheckoutError, coneWantsDir, coneWantsFile, readSparseCheckout, type ConeSpec } from '../worktree/sparse.js'
 
 export const DEFAULT_MIN_BATCH_SIZE = 50_000
-
-/** The sparse-checkout definition cannot be used (absent, or not cone mode). */
-export class SparseCheckoutError extends TsgitError {
-  constructor(message: string) {
-    super('E_SPARSE_CHECKOUT', message)
-  }
-}
 
 export interface BackfillOptions {
   /** Objects per request, at least (the last path of a batch may push it over). Default 50000. */
@@ -55,103 +47,17 @@ export interface BackfillResult {
   batches: number[]
 }
 
-/**
- * A cone-mode sparse-checkout: files directly inside a "parent" directory, and
- * everything below a "recursive" one. The root ('') is always a parent.
- */
-export interface ConeSpec {
-  recursive: Set<string>
-  parents: Set<string>
-  /** `/*` without `!/*\/`: the cone is the whole tree. */
-  everything: boolean
-}
-
-function unescapePattern(p: string): string {
-  return p.replace(/\\(.)/g, '$1')
-}
-
-/** Parses the lines of .git/info/sparse-checkout as cone patterns; undefined when they are not. */
-export function parseConePatterns(text: string): ConeSpec | undefined {
-  const recursive = new Set<string>()
-  const parents = new Set<string>()
-  let rootAll = false
-  let rootParent = false
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '').replace(/(?<!\\)\s+$/, '')
-    if (line === '' || line.startsWith('#')) continue
-    if (line === '/*') {
-      rootAll = true
-      continue
-    }
-    if (line === '!/*/') {
-      rootParent = true
-      continue
-    }
-    let m = /^!\/(.+)\/\*\/$/.exec(line)
-    if (m !== null) {
-      const dir = unescapePattern(m[1] as string)
-      // git only accepts the negation right after the directory it narrows
-      if (!recursive.delete(dir)) return undefined
-      parents.add(dir)
-      continue
-    }
-    m = /^\/(.+)\/$/.exec(line)
-    if (m !== null && !line.startsWith('!')) {
-      const dir = unescapePattern(m[1] as string)
-      if (dir.includes('*') && !m[1]!.includes('\\*')) return undefined
-      recursive.add(dir)
-      continue
-    }
-    return undefined
-  }
-  if (!rootAll) return undefined
-  parents.add('')
-  // ancestors of anything in the cone are parents, whether or not the file said so
-  for (const dir of [...recursive, ...parents]) {
-    const parts = dir.split('/')
-    for (let i = 1; i < parts.length; i++) parents.add(parts.slice(0, i).join('/'))
-  }
-  return { recursive, parents, everything: !rootParent }
-}
-
-function underRecursive(spec: ConeSpec, dir: string): boolean {
-  if (spec.recursive.has(dir)) return true
-  for (let i = dir.lastIndexOf('/'); i > 0; i = dir.lastIndexOf('/', i - 1)) {
-    if (spec.recursive.has(dir.slice(0, i))) return true
-  }
-  return false
-}
-
-/** Whether the walk must look inside directory `dir` ('' is the root). */
-export function coneWantsDir(spec: ConeSpec, dir: string): boolean {
-  return spec.everything || spec.parents.has(dir) || underRecursive(spec, dir)
-}
-
-/** Whether the file at `path` is inside the cone. */
-export function coneWantsFile(spec: ConeSpec, path: string): boolean {
-  if (spec.everything) return true
-  const slash = path.lastIndexOf('/')
-  const dir = slash < 0 ? '' : path.slice(0, slash)
-  return spec.parents.has(dir) || underRecursive(spec, dir)
-}
-
 /** The cone of the repository's sparse checkout; throws when it cannot be used. */
-export async function loadSparseCone(ctx: RepoContext): Promise<ConeSpec> {
+async function loadSparseCone(ctx: RepoContext): Promise<ConeSpec> {
   const { repo } = ctx
-  if (repo.config.getBool('core.sparsecheckout') !== true) throw new SparseCheckoutError('problem loading sparse-checkout: sparse checkout is not enabled (core.sparseCheckout)')
-  let text: string
-  try {
-    text = await readFile(join(repo.gitDir, 'info', 'sparse-checkout'), 'utf8')
-  } catch (e) {
-    if (isNotFound(e)) throw new SparseCheckoutError('problem loading sparse-checkout: .git/info/sparse-checkout does not exist')
-    throw e
-  }
-  if (repo.config.getBool('core.sparsecheckoutcone') === false) {
+  const sc = await readSparseCheckout(repo.gitDir, repo.config)
+  if (sc.state === 'off') throw new SparseCheckoutError('problem loading sparse-checkout: sparse checkout is not enabled (core.sparseCheckout)')
+  if (sc.state === 'no-file') throw new SparseCheckoutError('problem loading sparse-checkout: .git/info/sparse-checkout does not exist')
+  if (!sc.coneConfig) {
     throw new SparseCheckoutError('problem loading sparse-checkout: only cone-mode patterns are supported (core.sparseCheckoutCone is false)')
   }
-  const spec = parseConePatterns(text)
-  if (spec === undefined) throw new SparseCheckoutError('problem loading sparse-checkout: the patterns are not in cone mode')
-  return spec
+  if (sc.state === 'patterns') throw new SparseCheckoutError('problem loading sparse-checkout: the patterns are not in cone mode')
+  return sc.cone
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {

@@ -16,6 +16,7 @@ import { checkedOutElsewhere } from '../repo/worktrees.js'
 import type { ConfigReader } from '../repo/config.js'
 import { readIndexFile } from '../worktree/index-file.js'
 import { switchTrees } from '../worktree/switch.js'
+import { checkoutCone, readSparseCheckout } from '../worktree/sparse.js'
 import { committerIdent } from './ident.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { RevWalk } from '../rev/commit-walk.js'
@@ -318,6 +319,8 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
     const newCommit = parseCommit((await store.read(target.oid)).data)
     const oldTree = oldOid === undefined ? undefined : parseCommit((await store.read(oldOid)).data).tree
     const fileMode = config.getBool('core.filemode', true)
+    // before anything moves: a pattern file tsgit cannot read is refused here
+    const sparse = checkoutCone(await readSparseCheckout(repo.gitDir, config))
     const res = await switchTrees(
       { reader: store, workTree: repo.workTree, gitDir: repo.gitDir, progress: rc.sink, signal: rc.signal },
       oldTree,
@@ -329,6 +332,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
         trustCtime: config.getBool('core.trustctime', true),
         oldCommit: oldOid,
         newCommit: target.oid,
+        sparse,
       },
     )
     if (res.written > 0) await warnUnappliedAttributes({ reader: store, config, commonDir: repo.commonDir, sink: rc.sink }, res.attributes)

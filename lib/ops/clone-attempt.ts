@@ -33,6 +33,7 @@ import { takeCloneLock } from '../repo/clone-lock.js'
 import { initRepository, Repository } from '../repo/repository.js'
 import { BundleUris } from './bundle-uri.js'
 import { checkoutClone } from './clone-checkout.js'
+import { initCloneSparseCheckout } from './sparse-checkout.js'
 import { KEEP_PREFIX, continueDownloads, salvageReceiving, tidyPackDir } from './clone-leftovers.js'
 import { CloneObjects } from './clone-objects.js'
 import { headTarget, planRefs, refsMoved, writeCloneRefs, writeRemoteConfig } from './clone-plan.js'
@@ -257,6 +258,8 @@ class Attempt {
       await checkTips(store, plan.wanted)
     }
     await writeCloneRefs(repo, store, plan, { bare: state.bare, origin: state.origin, url: state.url, env: this.ctx.env })
+    // before the checkout phase, so that --no-checkout leaves it too, as git's clone does
+    if (state.sparse === true && !state.bare) await initCloneSparseCheckout(repo)
     await tidyPackDir(this.packDir)
     const willCheckout = state.checkout && !state.bare && headTarget(plan) !== undefined
     await repo.config.update((f) => (willCheckout ? writeClonePhase(f, 'checkout') : clearCloneState(f)))
@@ -353,7 +356,7 @@ class Attempt {
     const head = plan !== undefined ? headTarget(plan) : undefined
     let checkedOutFiles = 0
     if (readCloneState(repo.config)?.phase === 'checkout' && head !== undefined && plan !== undefined) {
-      checkedOutFiles = await checkoutClone({ repo, store, workTree: this.job.destPath, ctx: this.ctx }, head, { partial: plan.partial, resuming: this.resumingCheckout })
+      checkedOutFiles = await checkoutClone({ repo, store, workTree: this.job.destPath, ctx: this.ctx }, head, { partial: plan.partial, resuming: this.resumingCheckout, sparse: state.sparse === true })
     }
     return {
       gitDir: repo.gitDir,

@@ -12,6 +12,7 @@ import type { Oid } from '../oid.js'
 import { clearCloneState } from '../repo/clone-state.js'
 import type { Repository } from '../repo/repository.js'
 import { checkoutTree } from '../worktree/checkout.js'
+import { readSparsePatterns } from '../worktree/sparse.js'
 import type { CloneContext } from './clone-attempt.js'
 import { tidyPackDir } from './clone-leftovers.js'
 import { LazyFetcher } from './lazy-fetch.js'
@@ -24,8 +25,8 @@ export interface CloneCheckoutContext {
   ctx: CloneContext
 }
 
-/** Checks out `head` (a commit or a tag of one); the files written. */
-export async function checkoutClone(c: CloneCheckoutContext, head: Oid, opts: { partial: boolean; resuming: boolean }): Promise<number> {
+/** Checks out `head` (a commit or a tag of one); the files written. `sparse`: clone --sparse, its pattern file written already. */
+export async function checkoutClone(c: CloneCheckoutContext, head: Oid, opts: { partial: boolean; resuming: boolean; sparse?: boolean }): Promise<number> {
   const { repo, store, ctx } = c
   if (opts.partial) store.setFetcher(new LazyFetcher({ config: repo.config, store, env: ctx.env, sink: ctx.sink, signal: ctx.signal }))
   let files: number
@@ -33,9 +34,12 @@ export async function checkoutClone(c: CloneCheckoutContext, head: Oid, opts: { 
     const commitOid = await peelToCommit(store, head)
     const commit = parseCommit((await store.read(commitOid)).data)
     if (opts.resuming) await clearPartialCheckout(c, commit.tree)
+    // read from the file: the repository's config view predates the clone's config.worktree
+    const sparse = opts.sparse === true ? (await readSparsePatterns(repo.gitDir))?.cone : undefined
     const res = await checkoutTree({ reader: store, workTree: c.workTree, gitDir: repo.gitDir, progress: ctx.sink, signal: ctx.signal }, commit.tree, {
       commit: commitOid,
       symlinks: repo.config.getBool('core.symlinks') ?? true,
+      ...(sparse !== undefined && !sparse.everything ? { sparse } : {}),
     })
     files = res.files
     if (res.files > 0) await warnUnappliedAttributes({ reader: store, config: repo.config, commonDir: repo.commonDir, sink: ctx.sink }, res.attributes)

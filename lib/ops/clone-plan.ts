@@ -111,6 +111,8 @@ export function writeRemoteConfig(f: ConfigFile, r: CloneRequest, plan: ClonePla
     f.set(`remote.${origin}.promisor`, 'true')
     f.set(`remote.${origin}.partialclonefilter`, filterToConfig(o.filter))
   }
+  // where git's clone --sparse has it: after the remote, before the branch
+  if (r.sparse === true && !r.bare) f.set('extensions.worktreeConfig', 'true')
   if (!r.bare && plan.branch !== undefined && plan.detach === undefined) {
     f.set(`branch.${plan.branch}.remote`, origin)
     f.set(`branch.${plan.branch}.merge`, `refs/heads/${plan.branch}`)

@@ -48,6 +48,8 @@ export interface CloneOptions {
   retries?: number
   /** --bundle-uri: bundles (or a bundle list) to unbundle before the remote is asked. */
   bundleUri?: string
+  /** --sparse: a cone-mode sparse checkout of the top directory's files only (`sparse-checkout init`). */
+  sparse?: boolean
 }
 
 export const DEFAULT_RETRIES = 3
@@ -187,7 +189,7 @@ function unfinishedClone(destPath: string, bare: boolean): { request: CloneReque
 
 /** What differs between two requests for the same clone (for the message that refuses to mix them). */
 function differences(a: CloneRequest, b: CloneRequest): string[] {
-  const keys: (keyof CloneRequest)[] = ['url', 'bare', 'branch', 'filter', 'depth', 'singleBranch', 'tags', 'origin']
+  const keys: (keyof CloneRequest)[] = ['url', 'bare', 'branch', 'filter', 'depth', 'singleBranch', 'tags', 'origin', 'sparse']
   return keys.filter((k) => a[k] !== b[k]).map((k) => `${k} ${JSON.stringify(a[k] ?? null)} (not ${JSON.stringify(b[k] ?? null)})`)
 }
 
@@ -198,6 +200,8 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
   if (opts.depth !== undefined && !(Number.isSafeInteger(opts.depth) && opts.depth > 0)) throw new UsageError(`depth ${opts.depth} is not a positive number`)
   // git's words: a bundle cannot be cut at a depth
   if (opts.bundleUri !== undefined && opts.depth !== undefined) throw new TsgitError('E_USAGE_BUNDLE', '--bundle-uri is incompatible with --depth, --shallow-since, and --shallow-exclude')
+  // git finds out only after the fetch, when its sparse-checkout init has no work tree
+  if (opts.sparse === true && bare) throw new UsageError("options '--bare' and '--sparse' cannot be used together")
   // A bad filter spec is a usage error before anything touches the disk or the network.
   const filter = opts.filters && opts.filters.length > 0 ? combineFilterSpecs(opts.filters) : undefined
   const dirArg = opts.directory ?? directoryFromUrl(opts.url, bare)
@@ -213,6 +217,7 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     ...(filter !== undefined ? { filter: filterToConfig(filter) } : {}),
     ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
     ...(opts.bundleUri !== undefined ? { bundleUri: opts.bundleUri } : {}),
+    ...(opts.sparse === true ? { sparse: true } : {}),
   }
   // A URL no transport takes (git://, an unknown scheme or helper, a bad port) is
   // refused before anything is printed or created, not after "Cloning into".

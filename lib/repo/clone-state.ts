@@ -36,6 +36,8 @@ export interface CloneRequest {
   filter?: string
   depth?: number
   bundleUri?: string
+  /** --sparse: a sparse checkout of the top directory's files only. */
+  sparse?: boolean
 }
 
 export interface PlannedRef {
@@ -147,6 +149,7 @@ export function readCloneState(config: ConfigView): CloneState | undefined {
   const singleBranch = bool(config, 'singleBranch')
   const filter = str(config, 'filter')
   const bundleUri = str(config, 'bundleUri')
+  const sparse = bool(config, 'sparse')
   const state: CloneState = {
     url,
     origin,
@@ -164,6 +167,7 @@ export function readCloneState(config: ConfigView): CloneState | undefined {
     ...(filter !== undefined ? { filter } : {}),
     ...(depthText !== undefined ? { depth: count(depthText, `${STATE_SECTION}.depth`, 1) } : {}),
     ...(bundleUri !== undefined ? { bundleUri } : {}),
+    ...(sparse === true ? { sparse } : {}),
   }
   const phase = str(config, 'phase')
   if (phase !== undefined) {
@@ -210,6 +214,7 @@ export function writeCloneRequest(f: ConfigFile, r: CloneRequest): void {
   if (r.filter !== undefined) f.set(k('filter'), r.filter)
   if (r.depth !== undefined) f.set(k('depth'), String(r.depth))
   if (r.bundleUri !== undefined) f.set(k('bundleUri'), r.bundleUri)
+  if (r.sparse === true) f.set(k('sparse'), 'true')
   f.set(k('phase'), 'fetch')
 }
 

@@ -26,6 +26,7 @@ import type { GitObject, Oid } from '../oid.js'
 import { statFields, writeIndexFile, type IndexEntry } from './index-file.js'
 import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
 import { isAttributesFile } from './attributes.js'
+import { coneWantsFile, type ConeSpec } from './sparse.js'
 
 export interface CheckoutContext {
   reader: ObjectReader
@@ -51,6 +52,11 @@ export interface CheckoutOptions extends PlanOptions {
   symlinks?: boolean
   /** Where the index goes. Default `<gitDir>/index`. */
   indexPath?: string
+  /**
+   * A sparse checkout's cone: a path outside it is not written (nor its blob fetched)
+   * and its index entry gets the skip-worktree bit, as git's sparse checkout does.
+   */
+  sparse?: ConeSpec
 }
 
 export interface PlanEntry {
@@ -271,6 +277,14 @@ function breather(): () => Promise<void> | undefined {
   }
 }
 
+/** The index entry of a path left out of a sparse checkout: no stat data, as git writes it. */
+export function skippedEntry(path: string, mode: number, oid: Oid): IndexEntry {
+  return {
+    ctimeSec: 0, ctimeNsec: 0, mtimeSec: 0, mtimeNsec: 0, dev: 0, ino: 0, mode, uid: 0, gid: 0, size: 0,
+    oid, stage: 0, assumeValid: false, skipWorktree: true, intentToAdd: false, path,
+  }
+}
+
 /**
  * Writes the planned entries into the (already prepared) work tree and returns
  * their index entries, stat data included. Blobs are prefetched once, together.
@@ -280,25 +294,34 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   const progress = ctx.progress ?? silentSink
   const concurrency = options.concurrency ?? 32
   const symlinks = options.symlinks ?? true
+  const cone = options.sparse
+  const toWrite = cone === undefined ? plan.entries : plan.entries.filter((e) => coneWantsFile(cone, e.path))
   const blobs = new Set<Oid>()
-  for (const e of plan.entries) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
+  for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
   if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees })
+  // Only the directories something is written into.
+  let needed: Set<string> | undefined
+  if (cone !== undefined) {
+    needed = new Set<string>()
+    for (const e of toWrite) for (let i = e.path.indexOf('/'); i >= 0; i = e.path.indexOf('/', i + 1)) needed.add(e.path.slice(0, i))
+  }
 
   // Synchronously, like the files: a mkdir is cheaper than its thread-pool round trip.
   const breatheDirs = breather()
   for (const group of plan.directories) {
     for (const path of group) {
+      if (needed !== undefined && !needed.has(path)) continue
       await breatheDirs()
       checkAborted(signal)
       makeDirectorySync(join(workTree, path), path)
     }
   }
 
-  const total = plan.entries.length
+  const total = toWrite.length
   let done = 0
   progress.progress({ title: 'Updating files', current: 0, total })
   const breathe = breather()
-  const indexEntries = await mapLimit(plan.entries, concurrency, async (e): Promise<IndexEntry> => {
+  const indexEntries = await mapLimit(toWrite, concurrency, async (e): Promise<IndexEntry> => {
     await breathe()
     checkAborted(signal)
     const entry = await writeEntry(reader, workTree, e, symlinks)
@@ -307,6 +330,7 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
     return entry
   })
   progress.progress({ title: 'Updating files', current: done, total, done: true })
+  if (cone !== undefined) for (const e of plan.entries) if (!coneWantsFile(cone, e.path)) indexEntries.push(skippedEntry(e.path, e.mode, e.oid))
   return indexEntries
 }
 
@@ -317,5 +341,6 @@ export async function checkoutTree(ctx: CheckoutContext, treeOid: Oid, options: 
   const entries = await applyPlan(ctx, plan, options)
   checkAborted(ctx.signal)
   await writeIndexFile(options.indexPath ?? join(ctx.gitDir, 'index'), entries)
-  return { files: entries.length, attributes: entries.filter((e) => isAttributesFile(e.path)).map((e) => ({ path: e.path, oid: e.oid })) }
+  const written = entries.filter((e) => !e.skipWorktree)
+  return { files: written.length, attributes: written.filter((e) => isAttributesFile(e.path)).map((e) => ({ path: e.path, oid: e.oid })) }
 }

@@ -13,7 +13,7 @@ import { silentSink } from '../events.js'
 import { MODE_GITLINK } from '../odb/objects.js'
 import type { Oid } from '../oid.js'
 import { isAttributesFile } from './attributes.js'
-import { checkAborted, makeDirectory, mapLimit, writeEntry } from './checkout.js'
+import { checkAborted, makeDirectory, mapLimit, skippedEntry, writeEntry } from './checkout.js'
 import { compareIndexEntries, writeIndexFile, type IndexEntry } from './index-file.js'
 import { lstatOrUndefined, parentsOf, workTreeState } from './local-changes.js'
 import type { Action, SwitchContext, SwitchOptions, SwitchPlan } from './switch-plan.js'
@@ -96,7 +96,10 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   const progress = ctx.progress ?? silentSink
   const concurrency = options.concurrency ?? 32
   const symlinks = options.symlinks ?? true
-  const writes = plan.actions.filter((a): a is Extract<Action, { kind: 'write' }> => a.kind === 'write')
+  const allWrites = plan.actions.filter((a): a is Extract<Action, { kind: 'write' }> => a.kind === 'write')
+  // outside a sparse cone: the old file goes, the new entry is written to the index alone
+  const skips = allWrites.filter((a) => a.skipWorktree === true)
+  const writes = allWrites.filter((a) => a.skipWorktree !== true)
   const removes = plan.actions.filter((a): a is Extract<Action, { kind: 'remove' }> => a.kind === 'remove')
   const blobs = new Set<Oid>()
   for (const w of writes) if (w.entry.mode !== MODE_GITLINK) blobs.add(w.entry.oid)
@@ -107,8 +110,10 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   const removedPaths = new Set(removes.map((r) => r.path))
   const realDirs = new Set<string>()
   const emptied = new Set<string>()
-  for (const a of [...removes, ...writes]) {
-    if (a.kind === 'write' && a.old === undefined && !plan.force) continue
+  for (const a of [...removes, ...writes, ...skips]) {
+    if (a.kind === 'write' && a.old === undefined && (!plan.force || a.skipWorktree === true)) continue
+    // a skip-worktree entry has no file of ours (sparse.ts cleared the bit of any that is there)
+    if (a.kind === 'write' && a.old?.skipWorktree === true && a.skipWorktree === true) continue
     if (!(await assertRealParents(workTree, a.path, realDirs))) continue
     await removePath(join(workTree, a.path), plan.force)
     for (const d of parentsOf(a.path)) emptied.add(d)
@@ -161,6 +166,7 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
     entries.push(e)
   }
   entries.push(...written)
+  for (const a of skips) entries.push(skippedEntry(a.path, a.entry.mode, a.entry.oid))
   checkAborted(signal)
   await writeIndexFile(options.indexPath ?? join(ctx.gitDir, 'index'), entries)
 

@@ -16,6 +16,7 @@ import { readIndexFile, type IndexEntry } from './index-file.js'
 import { LocalChangesError, refuseFileDirectoryConflicts, refuseUntracked, workTreeState, type StateOptions } from './local-changes.js'
 import { checkPath } from './path-safety.js'
 import { diffTrees, type Change, type DiffOptions, type Side } from './tree-diff.js'
+import { clearPresentSkipWorktree, coneWantsFile, type ConeSpec } from './sparse.js'
 
 export interface SwitchContext {
   reader: ObjectReader
@@ -35,13 +36,16 @@ export interface SwitchOptions extends DiffOptions {
   /** core.trustCtime (default true). */
   trustCtime?: boolean
   indexPath?: string
+  /** A sparse checkout's cone (sparse.ts): what lies outside it gets the skip-worktree bit instead of a file. */
+  sparse?: ConeSpec
 }
 
 /** What happens to one path. */
 export type Action =
   | { kind: 'keep'; path: string }
   | { kind: 'remove'; path: string; old: IndexEntry }
-  | { kind: 'write'; path: string; entry: Side; old?: IndexEntry }
+  /** skipWorktree: outside the sparse cone, only the index entry is written (and the old file removed). */
+  | { kind: 'write'; path: string; entry: Side; old?: IndexEntry; skipWorktree?: boolean }
 
 export interface SwitchPlan {
   /** The index as it was (undefined: there was none, an initial checkout). */
@@ -74,7 +78,7 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
     if (!isNotFound(e)) throw e
   }
   const indexFile = await readIndexFile(indexPath)
-  const index = indexFile?.entries
+  const index = indexFile !== undefined && options.sparse !== undefined ? clearPresentSkipWorktree(workTree, indexFile.entries) : indexFile?.entries
   const byPath = new Map<string, IndexEntry>()
   for (const e of index ?? []) byPath.set(e.path, e)
   const unmerged = [...new Set((index ?? []).filter((e) => e.stage !== 0).map((e) => e.path))]
@@ -108,6 +112,7 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
   }
 
   const actions = force ? await forcedActions(changes, byPath, workTree, stateOpts, signal) : await twoWayMerge(changes, byPath, index === undefined, workTree, stateOpts, signal)
+  if (options.sparse !== undefined) await applyCone(options.sparse, actions, index ?? [], workTree, stateOpts, signal)
 
   if (!force) {
     const removed = new Set<string>()
@@ -116,11 +121,34 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
     for (const e of index ?? []) if (!removed.has(e.path)) finalPaths.add(e.path)
     for (const a of actions) if (a.kind === 'write') finalPaths.add(a.path)
     refuseFileDirectoryConflicts(finalPaths, (p) => byPath.has(p) && !removed.has(p))
-    const created = actions.flatMap((a) => (a.kind === 'write' && a.old === undefined ? [{ path: a.path, mode: a.entry.mode }] : []))
+    const created = actions.flatMap((a) => (a.kind === 'write' && a.skipWorktree !== true && (a.old === undefined || a.old.skipWorktree) ? [{ path: a.path, mode: a.entry.mode }] : []))
     await refuseUntracked(workTree, created, (p) => removed.has(p) || (byPath.has(p) && !finalPaths.has(p)), removed, signal)
   }
   for (const a of actions) if (a.kind === 'write') checkPath(a.path, a.entry.mode)
   return { index, actions, trees, force, stateOptions: stateOpts }
+}
+
+/**
+ * A sparse checkout's cone over the result, as git's unpack-trees applies it to the
+ * whole index: a written path outside the cone becomes an index entry only; an
+ * entry the switch keeps gets its file written when it came into the cone, or removed
+ * when it left it (a file with local changes stays, as git leaves it).
+ */
+async function applyCone(cone: ConeSpec, actions: Action[], index: readonly IndexEntry[], workTree: string, stateOpts: StateOptions, signal: AbortSignal | undefined): Promise<void> {
+  const acted = new Set<string>()
+  for (const a of actions) {
+    if (a.kind !== 'keep') acted.add(a.path)
+    if (a.kind === 'write' && !coneWantsFile(cone, a.path)) a.skipWorktree = true
+  }
+  for (const e of index) {
+    checkAborted(signal)
+    if (e.stage !== 0 || acted.has(e.path)) continue
+    const wanted = coneWantsFile(cone, e.path)
+    if (wanted && e.skipWorktree) actions.push({ kind: 'write', path: e.path, entry: { mode: e.mode, oid: e.oid }, old: e })
+    else if (!wanted && !e.skipWorktree && (await workTreeState(workTree, e, stateOpts)) !== 'dirty') {
+      actions.push({ kind: 'write', path: e.path, entry: { mode: e.mode, oid: e.oid }, old: e, skipWorktree: true })
+    }
+  }
 }
 
 /** -f: every change is carried out, but a file that already matches the new side is kept. */

@@ -12,7 +12,7 @@ import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { serveRepos } from '../fixtures/served.js'
 import { startGitServer, type GitServer } from '../fixtures/server.js'
 import { tsgit } from '../fixtures/tsgit.js'
-import { BatchCutter, coneWantsDir, coneWantsFile, parseConePatterns } from '../../lib/ops/backfill.js'
+import { BatchCutter } from '../../lib/ops/backfill.js'
 
 let rich: RichRepo
 /**
@@ -370,19 +370,7 @@ t.test('not a partial clone: nothing to do, no request; --no-lazy-fetch with mis
   t.equal(missingInHead(p).length, pathOf.size - 1, 'nothing was fetched')
 })
 
-t.test('cone patterns and batch planning (units)', async (t) => {
-  const spec = parseConePatterns('/*\n!/*/\n/a/\n!/a/*/\n/a/b/\n/c\\*d/\n')
-  if (spec === undefined) throw new Error('cone patterns rejected')
-  t.ok(coneWantsFile(spec, 'top.txt'), 'root files')
-  t.ok(coneWantsFile(spec, 'a/x.txt'), 'files directly in a parent')
-  t.notOk(coneWantsFile(spec, 'a/z/x.txt'), 'not below a parent')
-  t.ok(coneWantsFile(spec, 'a/b/deep/x.txt'), 'everything below a recursive directory')
-  t.ok(coneWantsFile(spec, 'c*d/x'), 'escaped characters')
-  t.notOk(coneWantsFile(spec, 'other/x'))
-  t.ok(coneWantsDir(spec, 'a') && coneWantsDir(spec, 'a/b/deep') && !coneWantsDir(spec, 'a/z') && !coneWantsDir(spec, 'other'))
-  t.equal(parseConePatterns('*.c\n'), undefined, 'non-cone patterns are refused')
-  t.equal(parseConePatterns('/*\n!/*/\n!/a/*/\n'), undefined, 'a negation without its directory is refused')
-  t.ok(parseConePatterns('/*\n')?.everything, '/* alone is everything')
+t.test('batch planning (units; the cone patterns are test/worktree/sparse.test.ts)', async (t) => {
   const cutter = new BatchCutter<number>(3)
   const groups = [
     { blobs: ['a', 'b', 'c'], extra: 1 },

@@ -31,6 +31,7 @@ export const cloneCommand: CommandModule = {
       .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
       .option('-c, --config <key=value>', 'set configuration in the new repository (repeatable)', collect)
       .option('--bundle-uri <uri>', 'unbundle the bundles <uri> offers (a bundle or a bundle list) before fetching the rest from the remote')
+      .option('--sparse', 'a sparse checkout: only the files at the top are checked out (tsgit sparse-checkout adds directories)')
       .option('--retries <n>', 'tries after the first, by resuming, for a failure a retry may get past (default clone.retries, else 3)')
   },
   async exec(ctx, args, opts) {
@@ -62,6 +63,7 @@ export const cloneCommand: CommandModule = {
         ...(depth !== undefined ? { depth } : {}),
         ...(retries !== undefined ? { retries } : {}),
         ...(typeof opts.bundleUri === 'string' ? { bundleUri: opts.bundleUri } : {}),
+        ...(opts.sparse === true ? { sparse: true } : {}),
       },
     )
     return 0
