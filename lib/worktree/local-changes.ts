@@ -6,7 +6,7 @@
  * other way round), untracked files in the way.
  */
 import { createReadStream, lstatSync } from 'node:fs'
-import { lstat, readdir, readlink } from 'node:fs/promises'
+import { lstat, readdir, readlink, stat } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
@@ -49,6 +49,16 @@ export interface StateOptions {
   fileMode: boolean
   trustCtime: boolean
   indexMtimeNs: bigint | undefined
+}
+
+/** The index file's mtime in ns (undefined when there is none): entries as new as it are racy. */
+export async function indexMtime(indexPath: string): Promise<bigint | undefined> {
+  try {
+    return (await stat(indexPath, { bigint: true })).mtimeNs
+  } catch (e) {
+    if (!isNotFound(e)) throw e
+    return undefined
+  }
 }
 
 /** What the work tree holds at a path, compared with an index entry. */

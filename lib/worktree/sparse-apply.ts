@@ -15,7 +15,7 @@
  * tsgit does not read .gitignore, so any file there keeps the directory and is named.
  */
 import { unlinkSync } from 'node:fs'
-import { lstat, readdir, rm, rmdir, stat } from 'node:fs/promises'
+import { lstat, readdir, rm, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isNotFound } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
@@ -25,7 +25,7 @@ import type { ObjectReader } from '../odb/types.js'
 import type { GitObject, Oid } from '../oid.js'
 import { checkAborted, makeDirectory, mapLimit, writeEntry } from './checkout.js'
 import { readIndexFile, writeIndexFile, type IndexEntry } from './index-file.js'
-import { lstatOrUndefined, parentsOf, workTreeState, type StateOptions } from './local-changes.js'
+import { lstatOrUndefined, parentsOf, workTreeState, indexMtime, type StateOptions } from './local-changes.js'
 import { clearPresentSkipWorktree, coneWantsDir, coneWantsFile, type ConeSpec } from './sparse.js'
 
 export interface SparsityContext {
@@ -120,12 +120,7 @@ export async function updateSparsity(ctx: SparsityContext, cone: ConeSpec | unde
   const progress = ctx.progress ?? silentSink
   const result: SparsityResult = { written: 0, removed: 0, notUptodate: [], unmerged: [], untrackedDirs: [], blocked: [] }
   const indexPath = options.indexPath ?? join(ctx.gitDir, 'index')
-  let indexMtimeNs: bigint | undefined
-  try {
-    indexMtimeNs = (await stat(indexPath, { bigint: true })).mtimeNs
-  } catch (e) {
-    if (!isNotFound(e)) throw e
-  }
+  const indexMtimeNs = await indexMtime(indexPath)
   const file = await readIndexFile(indexPath)
   if (file === undefined) return result
   const entries = clearPresentSkipWorktree(workTree, file.entries)

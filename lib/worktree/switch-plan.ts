@@ -6,14 +6,12 @@
  * carries a plan out.
  */
 import { join } from 'node:path'
-import { stat } from 'node:fs/promises'
-import { isNotFound } from '../errors.js'
 import type { ProgressSink } from '../events.js'
 import type { ObjectReader } from '../odb/types.js'
 import type { Oid } from '../oid.js'
 import { checkAborted, planTree } from './checkout.js'
 import { readIndexFile, type IndexEntry } from './index-file.js'
-import { LocalChangesError, refuseFileDirectoryConflicts, refuseUntracked, workTreeState, type StateOptions } from './local-changes.js'
+import { LocalChangesError, refuseFileDirectoryConflicts, refuseUntracked, workTreeState, indexMtime, type StateOptions } from './local-changes.js'
 import { checkPath } from './path-safety.js'
 import { diffTrees, type Change, type DiffOptions, type Side } from './tree-diff.js'
 import { clearPresentSkipWorktree, coneWantsFile, type ConeSpec } from './sparse.js'
@@ -71,12 +69,7 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
   const { workTree, signal } = ctx
   const force = options.force ?? false
   const indexPath = options.indexPath ?? join(ctx.gitDir, 'index')
-  let indexMtimeNs: bigint | undefined
-  try {
-    indexMtimeNs = (await stat(indexPath, { bigint: true })).mtimeNs
-  } catch (e) {
-    if (!isNotFound(e)) throw e
-  }
+  const indexMtimeNs = await indexMtime(indexPath)
   const indexFile = await readIndexFile(indexPath)
   const index = indexFile !== undefined && options.sparse !== undefined ? clearPresentSkipWorktree(workTree, indexFile.entries) : indexFile?.entries
   const byPath = new Map<string, IndexEntry>()
