@@ -1,0 +1,175 @@
+/**
+ * The local history a fetch offers as haves, newest committer date first from every
+ * local tip (git's negotiation walk), never fetching and never past a shallow commit:
+ * what is missing here is simply not offered.
+ *
+ * What the server acknowledges is common, and so is everything below it: those commits
+ * are neither offered nor walked (the walk stops at the common boundary instead of
+ * going down to the root). Only the acknowledged commits that are not below another
+ * common one need resending in a stateless request (`frontier`).
+ *
+ * Tips presumed known to the server — the remote's own remote-tracking refs, which it
+ * once sent — are offered first and their history is held back from the first round:
+ * in a clone whose branches went their own way, the server finds the common base in one
+ * round instead of after every local commit. The first answer settles the presumption
+ * (`settle`): a tip it did not acknowledge has its history walked like any other.
+ */
+import { MissingObjectError } from '../errors.js'
+import { parseTag } from '../odb/objects.js'
+import type { Oid } from '../oid.js'
+import { readObject, RevWalk, type CommitInfo, type WalkReader } from './commit-walk.js'
+import { DateQueue } from './date-queue.js'
+
+export interface HaveTip {
+  oid: Oid
+  /** Likely known to the server: offered first, its history held back until settled. */
+  presumed?: boolean
+}
+
+export class HaveWalk {
+  private readonly commits: RevWalk
+  private readonly queue = new DateQueue<CommitInfo>()
+  /** Queued once. */
+  private readonly queued = new Set<Oid>()
+  private readonly offered = new Set<Oid>()
+  private readonly commonSet = new Set<Oid>()
+  private readonly frontierSet = new Set<Oid>()
+  /** Presumed tips, newest first, still to offer; then, until settled, held back. */
+  private presumed: CommitInfo[] = []
+  private presumedPos = 0
+  private readonly presumedSet = new Set<Oid>()
+  /** Presumed commits the walk reached before the presumption was settled. */
+  private held: CommitInfo[] = []
+  private settled = false
+
+  constructor(private readonly reader: WalkReader) {
+    if (reader.fetch) throw new Error('a negotiation walk never fetches')
+    this.commits = new RevWalk(reader, { objects: false })
+  }
+
+  /** The commit, or undefined when it is not here (a partial or damaged history is offered as far as it goes). */
+  private async commit(oid: Oid): Promise<CommitInfo | undefined> {
+    try {
+      return await this.commits.commit(oid)
+    } catch (e) {
+      if (e instanceof MissingObjectError) return undefined
+      throw e
+    }
+  }
+
+  /** A ref's commit: tags peeled; undefined for anything else or what is missing. */
+  private async peel(oid: Oid): Promise<CommitInfo | undefined> {
+    let at = oid
+    for (let depth = 0; depth <= 64; depth++) {
+      const obj = await readObject(this.reader, at)
+      if (obj === undefined) return undefined
+      if (obj.type === 'commit') return this.commit(at)
+      if (obj.type !== 'tag') return undefined
+      at = parseTag(obj.data).object
+    }
+    return undefined
+  }
+
+  /** The local tips, each once. */
+  async add(tips: readonly HaveTip[]): Promise<void> {
+    for (const tip of tips) {
+      const c = await this.peel(tip.oid)
+      if (c === undefined) continue
+      if (tip.presumed && !this.settled) {
+        if (!this.presumedSet.has(c.oid)) {
+          this.presumedSet.add(c.oid)
+          this.presumed.push(c)
+        }
+        continue
+      }
+      this.enqueue(c)
+    }
+    this.presumed.sort((a, b) => b.date - a.date)
+  }
+
+  private enqueue(c: CommitInfo): void {
+    if (this.queued.has(c.oid)) return
+    this.queued.add(c.oid)
+    this.queue.push(c)
+  }
+
+  /** Whether take() may return more. */
+  get more(): boolean {
+    return this.presumedPos < this.presumed.length || this.queue.size > 0 || (!this.settled && this.presumed.length > 0)
+  }
+
+  /** The next `n` haves at most (fewer at the end of the walk). */
+  async take(n: number): Promise<Oid[]> {
+    const out: Oid[] = []
+    while (out.length < n) {
+      const tip = this.presumed[this.presumedPos]
+      if (tip !== undefined && !this.settled) {
+        this.presumedPos++
+        if (!this.commonSet.has(tip.oid) && !this.offered.has(tip.oid)) {
+          this.offered.add(tip.oid)
+          out.push(tip.oid)
+        }
+        continue
+      }
+      const c = this.queue.pop()
+      if (c === undefined) break
+      if (this.commonSet.has(c.oid)) {
+        // below the boundary: its parents are common too, and not walked
+        for (const p of c.parents) this.spread(p)
+        continue
+      }
+      if (!this.settled && this.presumedSet.has(c.oid)) {
+        this.held.push(c)
+        continue
+      }
+      for (const p of c.parents) {
+        if (this.queued.has(p)) continue
+        const pc = await this.commit(p)
+        if (pc !== undefined) this.enqueue(pc)
+      }
+      if (this.offered.has(c.oid)) continue
+      this.offered.add(c.oid)
+      out.push(c.oid)
+    }
+    return out
+  }
+
+  /** The server acknowledged `oid`: it and everything below it are common. */
+  markCommon(oid: Oid): void {
+    if (this.commonSet.has(oid)) return
+    this.spread(oid)
+    this.frontierSet.add(oid)
+  }
+
+  /** Marks `oid` and its ancestors known so far common; one acknowledged below another leaves the frontier. */
+  private spread(oid: Oid): void {
+    const stack = [oid]
+    for (let o = stack.pop(); o !== undefined; o = stack.pop()) {
+      if (this.commonSet.has(o)) {
+        this.frontierSet.delete(o)
+        continue
+      }
+      this.commonSet.add(o)
+      const c = this.commits.known(o)
+      if (c !== undefined) stack.push(...c.parents)
+    }
+  }
+
+  /** The acknowledged commits that are not below another common one: what a stateless request resends. */
+  get frontier(): Oid[] {
+    return [...this.frontierSet]
+  }
+
+  /**
+   * After the first answer: presumed tips the server did not acknowledge are walked
+   * like any other tip, with what was held back below them.
+   */
+  settle(): void {
+    if (this.settled) return
+    this.settled = true
+    for (const c of this.presumed) if (!this.commonSet.has(c.oid)) this.enqueue(c)
+    for (const c of this.held) this.queue.push(c)
+    this.held = []
+    this.presumedPos = this.presumed.length
+  }
+}
