@@ -225,6 +225,9 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       const args: FetchArgs = {
         wants: [...wants],
         done: true,
+        // As git: deltas on what is common here, the bases completed from the store
+        // (not in a partial clone, whose bases may be among what it never fetched).
+        thinPack: !promisor,
         ofsDelta: true,
         includeTag: follow,
         // As git: when progress is not shown, the server is asked not to send its own.
@@ -245,6 +248,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         progress: ctx.sink,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         threads: packThreads(config),
+        ...(!promisor ? { resolveExternal: (oid: Oid) => store.tryRead(oid) } : {}),
         ...(uriArgs.length > 0 ? { uris: { protocols: uriArgs, transportOptions, concurrency: uriConcurrency(config), journal: new ConfigJournal(config) } } : {}),
       })
       objects = received.objects

@@ -21,7 +21,7 @@ import { unlink, type FileHandle } from 'node:fs/promises'
 import { TsgitError, isNotFound } from '../errors.js'
 import type { ProgressEvent, ProgressSink } from '../events.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../oid.js'
+import type { GitObject, Oid } from '../oid.js'
 import { indexPack, type IndexPackResult } from '../pack/indexer.js'
 import type { PktLineReader } from '../pktline/pktline.js'
 import { buildFetchRequest, parseFetchResponse, type FetchArgs, type FetchResponse, type PackfileUri } from '../protocol/index.js'
@@ -60,6 +60,11 @@ export interface ReceiveOptions {
    * Absent: a temporary file, removed on failure.
    */
   packFile?: { path: string; handle: FileHandle }
+  /**
+   * The request asked for a thin pack: the bases its deltas leave out, whole, from this
+   * repository (never fetched); each is appended to the pack (index-pack --fix-thin).
+   */
+  resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
   /** The response's shallow-info, awaited before the pack is read (a clone records it first). */
   onShallowInfo?: (info: ShallowInfo) => Promise<void> | void
   /** The server accepted the request and is sending its pack. */
@@ -238,6 +243,7 @@ export async function receive(session: RemoteSession, request: FetchRequest, opt
         ...(signal !== undefined ? { signal } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads, threadsMinDeltas: 0 } : {}),
         ...(opts.packFile !== undefined ? { target: { ...opts.packFile, have: 0, keepOnFailure: true } } : {}),
+        ...(opts.resolveExternal !== undefined ? { resolveExternal: opts.resolveExternal } : {}),
         defer: true,
       }),
     )

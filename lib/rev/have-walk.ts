@@ -11,8 +11,11 @@
  * Tips presumed known to the server — the remote's own remote-tracking refs, which it
  * once sent — are offered first and their history is held back from the first round:
  * in a clone whose branches went their own way, the server finds the common base in one
- * round instead of after every local commit. The first answer settles the presumption
- * (`settle`): a tip it did not acknowledge has its history walked like any other.
+ * round instead of after every local commit. Other commits no newer than the newest of
+ * them (tags, old branches) are likely below them and wait too; the first round offers
+ * the presumed tips and the local commits newer than them. The first answer settles the
+ * presumption (`settle`): a tip it did not acknowledge has its history walked like any
+ * other, and what waited is walked as usual.
  */
 import { MissingObjectError } from '../errors.js'
 import { parseTag } from '../odb/objects.js'
@@ -40,6 +43,7 @@ export class HaveWalk {
   private readonly presumedSet = new Set<Oid>()
   /** Presumed commits the walk reached before the presumption was settled. */
   private held: CommitInfo[] = []
+  private presumedNewest = Number.NEGATIVE_INFINITY
   private settled = false
 
   constructor(private readonly reader: WalkReader) {
@@ -85,6 +89,7 @@ export class HaveWalk {
       this.enqueue(c)
     }
     this.presumed.sort((a, b) => b.date - a.date)
+    this.presumedNewest = this.presumed[0]?.date ?? Number.NEGATIVE_INFINITY
   }
 
   private enqueue(c: CommitInfo): void {
@@ -118,7 +123,9 @@ export class HaveWalk {
         for (const p of c.parents) this.spread(p)
         continue
       }
-      if (!this.settled && this.presumedSet.has(c.oid)) {
+      // Until settled, what is no newer than the newest presumed tip is likely below
+      // one (a tag, an old branch, the presumed commits themselves) and waits.
+      if (!this.settled && (this.presumedSet.has(c.oid) || c.date <= this.presumedNewest)) {
         this.held.push(c)
         continue
       }

@@ -1,0 +1,148 @@
+/**
+ * tsgit fetch's negotiation, judged against git fetch on identical copies of one old
+ * clone of a long history (made quickly with git fast-import): after 1, 100 and 10,000
+ * new commits upstream, and in a clone whose branch went its own way with many commits
+ * the server never saw. What the server saw (requests, bytes sent, haves offered) and
+ * what came (the objects of the new pack) are compared; refs and git fsck checked.
+ */
+import t, { type Test } from 'tap'
+import { cpSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { git, gitAsync } from '../fixtures/git.js'
+import { serveRepos } from '../fixtures/served.js'
+import type { RecordedRequest } from '../fixtures/server.js'
+import { tsgit } from '../fixtures/tsgit.js'
+
+const BASE_COMMITS = 3000
+const FILES = 40
+let stamp = 1_100_000_000
+
+/**
+ * A fast-import stream of `n` commits on `ref`, each changing one of FILES files, one
+ * minute apart, continuing from `from` (a ref) when given.
+ */
+function commits(ref: string, n: number, tag: string, from?: string): string {
+  const out: string[] = []
+  for (let i = 0; i < n; i++) {
+    stamp += 60
+    const msg = `${tag} ${i}\n`
+    const body = `${tag} ${i}\n${'a line that makes the blob worth a delta\n'.repeat(8)}`
+    out.push(`commit ${ref}\ncommitter C O Mitter <committer@example.com> ${stamp} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}`)
+    if (i === 0 && from !== undefined) out.push(`from ${from}\n`)
+    out.push(`M 100644 inline ${tag}-${i % FILES}\ndata ${Buffer.byteLength(body)}\n${body}\n`)
+  }
+  return out.join('')
+}
+
+function fastImport(dir: string, stream: string): void {
+  git(['fast-import', '--quiet'], { cwd: dir, input: stream })
+}
+
+let cases = 0
+const srv = serveRepos(t, 'tsgit-nego-', async (root) => {
+  git(['init', '-q', '--bare', '-b', 'main', join(root, 'base.git')])
+  fastImport(join(root, 'base.git'), commits('refs/heads/main', BASE_COMMITS, 'base'))
+  // a tag deep in history and a second branch, as an old clone has
+  git(['tag', 'v1', 'main~2000'], { cwd: join(root, 'base.git') })
+  git(['branch', 'old', 'main~1000'], { cwd: join(root, 'base.git') })
+})
+
+/** A served copy of the base repository and an old clone of it, made by git. */
+async function oldClone(): Promise<{ repo: string; url: string; clone: string }> {
+  const name = `case${cases++}.git`
+  const repo = join(srv.root, name)
+  cpSync(join(srv.root, 'base.git'), repo, { recursive: true })
+  const clone = srv.dest('clone')
+  await gitAsync(['clone', '-q', srv.server.url(name), clone])
+  return { repo, url: srv.server.url(name), clone }
+}
+
+interface Seen {
+  requests: number
+  fetches: number
+  bytes: number
+  haves: number
+}
+
+function seen(reqs: readonly RecordedRequest[]): Seen {
+  const fetches = reqs.filter((r) => r.command === 'fetch')
+  return {
+    requests: reqs.length,
+    fetches: fetches.length,
+    bytes: reqs.reduce((n, r) => n + r.bytesOut, 0),
+    haves: fetches.reduce((n, r) => n + r.args.filter((a) => a.startsWith('have ')).length, 0),
+  }
+}
+
+function packs(dir: string): Set<string> {
+  return new Set(readdirSync(join(dir, '.git', 'objects', 'pack')).filter((f) => f.endsWith('.idx')))
+}
+
+/** The objects of the packs that were not there before. */
+function newObjects(dir: string, before: Set<string>): string[] {
+  const out: string[] = []
+  for (const idx of packs(dir)) {
+    if (before.has(idx)) continue
+    const lines = git(['show-index'], { cwd: dir, input: readFileSync(join(dir, '.git', 'objects', 'pack', idx)) }).stdout.split('\n')
+    for (const l of lines) if (l !== '') out.push(l.split(' ')[1] as string)
+  }
+  return out
+}
+
+/** How many of `oids` `dir` has. */
+function presentIn(dir: string, oids: readonly string[]): number {
+  const r = git(['cat-file', '--batch-check=%(objectname)'], { cwd: dir, input: oids.map((o) => `${o}\n`).join('') })
+  return r.stdout.split('\n').filter((l) => l !== '' && !l.endsWith(' missing')).length
+}
+
+function refsOf(dir: string): string {
+  return git(['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: dir }).stdout
+}
+
+/**
+ * Fetches into two copies of `clone`, tsgit's and git's, and compares what the server saw
+ * and what came. Returns both sides' numbers.
+ */
+async function race(t: Test, clone: string, upstream: { repo: string; added: () => void }): Promise<{ ours: Seen; theirs: Seen }> {
+  upstream.added()
+  const ours = srv.dest('ours')
+  const theirs = srv.dest('theirs')
+  cpSync(clone, ours, { recursive: true })
+  cpSync(clone, theirs, { recursive: true })
+  const oldTips = git(['rev-parse', 'refs/remotes/origin/main'], { cwd: clone }).stdout.trim()
+  const newTip = git(['rev-parse', 'refs/heads/main'], { cwd: upstream.repo }).stdout.trim()
+  // What has to come: the objects of the new history and nothing the clone has.
+  const needed = git(['rev-list', '--objects', '--count', newTip, '--not', oldTips], { cwd: upstream.repo }).stdout.trim()
+
+  const packsBefore = packs(ours)
+  let since = srv.server.requests.length
+  const r = await tsgit(['fetch', '-q'], { cwd: ours })
+  t.equal(r.status, 0, r.stderr)
+  const mine = seen(srv.server.requests.slice(since))
+  since = srv.server.requests.length
+  // (the pack kept whatever its size, as tsgit keeps it, to count what came)
+  await gitAsync(['-c', 'fetch.unpackLimit=1', 'fetch', '-q'], { cwd: theirs })
+  const others = seen(srv.server.requests.slice(since))
+
+  t.equal(refsOf(ours), refsOf(theirs), 'the same refs as git')
+  t.equal(git(['fsck', '--strict', '--no-progress'], { cwd: ours }).status, 0, 'git fsck')
+  // Both asked for a thin pack: its deltas' bases were here and are appended to the
+  // pack (index-pack --fix-thin); everything else in it is new.
+  const got = newObjects(ours, packsBefore)
+  const gitGot = newObjects(theirs, packsBefore)
+  t.equal(got.length - presentIn(clone, got), Number(needed), 'the pack has the new objects, and of what the clone had only the bases of its deltas')
+  t.ok(got.length <= gitGot.length, `no more objects than git received (${got.length} vs ${gitGot.length})`)
+  t.ok(mine.requests <= others.requests, `no more requests than git (${mine.requests} vs ${others.requests})`)
+  t.ok(mine.haves <= others.haves, `no more haves than git (${mine.haves} vs ${others.haves})`)
+  t.ok(mine.bytes <= others.bytes, `no more bytes than git (${mine.bytes} vs ${others.bytes})`)
+  t.comment(`tsgit ${JSON.stringify(mine)} git ${JSON.stringify(others)}`)
+  return { ours: mine, theirs: others }
+}
+
+for (const added of [1, 100, 10_000]) {
+  t.test(`${added} new commit(s) upstream`, async (t) => {
+    const { repo, clone } = await oldClone()
+    const { ours } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', added, `up${added}`, 'refs/heads/main^0')) })
+    t.equal(ours.fetches, 1, 'one fetch request: the tip the server sent last time is common at once')
+  })
+}
