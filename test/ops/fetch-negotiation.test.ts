@@ -103,25 +103,25 @@ function refsOf(dir: string): string {
  * Fetches into two copies of `clone`, tsgit's and git's, and compares what the server saw
  * and what came. Returns both sides' numbers.
  */
-async function race(t: Test, clone: string, upstream: { repo: string; added: () => void }): Promise<{ ours: Seen; theirs: Seen }> {
+async function race(t: Test, clone: string, upstream: { repo: string; added: () => void }, fetchArgs: string[] = []): Promise<{ ours: Seen; theirs: Seen }> {
   upstream.added()
   const ours = srv.dest('ours')
   const theirs = srv.dest('theirs')
   cpSync(clone, ours, { recursive: true })
   cpSync(clone, theirs, { recursive: true })
-  const oldTips = git(['rev-parse', 'refs/remotes/origin/main'], { cwd: clone }).stdout.trim()
+  const oldTip = git(['rev-parse', 'main'], { cwd: join(srv.root, 'base.git') }).stdout.trim()
   const newTip = git(['rev-parse', 'refs/heads/main'], { cwd: upstream.repo }).stdout.trim()
   // What has to come: the objects of the new history and nothing the clone has.
-  const needed = git(['rev-list', '--objects', '--count', newTip, '--not', oldTips], { cwd: upstream.repo }).stdout.trim()
+  const needed = git(['rev-list', '--objects', '--count', newTip, '--not', oldTip], { cwd: upstream.repo }).stdout.trim()
 
   const packsBefore = packs(ours)
   let since = srv.server.requests.length
-  const r = await tsgit(['fetch', '-q'], { cwd: ours })
+  const r = await tsgit(['fetch', '-q', ...fetchArgs], { cwd: ours })
   t.equal(r.status, 0, r.stderr)
   const mine = seen(srv.server.requests.slice(since))
   since = srv.server.requests.length
   // (the pack kept whatever its size, as tsgit keeps it, to count what came)
-  await gitAsync(['-c', 'fetch.unpackLimit=1', 'fetch', '-q'], { cwd: theirs })
+  await gitAsync(['-c', 'fetch.unpackLimit=1', 'fetch', '-q', ...fetchArgs], { cwd: theirs })
   const others = seen(srv.server.requests.slice(since))
 
   t.equal(refsOf(ours), refsOf(theirs), 'the same refs as git')
@@ -146,3 +146,27 @@ for (const added of [1, 100, 10_000]) {
     t.equal(ours.fetches, 1, 'one fetch request: the tip the server sent last time is common at once')
   })
 }
+
+/** An old clone whose main went its own way: `local` commits the server never saw, on top of what it cloned. */
+async function divergedClone(local: number): Promise<{ repo: string; url: string; clone: string }> {
+  const c = await oldClone()
+  fastImport(c.clone, commits('refs/heads/main', local, 'local', 'refs/heads/main^0'))
+  return c
+}
+
+t.test('a clone with 2,000 commits of its own: the server finds the common base in one round', async (t) => {
+  const { repo, clone } = await divergedClone(2000)
+  const { ours, theirs } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', 100, 'up-diverged', 'refs/heads/main^0')) })
+  t.equal(ours.fetches, 1, 'one fetch request: the remote-tracking tip offered first')
+  t.ok(theirs.fetches > 1, `git needed ${theirs.fetches} rounds, offering its own commits first`)
+})
+
+t.test('no remote-tracking ref to start from (a fetch by URL): rounds growing until the base is found', async (t) => {
+  const { repo, url, clone } = await divergedClone(2000)
+  // Nothing says what the server has: every ref but the local branch goes.
+  for (const ref of git(['for-each-ref', '--format=%(refname)'], { cwd: clone }).stdout.split('\n')) {
+    if (ref !== '' && ref !== 'refs/heads/main') git(['update-ref', '-d', ref], { cwd: clone })
+  }
+  const { ours, theirs } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', 100, 'up-url', 'refs/heads/main^0')) }, [url, 'main:refs/remotes/origin/main'])
+  t.ok(ours.fetches > 1, `negotiated over ${ours.fetches} requests (git: ${theirs.fetches})`)
+})
