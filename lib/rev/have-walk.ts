@@ -4,9 +4,10 @@
  * what is missing here is simply not offered.
  *
  * What the server acknowledges is common, and so is everything below it: those commits
- * are neither offered nor walked (the walk stops at the common boundary instead of
- * going down to the root). Only the acknowledged commits that are not below another
- * common one need resending in a stateless request (`frontier`).
+ * are never offered, and the walk ends once only common commits are left in it (it
+ * stops near the common boundary instead of going down to the root). Only the
+ * acknowledged commits that are not below another common one need resending in a
+ * stateless request (`frontier`).
  *
  * Tips presumed known to the server — the remote's own remote-tracking refs, which it
  * once sent — are offered first and their history is held back from the first round:
@@ -34,6 +35,10 @@ export class HaveWalk {
   private readonly queue = new DateQueue<CommitInfo>()
   /** Queued once. */
   private readonly queued = new Set<Oid>()
+  /** In the queue now. */
+  private readonly inQueue = new Set<Oid>()
+  /** How many in the queue are not known common: at none the walk is over. */
+  private nonCommon = 0
   private readonly offered = new Set<Oid>()
   private readonly commonSet = new Set<Oid>()
   private readonly frontierSet = new Set<Oid>()
@@ -95,12 +100,26 @@ export class HaveWalk {
   private enqueue(c: CommitInfo): void {
     if (this.queued.has(c.oid)) return
     this.queued.add(c.oid)
+    this.push(c)
+  }
+
+  private push(c: CommitInfo): void {
+    this.inQueue.add(c.oid)
+    if (!this.commonSet.has(c.oid)) this.nonCommon++
     this.queue.push(c)
+  }
+
+  private pop(): CommitInfo | undefined {
+    const c = this.queue.pop()
+    if (c === undefined) return undefined
+    this.inQueue.delete(c.oid)
+    if (!this.commonSet.has(c.oid)) this.nonCommon--
+    return c
   }
 
   /** Whether take() may return more. */
   get more(): boolean {
-    return this.presumedPos < this.presumed.length || this.queue.size > 0 || (!this.settled && this.presumed.length > 0)
+    return this.presumedPos < this.presumed.length || this.nonCommon > 0 || (!this.settled && this.presumed.length > 0)
   }
 
   /** The next `n` haves at most (fewer at the end of the walk). */
@@ -116,11 +135,15 @@ export class HaveWalk {
         }
         continue
       }
-      const c = this.queue.pop()
+      // Only common commits left: nothing more to offer.
+      if (this.nonCommon === 0) break
+      const c = this.pop()
       if (c === undefined) break
       if (this.commonSet.has(c.oid)) {
-        // below the boundary: its parents are common too, and not walked
+        // Below the boundary: walked on, never offered, so that the mark reaches the
+        // commits another line of history meets (in date order, before it gets there).
         for (const p of c.parents) this.spread(p)
+        await this.enqueueParents(c)
         continue
       }
       // Until settled, what is no newer than the newest presumed tip is likely below
@@ -129,16 +152,20 @@ export class HaveWalk {
         this.held.push(c)
         continue
       }
-      for (const p of c.parents) {
-        if (this.queued.has(p)) continue
-        const pc = await this.commit(p)
-        if (pc !== undefined) this.enqueue(pc)
-      }
+      await this.enqueueParents(c)
       if (this.offered.has(c.oid)) continue
       this.offered.add(c.oid)
       out.push(c.oid)
     }
     return out
+  }
+
+  private async enqueueParents(c: CommitInfo): Promise<void> {
+    for (const p of c.parents) {
+      if (this.queued.has(p)) continue
+      const pc = await this.commit(p)
+      if (pc !== undefined) this.enqueue(pc)
+    }
   }
 
   /** The server acknowledged `oid`: it and everything below it are common. */
@@ -157,6 +184,7 @@ export class HaveWalk {
         continue
       }
       this.commonSet.add(o)
+      if (this.inQueue.has(o)) this.nonCommon--
       const c = this.commits.known(o)
       if (c !== undefined) stack.push(...c.parents)
     }
@@ -175,7 +203,7 @@ export class HaveWalk {
     if (this.settled) return
     this.settled = true
     for (const c of this.presumed) if (!this.commonSet.has(c.oid)) this.enqueue(c)
-    for (const c of this.held) this.queue.push(c)
+    for (const c of this.held) this.push(c)
     this.held = []
     this.presumedPos = this.presumed.length
   }
