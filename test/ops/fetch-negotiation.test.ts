@@ -64,6 +64,8 @@ interface Seen {
   fetches: number
   bytes: number
   haves: number
+  /** Fetch requests that said `done`. */
+  done: number
 }
 
 function seen(reqs: readonly RecordedRequest[]): Seen {
@@ -73,6 +75,7 @@ function seen(reqs: readonly RecordedRequest[]): Seen {
     fetches: fetches.length,
     bytes: reqs.reduce((n, r) => n + r.bytesOut, 0),
     haves: fetches.reduce((n, r) => n + r.args.filter((a) => a.startsWith('have ')).length, 0),
+    done: fetches.filter((r) => r.args.includes('done')).length,
   }
 }
 
@@ -151,6 +154,7 @@ for (const added of [1, 100, 10_000]) {
     const { repo, clone } = await oldClone()
     const { ours } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', added, `up${added}`, 'refs/heads/main^0')) })
     t.equal(ours.fetches, 1, 'one fetch request: the tip the server sent last time is common at once')
+    t.equal(ours.done, 0, 'the server said ready: the pack came in the answer to that round')
   })
 }
 
