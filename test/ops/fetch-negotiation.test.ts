@@ -2,7 +2,7 @@
  * tsgit fetch's negotiation, judged against git fetch on identical copies of one old
  * clone of a long history (made quickly with git fast-import): after 1, 100 and 10,000
  * new commits upstream, and in a clone whose branch went its own way with many commits
- * the server never saw. What the server saw (requests, bytes sent, haves offered) and
+ * the server never saw, and with nothing in common. What the server saw (requests, bytes sent, haves offered) and
  * what came (the objects of the new pack) are compared; refs and git fsck checked.
  */
 import t, { type Test } from 'tap'
@@ -180,4 +180,29 @@ t.test('no remote-tracking ref to start from (a fetch by URL): rounds growing un
   }
   const { ours, theirs } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', 100, 'up-url', 'refs/heads/main^0')) }, [url, 'main:refs/remotes/origin/main'])
   t.ok(ours.fetches > 1, `negotiated over ${ours.fetches} requests (git: ${theirs.fetches})`)
+})
+
+t.test('an unrelated history: every local commit offered, then done', async (t) => {
+  const other = join(srv.root, 'other.git')
+  git(['init', '-q', '--bare', '-b', 'main', other])
+  fastImport(other, commits('refs/heads/main', 30, 'other'))
+  const local = srv.dest('unrelated')
+  git(['init', '-q', '-b', 'main', local])
+  fastImport(local, commits('refs/heads/main', 40, 'mine'))
+  const theirs = srv.dest('unrelated-git')
+  cpSync(local, theirs, { recursive: true })
+  const spec = [srv.server.url('other.git'), 'main:refs/remotes/other/main']
+  let since = srv.server.requests.length
+  const r = await tsgit(['fetch', '-q', ...spec], { cwd: local })
+  t.equal(r.status, 0, r.stderr)
+  const mine = seen(srv.server.requests.slice(since))
+  since = srv.server.requests.length
+  await gitAsync(['fetch', '-q', ...spec], { cwd: theirs })
+  const others = seen(srv.server.requests.slice(since))
+  t.comment(`tsgit ${JSON.stringify(mine)} git ${JSON.stringify(others)}`)
+  t.equal(mine.haves, 40, 'each local commit offered once')
+  t.same([mine.fetches, mine.done], [2, 1], '16, then the 24 left with done')
+  t.ok(mine.fetches <= others.fetches, `no more requests than git (${mine.fetches} vs ${others.fetches})`)
+  t.equal(refsOf(local), refsOf(theirs))
+  t.equal(git(['fsck', '--strict', '--no-progress'], { cwd: local }).status, 0, 'git fsck')
 })
