@@ -5,10 +5,9 @@
  * HEAD or what they name), as `git fetch` does: ls-refs for what the refspecs name, a
  * negotiation of what is common over as many rounds as it takes (negotiate.ts), the
  * fetch (the remote's partial-clone filter, include-tag, packfile URIs when allowed),
- * the pack indexed and held by a .keep until the refs are written, then the
- * remote-tracking refs updated
- * (fast-forwards, or forced where the refspec has '+'), tags auto-followed, FETCH_HEAD
- * written.
+ * the pack (thin, as git's, outside a partial clone) indexed and held by a .keep until
+ * the refs are written, then the remote-tracking refs updated (fast-forwards, or forced
+ * where the refspec has '+'), tags auto-followed, FETCH_HEAD written.
  *
  * In a shallow repository the shallow commits are sent (`shallow` lines), so nothing
  * past them comes back, and $GIT_DIR/shallow takes the boundary the server reports.
@@ -28,6 +27,7 @@ import { committerIdent } from './ident.js'
 import { mapCliRefs, mapRefs, nameCandidates, opportunistic, parseCliRefspec, remoteRefspecs, type Mapping } from './fetch-refspecs.js'
 import { ConfigJournal } from './download-journal.js'
 import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
+import { promisorRemotes } from './lazy-fetch.js'
 import { negotiate } from './negotiate.js'
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
 import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
@@ -222,12 +222,13 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
       const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
       const protocols = uriProtocols(config, ctx.sink)
+      const thin = promisorRemotes(config).length === 0
       const args: FetchArgs = {
         wants: [...wants],
         done: true,
         // As git: deltas on what is common here, the bases completed from the store
         // (not in a partial clone, whose bases may be among what it never fetched).
-        thinPack: !promisor,
+        thinPack: thin,
         ofsDelta: true,
         includeTag: follow,
         // As git: when progress is not shown, the server is asked not to send its own.
@@ -248,7 +249,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         progress: ctx.sink,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         threads: packThreads(config),
-        ...(!promisor ? { resolveExternal: (oid: Oid) => store.tryRead(oid) } : {}),
+        ...(thin ? { resolveExternal: (oid: Oid) => store.tryRead(oid) } : {}),
         ...(uriArgs.length > 0 ? { uris: { protocols: uriArgs, transportOptions, concurrency: uriConcurrency(config), journal: new ConfigJournal(config) } } : {}),
       })
       objects = received.objects
