@@ -24,7 +24,7 @@ export interface NegotiateOptions {
   store: ObjectStore
   /** The local ref tips; the remote's own remote-tracking refs `presumed` (offered first). */
   tips: readonly HaveTip[]
-  /** The repository is shallow: one round, as git's shallow fetch without negotiation of its history. */
+  /** The repository is shallow: one request, its ref tips as haves (git negotiates there too: not yet). */
   shallow: boolean
   sink: RemoteTextSink
   limits?: NegotiatorOptions
