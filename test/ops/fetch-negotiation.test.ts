@@ -10,7 +10,7 @@ import { cpSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { serveRepos } from '../fixtures/served.js'
-import type { RecordedRequest } from '../fixtures/server.js'
+import { startGitServer, type RecordedRequest } from '../fixtures/server.js'
 import { tsgit } from '../fixtures/tsgit.js'
 
 const BASE_COMMITS = 3000
@@ -205,4 +205,25 @@ t.test('an unrelated history: every local commit offered, then done', async (t) 
   t.ok(mine.fetches <= others.fetches, `no more requests than git (${mine.fetches} vs ${others.fetches})`)
   t.equal(refsOf(local), refsOf(theirs))
   t.equal(git(['fsck', '--strict', '--no-progress'], { cwd: local }).status, 0, 'git fsck')
+})
+
+t.test('a server that acknowledges what was never offered: refused, nothing changed', async (t) => {
+  const { repo, clone } = await oldClone()
+  fastImport(repo, commits('refs/heads/main', 5, 'up-hostile', 'refs/heads/main^0'))
+  const name = repo.slice(srv.root.length + 1)
+  const liar = await startGitServer({
+    root: srv.root,
+    intercept: (req) => {
+      if (req.command !== 'fetch' || req.args.includes('done')) return undefined
+      const lines = ['acknowledgments\n', `ACK ${'e'.repeat(40)}\n`].map((l) => Buffer.concat([Buffer.from((Buffer.byteLength(l) + 4).toString(16).padStart(4, '0')), Buffer.from(l)]))
+      return { headers: { 'Content-Type': 'application/x-git-upload-pack-result' }, body: Buffer.concat([...lines, Buffer.from('0000')]) }
+    },
+  })
+  t.teardown(() => liar.close())
+  git(['remote', 'set-url', 'origin', liar.url(name)], { cwd: clone })
+  const before = refsOf(clone)
+  const r = await tsgit(['fetch', '-q'], { cwd: clone })
+  t.equal(r.status, 128)
+  t.match(r.stderr, /ACK for e{40}, which was never offered/)
+  t.equal(refsOf(clone), before, 'no ref moved')
 })
