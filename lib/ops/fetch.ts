@@ -2,18 +2,17 @@
  * tsgit fetch: brings a repository up to date with one remote through the remote's
  * configured refspecs (remote.<name>.fetch) or those of the command line (then with
  * git's opportunistic remote-tracking update; a URL in place of the remote fetches its
- * HEAD or what they name), as `git fetch` does: ls-refs for what the refspecs name, one fetch (the local ref tips as haves, `done`, the remote's
- * partial-clone filter, include-tag, packfile URIs when allowed), the pack indexed and
- * held by a .keep until the refs are written, then the remote-tracking refs updated
- * (fast-forwards, or forced where the refspec has '+'), tags auto-followed, FETCH_HEAD
- * written.
+ * HEAD or what they name), as `git fetch` does: ls-refs for what the refspecs name, a
+ * negotiation of what is common over as many rounds as it takes (negotiate.ts), the
+ * fetch (the remote's partial-clone filter, include-tag, packfile URIs when allowed),
+ * the pack (thin, as git's, outside a partial clone) indexed and held by a .keep until
+ * the refs are written, then the remote-tracking refs updated (fast-forwards, or forced
+ * where the refspec has '+'), tags auto-followed, FETCH_HEAD written.
  *
  * In a shallow repository the shallow commits are sent (`shallow` lines), so nothing
  * past them comes back, and $GIT_DIR/shallow takes the boundary the server reports.
  *
- * Not yet: --depth, more than one round
- * of negotiation (the tips are the haves: a remote that does not know them sends more
- * than it needs to).
+ * Not yet: --depth.
  */
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, UsageError } from '../errors.js'
@@ -28,6 +27,8 @@ import { committerIdent } from './ident.js'
 import { mapCliRefs, mapRefs, nameCandidates, opportunistic, parseCliRefspec, remoteRefspecs, type Mapping } from './fetch-refspecs.js'
 import { ConfigJournal } from './download-journal.js'
 import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
+import { promisorRemotes } from './lazy-fetch.js'
+import { negotiate } from './negotiate.js'
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
 import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
@@ -217,19 +218,17 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     let objects = 0
     const promisor = config.getBool(`remote.${name}.promisor`) === true
     if (wants.size > 0) {
-      const haves = new Set<Oid>()
-      for (const r of localRefs) {
-        if (haves.size >= 256) break
-        if (await store.has(r.oid)) haves.add(r.oid)
-      }
       const filterSpec = promisor ? config.getString(`remote.${name}.partialclonefilter`) : undefined
       const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
       const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
       const protocols = uriProtocols(config, ctx.sink)
+      const thin = promisorRemotes(config).length === 0
       const args: FetchArgs = {
         wants: [...wants],
-        haves: [...haves],
         done: true,
+        // As git: deltas on what is common here, the bases completed from the store
+        // (not in a partial clone, whose bases may be among what it never fetched).
+        thinPack: thin,
         ofsDelta: true,
         includeTag: follow,
         // As git: when progress is not shown, the server is asked not to send its own.
@@ -240,13 +239,17 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         ...packfileUriArgs(session.caps, protocols),
       }
       const uriArgs = args.packfileUriProtocols ?? []
-      received = await receive(session, { args }, {
+      // Rounds of haves until the server knows what is common (negotiate.ts); the
+      // remote's own remote-tracking refs are offered first.
+      const tips = localRefs.map((r) => ({ oid: r.oid, presumed: !byUrl && r.name.startsWith(`refs/remotes/${name}/`) }))
+      received = await receive(session, await negotiate(session, args, { store, tips, shallow: repo.shallow.size > 0, sink: ctx.sink }), {
         packDir: store.packDir,
         keep: `tsgit fetch ${process.pid}\n`,
         ...(promisorLines !== undefined ? { promisor: promisorLines } : {}),
         progress: ctx.sink,
         ...(ctx.signal ? { signal: ctx.signal } : {}),
         threads: packThreads(config),
+        ...(thin ? { resolveExternal: (oid: Oid) => store.tryRead(oid) } : {}),
         ...(uriArgs.length > 0 ? { uris: { protocols: uriArgs, transportOptions, concurrency: uriConcurrency(config), journal: new ConfigJournal(config) } } : {}),
       })
       objects = received.objects

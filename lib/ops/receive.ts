@@ -21,10 +21,10 @@ import { unlink, type FileHandle } from 'node:fs/promises'
 import { TsgitError, isNotFound } from '../errors.js'
 import type { ProgressEvent, ProgressSink } from '../events.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { Oid } from '../oid.js'
+import type { GitObject, Oid } from '../oid.js'
 import { indexPack, type IndexPackResult } from '../pack/indexer.js'
 import type { PktLineReader } from '../pktline/pktline.js'
-import { buildFetchRequest, parseFetchResponse, type FetchArgs, type PackfileUri } from '../protocol/index.js'
+import { buildFetchRequest, parseFetchResponse, type FetchArgs, type FetchResponse, type PackfileUri } from '../protocol/index.js'
 import type { RefStore } from '../repo/refs.js'
 import type { TransportOptions } from '../transport/index.js'
 import { downloadNamedPack, type DownloadJournal, type NamedPack } from './packfile-uris.js'
@@ -60,6 +60,11 @@ export interface ReceiveOptions {
    * Absent: a temporary file, removed on failure.
    */
   packFile?: { path: string; handle: FileHandle }
+  /**
+   * The request asked for a thin pack: the bases its deltas leave out, whole, from this
+   * repository (never fetched); each is appended to the pack (index-pack --fix-thin).
+   */
+  resolveExternal?: (oid: Oid) => Promise<GitObject | undefined>
   /** The response's shallow-info, awaited before the pack is read (a clone records it first). */
   onShallowInfo?: (info: ShallowInfo) => Promise<void> | void
   /** The server accepted the request and is sending its pack. */
@@ -163,13 +168,23 @@ async function removeIfThere(path: string | undefined): Promise<void> {
 }
 
 /**
- * Sends `args` (or reads `reader`, the answer to a request already sent), receives
+ * What receive() sends, or the answer it takes instead: `reader`, the answer to a
+ * request already sent; `response`, one whose sections up to its pack were read
+ * already (the round of a negotiation the server ended with `ready`).
+ */
+export interface FetchRequest {
+  args: FetchArgs
+  reader?: PktLineReader
+  response?: FetchResponse
+}
+
+/**
+ * Sends `args` (or reads `reader` or `response`, the answer to a request already sent), receives
  * everything the answer brings, and installs it; see the module comment.
  */
-export async function receive(session: RemoteSession, request: { args: FetchArgs; reader?: PktLineReader }, opts: ReceiveOptions): Promise<Received> {
+export async function receive(session: RemoteSession, request: FetchRequest, opts: ReceiveOptions): Promise<Received> {
   const { args } = request
-  const reader = request.reader ?? (await session.transport.command(buildFetchRequest(session.caps, args)))
-  const response = await parseFetchResponse(reader, opts.progress, { sidebandAll: args.sidebandAll === true })
+  const response = request.response ?? (await parseFetchResponse(request.reader ?? (await session.transport.command(buildFetchRequest(session.caps, args))), opts.progress, { sidebandAll: args.sidebandAll === true }))
   const shallow = response.shallow.length > 0 || response.unshallow.length > 0 ? { shallow: response.shallow, unshallow: response.unshallow } : undefined
   if (shallow !== undefined) await opts.onShallowInfo?.(shallow)
   if (response.pack === undefined) throw new TsgitError('E_NO_PACK', 'the server sent no pack')
@@ -228,6 +243,7 @@ export async function receive(session: RemoteSession, request: { args: FetchArgs
         ...(signal !== undefined ? { signal } : {}),
         ...(opts.threads !== undefined ? { threads: opts.threads, threadsMinDeltas: 0 } : {}),
         ...(opts.packFile !== undefined ? { target: { ...opts.packFile, have: 0, keepOnFailure: true } } : {}),
+        ...(opts.resolveExternal !== undefined ? { resolveExternal: opts.resolveExternal } : {}),
         defer: true,
       }),
     )

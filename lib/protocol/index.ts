@@ -4,6 +4,8 @@ export { buildLsRefsRequest, parseLsRefs, parseLsRefsLine, DEFAULT_AGENT, DEFAUL
 export type { LsRefsOptions, RemoteRef } from './ls-refs.js'
 export { buildFetchRequest, parseFetchResponse, serverSupportsFilter, DEFAULT_MAX_SECTION_LINES } from './fetch.js'
 export type { FetchArgs, FetchResponse, FetchResponseOptions, Acknowledgments, PackfileUri } from './fetch.js'
+export { Negotiator, DEFAULT_FIRST_BATCH, DEFAULT_MAX_BATCH, DEFAULT_MAX_ROUNDS, MAX_IN_VAIN } from './negotiator.js'
+export type { NegotiatorOptions, NegotiationRound } from './negotiator.js'
 export { parseFilterSpec, combineFilterSpecs, filterToWire, filterToConfig, encodeSubSpec, parseGitUlong } from './filter.js'
 export type { FilterSpec } from './filter.js'
 export { demuxSideband, unwrapSidebandAll, SidebandAllReader, RemoteLineSplitter } from '../pktline/sideband.js'

@@ -108,6 +108,11 @@ export class RevWalk {
     return info
   }
 
+  /** The commit if this walk has parsed it already; never reads. */
+  known(oid: Oid): CommitInfo | undefined {
+    return this.parsed.get(oid)
+  }
+
   /** Adds a start point, in command-line order (git's handle_commit). */
   async add(start: StartPoint): Promise<void> {
     let oid = start.oid
