@@ -284,7 +284,7 @@ t.test('401: no prompt (stdin is not a terminal), authentication failure named',
   t.teardown(() => authServer.close())
   const d = dest()
   const r = await tsgit(['clone', authServer.url('rich.git'), d], { input: 'u\np\n' })
-  assertCleanFailure(t, r, d, /Authentication failed for '.*rich\.git'/)
+  assertCleanFailure(t, r, d, /Authentication failed for '.*rich\.git\/'/)
   t.equal(authServer.requests.filter((q) => q.headers.authorization !== undefined).length, 0, 'no credentials were invented or read from stdin')
 })
 
