@@ -41,6 +41,16 @@ export interface CredentialSettings {
 /** What one command obtained, by credential (protocol, host, path, user name asked). */
 export class CredentialJar {
   private readonly kept = new Map<string, BasicCredential>()
+  private readonly stored = new Set<string>()
+  private readonly erased = new Set<string>()
+  /** True the first time `value` is said to have worked: the helpers store it once per command. */
+  firstSuccess(value: BasicCredential): boolean {
+    return once(this.stored, value)
+  }
+  /** True the first time `value` is said to be refused (requests in flight together get the same 401): erased once. */
+  firstRefusal(value: BasicCredential): boolean {
+    return once(this.erased, value)
+  }
   get(c: Credential): BasicCredential | undefined {
     return this.kept.get(jarKey(c))
   }
@@ -50,6 +60,13 @@ export class CredentialJar {
   delete(c: Credential): void {
     this.kept.delete(jarKey(c))
   }
+}
+
+function once(seen: Set<string>, value: BasicCredential): boolean {
+  const key = JSON.stringify([value.username, value.password])
+  if (seen.has(key)) return false
+  seen.add(key)
+  return true
 }
 
 function jarKey(c: Credential): string {
@@ -91,7 +108,6 @@ export class CredentialSource {
   private readonly sink: ProgressSink
   private readonly fromUrl: BasicCredential | undefined
   private filling: Promise<BasicCredential> | undefined
-  private approved: BasicCredential | undefined
 
   constructor(settings: CredentialSettings, jar: CredentialJar, urlPassword?: string) {
     this.settings = settings
@@ -124,17 +140,15 @@ export class CredentialSource {
     return this.filling
   }
 
-  /** A request with `c` succeeded: the helpers store it (once). */
+  /** A request with `c` succeeded: the helpers store it (once per command). */
   async approve(c: BasicCredential): Promise<void> {
-    if (this.approved === c) return
-    this.approved = c
-    await this.tell('store', c)
+    if (this.jar.firstSuccess(c)) await this.tell('store', c)
   }
 
   /** `c` got a 401: the helpers erase it, and this command forgets it. */
   async reject(c: BasicCredential): Promise<void> {
     if (this.jar.get(this.settings.asked) === c) this.jar.delete(this.settings.asked)
-    await this.tell('erase', c)
+    if (this.jar.firstRefusal(c)) await this.tell('erase', c)
   }
 
   private async tell(action: 'store' | 'erase', c: BasicCredential): Promise<void> {
