@@ -250,3 +250,18 @@ t.test('a partial clone and its lazy fetches ask the helper once', async (t) => 
   t.same(actions(h.log), ['get', 'store'], 'one get, one store, for the whole command')
   firstContactOnly(t, since(auth, first))
 })
+
+t.test('a later command\'s lazy fetch asks the helper once too', async (t) => {
+  const h = helperScript(`username=u\npassword=${PASSWORD}\n`)
+  const d = served.dest()
+  const helper = ['-c', `credential.helper=${h.path}`]
+  t.equal((await tsgit([...helper, 'clone', '-q', '--no-checkout', '--filter=blob:none', auth.url('rich.git'), d])).status, 0)
+  t.same(actions(h.log), ['get', 'store'])
+  const first = auth.requests.length
+  const r = await tsgit([...helper, '-C', d, 'checkout', '-q', 'main'])
+  t.equal(r.status, 0, r.stderr)
+  noSecret(t, r.stderr)
+  t.ok(since(auth, first).some((q) => q.command === 'fetch' && q.status === 200), 'the blobs came by lazy fetch')
+  firstContactOnly(t, since(auth, first))
+  t.same(actions(h.log), ['get', 'store', 'get', 'store'], 'one get and one store for the checkout')
+})
