@@ -1,22 +1,20 @@
 /**
  * Credentials for one http(s) remote, as gitcredentials(7) gets them: the URL's own user
  * name and password; else, on a 401, each `credential.helper` asked in turn (`get`), then
- * GIT_ASKPASS / core.askPass / SSH_ASKPASS for what is still missing. Credentials that
- * worked are handed to the helpers (`store`), ones refused are taken back (`erase`).
+ * GIT_ASKPASS / core.askPass / SSH_ASKPASS for what is still missing, else the terminal
+ * (terminal-prompt.ts) unless GIT_TERMINAL_PROMPT is false. Credentials that worked are
+ * handed to the helpers (`store`), ones refused are taken back (`erase`).
  *
  * What one command obtained is kept in a CredentialJar the command shares between its
  * transports (a clone's tries, a lazy fetch's sessions and batches), so helpers are asked
  * once per command, not once per request.
- *
- * Deviation: tsgit does not prompt on the terminal; without a helper or askpass answer a
- * 401 fails at once, with git's message for a run that has no terminal.
  */
 import { spawn } from 'node:child_process'
 import { isAbsolute } from 'node:path'
-import { openSync, closeSync } from 'node:fs'
 import { AuthError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { describeCredential, encodeCredential, parseHelperAnswer, type Credential } from './credential-protocol.js'
+import { NoTerminal, terminalPrompt } from './terminal-prompt.js'
 
 export interface BasicCredential {
   username: string
@@ -90,15 +88,6 @@ function run(file: string, args: string[], input: string | undefined, env: NodeJ
     child.on('error', () => resolve({ status: -1, stdout: '' }))
     child.on('close', (code) => resolve({ status: code ?? -1, stdout: Buffer.concat(out).toString('utf8') }))
   })
-}
-
-function hasTerminal(): boolean {
-  try {
-    closeSync(openSync('/dev/tty', 'r+'))
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** The credentials of one remote, for the http transport. */
@@ -185,7 +174,7 @@ export class CredentialSource {
     return { username, password }
   }
 
-  /** Asks the askpass program; without one (or with no answer) fails as git does with no terminal. */
+  /** Asks the askpass program, else the terminal; without either fails as git does. */
   private async prompt(prompt: string, what: 'Username' | 'Password'): Promise<string> {
     const askPass = this.settings.askPass
     if (askPass !== undefined && askPass !== '') {
@@ -195,7 +184,11 @@ export class CredentialSource {
     }
     const where = prompt.slice(prompt.indexOf("'"), prompt.lastIndexOf("'") + 1)
     if (this.settings.terminalPromptDisabled) throw new AuthError(`could not read ${what} for ${where}: terminal prompts disabled`)
-    if (!hasTerminal()) throw new AuthError(`could not read ${what} for ${where}: No such device or address`)
-    throw new AuthError(`could not read ${what} for ${where}: tsgit does not prompt on the terminal (use a credential helper or GIT_ASKPASS)`)
+    try {
+      return await terminalPrompt(prompt, what === 'Username')
+    } catch (e) {
+      if (e instanceof NoTerminal) throw new AuthError(`could not read ${what} for ${where}: ${e.message}`)
+      throw e
+    }
   }
 }

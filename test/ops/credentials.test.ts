@@ -6,13 +6,14 @@
  * No secret may appear on stderr.
  */
 import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { gitAsync, git } from '../fixtures/git.js'
+import { gitAsync, git, pinnedEnv } from '../fixtures/git.js'
 import { makeRichRepo } from '../fixtures/repos.js'
 import { serveRepos } from '../fixtures/served.js'
 import { startGitServer, startRedirectServer, type GitServer, type RecordedRequest } from '../fixtures/server.js'
-import { tsgit } from '../fixtures/tsgit.js'
+import { childResult, textResult, tsgit, TSGIT_COMMAND, type TsgitResult } from '../fixtures/tsgit.js'
 
 const PASSWORD = 'sEcr3t-pw'
 const BASIC = `Basic ${Buffer.from(`u:${PASSWORD}`).toString('base64')}`
@@ -264,4 +265,43 @@ t.test('a later command\'s lazy fetch asks the helper once too', async (t) => {
   t.ok(since(auth, first).some((q) => q.command === 'fetch' && q.status === 200), 'the blobs came by lazy fetch')
   firstContactOnly(t, since(auth, first))
   t.same(actions(h.log), ['get', 'store', 'get', 'store'], 'one get and one store for the checkout')
+})
+
+/**
+ * Runs `argv` (tsgit or git) on a terminal of its own (util-linux script(1) makes one),
+ * typing `answers[i]` once the output shows `prompts[i]`; returns what the terminal showed.
+ */
+async function onTerminal(argv: string[], prompts: string[], answers: string[]): Promise<TsgitResult> {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')
+  const child = spawn('script', ['-qfec', quoted, '/dev/null'], { env: pinnedEnv({ GIT_TERMINAL_PROMPT: '1' }) })
+  let shown = ''
+  let step = 0
+  child.stdout.on('data', (b: Buffer) => {
+    shown += b.toString('utf8')
+    while (step < prompts.length && shown.includes(prompts[step] as string)) child.stdin.write(`${answers[step++] as string}\n`)
+  })
+  const r = textResult(await childResult(child))
+  return { ...r, stdout: shown }
+}
+
+const hasScript = existsSync('/usr/bin/script')
+
+t.test('on a terminal: git\'s prompts, the user name echoed, the password not', { skip: hasScript ? false : 'no script(1) to make a terminal' }, async (t) => {
+  const prompts = [`Username for '${auth.origin}': `, `Password for '${auth.origin.replace('http://', 'http://u@')}': `]
+  const ours = await onTerminal([TSGIT_COMMAND, 'clone', '-q', auth.url('rich.git'), served.dest()], prompts, ['u', PASSWORD])
+  t.equal(ours.status, 0, ours.stdout)
+  const theirs = await onTerminal(['git', 'clone', '-q', auth.url('rich.git'), served.dest()], prompts, ['u', PASSWORD])
+  t.equal(theirs.status, 0, theirs.stdout)
+  t.equal(ours.stdout, theirs.stdout, 'the terminal shows what git shows')
+  t.equal(ours.stdout, `${prompts[0]}u\r\n${prompts[1]}\r\n`)
+  noSecret(t, ours.stdout)
+})
+
+t.test('no controlling terminal (setsid): git\'s "No such device or address"', { skip: existsSync('/usr/bin/setsid') ? false : 'no setsid(1)' }, async (t) => {
+  const run = async (argv: string[]): Promise<TsgitResult> => textResult(await childResult(spawn('setsid', ['-w', ...argv], { env: pinnedEnv({ GIT_TERMINAL_PROMPT: '1' }) })))
+  const ours = await run([TSGIT_COMMAND, 'clone', '-q', auth.url('rich.git'), served.dest()])
+  const theirs = await run(['git', 'clone', '-q', auth.url('rich.git'), served.dest()])
+  t.equal(ours.status, 128)
+  t.equal(ours.stderr, theirs.stderr)
+  t.equal(ours.stderr, `fatal: could not read Username for '${auth.origin}': No such device or address\n`)
 })
