@@ -305,3 +305,18 @@ t.test('no controlling terminal (setsid): git\'s "No such device or address"', {
   t.equal(ours.stderr, theirs.stderr)
   t.equal(ours.stderr, `fatal: could not read Username for '${auth.origin}': No such device or address\n`)
 })
+
+t.test('fetch asks too; an empty credential.helper clears the helpers before it', async (t) => {
+  const d = served.dest()
+  t.equal((await tsgit(['clone', '-q', auth.url('rich.git').replace('http://', `http://u:${PASSWORD}@`), d])).status, 0)
+  git(['-C', d, 'remote', 'set-url', 'origin', auth.url('rich.git')])
+  const cleared = helperScript('username=wrong\npassword=wrong\n')
+  const h = helperScript(`username=u\npassword=${PASSWORD}\n`)
+  const first = auth.requests.length
+  const r = await tsgit(['-c', `credential.helper=${cleared.path}`, '-c', 'credential.helper=', '-c', `credential.helper=${h.path}`, '-C', d, 'fetch', '-q', 'origin'])
+  t.equal(r.status, 0, r.stderr)
+  noSecret(t, r.stderr)
+  t.same(actions(cleared.log), [], 'the cleared helper was not run')
+  t.same(actions(h.log), ['get', 'store'])
+  firstContactOnly(t, since(auth, first))
+})
