@@ -140,9 +140,17 @@ export class CredentialSource {
     if (this.jar.firstRefusal(c)) await this.tell('erase', c)
   }
 
+  /** The request for a helper; a newline in a field is refused with git's warning and words. */
+  private encode(c: Credential): string {
+    for (const key of ['username', 'password', 'host', 'path'] as const) {
+      if (c[key]?.includes('\n') === true) this.sink.warn(`url contains a newline in its ${key} component: ${this.settings.shown}`)
+    }
+    return encodeCredential(c, this.settings.shown)
+  }
+
   private async tell(action: 'store' | 'erase', c: BasicCredential): Promise<void> {
     if (this.settings.helpers.length === 0) return
-    const input = encodeCredential({ ...this.settings.asked, ...c }, this.settings.shown)
+    const input = this.encode({ ...this.settings.asked, ...c })
     for (const h of this.settings.helpers) await run(helperCommand(h, action), [], input, this.settings.env, true)
   }
 
@@ -150,7 +158,7 @@ export class CredentialSource {
     const asked = this.settings.asked
     let username = asked.username
     let password: string | undefined
-    const input = encodeCredential(asked, this.settings.shown)
+    const input = this.encode(asked)
     let quit = false
     for (const h of this.settings.helpers) {
       const r = await run(helperCommand(h, 'get'), [], input, this.settings.env, true)

@@ -156,6 +156,14 @@ t.test('askpass: GIT_ASKPASS, else core.askPass, else SSH_ASKPASS, with git\'s p
   const ssh = script('askpass-ssh')
   t.equal((await tsgit(['clone', '-q', auth.url('rich.git'), served.dest()], { env: { SSH_ASKPASS: ssh.path } })).status, 0, 'SSH_ASKPASS last')
   t.ok(existsSync(core.log) && existsSync(ssh.log))
+  // credential.<url>.username: only the password is asked for, of the user named
+  const named = script('askpass-named-tsgit')
+  const namedGit = script('askpass-named-git')
+  const username = ['-c', `credential.${auth.origin}.username=u`]
+  t.equal((await tsgit([...username, 'clone', '-q', auth.url('rich.git'), served.dest()], { env: { GIT_ASKPASS: named.path } })).status, 0)
+  t.equal((await gitAsync([...username, 'clone', '-q', auth.url('rich.git'), served.dest()], { env: { GIT_ASKPASS: namedGit.path } })).status, 0)
+  t.equal(readFileSync(named.log, 'utf8'), readFileSync(namedGit.log, 'utf8'))
+  t.equal(readFileSync(named.log, 'utf8'), `Password for '${auth.origin.replace('http://', 'http://u@')}': \n`)
 })
 
 t.test('hostile URLs and answers', async (t) => {
@@ -164,6 +172,7 @@ t.test('hostile URLs and answers', async (t) => {
     const u = auth.url('rich.git').replace('http://', 'http://u%0ahost=evil.example@')
     const r = await tsgit(['-c', `credential.helper=${h.path}`, 'clone', '-q', u, served.dest()])
     t.equal(r.status, 128)
+    t.match(r.stderr, /^warning: url contains a newline in its username component: http:\/\/u%0ahost/m)
     t.match(r.stderr, /^fatal: credential url cannot be parsed: /m)
     t.same(actions(h.log), [], 'the helper was not run')
   })
