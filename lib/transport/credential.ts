@@ -41,6 +41,7 @@ export class CredentialJar {
   private readonly kept = new Map<string, BasicCredential>()
   private readonly stored = new Set<string>()
   private readonly erased = new Set<string>()
+  private readonly pending = new Map<string, Promise<BasicCredential>>()
   /** True the first time `value` is said to have worked: the helpers store it once per command. */
   firstSuccess(value: BasicCredential): boolean {
     return once(this.stored, value)
@@ -52,11 +53,23 @@ export class CredentialJar {
   get(c: Credential): BasicCredential | undefined {
     return this.kept.get(jarKey(c))
   }
-  set(c: Credential, value: BasicCredential): void {
-    this.kept.set(jarKey(c), value)
-  }
   delete(c: Credential): void {
     this.kept.delete(jarKey(c))
+  }
+  /** What `ask` obtains for `c`, kept; while it runs, every caller waits for the same answer. */
+  asking(c: Credential, ask: () => Promise<BasicCredential>): Promise<BasicCredential> {
+    const key = jarKey(c)
+    let pending = this.pending.get(key)
+    if (pending === undefined) {
+      pending = ask().then(
+        (value) => {
+          this.kept.set(key, value)
+          return value
+        },
+      ).finally(() => this.pending.delete(key))
+      this.pending.set(key, pending)
+    }
+    return pending
   }
 }
 
@@ -96,7 +109,6 @@ export class CredentialSource {
   private readonly jar: CredentialJar
   private readonly sink: ProgressSink
   private readonly fromUrl: BasicCredential | undefined
-  private filling: Promise<BasicCredential> | undefined
 
   constructor(settings: CredentialSettings, jar: CredentialJar, urlPassword?: string) {
     this.settings = settings
@@ -111,22 +123,11 @@ export class CredentialSource {
     return this.fromUrl ?? this.jar.get(this.settings.asked)
   }
 
-  /** After a 401 to a request sent without credentials: asks once, however many requests wait. */
+  /** After a 401 to a request sent without credentials: asks once, however many requests (and transports of the command) wait. */
   fill(): Promise<BasicCredential> {
     const have = this.current()
     if (have !== undefined) return Promise.resolve(have)
-    this.filling ??= this.ask().then(
-      (c) => {
-        this.jar.set(this.settings.asked, c)
-        this.filling = undefined
-        return c
-      },
-      (e: unknown) => {
-        this.filling = undefined
-        throw e
-      },
-    )
-    return this.filling
+    return this.jar.asking(this.settings.asked, () => this.ask())
   }
 
   /** A request with `c` succeeded: the helpers store it (once per command). */
