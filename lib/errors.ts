@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'E_USAGE' | 'E_PKTLINE' | 'E_PROTOCOL' | 'E_REMOTE' | 'E_TRANSPORT' | 'E_AUTH'
   | 'E_PACK' | 'E_BUNDLE' | 'E_BUNDLE_LIST' | 'E_OBJECT_FORMAT' | 'E_MISSING_OBJECT'
   | 'E_CONFIG' | 'E_REF' | 'E_LOCK' | 'E_UNSAFE_PATH' | 'E_REPOSITORY' | 'E_INTERRUPTED'
+  // lib/transport
+  | 'E_CREDENTIAL'
   // lib/odb
   | 'E_CORRUPT'
   // lib/worktree
@@ -26,6 +28,7 @@ export type ErrorCode =
   | 'E_REMOTE_CONFIG' | 'E_NO_REMOTE' | 'E_NO_REMOTE_REF' | 'E_REFSPEC' | 'E_FETCH_CHECKED_OUT'
   | 'E_NO_PACK' | 'E_CONNECTIVITY' | 'E_PACKFILE_URI' | 'E_RESUME_STATE' | 'E_CLONE_KEPT'
   | 'E_USAGE_BUNDLE' | 'E_CHECKOUT_PATHS' | 'E_INVALID_REFERENCE' | 'E_CONFIG_COMMAND'
+  | 'E_CREDENTIALS_IN_URL'
   // lib/cli
   | 'E_DEPTH' | 'E_TOO_MANY_REFERENCES'
 

@@ -42,6 +42,7 @@ import { uriProtocols } from './packfile-uris.js'
 import { checkTips } from './receive.js'
 import { NOT_OUR_REF, openSessionAndListRefs, packThreads, remoteStillHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
+import type { CredentialJar } from '../transport/index.js'
 
 export interface CloneContext {
   cwd: string
@@ -50,6 +51,8 @@ export interface CloneContext {
   signal?: AbortSignal
   /** `tsgit -c key=value clone …`: applies to this run only. */
   configOverrides?: string[]
+  /** Credentials obtained so far by this command (clone makes one when none is given). */
+  credentials?: CredentialJar
 }
 
 export interface CloneResult {
@@ -184,7 +187,7 @@ class Attempt {
   }
 
   transportOptions(): ReturnType<typeof transportOptionsFromConfig> {
-    return transportOptionsFromConfig(this.repo.config, this.state.origin, this.ctx.env, this.ctx.sink, this.ctx.signal)
+    return transportOptionsFromConfig(this.repo.config, { name: this.state.origin, url: this.state.url }, this.ctx)
   }
 
   private get packDir(): string {

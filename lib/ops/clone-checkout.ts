@@ -28,7 +28,7 @@ export interface CloneCheckoutContext {
 /** Checks out `head` (a commit or a tag of one); the files written. `sparse`: clone --sparse, its pattern file written already. */
 export async function checkoutClone(c: CloneCheckoutContext, head: Oid, opts: { partial: boolean; resuming: boolean; sparse?: boolean }): Promise<number> {
   const { repo, store, ctx } = c
-  if (opts.partial) store.setFetcher(new LazyFetcher({ config: repo.config, store, env: ctx.env, sink: ctx.sink, signal: ctx.signal }))
+  if (opts.partial) store.setFetcher(new LazyFetcher({ config: repo.config, store, env: ctx.env, sink: ctx.sink, signal: ctx.signal, credentials: ctx.credentials }))
   let files: number
   try {
     const commitOid = await peelToCommit(store, head)

@@ -19,7 +19,7 @@ import { hasCloneState, readCloneState, writeCloneRequest, type CloneRequest } f
 import { ConfigFile } from '../repo/config.js'
 import { loadConfig } from '../repo/config-load.js'
 import { initRepository, Repository } from '../repo/repository.js'
-import { parseRemoteUrl } from '../transport/index.js'
+import { CredentialJar, parseRemoteUrl } from '../transport/index.js'
 import { attemptClone, type CloneContext, type CloneJob, type CloneResult, type FirstContact } from './clone-attempt.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
 import { openSessionAndListRefs } from './remote-session.js'
@@ -193,7 +193,9 @@ function differences(a: CloneRequest, b: CloneRequest): string[] {
   return keys.filter((k) => a[k] !== b[k]).map((k) => `${k} ${JSON.stringify(a[k] ?? null)} (not ${JSON.stringify(b[k] ?? null)})`)
 }
 
-export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<CloneResult> {
+export async function clone(given: CloneContext, opts: CloneOptions): Promise<CloneResult> {
+  // one jar for every try and the lazy fetches of the checkout: helpers are asked once
+  const ctx: CloneContext = { ...given, credentials: given.credentials ?? new CredentialJar() }
   const bare = opts.bare ?? false
   const origin = opts.origin ?? 'origin'
   const tags = opts.tags ?? true
@@ -255,7 +257,7 @@ export async function clone(ctx: CloneContext, opts: CloneOptions): Promise<Clon
     setUp(planned)
     const config = await loadConfig({ gitDir, env: ctx.env, cliConfig: ctx.configOverrides, localFile: planned })
     const tries = { ...retrySettings(opts.retries, config), dest }
-    const transportOptions = transportOptionsFromConfig(config, origin, ctx.env, ctx.sink, ctx.signal)
+    const transportOptions = transportOptionsFromConfig(config, { name: origin, url: request.url }, ctx)
     const first: FirstContact = {
       // the recorded URL: a local path resolved against ctx.cwd (tsgit -C), as every later try uses it
       opened: openSessionAndListRefs(request.url, transportOptions, { refPrefixes: tags ? ['HEAD', 'refs/heads/', 'refs/tags/'] : ['HEAD', 'refs/heads/'] }),
@@ -282,7 +284,8 @@ export interface CloneResumeOptions {
 }
 
 /** tsgit clone-resume <dir>: finishes a clone that stopped short, from what it recorded. */
-export async function cloneResume(ctx: CloneContext, opts: CloneResumeOptions): Promise<CloneResult> {
+export async function cloneResume(given: CloneContext, opts: CloneResumeOptions): Promise<CloneResult> {
+  const ctx: CloneContext = { ...given, credentials: given.credentials ?? new CredentialJar() }
   const destPath = resolve(ctx.cwd, opts.directory)
   const st = statSync(destPath, { throwIfNoEntry: false })
   if (st === undefined || !st.isDirectory()) throw new RepositoryError(`'${opts.directory}' is not a directory`)

@@ -185,7 +185,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const tagSpec = specs.find((s) => s.src === 'refs/tags/*' && s.dst === 'refs/tags/*')
     const wanted = fromCli ? [...cliSpecs.flatMap((c) => (c.oid !== undefined ? [] : c.glob !== undefined ? [refspecPrefix(c.glob)] : nameCandidates(c.src))), ...(tagSpec !== undefined ? ['refs/tags/'] : [])] : specs.map(refspecPrefix)
     const prefixes = [...new Set([...wanted, ...(follow ? ['refs/tags/'] : [])])]
-    const transportOptions = transportOptionsFromConfig(config, name, ctx.env, ctx.sink, ctx.signal)
+    const transportOptions = transportOptionsFromConfig(config, { name, url }, { env: ctx.env, sink: ctx.sink, signal: ctx.signal })
     // Only object ids asked for: one prefix that lists next to nothing (none would list every ref).
     const listed = await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes.length > 0 ? prefixes : ['HEAD'] })
     session = listed.session

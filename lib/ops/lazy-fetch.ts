@@ -21,7 +21,7 @@ import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.j
 import { receive } from './receive.js'
 import { openSession, openSessionWith, packThreads, remoteHas, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
-import type { SpeculativeCommand, TransportOptions } from '../transport/index.js'
+import { CredentialJar, type SpeculativeCommand, type TransportOptions } from '../transport/index.js'
 
 export interface PromisorRemote {
   name: string
@@ -51,6 +51,8 @@ export interface LazyFetchContext {
   env: NodeJS.ProcessEnv
   sink: ProgressSink
   signal?: AbortSignal
+  /** Credentials this command obtained already (a clone's); else the fetcher keeps its own. */
+  credentials?: CredentialJar
 }
 
 export interface LazyFetchOptions {
@@ -96,12 +98,15 @@ export class LazyFetcher implements PromisorFetcher {
   private ahead: RequestAhead | undefined
   /** A session being opened by prepare(), by remote name. */
   private readonly opening = new Map<string, Promise<void>>()
+  private readonly options = new Map<string, TransportOptions>()
+  private readonly jar: CredentialJar
 
   constructor(
     private readonly ctx: LazyFetchContext,
     options: LazyFetchOptions = {},
   ) {
     this.maxRetries = options.maxRetries ?? 8
+    this.jar = ctx.credentials ?? new CredentialJar()
     // promisor.quiet: no progress from lazy fetches; warnings still show.
     this.quiet = ctx.config.getBool('promisor.quiet') === true
     this.sink = this.quiet ? { ...silentSink, warn: (m) => ctx.sink.warn(m) } : ctx.sink
@@ -234,9 +239,15 @@ export class LazyFetcher implements PromisorFetcher {
     })
   }
 
+  /** One set of options per remote for the fetcher's life: its credentials are asked for once, whatever the sessions and batches. */
   private transportOptions(remote: PromisorRemote): TransportOptions {
-    const { config, env, signal } = this.ctx
-    return transportOptionsFromConfig(config, remote.name, env, this.sink, signal)
+    let options = this.options.get(remote.name)
+    if (options === undefined) {
+      const { config, env, signal } = this.ctx
+      options = transportOptionsFromConfig(config, remote, { env, sink: this.sink, signal, credentials: this.jar })
+      this.options.set(remote.name, options)
+    }
+    return options
   }
 
   private async session(remote: PromisorRemote): Promise<RemoteSession> {

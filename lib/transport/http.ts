@@ -6,7 +6,7 @@
  *
  * Deviation: git sends credentials and http.extraHeader values to wherever a
  * redirect leads; we send them only to the origin (scheme, host, port) of the
- * configured URL.
+ * configured URL, and ask for credentials only when that origin answers 401.
  */
 import { readFileSync } from 'node:fs'
 import { retryableConnectError, type HttpClient, type HttpRequest, type HttpResponse, type TlsOptions } from './http-client.js'
@@ -20,6 +20,7 @@ import { chunksOf } from './chunks.js'
 import { resolveProxyEnv, withScheme } from './proxy.js'
 import { downloadUri, redirectTarget, REDIRECT_STATUSES, type Download, type ResumeFrom } from './download.js'
 import type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
+import type { BasicCredential } from './credential.js'
 import type { RemoteUrl } from './url.js'
 
 const SERVICE = 'git-upload-pack'
@@ -125,8 +126,21 @@ export class HttpTransport implements Transport {
     return this.base
   }
 
-  private headersFor(url: URL, extra: Record<string, string>): Record<string, string> {
-    return { 'Git-Protocol': 'version=2', ...extra, ...this.credentialHeaders(url) }
+  private headersFor(url: URL, extra: Record<string, string>, auth: BasicCredential | undefined): Record<string, string> {
+    return { 'Git-Protocol': 'version=2', ...extra, ...this.credentialHeaders(url, auth) }
+  }
+
+  /**
+   * The credentials a request to `url` carries: only for the configured URL's own origin.
+   * With a credential source (credential.ts), what it has obtained so far (nothing before
+   * the first 401 unless the URL holds a password); without one, the URL's userinfo.
+   */
+  private authFor(url: URL): BasicCredential | undefined {
+    if (url.origin !== this.originalOrigin) return undefined
+    const source = this.options.credentials
+    if (source !== undefined) return source.current()
+    if (this.remote.username === undefined) return undefined
+    return { username: this.remote.username, password: this.remote.password ?? '' }
   }
 
   /**
@@ -134,14 +148,11 @@ export class HttpTransport implements Transport {
    * credentials and http.extraHeader values: never for a redirect target or a packfile
    * URI elsewhere.
    */
-  private credentialHeaders(url: URL): Record<string, string> {
+  private credentialHeaders(url: URL, auth: BasicCredential | undefined): Record<string, string> {
     const headers: Record<string, string> = {}
     if (this.options.userAgent !== undefined) headers['User-Agent'] = this.options.userAgent
     if (url.origin === this.originalOrigin) {
-      if (this.remote.username !== undefined) {
-        const token = Buffer.from(`${this.remote.username}:${this.remote.password ?? ''}`, 'utf8').toString('base64')
-        headers['Authorization'] = `Basic ${token}`
-      }
+      if (auth !== undefined) headers['Authorization'] = `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}`
       for (const line of this.options.extraHeaders ?? []) {
         const h = parseExtraHeader(line)
         if (h === undefined) {
@@ -154,11 +165,47 @@ export class HttpTransport implements Transport {
     return headers
   }
 
+  /** git's words, naming the URL without any userinfo. */
+  private authFailed(): AuthError {
+    return new AuthError(`Authentication failed for '${this.remote.baseUrl}/'`)
+  }
+
+  /**
+   * One request, and on a 401 from the configured origin the credential dance of
+   * gitcredentials(7): sent without credentials, ask for them and send it again; sent
+   * with credentials, they are wrong: erase them and fail. Credentials that got an
+   * answer are stored.
+   */
+  private async exchange(url: URL, method: 'GET' | 'POST', extra: Record<string, string>, body?: Buffer, signal = this.options.signal): Promise<HttpResponse> {
+    const source = this.options.credentials
+    const used = this.authFor(url)
+    const res = await this.send(url, method, this.headersFor(url, extra, used), body, signal)
+    if (source === undefined || url.origin !== this.originalOrigin) return res
+    if (res.statusCode !== 401) {
+      if (used !== undefined && res.statusCode >= 200 && res.statusCode < 300) await source.approve(used)
+      return res
+    }
+    await res.dump()
+    if (used !== undefined) {
+      await source.reject(used)
+      throw this.authFailed()
+    }
+    const got = await source.fill()
+    const again = await this.send(url, method, this.headersFor(url, extra, got), body, signal)
+    if (again.statusCode === 401) {
+      await again.dump()
+      await source.reject(got)
+      throw this.authFailed()
+    }
+    if (again.statusCode >= 200 && again.statusCode < 300) await source.approve(got)
+    return again
+  }
+
   /** Downloads a packfile URI the server sent (download.ts), on this transport's connections. */
   download(uri: string, schemes: readonly string[], resume?: ResumeFrom): Promise<Download> {
     this.client ??= makeClient(this.options, this.tls)
     const client = this.client
-    return downloadUri(uri, { client, schemes, headersFor: (url) => this.credentialHeaders(url), ...(this.options.signal ? { signal: this.options.signal } : {}) }, resume)
+    return downloadUri(uri, { client, schemes, headersFor: (url) => this.credentialHeaders(url, this.authFor(url)), ...(this.options.signal ? { signal: this.options.signal } : {}) }, resume)
   }
 
   private async send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body?: Buffer, signal = this.options.signal): Promise<HttpResponse> {
@@ -177,7 +224,7 @@ export class HttpTransport implements Transport {
   private async failStatus(res: HttpResponse): Promise<never> {
     await res.dump()
     const code = res.statusCode
-    if (code === 401 || code === 403) throw new AuthError(`Authentication failed for '${this.displayUrl}'`)
+    if (code === 401 || code === 403) throw this.authFailed()
     if (code === 404) throw new TransportError(`repository '${this.displayUrl}' not found`, { retryable: false })
     throw new TransportError(`unable to access '${this.displayUrl}': The requested URL returned error: ${code}`, { retryable: code >= 500 || code === 429 })
   }
@@ -221,7 +268,7 @@ export class HttpTransport implements Transport {
     let url = new URL(this.base + INFO_REFS_SUFFIX)
     let res: HttpResponse | undefined
     for (let hops = 0; ; hops++) {
-      res = await this.send(url, 'GET', this.headersFor(url, { Accept: '*/*', Pragma: 'no-cache' }))
+      res = await this.exchange(url, 'GET', { Accept: '*/*', Pragma: 'no-cache' })
       if (!REDIRECT_STATUSES.has(res.statusCode)) break
       const location = headerValue(res.headers, 'location')
       await res.dump()
@@ -256,8 +303,7 @@ export class HttpTransport implements Transport {
 
   private async post(base: string, requestBody: Buffer, signal: AbortSignal | undefined): Promise<PktLineReader> {
     const url = new URL(`${base}/${SERVICE}`)
-    const headers = this.headersFor(url, { 'Content-Type': REQUEST_TYPE, Accept: RESULT_TYPE })
-    const res = await this.send(url, 'POST', headers, requestBody, signal)
+    const res = await this.exchange(url, 'POST', { 'Content-Type': REQUEST_TYPE, Accept: RESULT_TYPE }, requestBody, signal)
     if (res.statusCode < 200 || res.statusCode >= 300) return this.failStatus(res)
     this.checkType(res, RESULT_TYPE, 'result')
     return this.readerFor(res)

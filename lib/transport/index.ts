@@ -8,6 +8,7 @@ import { parseRemoteUrl } from './url.js'
 export type { SpeculativeCommand, Transport, TransportOptions } from './types.js'
 export type { Download, ResumeFrom } from './download.js'
 export { parseRemoteUrl, type RemoteUrl } from './url.js'
+export { CredentialJar, CredentialSource, type CredentialSettings } from './credential.js'
 
 /** Nothing is contacted until handshake(). */
 export function openTransport(url: string, options: TransportOptions): Transport {

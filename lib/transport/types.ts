@@ -5,6 +5,7 @@
 import type { ProgressSink } from '../events.js'
 import type { PktLineReader } from '../pktline/pktline.js'
 import type { Download, ResumeFrom } from './download.js'
+import type { CredentialSource } from './credential.js'
 
 export interface Transport {
   /** The remote URL with any password removed (safe to print). */
@@ -51,6 +52,11 @@ export interface TransportOptions {
   proxy?: string
   /** http.extraHeader values ("Name: value"); sent ONLY to the origin (scheme+host+port) of the URL they were configured for, never to a redirect target on another origin. */
   extraHeaders?: string[]
+  /**
+   * Where credentials come from after a 401 (credential helpers, askpass) and go after
+   * an answer (store) or a refusal (erase); without it the URL's userinfo is sent as is.
+   */
+  credentials?: CredentialSource
   /** User-Agent, e.g. "git/2.39.0 (tsgit/0.1.0)"-style; the caller passes it. */
   userAgent?: string
   /** ssh command: GIT_SSH_COMMAND, else core.sshCommand, else GIT_SSH, else "ssh" — the caller resolves config; the transport handles env fallbacks if the option is undefined. */

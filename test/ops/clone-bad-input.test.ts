@@ -279,12 +279,12 @@ t.test('404', async (t) => {
   assertCleanFailure(t, r, d, /repository '.*rich\.git' not found/)
 })
 
-t.test('401: no prompt (stdin is not a terminal), authentication failure named', async (t) => {
+t.test('401 with no helper and terminal prompts off: git\'s "could not read Username", nothing read from stdin', async (t) => {
   const authServer = await startGitServer({ root, auth: { username: 'u', password: 'p' } })
   t.teardown(() => authServer.close())
   const d = dest()
   const r = await tsgit(['clone', authServer.url('rich.git'), d], { input: 'u\np\n' })
-  assertCleanFailure(t, r, d, /Authentication failed for '.*rich\.git'/)
+  assertCleanFailure(t, r, d, new RegExp(`^fatal: could not read Username for '${authServer.origin.replace(/\./g, '\\.')}': terminal prompts disabled$`))
   t.equal(authServer.requests.filter((q) => q.headers.authorization !== undefined).length, 0, 'no credentials were invented or read from stdin')
 })
 

@@ -175,6 +175,23 @@ t.test('credentials and http.extraHeader go to the remote, not to a packfile URI
   t.equal(toCdn[0]?.headers['x-token'], undefined, 'no http.extraHeader to the CDN')
 })
 
+t.test('credentials a helper gave for the remote do not go to a packfile URI on another host', async (t) => {
+  const authed = await startGitServer({
+    root: join(tmp.path, 'srv'),
+    auth: { username: 'u', password: 'helper-secret' },
+    config: { 'uploadpack.allowSidebandAll': 'true', 'uploadpack.blobPackfileUri': `${blob} ${packHash} ${cdnOrigin}/blob.pack` },
+  })
+  servers.push(authed)
+  const cdnSince = cdnRequests.length
+  const d = join(tmp.path, 'creds-helper')
+  const r = await tsgit(['clone', '-q', '-c', 'fetch.uriProtocols=http', '-c', 'credential.helper=!f() { echo username=u; echo password=helper-secret; }; f', authed.url('repo.git'), d])
+  t.equal(r.status, 0, r.stderr)
+  t.ok(authed.requests.some((q) => q.command === 'fetch' && typeof q.headers.authorization === 'string' && q.status === 200), 'the remote got them')
+  const toCdn = cdnRequests.slice(cdnSince)
+  t.equal(toCdn.length, 1, 'the pack came from the CDN')
+  t.equal(toCdn[0]?.headers.authorization, undefined, 'no Authorization to the CDN')
+})
+
 t.test('a redirect of the URI is followed within the allowed protocols', async (t) => {
   const s = await serverNaming(`${cdnOrigin}/redirect/blob.pack`)
   const d = join(tmp.path, 'redirected')

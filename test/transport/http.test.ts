@@ -86,7 +86,7 @@ t.test('401 is an AuthError; matching credentials in the URL get through', async
     const anon = openTransport(server.url('rich.git'), {})
     const err = await anon.handshake().catch((e: unknown) => e)
     t.ok(err instanceof AuthError, 'AuthError')
-    t.equal((err as Error).message, `Authentication failed for '${server.url('rich.git')}'`)
+    t.equal((err as Error).message, `Authentication failed for '${server.url('rich.git')}/'`)
     await anon.close()
 
     const wrong = openTransport(server.url('rich.git').replace('//', '//alice:nope@'), {})
