@@ -10,16 +10,19 @@
  *
  * In a shallow repository the shallow commits are sent (`shallow` lines), so nothing
  * past them comes back, and $GIT_DIR/shallow takes the boundary the server reports.
+ * --depth, --deepen, --unshallow, --shallow-since and --shallow-exclude move that
+ * boundary as git's do (every tip wanted again, even one that is here: the server draws
+ * the new boundary from them). --filter makes the remote a promisor remote, as git's
+ * fetch does; --refetch asks for everything with no haves.
  *
- * Not yet: --depth, more than one round
- * of negotiation (the tips are the haves: a remote that does not know them sends more
- * than it needs to).
+ * Not yet: more than one round of negotiation (the tips are the haves: a remote that
+ * does not know them sends more than it needs to).
  */
 import { join } from 'node:path'
 import { MissingObjectError, TsgitError, UsageError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
-import { filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs } from '../protocol/index.js'
+import { filterToConfig, filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs } from '../protocol/index.js'
 import { writeFileAtomic } from '../repo/lock.js'
 import { isValidRefName, type RefIdent, type RefStore } from '../repo/refs.js'
 import { mapRefspec, refspecPrefix } from '../repo/refspec.js'
@@ -28,6 +31,7 @@ import { committerIdent } from './ident.js'
 import { mapCliRefs, mapRefs, nameCandidates, opportunistic, parseCliRefspec, remoteRefspecs, type Mapping } from './fetch-refspecs.js'
 import { ConfigJournal } from './download-journal.js'
 import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
+import { registerPromisorRemote } from './promisor-config.js'
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
 import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
@@ -50,6 +54,22 @@ export interface FetchOptions {
   /** false: --no-tags; true: --tags; default: remote.<name>.tagOpt, else auto-follow. */
   tags?: boolean
   noProgress?: boolean
+  /** --depth=<n>: history cut to n commits below each tip fetched. */
+  depth?: number
+  /** --deepen=<n>: n more commits behind the current shallow boundary. */
+  deepen?: number
+  /** --unshallow: the whole history of a shallow repository. */
+  unshallow?: boolean
+  /** --shallow-since: history cut at this time (seconds since the epoch). */
+  shallowSince?: number
+  /** --shallow-exclude: history cut where it reaches these remote refs. */
+  shallowExclude?: readonly string[]
+  /** --filter=<spec>: a partial fetch; the remote becomes a promisor remote with this filter. */
+  filter?: string
+  /** --no-filter: no filter, whatever the remote's partialclonefilter says. */
+  noFilter?: boolean
+  /** --refetch: everything the refspecs name, as if nothing were here (no haves). */
+  refetch?: boolean
 }
 
 /** One line of git's fetch report. */
@@ -72,6 +92,33 @@ export interface FetchResult {
   rejected: number
   /** Objects received (0: nothing was fetched). */
   objects: number
+}
+
+/** git's INFINITE_DEPTH: what --unshallow asks for. */
+const INFINITE_DEPTH = 0x7fffffff
+
+/** The deepen arguments of the request, checked as git's fetch checks its options (its words). */
+function deepenArgs(opts: FetchOptions, shallow: boolean): Pick<FetchArgs, 'deepen' | 'deepenRelative' | 'deepenSince' | 'deepenNot'> | undefined {
+  let depth = opts.depth
+  if (opts.deepen !== undefined && opts.deepen !== 0) {
+    if (opts.deepen < 0) throw new TsgitError('E_DEPTH', 'negative depth in --deepen is not supported')
+    if (depth !== undefined) throw new TsgitError('E_DEPTH', "options '--deepen' and '--depth' cannot be used together")
+    depth = opts.deepen
+  }
+  if (opts.unshallow === true) {
+    if (depth !== undefined) throw new TsgitError('E_DEPTH', "options '--depth' and '--unshallow' cannot be used together")
+    if (!shallow) throw new TsgitError('E_DEPTH', '--unshallow on a complete repository does not make sense')
+    depth = INFINITE_DEPTH
+  }
+  if (depth !== undefined && !(Number.isSafeInteger(depth) && depth > 0)) throw new TsgitError('E_DEPTH', `depth ${depth} is not a positive number`)
+  const not = opts.shallowExclude ?? []
+  if (depth === undefined && opts.shallowSince === undefined && not.length === 0) return undefined
+  return {
+    ...(depth !== undefined ? { deepen: depth } : {}),
+    ...(opts.shallowSince !== undefined ? { deepenSince: opts.shallowSince } : {}),
+    ...(not.length > 0 ? { deepenNot: not } : {}),
+    ...(opts.deepen !== undefined && opts.deepen > 0 ? { deepenRelative: true } : {}),
+  }
 }
 
 /** The URL as git shows it in FETCH_HEAD and the report: no credentials, no trailing '/' or '.git'. */
@@ -164,6 +211,8 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
   let received: Received | undefined
   try {
     const config = repo.config
+    const deepen = deepenArgs(opts, repo.shallow.size > 0)
+    const filterGiven = opts.filter !== undefined && opts.noFilter !== true ? parseFilterSpec(opts.filter) : undefined
     const branch = await currentBranch((n) => repo.refs.readSymref(n))
     const name = opts.remote ?? (branch !== undefined ? config.getString(`branch.${branch}.remote`) : undefined) ?? 'origin'
     // Not a remote's name but a URL or a path: fetched from as such, with no configured
@@ -172,6 +221,9 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const byUrl = config.getString(`remote.${name}.url`) === undefined && /[/:]/.test(name)
     const url = byUrl ? name : config.getString(`remote.${name}.url`)
     if (url === undefined) throw new TsgitError('E_NO_REMOTE', `'${name}' does not appear to be a git repository`)
+    // --filter: the remote becomes a promisor remote before anything is fetched, as git's
+    // fetch registers it (a URL is no remote: nothing to register).
+    if (filterGiven !== undefined && !byUrl) await config.update((f) => registerPromisorRemote(f, name, filterToConfig(filterGiven)))
     const shown = shownUrl(url)
     const cliSpecs = (opts.refspecs !== undefined && opts.refspecs.length > 0 ? opts.refspecs : byUrl ? ['HEAD'] : []).map(parseCliRefspec)
     const fromCli = cliSpecs.length > 0
@@ -207,7 +259,9 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const candidates = follow ? listed.refs.filter((r) => r.oid !== undefined && r.name.startsWith('refs/tags/') && !mapped.has(r.name) && !local.has(r.name) && isValidRefName(r.name)) : []
 
     const wants = new Set<Oid>()
-    for (const m of mappings) if (!(await store.has(m.oid))) wants.add(m.oid)
+    // Deepening or refetching, every tip is wanted, here or not (git's fetch does the same).
+    const everyTip = deepen !== undefined || opts.refetch === true
+    for (const m of mappings) if (everyTip || !(await store.has(m.oid))) wants.add(m.oid)
     const wantedTips = new Set(wants)
     for (const t of candidates) {
       const target = t.peeled ?? (t.oid as Oid)
@@ -218,13 +272,15 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const promisor = config.getBool(`remote.${name}.promisor`) === true
     if (wants.size > 0) {
       const haves = new Set<Oid>()
-      for (const r of localRefs) {
+      for (const r of opts.refetch === true ? [] : localRefs) {
         if (haves.size >= 256) break
         if (await store.has(r.oid)) haves.add(r.oid)
       }
-      const filterSpec = promisor ? config.getString(`remote.${name}.partialclonefilter`) : undefined
-      const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
-      const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
+      // The filter given, else the promisor remote's own (git's fetch_one_setup_partial).
+      const configured = promisor && opts.noFilter !== true ? config.getString(`remote.${name}.partialclonefilter`) : undefined
+      const filterSpec = filterGiven ?? (configured !== undefined ? parseFilterSpec(configured) : undefined)
+      const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(filterSpec) : undefined
+      const promisorLines = promisor || filterGiven !== undefined ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
       const protocols = uriProtocols(config, ctx.sink)
       const args: FetchArgs = {
         wants: [...wants],
@@ -237,6 +293,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         ...(filter !== undefined ? { filter } : {}),
         // A shallow repository says where its history ends, so the server sends nothing past it.
         ...(repo.shallow.size > 0 ? { shallow: [...repo.shallow] } : {}),
+        ...deepen,
         ...packfileUriArgs(session.caps, protocols),
       }
       const uriArgs = args.packfileUriProtocols ?? []
@@ -260,7 +317,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         store.shallowChanged()
       }
       await checkTips(store, mappings.map((m) => ({ oid: m.oid, name: m.src })))
-      if (received.packs.length + received.alreadyHere.length > 1 && !promisor) await checkConnected(repo, store, [...wantedTips])
+      if (received.packs.length + received.alreadyHere.length > 1 && !promisor && filterGiven === undefined) await checkConnected(repo, store, [...wantedTips])
     }
     await session.transport.close()
     session = undefined

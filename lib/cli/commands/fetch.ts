@@ -1,7 +1,17 @@
 import type { Command } from 'commander'
-import { displayOptions, opContext, type CommandModule } from '../command.js'
+import { collect, displayOptions, opContext, type CommandModule } from '../command.js'
 import { commandIndex } from '../command-name.js'
+import { TsgitError } from '../../errors.js'
+import { parseApproxDate } from '../../ops/approxidate.js'
 import { fetch, type RefUpdate } from '../../ops/fetch.js'
+
+/** A count git's fetch reads with atoi-like strictness: digits only, else its words. */
+function count(value: unknown, what: (v: string) => string): number | undefined {
+  if (value === undefined) return undefined
+  const text = String(value)
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new TsgitError('E_DEPTH', what(text))
+  return Number(text)
+}
 
 /** git's report line: flag, summary in 17 columns, the remote ref in `width`, the local one, the reason. */
 export function reportLine(u: RefUpdate, width: number): string {
@@ -39,6 +49,16 @@ export const fetchCommand: CommandModule = {
       .option('-q, --quiet', 'be quiet')
       .option('--progress', 'show progress even when stderr is not a terminal')
       .option('--no-progress', 'do not show progress')
+      .option('--depth <depth>', 'cut the history to <depth> commits below each tip fetched')
+      .option('--deepen <depth>', '<depth> more commits of history behind the current shallow boundary')
+      .option('--unshallow', 'fetch the whole history of a shallow repository')
+      .option('--shallow-since <date>', 'cut the history at commits older than <date>')
+      .option('--shallow-exclude <ref>', 'cut the history where it reaches the remote\'s <ref> (repeatable)', collect)
+      .option('--update-shallow', 'accept commits the remote\'s own shallow history ends at (tsgit always does)')
+      .option('--filter <filter-spec>', 'partial fetch: leave out the objects the spec names; the remote becomes a promisor remote')
+      .option('--no-filter', 'fetch without a filter, whatever remote.<name>.partialclonefilter says')
+      .option('--refetch', 'fetch everything the refspecs name as if nothing were here (no haves)')
+      .option('--no-recurse-submodules', 'do not fetch submodules (tsgit never does)')
   },
   async exec(ctx, args, opts) {
     const [remote, ...refspecs] = args
@@ -46,11 +66,22 @@ export const fetchCommand: CommandModule = {
     const shownOptions = displayOptions(opts)
     const display = ctx.display(shownOptions)
     const tags = opts.tags === true ? true : opts.tags === false ? false : undefined
+    const depth = count(opts.depth, (v) => `depth ${v} is not a positive number`)
+    const deepen = count(opts.deepen, (v) => `depth ${v} is not a positive number`)
+    const shallowSince = typeof opts.shallowSince === 'string' ? parseApproxDate(opts.shallowSince) : undefined
+    const shallowExclude = (opts.shallowExclude as string[] | undefined) ?? []
     const r = await fetch(opContext(ctx, display), {
       ...(remote !== undefined ? { remote } : {}),
       refspecs,
       ...(tags !== undefined ? { tags } : {}),
       ...(typeof opts.prune === 'boolean' ? { prune: opts.prune } : {}),
+      ...(depth !== undefined ? { depth } : {}),
+      ...(deepen !== undefined ? { deepen } : {}),
+      ...(opts.unshallow === true ? { unshallow: true } : {}),
+      ...(shallowSince !== undefined ? { shallowSince } : {}),
+      ...(shallowExclude.length > 0 ? { shallowExclude } : {}),
+      ...(typeof opts.filter === 'string' ? { filter: opts.filter } : opts.filter === false ? { noFilter: true } : {}),
+      ...(opts.refetch === true ? { refetch: true } : {}),
       args: at === undefined ? [] : ctx.argv.slice(at + 1),
     })
     const shown = r.updates.filter((u) => u.flag !== '=')
