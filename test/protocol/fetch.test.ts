@@ -56,7 +56,7 @@ t.test('the shallow arguments in git 2.39 fetch-pack\'s order: shallow, deepen, 
   t.equal(
     req.toString(),
     '0012command=fetch\n0001' +
-      `0035shallow ${A}\n000ddeepen 2\n001bdeepen-since 1577836800\n0014deepen-not main\n001cdeepen-not refs/tags/v1\n0014deepen-relative\n0015filter blob:none\n0032want ${A}\n0009done\n0000`,
+      `0035shallow ${A}\n000ddeepen 2\n001cdeepen-since 1577836800\n0014deepen-not main\n001cdeepen-not refs/tags/v1\n0014deepen-relative\n0015filter blob:none\n0032want ${A}\n0009done\n0000`,
   )
   const none = await parseCapabilities(readerOf(pkts('version 2\n', 'fetch\n', '0000')))
   for (const extra of [{ deepenSince: 1 }, { deepenNot: ['main'] }, { deepenRelative: true }]) {
