@@ -27,7 +27,7 @@ export type ErrorCode =
   | 'E_NO_PACK' | 'E_CONNECTIVITY' | 'E_PACKFILE_URI' | 'E_RESUME_STATE' | 'E_CLONE_KEPT'
   | 'E_USAGE_BUNDLE' | 'E_CHECKOUT_PATHS' | 'E_INVALID_REFERENCE' | 'E_CONFIG_COMMAND'
   // lib/cli
-  | 'E_DEPTH' | 'E_TOO_MANY_REFERENCES'
+  | 'E_DEPTH' | 'E_TOO_MANY_REFERENCES' | 'E_USAGE_ALL'
 
 export interface TsgitErrorOptions {
   cause?: unknown
