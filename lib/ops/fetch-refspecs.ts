@@ -43,7 +43,7 @@ export function parseNegativeRefspec(raw: string): string | undefined {
   const body = raw.startsWith('+') ? raw.slice(1) : raw
   if (!body.startsWith('^')) return undefined
   const src = body.slice(1)
-  if (raw.startsWith('+') || src === '' || src.includes(':') || src.split('*').length > 2 || /^[0-9a-f]{40}$/.test(src)) throw new UsageError(`invalid refspec '${raw}'`)
+  if (raw.startsWith('+') || src === '' || src.includes(':') || src.split('*').length > 2 || /^[0-9a-f]{40}$/.test(src)) throw new TsgitError('E_REFSPEC', `invalid refspec '${raw}'`)
   return src
 }
 
