@@ -36,7 +36,7 @@ import { ConfigJournal } from './download-journal.js'
 import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
 import { registerPromisorRemote } from './promisor-config.js'
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
-import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
+import { openSession, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { RevWalk } from '../rev/commit-walk.js'
 import { transportOptionsFromConfig } from './transport-options.js'
@@ -262,8 +262,9 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const wanted = fromCli ? [...cliSpecs.flatMap((c) => (c.oid !== undefined ? [] : c.glob !== undefined ? [refspecPrefix(c.glob)] : nameCandidates(c.src))), ...(tagSpec !== undefined ? ['refs/tags/'] : [])] : specs.map(refspecPrefix)
     const prefixes = [...new Set([...wanted, ...(follow ? ['refs/tags/'] : [])])]
     const transportOptions = transportOptionsFromConfig(config, name, ctx.env, ctx.sink, ctx.signal)
-    // Only object ids asked for: one prefix that lists next to nothing (none would list every ref).
-    const listed = await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes.length > 0 ? prefixes : ['HEAD'] })
+    // Only object ids asked for, no tag to follow: no ref is listed, as git lists none.
+    const idsOnly = fromCli && cliSpecs.length > 0 && prefixes.length === 0
+    const listed = idsOnly ? { session: await openSession(url, transportOptions), refs: [] } : await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes.length > 0 ? prefixes : ['HEAD'] })
     session = listed.session
     // Negative refspecs take out what they match (a ref named by object id stays).
     const mappings = (fromCli ? [...mapCliRefs(cliSpecs, listed.refs), ...(tagSpec !== undefined ? mapRefs([tagSpec], listed.refs) : [])] : mapRefs(specs, listed.refs))

@@ -61,11 +61,18 @@ const fetchHead = (d: string): string => readFileSync(join(d, '.git', 'FETCH_HEA
 
 /** The same fetch by tsgit in `ours` and git in `theirs`, and what must come out the same. */
 async function sameStep(t: Test, ours: string, theirs: string, args: string[]): Promise<string[]> {
+  return (await step(t, ours, theirs, args)).fetch
+}
+
+/** sameStep, with the commands tsgit sent (ls-refs, fetch) and its fetch request's arguments. */
+async function step(t: Test, ours: string, theirs: string, args: string[]): Promise<{ commands: string[]; fetch: string[] }> {
   const what = `fetch ${args.join(' ')}`
   const since = srv.server.requests.length
   const r = await tsgit(['fetch', ...args], { cwd: ours })
   t.equal(r.status, 0, `${what}: ${r.stderr}`)
-  const request = srv.server.requests.slice(since).find((q) => q.command === 'fetch')?.args ?? []
+  const seen = srv.server.requests.slice(since)
+  const request = seen.find((q) => q.command === 'fetch')?.args ?? []
+  const commands = seen.flatMap((q) => (q.command !== undefined ? [q.command] : []))
   const g = await gitAsync(['fetch', ...args], { cwd: theirs })
   t.equal(r.stderr, g.stderr, `${what}: the same report`)
   t.equal(shallowFile(ours), shallowFile(theirs), `${what}: .git/shallow, byte for byte (or absent in both)`)
@@ -74,14 +81,15 @@ async function sameStep(t: Test, ours: string, theirs: string, args: string[]): 
   t.equal(fetchHead(ours), fetchHead(theirs), `${what}: FETCH_HEAD`)
   t.equal(configOf(ours), configOf(theirs), `${what}: the config`)
   t.equal(git(['fsck'], { cwd: ours, allowFail: true }).status, 0, `${what}: git fsck`)
-  return request
+  return { commands, fetch: request }
 }
 
 t.test('the fetch of actions/checkout, then --deepen, then --unshallow: step by step as git', async (t) => {
   const { ours, theirs } = initPair()
   const sha = tip()
   const line = ['--no-tags', '--prune', '--no-recurse-submodules', '--depth=1', '--filter=blob:none', 'origin', `+${sha}:refs/remotes/origin/main`]
-  const first = await sameStep(t, ours, theirs, line)
+  const { commands, fetch: first } = await step(t, ours, theirs, line)
+  t.same(commands, ['fetch'], 'no ls-refs: nothing to list for an object id with --no-tags, as git lists nothing')
   t.ok(first.includes('deepen 1') && first.includes('filter blob:none') && first.includes(`want ${sha}`), 'deepen 1, the filter, the object id wanted')
   t.notOk(first.some((a) => a.startsWith('have ')), 'nothing to offer')
   t.equal(shallowFile(ours), `${sha}\n`)
