@@ -35,6 +35,7 @@ import { excludedBy, mapCliRefs, mapRefs, nameCandidates, opportunistic, parseCl
 import { ConfigJournal } from './download-journal.js'
 import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
 import { registerPromisorRemote } from './promisor-config.js'
+import { deepenArgs } from './fetch-shallow.js'
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
 import { openSession, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
@@ -103,33 +104,6 @@ export interface FetchResult {
   objects: number
   /** --atomic, and an update was refused: no ref was written. */
   atomicFailed?: boolean
-}
-
-/** git's INFINITE_DEPTH: what --unshallow asks for. */
-const INFINITE_DEPTH = 0x7fffffff
-
-/** The deepen arguments of the request, checked as git's fetch checks its options (its words). */
-function deepenArgs(opts: FetchOptions, shallow: boolean): Pick<FetchArgs, 'deepen' | 'deepenRelative' | 'deepenSince' | 'deepenNot'> | undefined {
-  let depth = opts.depth
-  if (opts.deepen !== undefined && opts.deepen !== 0) {
-    if (opts.deepen < 0) throw new TsgitError('E_DEPTH', 'negative depth in --deepen is not supported')
-    if (depth !== undefined) throw new TsgitError('E_DEPTH', "options '--deepen' and '--depth' cannot be used together")
-    depth = opts.deepen
-  }
-  if (opts.unshallow === true) {
-    if (depth !== undefined) throw new TsgitError('E_DEPTH', "options '--depth' and '--unshallow' cannot be used together")
-    if (!shallow) throw new TsgitError('E_DEPTH', '--unshallow on a complete repository does not make sense')
-    depth = INFINITE_DEPTH
-  }
-  if (depth !== undefined && !(Number.isSafeInteger(depth) && depth > 0)) throw new TsgitError('E_DEPTH', `depth ${depth} is not a positive number`)
-  const not = opts.shallowExclude ?? []
-  if (depth === undefined && opts.shallowSince === undefined && not.length === 0) return undefined
-  return {
-    ...(depth !== undefined ? { deepen: depth } : {}),
-    ...(opts.shallowSince !== undefined ? { deepenSince: opts.shallowSince } : {}),
-    ...(not.length > 0 ? { deepenNot: not } : {}),
-    ...(opts.deepen !== undefined && opts.deepen > 0 ? { deepenRelative: true } : {}),
-  }
 }
 
 /** The URL as git shows it in FETCH_HEAD and the report: no credentials, no trailing '/' or '.git'. */

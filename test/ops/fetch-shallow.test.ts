@@ -9,6 +9,7 @@
 import t, { type Test } from 'tap'
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { deepenArgs } from '../../lib/ops/fetch-shallow.js'
 import { git, gitAsync } from '../fixtures/git.js'
 import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
@@ -194,4 +195,13 @@ t.test('--filter on a full clone makes the remote a promisor remote, as git; --n
     git(['reset', '-q', '--hard', 'HEAD~1'], { cwd: work })
     git(['push', '-q', '-f', join(srv.root, 'repo.git'), 'main'], { cwd: work })
   }
+})
+
+t.test('the deepen arguments each option makes', async (t) => {
+  t.equal(deepenArgs({}, true), undefined, 'none: the boundary stays')
+  t.same(deepenArgs({ depth: 3 }, false), { deepen: 3 })
+  t.same(deepenArgs({ deepen: 2 }, true), { deepen: 2, deepenRelative: true })
+  t.equal(deepenArgs({ deepen: 0 }, true), undefined, '--deepen=0 is nothing, as in git')
+  t.same(deepenArgs({ unshallow: true }, true), { deepen: 0x7fffffff })
+  t.same(deepenArgs({ shallowSince: 5, shallowExclude: ['a'] }, false), { deepenSince: 5, deepenNot: ['a'] })
 })
