@@ -58,6 +58,7 @@ const refsOf = (d: string): string => git(['for-each-ref', '--format=%(refname) 
 const logOf = (d: string): string => git(['log', '--format=%H', '--all'], { cwd: d }).stdout
 /** The config without the extensions.partialClone tsgit adds (a documented deviation). */
 const configOf = (d: string): string => readFileSync(join(d, '.git', 'config'), 'utf8').replace(/\[extensions\]\n\tpartialClone = origin\n/, '')
+const reflogOf = (d: string): string => git(['reflog', 'show', '--format=%H %gs', 'refs/remotes/origin/main'], { cwd: d, allowFail: true }).stdout
 const fetchHead = (d: string): string => readFileSync(join(d, '.git', 'FETCH_HEAD'), 'utf8')
 
 /** The same fetch by tsgit in `ours` and git in `theirs`, and what must come out the same. */
@@ -81,6 +82,7 @@ async function step(t: Test, ours: string, theirs: string, args: string[]): Prom
   t.equal(refsOf(ours), refsOf(theirs), `${what}: the refs`)
   t.equal(fetchHead(ours), fetchHead(theirs), `${what}: FETCH_HEAD`)
   t.equal(configOf(ours), configOf(theirs), `${what}: the config`)
+  t.equal(reflogOf(ours), reflogOf(theirs), `${what}: the reflog of origin/main`)
   t.equal(git(['fsck'], { cwd: ours, allowFail: true }).status, 0, `${what}: git fsck`)
   return { commands, fetch: request }
 }
