@@ -168,6 +168,18 @@ t.test('bad combinations: git\'s words and exit code', async (t) => {
   t.equal(shallowFile(ours), undefined, 'nothing was cut')
 })
 
+t.test('.git/shallow is written through its lock file: a held lock stops the fetch, as git', async (t) => {
+  const { ours, theirs } = await clonePair(['--depth=1'])
+  const before = shallowFile(ours)
+  for (const d of [ours, theirs]) writeFileSync(join(d, '.git', 'shallow.lock'), '')
+  const r = await tsgit(['fetch', '--deepen=1', 'origin'], { cwd: ours })
+  const g = await gitAsync(['fetch', '--deepen=1', 'origin'], { cwd: theirs, allowFail: true })
+  t.equal(r.status, 128)
+  t.equal(r.stderr.replace(ours, '<dir>'), g.stderr.replace(theirs, '<dir>'), 'git\'s words')
+  t.equal(shallowFile(ours), before, '.git/shallow as it was')
+  t.ok(existsSync(join(ours, '.git', 'shallow.lock')), 'the lock that was there is left alone')
+})
+
 t.test('--filter on a full clone makes the remote a promisor remote, as git; --no-filter; --refetch', async (t) => {
   const { ours, theirs } = await clonePair()
   writeFileSync(join(work, 'later'), 'a blob left on the server\n')
