@@ -30,7 +30,7 @@ export type ErrorCode =
   | 'E_USAGE_BUNDLE' | 'E_CHECKOUT_PATHS' | 'E_INVALID_REFERENCE' | 'E_CONFIG_COMMAND'
   | 'E_CREDENTIALS_IN_URL'
   // lib/cli
-  | 'E_DEPTH' | 'E_TOO_MANY_REFERENCES'
+  | 'E_DEPTH' | 'E_TOO_MANY_REFERENCES' | 'E_USAGE_ALL'
 
 export interface TsgitErrorOptions {
   cause?: unknown

@@ -25,7 +25,7 @@ import type { Oid } from '../oid.js'
 import { createResumablePackFile } from '../pack/indexer.js'
 import { parseFilterSpec, serverSupportsFilter, type FilterSpec, type RemoteRef } from '../protocol/index.js'
 import {
-  clearCloneState, downloadKeys, readCloneState, writeBundleApplied, writeClonePack, writeClonePhase, writeClonePlan,
+  clearCloneState, cutsHistory, downloadKeys, readCloneState, writeBundleApplied, writeClonePack, writeClonePhase, writeClonePlan,
   type ClonePlan, type CloneRequest, type CloneState,
 } from '../repo/clone-state.js'
 import type { ConfigFile } from '../repo/config.js'
@@ -214,7 +214,7 @@ class Attempt {
   }
 
   private singleBranch(): boolean {
-    return this.state.singleBranch ?? this.state.depth !== undefined
+    return this.state.singleBranch ?? cutsHistory(this.state)
   }
 
   /** Everything the clone's refs need, fetched and checked; then the refs. */

@@ -13,7 +13,7 @@ import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
 import { createResumablePackFile } from '../pack/indexer.js'
 import { filterToWire, serverSupportsFilter, type FetchArgs, type FilterSpec } from '../protocol/index.js'
-import { writeClonePack, type ClonePlan, type CloneRequest } from '../repo/clone-state.js'
+import { cutsHistory, writeClonePack, type ClonePlan, type CloneRequest } from '../repo/clone-state.js'
 import type { Repository } from '../repo/repository.js'
 import type { TransportOptions } from '../transport/index.js'
 import { fillMissing, type FillKind } from './clone-fill.js'
@@ -116,9 +116,11 @@ export class CloneObjects {
       includeTag: state.tags,
       ...(plan.partial && filter !== undefined ? { filter: filterToWire(filter) } : {}),
       ...(state.depth !== undefined ? { deepen: state.depth } : {}),
+      ...(state.shallowSince !== undefined ? { deepenSince: state.shallowSince } : {}),
+      ...(state.shallowExclude !== undefined && state.shallowExclude.length > 0 ? { deepenNot: state.shallowExclude } : {}),
     })
-    // A depth clone asks for its boundary again: no `shallow` lines of its own yet.
-    if (state.depth !== undefined) delete args.shallow
+    // A shallow clone asks for its boundary again: no `shallow` lines of its own yet.
+    if (cutsHistory(state)) delete args.shallow
     const received = await this.receive(args, file)
     // With packs from elsewhere, what was sent and what was downloaded must make a whole:
     // every object reachable from the tips (git checks this on every clone).

@@ -12,6 +12,7 @@ import type { ClonePlan, CloneRequest, PlannedRef } from '../repo/clone-state.js
 import type { ConfigFile } from '../repo/config.js'
 import type { Repository } from '../repo/repository.js'
 import { committerIdent } from './ident.js'
+import { registerPromisorRemote } from './promisor-config.js'
 
 export interface PlanOptions {
   /** -b/--branch */
@@ -105,12 +106,7 @@ export function writeRemoteConfig(f: ConfigFile, r: CloneRequest, plan: ClonePla
     f.add(`remote.${origin}.fetch`, refspec)
   }
   if (!r.tags) f.set(`remote.${origin}.tagOpt`, '--no-tags')
-  if (plan.partial && o.filter !== undefined) {
-    f.set('core.repositoryformatversion', '1')
-    f.set('extensions.partialClone', origin)
-    f.set(`remote.${origin}.promisor`, 'true')
-    f.set(`remote.${origin}.partialclonefilter`, filterToConfig(o.filter))
-  }
+  if (plan.partial && o.filter !== undefined) registerPromisorRemote(f, origin, filterToConfig(o.filter))
   // where git's clone --sparse has it: after the remote, before the branch
   if (r.sparse === true && !r.bare) f.set('extensions.worktreeConfig', 'true')
   if (!r.bare && plan.branch !== undefined && plan.detach === undefined) {

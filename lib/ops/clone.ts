@@ -44,6 +44,10 @@ export interface CloneOptions {
   noProgress?: boolean
   /** --depth: a shallow clone of the last `depth` commits of each wanted history (implies single-branch unless that is given). */
   depth?: number
+  /** --shallow-since, in seconds since the epoch (implies single-branch as --depth does). */
+  shallowSince?: number
+  /** --shallow-exclude: history stops where it reaches these remote refs (implies single-branch). */
+  shallowExclude?: string[]
   /** Tries after the first for a failure a retry may get past (--retries; default clone.retries, else 3). */
   retries?: number
   /** --bundle-uri: bundles (or a bundle list) to unbundle before the remote is asked. */
@@ -189,8 +193,9 @@ function unfinishedClone(destPath: string, bare: boolean): { request: CloneReque
 
 /** What differs between two requests for the same clone (for the message that refuses to mix them). */
 function differences(a: CloneRequest, b: CloneRequest): string[] {
-  const keys: (keyof CloneRequest)[] = ['url', 'bare', 'branch', 'filter', 'depth', 'singleBranch', 'tags', 'origin', 'sparse']
-  return keys.filter((k) => a[k] !== b[k]).map((k) => `${k} ${JSON.stringify(a[k] ?? null)} (not ${JSON.stringify(b[k] ?? null)})`)
+  const keys: (keyof CloneRequest)[] = ['url', 'bare', 'branch', 'filter', 'depth', 'shallowSince', 'shallowExclude', 'singleBranch', 'tags', 'origin', 'sparse']
+  const same = (x: unknown, y: unknown): boolean => JSON.stringify(x ?? null) === JSON.stringify(y ?? null)
+  return keys.filter((k) => !same(a[k], b[k])).map((k) => `${k} ${JSON.stringify(a[k] ?? null)} (not ${JSON.stringify(b[k] ?? null)})`)
 }
 
 export async function clone(given: CloneContext, opts: CloneOptions): Promise<CloneResult> {
@@ -201,7 +206,8 @@ export async function clone(given: CloneContext, opts: CloneOptions): Promise<Cl
   const tags = opts.tags ?? true
   if (opts.depth !== undefined && !(Number.isSafeInteger(opts.depth) && opts.depth > 0)) throw new UsageError(`depth ${opts.depth} is not a positive number`)
   // git's words: a bundle cannot be cut at a depth
-  if (opts.bundleUri !== undefined && opts.depth !== undefined) throw new TsgitError('E_USAGE_BUNDLE', '--bundle-uri is incompatible with --depth, --shallow-since, and --shallow-exclude')
+  const shallowExclude = opts.shallowExclude ?? []
+  if (opts.bundleUri !== undefined && (opts.depth !== undefined || opts.shallowSince !== undefined || shallowExclude.length > 0)) throw new TsgitError('E_USAGE_BUNDLE', '--bundle-uri is incompatible with --depth, --shallow-since, and --shallow-exclude')
   // git finds out only after the fetch, when its sparse-checkout init has no work tree
   if (opts.sparse === true && bare) throw new UsageError("options '--bare' and '--sparse' cannot be used together")
   // A bad filter spec is a usage error before anything touches the disk or the network.
@@ -218,6 +224,8 @@ export async function clone(given: CloneContext, opts: CloneOptions): Promise<Cl
     ...(opts.singleBranch !== undefined ? { singleBranch: opts.singleBranch } : {}),
     ...(filter !== undefined ? { filter: filterToConfig(filter) } : {}),
     ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+    ...(opts.shallowSince !== undefined ? { shallowSince: opts.shallowSince } : {}),
+    ...(shallowExclude.length > 0 ? { shallowExclude } : {}),
     ...(opts.bundleUri !== undefined ? { bundleUri: opts.bundleUri } : {}),
     ...(opts.sparse === true ? { sparse: true } : {}),
   }

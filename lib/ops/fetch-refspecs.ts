@@ -35,6 +35,23 @@ export interface CliRefspec {
   glob?: Refspec
 }
 
+/**
+ * A negative refspec (`^<ref>` or `^<glob>`): the remote refs it matches are not
+ * fetched. undefined when `raw` is not one; git's error for one with a destination or '+'.
+ */
+export function parseNegativeRefspec(raw: string): string | undefined {
+  const body = raw.startsWith('+') ? raw.slice(1) : raw
+  if (!body.startsWith('^')) return undefined
+  const src = body.slice(1)
+  if (raw.startsWith('+') || src === '' || src.includes(':') || src.split('*').length > 2 || /^[0-9a-f]{40}$/.test(src)) throw new TsgitError('E_REFSPEC', `invalid refspec '${raw}'`)
+  return src
+}
+
+/** Whether a negative refspec excludes the remote ref `name` (a full name, or a glob's match). */
+export function excludedBy(negatives: readonly string[], name: string): boolean {
+  return negatives.some((n) => (n.includes('*') ? mapRefspec(`${n}:${n}`, name, false) !== undefined : n === name))
+}
+
 /** git's ref_rev_parse_rules: where a short name is looked for among the remote's refs, in order. */
 export function nameCandidates(name: string): string[] {
   return name.startsWith('refs/') ? [name] : [name, `refs/${name}`, `refs/tags/${name}`, `refs/heads/${name}`, `refs/remotes/${name}`, `refs/remotes/${name}/HEAD`]
@@ -101,10 +118,16 @@ export function opportunistic(fetched: readonly Mapping[], specs: readonly Refsp
   return out
 }
 
-export function remoteRefspecs(config: ConfigReader, remote: string, tags: boolean | undefined): { specs: Refspec[]; follow: boolean } {
+export function remoteRefspecs(config: ConfigReader, remote: string, tags: boolean | undefined): { specs: Refspec[]; follow: boolean; negatives: string[] } {
   const specs: Refspec[] = []
+  const negatives: string[] = []
   for (const raw of config.getAll(`remote.${remote}.fetch`)) {
     if (raw === null) continue
+    const negative = parseNegativeRefspec(raw)
+    if (negative !== undefined) {
+      negatives.push(negative)
+      continue
+    }
     const spec = parseRefspec(raw)
     if (spec === undefined) throw new TsgitError('E_REFSPEC', `invalid refspec '${raw}' (remote.${remote}.fetch)`)
     specs.push(spec)
@@ -112,7 +135,7 @@ export function remoteRefspecs(config: ConfigReader, remote: string, tags: boole
   const tagOpt = config.getString(`remote.${remote}.tagOpt`)
   const mode = tags ?? (tagOpt === '--no-tags' ? false : tagOpt === '--tags' ? true : undefined)
   if (mode === true) specs.push({ force: false, src: 'refs/tags/*', dst: 'refs/tags/*', glob: true })
-  return { specs, follow: mode === undefined }
+  return { specs, follow: mode === undefined, negatives }
 }
 
 /** The remote refs the refspecs map, in refspec order then the server's. */

@@ -11,26 +11,35 @@
  *
  * In a shallow repository the shallow commits are sent (`shallow` lines), so nothing
  * past them comes back, and $GIT_DIR/shallow takes the boundary the server reports.
+ * --depth, --deepen, --unshallow, --shallow-since and --shallow-exclude move that
+ * boundary as git's do (every tip wanted again, even one that is here: the server draws
+ * the new boundary from them). --filter makes the remote a promisor remote, as git's
+ * fetch does; --refetch asks for everything with no haves.
  *
- * Not yet: --depth.
+ * Not yet: negotiation in a shallow repository (one request, the ref tips as haves).
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MissingObjectError, TsgitError, UsageError } from '../errors.js'
+import { MissingObjectError, TsgitError, UsageError, isNotFound } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
-import { filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs } from '../protocol/index.js'
+import { filterToConfig, filterToWire, parseFilterSpec, serverSupportsFilter, type FetchArgs } from '../protocol/index.js'
 import { writeFileAtomic } from '../repo/lock.js'
+import type { RefTransaction } from '../repo/ref-transaction.js'
 import { isValidRefName, type RefIdent, type RefStore } from '../repo/refs.js'
+import { Repository } from '../repo/repository.js'
 import { mapRefspec, refspecPrefix } from '../repo/refspec.js'
 import { worktreeHeads } from '../repo/worktrees.js'
 import { committerIdent } from './ident.js'
-import { mapCliRefs, mapRefs, nameCandidates, opportunistic, parseCliRefspec, remoteRefspecs, type Mapping } from './fetch-refspecs.js'
+import { excludedBy, mapCliRefs, mapRefs, nameCandidates, opportunistic, parseCliRefspec, parseNegativeRefspec, remoteRefspecs, type Mapping } from './fetch-refspecs.js'
 import { ConfigJournal } from './download-journal.js'
 import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
 import { promisorRemotes } from './lazy-fetch.js'
 import { negotiate } from './negotiate.js'
+import { registerPromisorRemote } from './promisor-config.js'
+import { deepenArgs } from './fetch-shallow.js'
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
-import { openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
+import { openSession, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { RevWalk } from '../rev/commit-walk.js'
 import { transportOptionsFromConfig } from './transport-options.js'
@@ -51,6 +60,28 @@ export interface FetchOptions {
   /** false: --no-tags; true: --tags; default: remote.<name>.tagOpt, else auto-follow. */
   tags?: boolean
   noProgress?: boolean
+  /** --depth=<n>: history cut to n commits below each tip fetched. */
+  depth?: number
+  /** --deepen=<n>: n more commits behind the current shallow boundary. */
+  deepen?: number
+  /** --unshallow: the whole history of a shallow repository. */
+  unshallow?: boolean
+  /** --shallow-since: history cut at this time (seconds since the epoch). */
+  shallowSince?: number
+  /** --shallow-exclude: history cut where it reaches these remote refs. */
+  shallowExclude?: readonly string[]
+  /** --filter=<spec>: a partial fetch; the remote becomes a promisor remote with this filter. */
+  filter?: string
+  /** --no-filter: no filter, whatever the remote's partialclonefilter says. */
+  noFilter?: boolean
+  /** --refetch: everything the refspecs name, as if nothing were here (no haves). */
+  refetch?: boolean
+  /** --dry-run: objects (and the shallow boundary) come in, no ref moves and FETCH_HEAD is not written, as git. */
+  dryRun?: boolean
+  /** --atomic: every ref update in one transaction; none when one is refused. */
+  atomic?: boolean
+  /** --append, and every remote after the first of --all: FETCH_HEAD is added to, not replaced. */
+  appendFetchHead?: boolean
 }
 
 /** One line of git's fetch report. */
@@ -73,6 +104,8 @@ export interface FetchResult {
   rejected: number
   /** Objects received (0: nothing was fetched). */
   objects: number
+  /** --atomic, and an update was refused: no ref was written. */
+  atomicFailed?: boolean
 }
 
 /** The URL as git shows it in FETCH_HEAD and the report: no credentials, no trailing '/' or '.git'. */
@@ -125,17 +158,21 @@ async function isFastForward(store: ObjectStore, old: Oid, next: Oid): Promise<b
   }
 }
 
+/** A ref write planned: added to a transaction (its own, or --atomic's one for all). */
+type RefWrite = (tx: RefTransaction) => void
+
 /**
- * Updates `m.dst` as git's fetch does and says how: new, fast-forward, forced (with '+'),
- * or refused (a tag that would change, a non-fast-forward), each logged with git's reflog
- * message (`<command line>: <what>`). A mapping without a destination only reports.
+ * How git's fetch would update `m.dst`, and the write that does it: new, fast-forward,
+ * forced (with '+'), or refused (a tag that would change, a non-fast-forward: no write),
+ * each logged with git's reflog message (`<command line>: <what>`). A mapping without a
+ * destination only reports.
  */
-async function updateRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { ident: RefIdent; message: string }): Promise<RefUpdate> {
+async function planRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { ident: RefIdent; message: string }): Promise<{ update: RefUpdate; write?: RefWrite }> {
   const src = shortName(m.src)
-  if (m.dst === '') return { flag: '*', summary: m.src.startsWith('refs/tags/') ? 'tag' : 'branch', src, dst: 'FETCH_HEAD' }
+  if (m.dst === '') return { update: { flag: '*', summary: m.src.startsWith('refs/tags/') ? 'tag' : 'branch', src, dst: 'FETCH_HEAD' } }
   const dst = shortName(m.dst)
   const old = await refs.resolve(m.dst)
-  if (old === m.oid) return { flag: '=', summary: '[up to date]', src, dst }
+  if (old === m.oid) return { update: { flag: '=', summary: '[up to date]', src, dst } }
   const isTag = m.dst.startsWith('refs/tags/')
   let update: RefUpdate
   let what: string
@@ -144,7 +181,7 @@ async function updateRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { 
     update = { flag: '*', summary: `[new ${kind}]`, src, dst }
     what = isTag ? 'storing tag' : m.src.startsWith('refs/heads/') ? 'storing head' : 'storing ref'
   } else if (isTag && !m.force) {
-    return { flag: '!', summary: '[rejected]', src, dst, reason: '(would clobber existing tag)' }
+    return { update: { flag: '!', summary: '[rejected]', src, dst, reason: '(would clobber existing tag)' } }
   } else if (await isFastForward(store, old, m.oid)) {
     update = { flag: ' ', summary: `${old.slice(0, 7)}..${m.oid.slice(0, 7)}`, src, dst }
     what = 'fast-forward'
@@ -152,10 +189,16 @@ async function updateRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { 
     update = { flag: '+', summary: `${old.slice(0, 7)}...${m.oid.slice(0, 7)}`, src, dst, reason: '(forced update)' }
     what = 'forced-update'
   } else {
-    return { flag: '!', summary: '[rejected]', src, dst, reason: '(non-fast-forward)' }
+    return { update: { flag: '!', summary: '[rejected]', src, dst, reason: '(non-fast-forward)' } }
   }
-  await refs.transaction().update(m.dst, m.oid, { ...(old !== undefined ? { oldOid: old } : {}), reflog: { ident: log.ident, message: `${log.message}: ${what}` } }).commit()
-  return update
+  const write: RefWrite = (tx) => tx.update(m.dst, m.oid, { ...(old !== undefined ? { oldOid: old } : {}), reflog: { ident: log.ident, message: `${log.message}: ${what}` } })
+  return { update, write }
+}
+
+/** The remotes `fetch --all` fetches: every one configured, in the config's order, but those with remote.<name>.skipFetchAll. */
+export async function remotesForAll(ctx: Pick<OpContext, 'cwd' | 'env' | 'configOverrides'>): Promise<string[]> {
+  const repo = await Repository.open(ctx.cwd, { env: ctx.env, cliConfig: ctx.configOverrides ?? [] })
+  return repo.config.subsections('remote').filter((name) => repo.config.getBool(`remote.${name}.skipFetchAll`) !== true)
 }
 
 export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchResult> {
@@ -165,6 +208,8 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
   let received: Received | undefined
   try {
     const config = repo.config
+    const deepen = deepenArgs(opts, repo.shallow.size > 0)
+    const filterGiven = opts.filter !== undefined && opts.noFilter !== true ? parseFilterSpec(opts.filter) : undefined
     const branch = await currentBranch((n) => repo.refs.readSymref(n))
     const name = opts.remote ?? (branch !== undefined ? config.getString(`branch.${branch}.remote`) : undefined) ?? 'origin'
     // Not a remote's name but a URL or a path: fetched from as such, with no configured
@@ -173,10 +218,17 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const byUrl = config.getString(`remote.${name}.url`) === undefined && /[/:]/.test(name)
     const url = byUrl ? name : config.getString(`remote.${name}.url`)
     if (url === undefined) throw new TsgitError('E_NO_REMOTE', `'${name}' does not appear to be a git repository`)
+    // --filter: the remote becomes a promisor remote before anything is fetched, as git's
+    // fetch registers it (a URL is no remote: nothing to register).
+    if (filterGiven !== undefined && !byUrl) await config.update((f) => registerPromisorRemote(f, name, filterToConfig(filterGiven)))
     const shown = shownUrl(url)
-    const cliSpecs = (opts.refspecs !== undefined && opts.refspecs.length > 0 ? opts.refspecs : byUrl ? ['HEAD'] : []).map(parseCliRefspec)
-    const fromCli = cliSpecs.length > 0
-    const { specs, follow: followByConfig } = remoteRefspecs(config, name, opts.tags)
+    const rawCli = opts.refspecs !== undefined && opts.refspecs.length > 0 ? opts.refspecs : byUrl ? ['HEAD'] : []
+    const cliNegatives = rawCli.flatMap((r) => parseNegativeRefspec(r) ?? [])
+    const cliSpecs = rawCli.filter((r) => parseNegativeRefspec(r) === undefined).map(parseCliRefspec)
+    // Only negative refspecs on the command line: nothing to fetch, as git.
+    const fromCli = rawCli.length > 0
+    const { specs, follow: followByConfig, negatives: configNegatives } = remoteRefspecs(config, name, opts.tags)
+    const negatives = fromCli ? cliNegatives : configNegatives
     if (!fromCli && specs.length === 0) throw new UsageError(`remote '${name}' has no fetch refspec (remote.${name}.fetch)`)
     // With refspecs on the command line tags are followed only when one of them stores
     // what it fetches somewhere (git's autotags); --tags adds them all as ever.
@@ -186,10 +238,13 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const wanted = fromCli ? [...cliSpecs.flatMap((c) => (c.oid !== undefined ? [] : c.glob !== undefined ? [refspecPrefix(c.glob)] : nameCandidates(c.src))), ...(tagSpec !== undefined ? ['refs/tags/'] : [])] : specs.map(refspecPrefix)
     const prefixes = [...new Set([...wanted, ...(follow ? ['refs/tags/'] : [])])]
     const transportOptions = transportOptionsFromConfig(config, { name, url }, { env: ctx.env, sink: ctx.sink, signal: ctx.signal })
-    // Only object ids asked for: one prefix that lists next to nothing (none would list every ref).
-    const listed = await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes.length > 0 ? prefixes : ['HEAD'] })
+    // Only object ids asked for, no tag to follow: no ref is listed, as git lists none.
+    const idsOnly = fromCli && cliSpecs.length > 0 && prefixes.length === 0
+    const listed = idsOnly ? { session: await openSession(url, transportOptions), refs: [] } : await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes.length > 0 ? prefixes : ['HEAD'] })
     session = listed.session
-    const mappings = fromCli ? [...mapCliRefs(cliSpecs, listed.refs), ...(tagSpec !== undefined ? mapRefs([tagSpec], listed.refs) : [])] : mapRefs(specs, listed.refs)
+    // Negative refspecs take out what they match (a ref named by object id stays).
+    const mappings = (fromCli ? [...mapCliRefs(cliSpecs, listed.refs), ...(tagSpec !== undefined ? mapRefs([tagSpec], listed.refs) : [])] : mapRefs(specs, listed.refs))
+      .filter((m) => !excludedBy(negatives, m.src))
     const alsoTracking = fromCli ? opportunistic(mappings.filter((m) => m.cli === true), specs) : []
     // A branch a worktree has checked out is not moved under it (its index and files
     // would no longer match), as git refuses; before anything is fetched.
@@ -205,10 +260,12 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const localRefs = await repo.refs.list('refs/')
     const local = new Set(localRefs.map((r) => r.name))
     const mapped = new Set(mappings.map((m) => m.src))
-    const candidates = follow ? listed.refs.filter((r) => r.oid !== undefined && r.name.startsWith('refs/tags/') && !mapped.has(r.name) && !local.has(r.name) && isValidRefName(r.name)) : []
+    const candidates = follow ? listed.refs.filter((r) => r.oid !== undefined && r.name.startsWith('refs/tags/') && !mapped.has(r.name) && !local.has(r.name) && isValidRefName(r.name) && !excludedBy(negatives, r.name)) : []
 
     const wants = new Set<Oid>()
-    for (const m of mappings) if (!(await store.has(m.oid))) wants.add(m.oid)
+    // Deepening or refetching, every tip is wanted, here or not (git's fetch does the same).
+    const everyTip = deepen !== undefined || opts.refetch === true
+    for (const m of mappings) if (everyTip || !(await store.has(m.oid))) wants.add(m.oid)
     const wantedTips = new Set(wants)
     for (const t of candidates) {
       const target = t.peeled ?? (t.oid as Oid)
@@ -218,11 +275,13 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     let objects = 0
     const promisor = config.getBool(`remote.${name}.promisor`) === true
     if (wants.size > 0) {
-      const filterSpec = promisor ? config.getString(`remote.${name}.partialclonefilter`) : undefined
-      const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(parseFilterSpec(filterSpec)) : undefined
-      const promisorLines = promisor ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
+      // The filter given, else the promisor remote's own (git's fetch_one_setup_partial).
+      const configured = promisor && opts.noFilter !== true ? config.getString(`remote.${name}.partialclonefilter`) : undefined
+      const filterSpec = filterGiven ?? (configured !== undefined ? parseFilterSpec(configured) : undefined)
+      const filter = filterSpec !== undefined && serverSupportsFilter(session.caps) ? filterToWire(filterSpec) : undefined
+      const promisorLines = promisor || filterGiven !== undefined ? mappings.map((m) => `${m.oid} ${m.src}\n`).join('') : undefined
       const protocols = uriProtocols(config, ctx.sink)
-      const thin = promisorRemotes(config).length === 0
+      const thin = promisorRemotes(config).length === 0 && filterSpec === undefined
       const args: FetchArgs = {
         wants: [...wants],
         done: true,
@@ -236,12 +295,13 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         ...(filter !== undefined ? { filter } : {}),
         // A shallow repository says where its history ends, so the server sends nothing past it.
         ...(repo.shallow.size > 0 ? { shallow: [...repo.shallow] } : {}),
+        ...deepen,
         ...packfileUriArgs(session.caps, protocols),
       }
       const uriArgs = args.packfileUriProtocols ?? []
       // Rounds of haves until the server knows what is common (negotiate.ts); the
       // remote's own remote-tracking refs are offered first.
-      const tips = localRefs.map((r) => ({ oid: r.oid, presumed: !byUrl && r.name.startsWith(`refs/remotes/${name}/`) }))
+      const tips = opts.refetch === true ? [] : localRefs.map((r) => ({ oid: r.oid, presumed: !byUrl && r.name.startsWith(`refs/remotes/${name}/`) }))
       received = await receive(session, await negotiate(session, args, { store, tips, shallow: repo.shallow.size > 0, sink: ctx.sink }), {
         packDir: store.packDir,
         keep: `tsgit fetch ${process.pid}\n`,
@@ -263,7 +323,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         store.shallowChanged()
       }
       await checkTips(store, mappings.map((m) => ({ oid: m.oid, name: m.src })))
-      if (received.packs.length + received.alreadyHere.length > 1 && !promisor) await checkConnected(repo, store, [...wantedTips])
+      if (received.packs.length + received.alreadyHere.length > 1 && !promisor && filterGiven === undefined) await checkConnected(repo, store, [...wantedTips])
     }
     await session.transport.close()
     session = undefined
@@ -273,7 +333,9 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     }
     mappings.push(...alsoTracking)
 
-    // The refs, as git updates them: each on its own, a refused one leaving the others.
+    // The refs, as git updates them: each on its own, a refused one leaving the others;
+    // with --atomic all in one transaction, none when one is refused; none with --dry-run.
+    const writes: RefWrite[] = []
     const ident = committerIdent(config, ctx.env)
     const rla = ['fetch', ...(opts.args ?? [])].join(' ')
     const updates: RefUpdate[] = []
@@ -291,12 +353,34 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
           return src !== undefined && !remoteNames.has(src)
         })
         if (!stale) continue
-        await repo.refs.transaction().delete(r.name, { oldOid: r.oid }).commit()
+        writes.push((tx) => tx.delete(r.name, { oldOid: r.oid }))
         updates.push({ flag: '-', summary: '[deleted]', src: '(none)', dst: shortName(r.name) })
       }
     }
     for (const m of mappings) {
-      updates.push(await updateRef(repo.refs, store, m, { ident, message: rla }))
+      const planned = await planRef(repo.refs, store, m, { ident, message: rla })
+      updates.push(planned.update)
+      if (planned.write !== undefined) writes.push(planned.write)
+    }
+    const rejected = updates.filter((u) => u.flag === '!').length
+    const result = { url: shown, updates, rejected, objects }
+    if (opts.dryRun === true) return result
+    if (opts.atomic === true) {
+      // git's --atomic: a refused update fails the whole transaction; FETCH_HEAD is left
+      // empty (or as it was, appended to)
+      if (rejected > 0) {
+        if (opts.appendFetchHead !== true) await writeFileAtomic(join(repo.gitDir, 'FETCH_HEAD'), '')
+        return { ...result, atomicFailed: true }
+      }
+      const tx = repo.refs.transaction()
+      for (const w of writes) w(tx)
+      await tx.commit()
+    } else {
+      for (const w of writes) {
+        const tx = repo.refs.transaction()
+        w(tx)
+        await tx.commit()
+      }
     }
 
     // FETCH_HEAD: what was fetched, the current branch's upstream first (for a merge).
@@ -307,9 +391,10 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const listedInHead = mappings.filter((m) => !alsoTracking.includes(m))
     const forMerge = (m: Mapping): boolean => !m.followed && (fromCli ? m.cli === true : m.src === merge)
     const fetchHead = [...listedInHead.filter(forMerge).map((m) => line(m, true)), ...listedInHead.filter((m) => !forMerge(m)).map((m) => line(m, false))].join('')
-    await writeFileAtomic(join(repo.gitDir, 'FETCH_HEAD'), fetchHead)
-
-    return { url: shown, updates, rejected: updates.filter((u) => u.flag === '!').length, objects }
+    const fetchHeadPath = join(repo.gitDir, 'FETCH_HEAD')
+    const before = opts.appendFetchHead === true ? await readFile(fetchHeadPath, 'utf8').catch((e: unknown) => { if (isNotFound(e)) return ''; throw e }) : ''
+    await writeFileAtomic(fetchHeadPath, before + fetchHead)
+    return result
   } finally {
     // The packs stay (their objects may serve a retry), held no longer; never a .keep
     // that was there before this fetch.

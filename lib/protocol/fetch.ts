@@ -30,6 +30,12 @@ export interface FetchArgs {
   shallow?: readonly Oid[]
   /** Needs fetch=shallow. */
   deepen?: number
+  /** `deepen-since <seconds since the epoch>` (--shallow-since). Needs fetch=shallow. */
+  deepenSince?: number
+  /** `deepen-not <ref>` lines (--shallow-exclude). Needs fetch=shallow. */
+  deepenNot?: readonly string[]
+  /** `deepen-relative`: `deepen` counts from the client's shallow boundary (--deepen). */
+  deepenRelative?: boolean
   /** Needs fetch=wait-for-done. */
   waitForDone?: boolean
   agent?: string
@@ -98,6 +104,17 @@ export function buildFetchRequest(caps: Capabilities, args: FetchArgs): Buffer {
     if (!Number.isSafeInteger(args.deepen) || args.deepen < 1) throw new ProtocolError(`invalid deepen value ${args.deepen}`)
     lines.push(`deepen ${args.deepen}`)
   }
+  const cuts = args.deepenSince !== undefined || (args.deepenNot ?? []).length > 0 || args.deepenRelative === true
+  if (cuts && !caps.commandFeatures('fetch').has('shallow')) throw new ProtocolError('Server does not support shallow requests')
+  if (args.deepenSince !== undefined) {
+    if (!Number.isSafeInteger(args.deepenSince)) throw new ProtocolError(`invalid deepen-since value ${args.deepenSince}`)
+    lines.push(`deepen-since ${args.deepenSince}`)
+  }
+  for (const ref of args.deepenNot ?? []) {
+    if (ref.length === 0 || /[\x00-\x20\x7f]/.test(ref)) throw new ProtocolError(`invalid deepen-not ${JSON.stringify(ref)}`)
+    lines.push(`deepen-not ${ref}`)
+  }
+  if (args.deepenRelative === true) lines.push('deepen-relative')
   if (args.filter !== undefined) {
     assertLineSafe('filter', args.filter)
     if (serverSupportsFilter(caps)) lines.push(`filter ${args.filter}`)

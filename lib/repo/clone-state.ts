@@ -35,6 +35,10 @@ export interface CloneRequest {
   /** The combined filter spec, as git writes it in remote.<origin>.partialclonefilter. */
   filter?: string
   depth?: number
+  /** --shallow-since, in seconds since the epoch. */
+  shallowSince?: number
+  /** --shallow-exclude: the remote refs the history stops at. */
+  shallowExclude?: string[]
   bundleUri?: string
   /** --sparse: a sparse checkout of the top directory's files only. */
   sparse?: boolean
@@ -133,6 +137,11 @@ function refLine(r: PlannedRef): string {
   return `${r.oid} ${r.name}${r.peeled !== undefined ? ` ${r.peeled}` : ''}`
 }
 
+/** Whether the clone cuts its history (--depth, --shallow-since, --shallow-exclude). */
+export function cutsHistory(r: CloneRequest): boolean {
+  return r.depth !== undefined || r.shallowSince !== undefined || (r.shallowExclude ?? []).length > 0
+}
+
 /** Whether the repository's config says a clone of it has not finished. */
 export function hasCloneState(config: ConfigView): boolean {
   return config.get(`${STATE_SECTION}.url`) !== undefined
@@ -145,6 +154,11 @@ export function readCloneState(config: ConfigView): CloneState | undefined {
   const origin = str(config, 'origin', true)
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(origin)) throw bad(`${STATE_SECTION}.origin`, origin)
   const depthText = str(config, 'depth')
+  const sinceText = str(config, 'shallowSince')
+  const exclude = config.getAll(`${STATE_SECTION}.shallowExclude`).map((v) => {
+    if (typeof v !== 'string' || v === '' || /[\x00-\x20\x7f]/.test(v)) throw bad(`${STATE_SECTION}.shallowExclude`, v)
+    return v
+  })
   const branch = str(config, 'branch')
   const singleBranch = bool(config, 'singleBranch')
   const filter = str(config, 'filter')
@@ -166,6 +180,8 @@ export function readCloneState(config: ConfigView): CloneState | undefined {
     ...(singleBranch !== undefined ? { singleBranch } : {}),
     ...(filter !== undefined ? { filter } : {}),
     ...(depthText !== undefined ? { depth: count(depthText, `${STATE_SECTION}.depth`, 1) } : {}),
+    ...(sinceText !== undefined ? { shallowSince: count(sinceText, `${STATE_SECTION}.shallowSince`, 0) } : {}),
+    ...(exclude.length > 0 ? { shallowExclude: exclude } : {}),
     ...(bundleUri !== undefined ? { bundleUri } : {}),
     ...(sparse === true ? { sparse } : {}),
   }
@@ -213,6 +229,8 @@ export function writeCloneRequest(f: ConfigFile, r: CloneRequest): void {
   if (r.singleBranch !== undefined) f.set(k('singleBranch'), String(r.singleBranch))
   if (r.filter !== undefined) f.set(k('filter'), r.filter)
   if (r.depth !== undefined) f.set(k('depth'), String(r.depth))
+  if (r.shallowSince !== undefined) f.set(k('shallowSince'), String(r.shallowSince))
+  for (const ref of r.shallowExclude ?? []) f.add(k('shallowExclude'), ref)
   if (r.bundleUri !== undefined) f.set(k('bundleUri'), r.bundleUri)
   if (r.sparse === true) f.set(k('sparse'), 'true')
   f.set(k('phase'), 'fetch')

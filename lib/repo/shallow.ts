@@ -8,9 +8,10 @@
  * `tsgit clone --depth` writes it, as git does: the ids sorted, one per line.
  */
 import { readFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { RepositoryError, isNotFound } from '../errors.js'
-import { writeFileAtomic } from './lock.js'
+import { LockFile, writeFileAtomic } from './lock.js'
 
 const HEX_ID = /^[0-9a-f]{40}$/
 
@@ -33,9 +34,19 @@ export function readShallow(gitDir: string): ReadonlySet<string> {
   return ids
 }
 
-/** Writes $GIT_DIR/shallow (through its lock file) with these commits, sorted as git writes them. */
+/**
+ * Writes $GIT_DIR/shallow (through its lock file) with these commits, sorted as git writes
+ * them; none left (a fetch --unshallow) removes the file, under its lock, as git does.
+ */
 export async function writeShallow(gitDir: string, commits: Iterable<string>): Promise<void> {
   const ids = [...new Set(commits)].sort()
   for (const id of ids) if (!HEX_ID.test(id)) throw new RepositoryError(`bad shallow commit id: ${id}`)
-  await writeFileAtomic(join(gitDir, 'shallow'), ids.map((id) => `${id}\n`).join(''))
+  const path = join(gitDir, 'shallow')
+  if (ids.length > 0) return writeFileAtomic(path, ids.map((id) => `${id}\n`).join(''))
+  const lock = await LockFile.acquire(path)
+  try {
+    await rm(path, { force: true })
+  } finally {
+    await lock.rollback()
+  }
 }

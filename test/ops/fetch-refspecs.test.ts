@@ -4,7 +4,7 @@
  * configured refspecs mapped, git's opportunistic remote-tracking update.
  */
 import t from 'tap'
-import { mapCliRefs, mapRefs, opportunistic, parseCliRefspec, remoteRefspecs } from '../../lib/ops/fetch-refspecs.js'
+import { excludedBy, mapCliRefs, mapRefs, opportunistic, parseCliRefspec, parseNegativeRefspec, remoteRefspecs } from '../../lib/ops/fetch-refspecs.js'
 import { ConfigFile } from '../../lib/repo/config.js'
 import { LayeredConfig } from '../../lib/repo/config-load.js'
 import { parseRefspec, type Refspec } from '../../lib/repo/refspec.js'
@@ -39,4 +39,14 @@ t.test('configured refspecs, tagOpt and the opportunistic update', async (t) => 
   const spec = parseRefspec('+refs/heads/*:refs/remotes/o/*') as Refspec
   const fetched = mapCliRefs([parseCliRefspec('topic')], refs)
   t.same(opportunistic(fetched, [spec]).map((m) => [m.src, m.dst]), [['refs/heads/topic', 'refs/remotes/o/topic']], 'what the command line fetched updates its remote-tracking ref')
+})
+
+t.test('negative refspecs: parsed, refused as git refuses them, matched by name or glob', async (t) => {
+  t.equal(parseNegativeRefspec('^refs/heads/skip-*'), 'refs/heads/skip-*')
+  t.equal(parseNegativeRefspec('refs/heads/main'), undefined, 'not a negative one')
+  for (const bad of ['^a:b', '+^refs/heads/a', '^', `^${A}`, '^refs/*/x*']) t.throws(() => parseNegativeRefspec(bad), { code: 'E_REFSPEC', message: `invalid refspec '${bad}'` })
+  t.ok(excludedBy(['refs/heads/skip-*'], 'refs/heads/skip-a'))
+  t.notOk(excludedBy(['refs/heads/skip-*'], 'refs/heads/keep'))
+  t.ok(excludedBy(['refs/heads/keep'], 'refs/heads/keep'))
+  t.notOk(excludedBy(['keep'], 'refs/heads/keep'), 'a short name matches nothing, as in git')
 })

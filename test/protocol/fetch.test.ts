@@ -50,6 +50,21 @@ t.test('exact request bytes for wants + filter + done', async (t) => {
   )
 })
 
+t.test('the shallow arguments in git 2.39 fetch-pack\'s order: shallow, deepen, deepen-since, deepen-not, deepen-relative, then the filter', async (t) => {
+  const c = await parseCapabilities(readerOf(pkts('version 2\n', 'fetch=shallow filter\n', '0000')))
+  const req = buildFetchRequest(c, { wants: [A], shallow: [A], deepen: 2, deepenSince: 1577836800, deepenNot: ['main', 'refs/tags/v1'], deepenRelative: true, filter: 'blob:none', done: true })
+  t.equal(
+    req.toString(),
+    '0012command=fetch\n0001' +
+      `0035shallow ${A}\n000ddeepen 2\n001cdeepen-since 1577836800\n0014deepen-not main\n001cdeepen-not refs/tags/v1\n0014deepen-relative\n0015filter blob:none\n0032want ${A}\n0009done\n0000`,
+  )
+  const none = await parseCapabilities(readerOf(pkts('version 2\n', 'fetch\n', '0000')))
+  for (const extra of [{ deepenSince: 1 }, { deepenNot: ['main'] }, { deepenRelative: true }]) {
+    t.throws(() => buildFetchRequest(none, { wants: [A], done: true, ...extra }), { constructor: ProtocolError, message: /^Server does not support shallow requests$/ })
+  }
+  t.throws(() => buildFetchRequest(c, { wants: [A], done: true, deepenNot: ['a b'] }), { message: /invalid deepen-not/ })
+})
+
 t.test('arguments are only sent when advertised', async (t) => {
   const none = await parseCapabilities(readerOf(pkts('version 2\n', 'fetch\n', '0000')))
   t.notOk(serverSupportsFilter(none))

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander'
 import { collect, displayOptions, opContext, type CommandModule } from '../command.js'
+import { parseApproxDate } from '../../ops/approxidate.js'
 import { clone } from '../../ops/clone.js'
 import { TsgitError, UsageError } from '../../errors.js'
 
@@ -27,6 +28,8 @@ export const cloneCommand: CommandModule = {
       .option('--no-single-branch', 'clone the history of all branches (default)')
       .option('--no-tags', 'do not clone tags, and set remote.<name>.tagOpt=--no-tags')
       .option('--depth <depth>', 'a shallow clone with the last <depth> commits of history (implies --single-branch)')
+      .option('--shallow-since <date>', 'a shallow clone with the history after <date> (implies --single-branch)')
+      .option('--shallow-exclude <ref>', 'a shallow clone whose history stops where it reaches the remote\'s <ref> (repeatable; implies --single-branch)', collect)
       .option('-q, --quiet', 'be quiet')
       .addOption(new Option('--progress', 'show progress even when stderr is not a terminal'))
       .option('-c, --config <key=value>', 'set configuration in the new repository (repeatable)', collect)
@@ -47,6 +50,8 @@ export const cloneCommand: CommandModule = {
     const depth = depthArg === undefined ? undefined : /^\d+$/.test(depthArg) ? Number(depthArg) : NaN
     if (depth !== undefined && !(depth > 0 && Number.isSafeInteger(depth))) throw new TsgitError('E_DEPTH', `depth ${depthArg} is not a positive number`)
     const retries = parseRetries(opts.retries)
+    const shallowSince = typeof opts.shallowSince === 'string' ? parseApproxDate(opts.shallowSince) : undefined
+    const shallowExclude = (opts.shallowExclude as string[] | undefined) ?? []
     await clone(
       opContext(ctx, display),
       {
@@ -61,6 +66,8 @@ export const cloneCommand: CommandModule = {
         filters: (opts.filter as string[] | undefined) ?? [],
         config: configs,
         ...(depth !== undefined ? { depth } : {}),
+        ...(shallowSince !== undefined ? { shallowSince } : {}),
+        ...(shallowExclude.length > 0 ? { shallowExclude } : {}),
         ...(retries !== undefined ? { retries } : {}),
         ...(typeof opts.bundleUri === 'string' ? { bundleUri: opts.bundleUri } : {}),
         ...(opts.sparse === true ? { sparse: true } : {}),
