@@ -5,6 +5,11 @@
  * the server sends the resume is judged against the whole uncut clone's bytes, and its
  * wall time is set beside an uncut tsgit clone and beside what git does after a cut:
  * start over, an uncut git clone.
+ *
+ * A blob:none clone with checkout fetches its blobs in a second request, after the
+ * clone proper is done; a cut there leaves a finished partial clone whose checkout
+ * failed (as git's does), which clone-resume declines: that row finishes it with
+ * `tsgit checkout -f <branch>`, and says so.
  */
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,13 +17,14 @@ import { checkWithGit, clientCommand, cloneCommand, type ClientName } from './cl
 import { measure } from './measure.js'
 import { formatBytes, formatMs, formatRatio, median, ratio, renderTable, summarizeRequests } from './stats.js'
 import { judgeResumeBytes, verdict, type Judged } from './targets.js'
+import { git } from '../test/fixtures/git.js'
 import type { GitServer, RecordedRequest } from '../test/fixtures/server.js'
 
 export interface ResumeRow {
   id: string
   title: string
   /** Which uncut clone it is measured against. */
-  kind: 'full' | 'blobless'
+  kind: 'full' | 'blobless' | 'blobless-nc'
   flags: string[]
   /** Where the cut falls, in percent of the whole uncut clone's bytes. */
   percent: number
@@ -28,11 +34,20 @@ export interface ResumeRow {
 const KINDS = [
   { kind: 'full' as const, label: 'full clone', flags: [] as string[] },
   { kind: 'blobless' as const, label: 'blob:none clone', flags: ['--filter=blob:none'] },
+  // the clone's own pack only: a cut always lands where clone-resume takes over
+  { kind: 'blobless-nc' as const, label: 'blob:none --no-checkout', flags: ['--filter=blob:none', '--no-checkout'] },
 ]
 const CUTS = [25, 50, 75, 95]
 
 export const RESUME_ROWS: ResumeRow[] = KINDS.flatMap((k) =>
-  CUTS.map((percent) => ({ id: `resume-${k.kind}-${percent}`, title: `${k.label} cut at ${percent}%`, kind: k.kind, flags: k.flags, percent, workTree: true })),
+  CUTS.map((percent) => ({
+    id: `resume-${k.kind}-${percent}`,
+    title: `${k.label} cut at ${percent}%`,
+    kind: k.kind,
+    flags: k.flags,
+    percent,
+    workTree: !k.flags.includes('--no-checkout'),
+  })),
 )
 
 /** Row groups `--only` also takes. */
@@ -89,6 +104,8 @@ interface ResumeSample {
   /** The cut clone's exit status (128 expected) and the bytes the server sent it. */
   cutStatus: number
   bytesBeforeCut: number
+  /** The command that finished the clone: clone-resume, or for a cut in a blob:none clone's checkout `checkout -f`. */
+  resumedBy?: 'clone-resume' | 'checkout -f'
   /** The resume's. */
   status: number
   wallMs: number
@@ -198,7 +215,12 @@ export async function runResumeRows(ctx: ResumeContext, rows: readonly ResumeRow
         rmSync(dir, { recursive: true, force: true })
         continue
       }
-      const resume = clientCommand('tsgit', ['clone-resume', '-q', dir])
+      // A cut in a blob:none clone's checkout (its second fetch, the blobs) leaves a finished
+      // clone whose checkout failed, as git's does: no clone to resume; a checkout finishes it.
+      const state = git(['config', '--get-regexp', '^cloneresume\\.'], { cwd: dir, allowFail: true }).stdout
+      sample.resumedBy = state !== '' ? 'clone-resume' : 'checkout -f'
+      const branch = git(['symbolic-ref', '--short', 'HEAD'], { cwd: dir }).stdout.trim()
+      const resume = clientCommand('tsgit', state !== '' ? ['clone-resume', '-q', dir] : ['-C', dir, 'checkout', '-q', '-f', branch])
       const after = ctx.server.requests.length
       const m = await measure(resume.command, resume.args, { env: resume.env, cwd: ctx.work })
       const got = bytesSince(ctx.server, after)
@@ -206,10 +228,10 @@ export async function runResumeRows(ctx: ResumeContext, rows: readonly ResumeRow
       if (m.status !== 0) {
         failures++
         sample.stderr = m.stderr.slice(-4000)
-        ctx.log(`  ${row.title} run ${run + 1}/${ctx.runs}: clone-resume FAILED (exit ${m.status}): ${m.stderr.trim().split('\n').slice(-3).join(' | ')}\n`)
+        ctx.log(`  ${row.title} run ${run + 1}/${ctx.runs}: ${sample.resumedBy} FAILED (exit ${m.status}): ${m.stderr.trim().split('\n').slice(-3).join(' | ')}\n`)
       } else {
         ctx.log(
-          `  ${row.title} run ${run + 1}/${ctx.runs}: cut after ${formatBytes(before)}; resume ${formatMs(m.wallMs)}, ` +
+          `  ${row.title} run ${run + 1}/${ctx.runs}: cut after ${formatBytes(before)}; ${sample.resumedBy} ${formatMs(m.wallMs)}, ` +
             `${formatBytes(got.bytes)} in ${got.count} requests (${((got.bytes / wholeBytes) * 100).toFixed(1)}% of the whole), peak RSS ${formatBytes((m.peakRssKiB ?? NaN) * 1024)}\n`,
         )
         if (run === 0) {
@@ -240,13 +262,14 @@ function percentOf(part: number | undefined, whole: number | undefined): string 
 }
 
 export function resumeTable(results: readonly ResumeResult[]): string {
-  const header = ['row', 'whole clone', 'sent before cut', 'sent after cut', 'target', 'bytes', 'resume', 'uncut tsgit', 'start over (git)', 'resume/uncut', 'resume/git', 'resume RSS']
+  const header = ['row', 'whole clone', 'sent before cut', 'resumed by', 'sent after cut', 'target', 'bytes', 'resume', 'uncut tsgit', 'start over (git)', 'resume/uncut', 'resume/git', 'resume RSS']
   const rows = results.map((r) => {
     const failed = r.samples.filter((s) => s.status !== 0).length
     return [
       r.row.title + (failed > 0 ? ` (${failed} FAILED)` : ''),
       formatBytes(r.wholeBytes),
       `${formatBytes(r.medianBytesBeforeCut)} (${percentOf(r.medianBytesBeforeCut, r.wholeBytes)})`,
+      [...new Set(r.samples.map((s) => s.resumedBy).filter((b) => b !== undefined))].join(', ') || 'n/a',
       `${formatBytes(r.medianBytesAfterCut)} (${percentOf(r.medianBytesAfterCut, r.wholeBytes)})`,
       r.bytes.target.replace(' of the whole', ''),
       verdict(r.bytes),
