@@ -4,7 +4,8 @@
  * git 2.39's upload-pack leaves a blob out of its pack and names its URI only when the
  * blob is loose (and the client asks for sideband-all and packfile-uris), so those
  * blobs are written loose into a repository that otherwise holds the served one's pack.
- * Cached beside the generated repositories by the served repository's path and HEAD.
+ * Cached beside the generated repositories, keyed by the served repository's HEAD and
+ * the blobs' number and size.
  */
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
