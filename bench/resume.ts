@@ -97,6 +97,8 @@ interface Uncut {
   tsgitBytes: number[]
   gitBytes: number[]
   failures: number
+  /** What real git's fsck says of git's own first clone: the repository's doing, not tsgit's (git.git's old tags without a tagger). */
+  gitsOwnFsck: Set<string>
 }
 
 interface ResumeSample {
@@ -141,7 +143,7 @@ function bytesSince(server: GitServer, since: number): { bytes: number; count: n
 }
 
 async function uncutClones(ctx: ResumeContext, kind: (typeof KINDS)[number]): Promise<Uncut> {
-  const out: Uncut = { gitWallMs: [], tsgitWallMs: [], tsgitBytes: [], gitBytes: [], failures: 0 }
+  const out: Uncut = { gitWallMs: [], tsgitWallMs: [], tsgitBytes: [], gitBytes: [], failures: 0, gitsOwnFsck: new Set() }
   for (let run = 0; run < ctx.runs; run++) {
     for (const client of ['git', 'tsgit'] as ClientName[]) {
       const dir = join(ctx.work, `resume-uncut-${kind.kind}-${client}-${run}`)
@@ -149,6 +151,7 @@ async function uncutClones(ctx: ResumeContext, kind: (typeof KINDS)[number]): Pr
       const since = ctx.server.requests.length
       const m = await measure(cmd.command, cmd.args, { env: cmd.env })
       const { bytes } = bytesSince(ctx.server, since)
+      if (client === 'git' && m.status === 0 && out.gitsOwnFsck.size === 0) out.gitsOwnFsck = new Set(checkWithGit(dir, false).fsckLines)
       rmSync(dir, { recursive: true, force: true })
       if (m.status !== 0) {
         out.failures++
@@ -235,7 +238,7 @@ export async function runResumeRows(ctx: ResumeContext, rows: readonly ResumeRow
             `${formatBytes(got.bytes)} in ${got.count} requests (${((got.bytes / wholeBytes) * 100).toFixed(1)}% of the whole), peak RSS ${formatBytes((m.peakRssKiB ?? NaN) * 1024)}\n`,
         )
         if (run === 0) {
-          const v = checkWithGit(dir, row.workTree)
+          const v = checkWithGit(dir, row.workTree, ref.gitsOwnFsck)
           result.fsck = v.fsck.ok ? 'ok' : v.fsck.detail
           if (v.status !== undefined) result.gitStatus = v.status.ok ? 'clean' : v.status.detail
           if (!v.fsck.ok || (v.status !== undefined && !v.status.ok)) {
