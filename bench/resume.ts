@@ -151,7 +151,7 @@ async function uncutClones(ctx: ResumeContext, kind: (typeof KINDS)[number]): Pr
       const since = ctx.server.requests.length
       const m = await measure(cmd.command, cmd.args, { env: cmd.env })
       const { bytes } = bytesSince(ctx.server, since)
-      if (client === 'git' && m.status === 0 && out.gitsOwnFsck.size === 0) out.gitsOwnFsck = new Set(checkWithGit(dir, false).fsckLines)
+      if (client === 'git' && m.status === 0 && run === 0) out.gitsOwnFsck = new Set(checkWithGit(dir, false).fsckLines)
       rmSync(dir, { recursive: true, force: true })
       if (m.status !== 0) {
         out.failures++
