@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --repo <bare.git>] [--runs N]`: real git and tsgit clone
- * the same repository from the same real `git http-backend`, in alternation
- * (git, tsgit, git, tsgit …) so drift in the machine hits both alike, for
- * four kinds of clone. Prints medians of wall time and peak RSS of the client
- * process tree (see measure.ts for what that means), what the server sent,
- * and tsgit/git ratios; writes the raw samples to bench/results/<stamp>.json.
+ * `npm run bench [-- --repo <bare.git>] [--runs N] [--only <row,...>]`: real git and
+ * tsgit clone the same repository from the same real `git http-backend`, in
+ * alternation (git, tsgit, git, tsgit …) so drift in the machine hits both alike, for
+ * several kinds of clone, a clone whose blobs come from packfile URIs on a paced CDN,
+ * and tsgit clones cut and resumed (resume.ts). Prints medians of wall time and peak
+ * RSS of the client process tree (see measure.ts for what that means), what the server
+ * sent, tsgit/git ratios and the target each row is judged by (targets.ts); writes the
+ * raw samples to bench/results/<stamp>.json.
  *
  * The server runs in this process and shares the machine with the client, the
  * same for both clients; its time is part of the wall time either way.
@@ -17,15 +19,19 @@ import { parseArgs } from 'node:util'
 import { checkWithGit, cloneCommand, commandIn, snapshotTsgit, type ClientName, type CommandLine } from './clients.js'
 import { ensureGnuTime, measure } from './measure.js'
 import { cachedBigRepo, defaultCacheDir, repoStats, type RepoStats } from './repo-cache.js'
+import { CutSwitch, RESUME_GROUPS, RESUME_ROWS, resumeJson, resumeTable, runResumeRows, type ResumeResult } from './resume.js'
 import { formatBytes, formatKinds, formatMs, formatRatio, median, ratio, renderTable, summarizeRequests } from './stats.js'
+import { FAST_ROW_SLACK_MS, judgeRss, judgeTime, PEAK_RSS_KIB, RESUME_SLACK_PERCENT, SLOW_ROW_MS, SLOW_ROW_RATIO, verdict, type Judged } from './targets.js'
+import { cachedUrisSource, DEFAULT_URIS, urisServerConfig } from './uris-repo.js'
+import { startCdn, type Cdn } from '../test/fixtures/cdn.js'
 import { git, tempDir } from '../test/fixtures/git.js'
 import type { BigRepoOptions } from '../test/fixtures/repos.js'
 import { startGitServer, type GitServer } from '../test/fixtures/server.js'
 
 /** ~102k objects, ~52 MiB of pack (30000 files under 679 directories, 20 commits). */
 const DEFAULT_REPO: BigRepoOptions = { files: 30000, commits: 20, fileSize: 1800 }
-const TARGET_TIME_RATIO = 1.5
-const TARGET_RSS_KIB = 256 * 1024
+/** The CDN's pace per connection for the packfile-URI rows: on loopback unpaced, downloading one pack or three at once would take the same. */
+const CDN_BYTES_PER_SECOND = 8 << 20
 
 interface Row {
   id: string
@@ -37,6 +43,8 @@ interface Row {
   step?: (client: ClientName, dir: string) => CommandLine
   /** Untimed preparation between the clone and the step. */
   prepare?: (client: ClientName, dir: string) => void
+  /** 'uris': cloned from the packfile-URI source (uris-repo.ts), its large blobs from the paced CDN. */
+  source?: 'uris'
 }
 
 const BLOBLESS_NC = ['--filter=blob:none', '--no-checkout']
@@ -72,7 +80,25 @@ const ROWS: Row[] = [
     },
     step: (client, dir) => commandIn(client, dir, client === 'git' ? ['fetch', '-q', '--refetch', 'origin'] : ['backfill', '-q']),
   },
+  {
+    // git 2.39 downloads the packs one after the other; tsgit fetch.uriConcurrency at a time.
+    id: 'uris-1',
+    title: 'packfile URIs, uriConcurrency=1',
+    flags: ['--no-checkout', '-c', 'fetch.uriProtocols=http', '-c', 'fetch.uriConcurrency=1'],
+    workTree: false,
+    source: 'uris',
+  },
+  {
+    id: 'uris-3',
+    title: 'packfile URIs, default (3)',
+    flags: ['--no-checkout', '-c', 'fetch.uriProtocols=http'],
+    workTree: false,
+    source: 'uris',
+  },
 ]
+
+/** Row groups `--only` takes besides row ids. */
+const GROUPS: Record<string, string[]> = { ...RESUME_GROUPS, uris: ROWS.filter((r) => r.source === 'uris').map((r) => r.id) }
 
 interface Sample {
   run: number
@@ -105,6 +131,7 @@ interface RowResult {
   tsgit: ClientResult
   timeRatio: number | undefined
   rssRatio: number | undefined
+  targets: { time: Judged; rss: Judged }
   /** --no-checkout clones: what a Node client making only the same requests takes (floor.ts). */
   floor?: { wallMs: number[]; medianWallMs: number | undefined; ratioToGit: number | undefined; medianRequests: number | undefined }
 }
@@ -117,8 +144,10 @@ function filterSpecs(flags: readonly string[]): string[] {
 }
 
 const USAGE = `usage: npm run bench -- [--repo <bare.git>] [--runs <n>] [--files <n>] [--commits <n>] [--file-size <bytes>]
-                       [--cache-dir <dir>] [--only <row-id>...] [--cpu-prof <dir>]
-rows: ${ROWS.map((r) => r.id).join(', ')}
+                       [--cache-dir <dir>] [--only <row-id>[,<row-id>...]]... [--cpu-prof <dir>]
+rows: ${ROWS.map((r) => r.id).join(', ')},
+      ${RESUME_ROWS.map((r) => r.id).join(', ')}
+groups: ${Object.keys(GROUPS).join(', ')}
 `
 
 interface Args {
@@ -161,8 +190,12 @@ function parse(argv: string[]): Args {
     throw new BenchUsage(e instanceof Error ? e.message : String(e))
   }
   if (values.help === true) throw new BenchUsage('')
-  const only = values.only ?? []
-  for (const id of only) if (!ROWS.some((r) => r.id === id)) throw new BenchUsage(`unknown row '${id}'`)
+  const only: string[] = []
+  for (const id of (values.only ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '')) {
+    const ids = GROUPS[id] ?? (ROWS.some((r) => r.id === id) || RESUME_ROWS.some((r) => r.id === id) ? [id] : undefined)
+    if (ids === undefined) throw new BenchUsage(`unknown row '${id}'`)
+    for (const i of ids) if (!only.includes(i)) only.push(i)
+  }
   return {
     repo: values.repo !== undefined ? resolve(values.repo) : undefined,
     runs: positiveInt('runs', values.runs, 3),
@@ -199,7 +232,15 @@ function summarize(samples: Sample[]): ClientResult {
   }
 }
 
-async function runOnce(server: GitServer, url: string, client: ClientName, row: Row, run: number, dir: string, cpuProf: string | undefined): Promise<Sample> {
+/** Where a row clones from: the git server, and for packfile-URI rows the CDN it names. */
+interface Origin {
+  server: GitServer
+  url: string
+  cdn?: Cdn
+}
+
+async function runOnce(origin: Origin, client: ClientName, row: Row, run: number, dir: string, cpuProf: string | undefined): Promise<Sample> {
+  const { server, url, cdn } = origin
   let cmd = cloneCommand(client, ['-q', ...row.flags], url, dir)
   let cwd: string | undefined
   if (row.step !== undefined) {
@@ -211,8 +252,15 @@ async function runOnce(server: GitServer, url: string, client: ClientName, row: 
   }
   if (client === 'tsgit' && cpuProf !== undefined) cmd.args.unshift('--cpu-prof', `--cpu-prof-dir=${join(cpuProf, row.id)}`)
   const before = server.requests.length
+  const cdnBefore = cdn?.requests.length ?? 0
   const m = await measure(cmd.command, cmd.args, { env: cmd.env, cwd })
   const reqs = summarizeRequests(server.requests.slice(before))
+  if (cdn !== undefined) {
+    const got = cdn.requests.slice(cdnBefore)
+    reqs.count += got.length
+    reqs.bytes += got.reduce((n, r) => n + r.bytesOut, 0)
+    if (got.length > 0) reqs.kinds['GET cdn'] = got.length
+  }
   const gitDir = join(dir, '.git')
   const sample: Sample = {
     run,
@@ -235,7 +283,7 @@ function describeRepo(path: string, stats: RepoStats): string {
 }
 
 function table(results: RowResult[]): string {
-  const header = ['row', 'client', 'median time', 'peak RSS', 'received', 'requests', 'objects', 'time ratio', 'RSS ratio']
+  const header = ['row', 'client', 'median time', 'peak RSS', 'received', 'requests', 'objects', 'time ratio', 'RSS ratio', 'time target']
   const rows: string[][] = []
   for (const r of results) {
     for (const client of ['git', 'tsgit'] as const) {
@@ -252,6 +300,7 @@ function table(results: RowResult[]): string {
         objects === undefined ? 'n/a' : String(objects),
         client === 'tsgit' ? formatRatio(r.timeRatio) : '',
         client === 'tsgit' ? formatRatio(r.rssRatio) : '',
+        client === 'tsgit' ? `${r.targets.time.target}: ${verdict(r.targets.time)}` : '',
       ])
     }
     if (r.floor !== undefined) {
@@ -262,16 +311,29 @@ function table(results: RowResult[]): string {
   return renderTable(header, rows)
 }
 
-function targets(results: RowResult[]): { text: string; met: boolean } {
+/** By how much a value missed its limit, in words ("0.42 s over", "12.0 MiB over"). */
+function overBy(value: number | undefined, j: Judged, format: (n: number) => string): string {
+  return j.met === false && value !== undefined ? ` by ${format(value - j.limit)}` : ''
+}
+
+function targets(results: RowResult[], resumed: ResumeResult[]): { text: string; met: boolean } {
   const lines: string[] = []
   let met = true
+  const kib = (n: number): string => formatBytes(n * 1024)
   for (const r of results) {
-    const timeOk = r.timeRatio !== undefined && r.timeRatio <= TARGET_TIME_RATIO
-    const rssOk = r.tsgit.maxPeakRssKiB !== undefined && r.tsgit.maxPeakRssKiB < TARGET_RSS_KIB
-    met &&= timeOk && rssOk
+    const { time, rss } = r.targets
+    met &&= time.met === true && rss.met === true
     lines.push(
-      `  ${r.row.title.padEnd(26)} time tsgit/git ${formatRatio(r.timeRatio).padStart(6)} (target <= ${TARGET_TIME_RATIO}): ${timeOk ? 'met' : 'MISSED'}; ` +
-        `tsgit peak RSS max ${formatBytes(r.tsgit.maxPeakRssKiB === undefined ? undefined : r.tsgit.maxPeakRssKiB * 1024)} (target < 256 MiB): ${rssOk ? 'met' : 'MISSED'}`,
+      `  ${r.row.title.padEnd(32)} tsgit ${formatMs(r.tsgit.medianWallMs)} vs git ${formatMs(r.git.medianWallMs)} (target ${time.target}, ${formatMs(time.limit)}): ` +
+        `${verdict(time)}${overBy(r.tsgit.medianWallMs, time, formatMs)}; ` +
+        `tsgit peak RSS max ${kib(r.tsgit.maxPeakRssKiB ?? NaN)} (target ${rss.target}): ${verdict(rss)}${overBy(r.tsgit.maxPeakRssKiB, rss, kib)}`,
+    )
+  }
+  for (const r of resumed) {
+    met &&= r.bytes.met === true
+    lines.push(
+      `  ${r.row.title.padEnd(32)} sent after the cut ${formatBytes(r.medianBytesAfterCut)} of ${formatBytes(r.wholeBytes)} ` +
+        `(target ${r.bytes.target}, ${formatBytes(r.bytes.limit)}): ${verdict(r.bytes)}${overBy(r.medianBytesAfterCut, r.bytes, formatBytes)}`,
     )
   }
   return { text: lines.join('\n') + '\n', met }
@@ -309,13 +371,30 @@ async function main(argv: string[]): Promise<number> {
 
   const work = tempDir('tsgit-bench-')
   const snapshot = snapshotTsgit()
-  const server = await startGitServer({ root: dirname(repoPath) })
+  const cut = new CutSwitch()
+  const server: GitServer = await startGitServer({ root: dirname(repoPath), cutAfter: (req) => cut.cutAfter(server.requests, req) })
   const url = server.url(basename(repoPath))
-  const rows = args.only.length > 0 ? ROWS.filter((r) => args.only.includes(r.id)) : ROWS
+  const selected = (id: string): boolean => args.only.length === 0 || args.only.includes(id)
+  const rows = ROWS.filter((r) => selected(r.id))
+  const resumeRows = RESUME_ROWS.filter((r) => selected(r.id))
   const results: RowResult[] = []
+  let resumed: ResumeResult[] = []
   let failures = 0
+  const main: Origin = { server, url }
+  let uris: Origin | undefined
   try {
     for (const row of rows) {
+      let origin = main
+      if (row.source === 'uris') {
+        if (uris === undefined) {
+          log(`bench: preparing the packfile-URI source (${DEFAULT_URIS.blobs} blobs of ${formatBytes(DEFAULT_URIS.blobBytes)} added to ${repoPath}) ...\n`)
+          const src = cachedUrisSource(repoPath, args.cacheDir)
+          const cdn = await startCdn({ root: src.cdnRoot, faults: { bytesPerSecond: CDN_BYTES_PER_SECOND } })
+          const s = await startGitServer({ root: dirname(src.repo), config: urisServerConfig(src, (f) => cdn.url(f)) })
+          uris = { server: s, url: s.url(basename(src.repo)), cdn }
+        }
+        origin = uris
+      }
       const samples: Record<ClientName, Sample[]> = { git: [], tsgit: [] }
       const checks: Partial<Record<ClientName, { fsck: string; gitStatus?: string }>> = {}
       // What real git's fsck says of git's own first clone: lines it also says of tsgit's are not tsgit's doing.
@@ -323,7 +402,7 @@ async function main(argv: string[]): Promise<number> {
       for (let run = 0; run < args.runs; run++) {
         for (const client of ['git', 'tsgit'] as const) {
           const dir = join(work.path, `${row.id}-${client}-${run}`)
-          const s = await runOnce(server, url, client, row, run, dir, args.cpuProf)
+          const s = await runOnce(origin, client, row, run, dir, args.cpuProf)
           samples[client].push(s)
           log(
             `  ${row.title} run ${run + 1}/${args.runs} ${client.padEnd(5)} ` +
@@ -349,8 +428,15 @@ async function main(argv: string[]): Promise<number> {
       const g = summarize(samples.git)
       const t = summarize(samples.tsgit)
       if (checks.tsgit !== undefined) Object.assign(t, checks.tsgit)
-      const result: RowResult = { row, git: g, tsgit: t, timeRatio: ratio(t.medianWallMs, g.medianWallMs), rssRatio: ratio(t.medianPeakRssKiB, g.medianPeakRssKiB) }
-      if (!row.workTree && row.step === undefined) {
+      const result: RowResult = {
+        row,
+        git: g,
+        tsgit: t,
+        timeRatio: ratio(t.medianWallMs, g.medianWallMs),
+        rssRatio: ratio(t.medianPeakRssKiB, g.medianPeakRssKiB),
+        targets: { time: judgeTime(g.medianWallMs, t.medianWallMs), rss: judgeRss(t.maxPeakRssKiB) },
+      }
+      if (!row.workTree && row.step === undefined && row.source === undefined) {
         const wallMs: number[] = []
         const requests: number[] = []
         for (let run = 0; run < args.runs; run++) {
@@ -366,16 +452,37 @@ async function main(argv: string[]): Promise<number> {
       }
       results.push(result)
     }
+    if (resumeRows.length > 0) {
+      const r = await runResumeRows({ server, url, cut, work: work.path, runs: args.runs, log }, resumeRows)
+      resumed = r.results
+      failures += r.failures
+    }
   } finally {
     await server.close()
+    if (uris !== undefined) {
+      await uris.server.close()
+      await uris.cdn?.close()
+    }
     work.cleanup()
     snapshot.cleanup()
   }
 
-  const out = table(results)
-  const tgt = targets(results)
+  const tgt = targets(results, resumed)
   process.stdout.write(`\n${describeRepo(repoPath, source)}; ${args.runs} runs each, alternating git/tsgit; medians shown.\n`)
-  process.stdout.write(out)
+  if (results.length > 0) process.stdout.write(table(results))
+  if (results.some((r) => r.row.source === 'uris')) {
+    process.stdout.write(
+      `packfile URIs: ${DEFAULT_URIS.blobs} loose blobs of ${formatBytes(DEFAULT_URIS.blobBytes)} added to the repository, each named by upload-pack ` +
+        `(uploadpack.blobPackfileUri) as a pack on a CDN that sends each body at ${formatBytes(CDN_BYTES_PER_SECOND)}/s; received includes the CDN's bytes.\n`,
+    )
+  }
+  if (resumed.length > 0) {
+    process.stdout.write(
+      `\nResumed clones: tsgit clone --retries 0, its upload-pack answer cut once X% of the whole uncut clone's bytes went out, then tsgit clone-resume (timed). ` +
+        'git cannot resume: after a cut it starts over, an uncut git clone.\n',
+    )
+    process.stdout.write(resumeTable(resumed))
+  }
   process.stdout.write(`\nTargets (reported, not enforced):\n${tgt.text}`)
   if (results.some((r) => r.floor !== undefined)) {
     process.stdout.write(
@@ -399,9 +506,25 @@ async function main(argv: string[]): Promise<number> {
     runs: args.runs,
     order: 'alternating git, tsgit per run',
     rssMethod: 'max(peak of summed VmRSS over the client process tree sampled every 10 ms, GNU time %M = largest single process)',
-    targets: { timeRatio: TARGET_TIME_RATIO, tsgitPeakRssKiB: TARGET_RSS_KIB, met: tgt.met },
+    targets: {
+      time: `tsgit <= ${SLOW_ROW_RATIO}x git where git's median is over ${SLOW_ROW_MS / 1000} s, else <= git + ${FAST_ROW_SLACK_MS / 1000} s`,
+      tsgitPeakRssKiB: PEAK_RSS_KIB,
+      resumeBytes: `after a cut at X%: <= (100 - X + ${RESUME_SLACK_PERCENT})% of the whole uncut clone's bytes`,
+      met: tgt.met,
+    },
     cpuProfiled: args.cpuProf !== undefined,
-    rows: results.map((r) => ({ id: r.row.id, title: r.row.title, flags: r.row.flags, git: r.git, tsgit: r.tsgit, timeRatio: r.timeRatio, rssRatio: r.rssRatio, ...(r.floor ? { nodeFloor: r.floor } : {}) })),
+    rows: results.map((r) => ({
+      id: r.row.id,
+      title: r.row.title,
+      flags: r.row.flags,
+      git: r.git,
+      tsgit: r.tsgit,
+      timeRatio: r.timeRatio,
+      rssRatio: r.rssRatio,
+      targets: r.targets,
+      ...(r.floor ? { nodeFloor: r.floor } : {}),
+    })),
+    resumeRows: resumeJson(resumed),
   }
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n')
   process.stdout.write(`Results written to ${file}\n`)

@@ -52,6 +52,11 @@ export function cloneCommand(client: ClientName, flags: readonly string[], url: 
   return { command: tsgitBin, args: ['clone', ...flags, url, dir], env }
 }
 
+/** `<client> <args…>`. */
+export function clientCommand(client: ClientName, args: readonly string[]): CommandLine {
+  return { command: client === 'git' ? 'git' : tsgitBin, args: [...args], env: pinnedEnv() }
+}
+
 /** `<client> <args…>` run inside the repository `dir`. */
 export function commandIn(client: ClientName, dir: string, args: readonly string[]): CommandLine {
   const env = pinnedEnv()

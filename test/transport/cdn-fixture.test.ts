@@ -82,3 +82,14 @@ t.test('faults: a status, no range support, weak or no validators, chunked, a re
   t.match(cut, { code: 'ECONNRESET' }, 'the client sees the connection go')
   t.match(cdn.requests[0], { status: 200, bytesOut: 7, cut: true })
 })
+
+t.test('a paced body (bytesPerSecond, for the benchmark) arrives whole, ranges and all', async (t) => {
+  cdn.faults = { bytesPerSecond: 1 << 20 }
+  const whole = await get('f.bin')
+  t.equal(whole.status, 200)
+  t.ok(whole.body.equals(data))
+  const tail = await get('f.bin', { Range: 'bytes=15-' })
+  t.match(tail, { status: 206, headers: { 'content-range': 'bytes 15-19/20' } })
+  t.equal(tail.body.toString(), 'fghij')
+  t.same(cdn.requests.map((r) => r.bytesOut), [20, 5])
+})

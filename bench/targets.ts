@@ -1,0 +1,60 @@
+/**
+ * The benchmark's targets (issue 15), as pure functions so that a test can hold
+ * them: which time target applies to a row depends on how long git takes, and a
+ * resumed clone is judged by the bytes the server sent after the cut.
+ */
+
+/** Where git's median wall time is over this, tsgit is judged by a ratio; under it, by a slack. */
+export const SLOW_ROW_MS = 1000
+/** tsgit/git at most this where git takes over SLOW_ROW_MS. */
+export const SLOW_ROW_RATIO = 0.8
+/** tsgit at most this much slower than git where git takes under SLOW_ROW_MS. */
+export const FAST_ROW_SLACK_MS = 100
+/** tsgit's peak RSS at most this. */
+export const PEAK_RSS_KIB = 128 * 1024
+/** After a cut at X% of a clone's bytes, a resume may take (100 - X)% of them plus this many percent. */
+export const RESUME_SLACK_PERCENT = 10
+
+export interface Judged {
+  /** The target that applies, in words ("<= 0.8x git", "<= git + 0.10 s", "<= 128 MiB"). */
+  target: string
+  /** The largest value that meets it (ms, KiB or bytes, as judged). */
+  limit: number
+  /** undefined when there was nothing to judge (a client failed every run). */
+  met: boolean | undefined
+}
+
+/** The wall-time target for a row where git's median is `gitMs`, and whether tsgit's median `tsgitMs` meets it. */
+export function judgeTime(gitMs: number | undefined, tsgitMs: number | undefined): Judged {
+  if (gitMs === undefined || !Number.isFinite(gitMs)) return { target: 'n/a (no git time)', limit: NaN, met: undefined }
+  const slow = gitMs > SLOW_ROW_MS
+  const limit = slow ? gitMs * SLOW_ROW_RATIO : gitMs + FAST_ROW_SLACK_MS
+  const target = slow ? `<= ${SLOW_ROW_RATIO}x git` : `<= git + ${(FAST_ROW_SLACK_MS / 1000).toFixed(2)} s`
+  if (tsgitMs === undefined || !Number.isFinite(tsgitMs)) return { target, limit, met: undefined }
+  return { target, limit, met: tsgitMs <= limit }
+}
+
+/** tsgit's peak RSS (KiB) against PEAK_RSS_KIB. */
+export function judgeRss(peakKiB: number | undefined): Judged {
+  const target = `<= ${PEAK_RSS_KIB / 1024} MiB`
+  if (peakKiB === undefined || !Number.isFinite(peakKiB)) return { target, limit: PEAK_RSS_KIB, met: undefined }
+  return { target, limit: PEAK_RSS_KIB, met: peakKiB <= PEAK_RSS_KIB }
+}
+
+/**
+ * A resume after a cut at `cutPercent`% of a clone's `wholeBytes`: the server may send
+ * at most (100 - cutPercent + RESUME_SLACK_PERCENT)% of the whole after the cut.
+ */
+export function judgeResumeBytes(cutPercent: number, wholeBytes: number | undefined, afterBytes: number | undefined): Judged {
+  const share = Math.min(100, 100 - cutPercent + RESUME_SLACK_PERCENT)
+  const target = `<= ${share}% of the whole`
+  if (wholeBytes === undefined || !Number.isFinite(wholeBytes)) return { target, limit: NaN, met: undefined }
+  const limit = (wholeBytes * share) / 100
+  if (afterBytes === undefined || !Number.isFinite(afterBytes)) return { target, limit, met: undefined }
+  return { target, limit, met: afterBytes <= limit }
+}
+
+/** "met", "MISSED", or "n/a" when there was nothing to judge. */
+export function verdict(j: Judged): string {
+  return j.met === undefined ? 'n/a' : j.met ? 'met' : 'MISSED'
+}
