@@ -34,6 +34,8 @@ export interface InitOptions {
   objectFormat?: string
   /** Edits the new config before it is first written (nothing when there is one already). */
   config?: (file: ConfigFile) => void
+  /** The git directory, when not `<dir>/.git` (bare: `<dir>`): `GIT_DIR=<path> git init`. */
+  gitDir?: string
 }
 
 export interface RepositoryLocation {
@@ -94,7 +96,7 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   if (!isValidRefName(`refs/heads/${branch}`)) throw new RepositoryError(`invalid initial branch name: '${branch}'`)
 
   const root = resolve(dir)
-  const gitDir = bare ? root : join(root, '.git')
+  const gitDir = options.gitDir !== undefined ? resolve(options.gitDir) : bare ? root : join(root, '.git')
   // The config first: a process killed while creating the repository leaves either no
   // config or one with what the caller put in it (a clone's resume state), never a
   // repository that exists but does not say what it is for.

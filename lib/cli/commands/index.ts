@@ -10,7 +10,8 @@ import { catFileCommand } from './cat-file.js'
 import { fsckCommand } from './fsck.js'
 import { fetchCommand } from './fetch.js'
 import { sparseCheckoutCommand } from './sparse-checkout.js'
+import { initCommand } from './init.js'
 
 /** Every command tsgit has; the CLI and the docs test walk this list. */
 export const commands: CommandModule[] = [cloneCommand, cloneResumeCommand, fetchCommand, backfillCommand, configCommand, remoteCommand, revListCommand, catFileCommand, fsckCommand, checkoutCommand]
-commands.push(sparseCheckoutCommand)
+commands.push(sparseCheckoutCommand, initCommand)
