@@ -19,6 +19,7 @@ import { switchTrees } from '../worktree/switch.js'
 import { checkoutCone, readSparseCheckout } from '../worktree/sparse.js'
 import { committerIdent } from './ident.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
+import { abbreviate, defaultAbbrevLength } from '../rev/abbrev.js'
 import { RevWalk } from '../rev/commit-walk.js'
 import { RevisionError, dwimRef, peel, resolveRevision } from '../rev/parse.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
@@ -178,15 +179,6 @@ function subjectOf(message: string): string {
   return para.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ')
 }
 
-/** The shortest unique prefix of at least `min` digits (core.abbrev's default of 7). */
-async function abbreviate(store: ObjectStore, oid: Oid, min: number): Promise<string> {
-  for (let n = min; n < 40; n++) {
-    const found = await store.findByPrefix(oid.slice(0, n))
-    if (found.length <= 1) return oid.slice(0, n)
-  }
-  return oid
-}
-
 async function label(store: ObjectStore, oid: Oid, min: number): Promise<CommitLabel> {
   const commit = parseCommit((await store.read(oid)).data)
   return { oid, abbrev: await abbreviate(store, oid, min), subject: subjectOf(commit.message) }
@@ -260,7 +252,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
     const headTarget = await refs.readSymref('HEAD')
     const oldBranch = headTarget?.startsWith('refs/heads/') ? headTarget.slice('refs/heads/'.length) : undefined
     const oldOid = await refs.resolve('HEAD')
-    const minAbbrev = Math.max(4, Math.min(40, config.getInt('core.abbrev') ?? 7))
+    const minAbbrev = await defaultAbbrevLength(config, store)
 
     let target: Target
     if (options.newBranch !== undefined) {
