@@ -14,6 +14,8 @@ import { formatEntry, type PrettyFormat } from '../rev/pretty.js'
 import type { RepoContext } from './repo-context.js'
 import { startPoints } from './rev-list.js'
 
+export type { PrettyFormat } from '../rev/pretty.js'
+
 export interface LogOptions {
   /** Revision arguments, as rev-list takes them; none: HEAD. */
   revisions: readonly string[]

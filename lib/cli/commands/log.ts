@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { TsgitError, UsageError } from '../../errors.js'
-import { log } from '../../ops/log.js'
-import type { PrettyFormat } from '../../rev/pretty.js'
+import { log, type PrettyFormat } from '../../ops/log.js'
 import { commandIndex } from '../command-name.js'
 import { withRepoContext, writeOut, type CommandModule } from '../command.js'
 
