@@ -98,3 +98,15 @@ t.test('a shallow clone: history ends at the shallow commits', async (t) => {
   await same(t, dir, [])
   await same(t, dir, ['--all', '--format=%h %p %s'])
 })
+
+t.test('relative dates (%ar, %cr), from seconds to years', async (t) => {
+  const dir = srv.dest('relative')
+  git(['init', '-q', '-b', 'main', dir])
+  const now = Math.floor(Date.now() / 1000)
+  // ages away from git's rounding steps, so the second or two between the runs cannot cross one
+  for (const age of [100, 3000, 7200, 144000, 432000, 1728000, 8640000, 20000000, 34560000, 50000000, 69120000, 259200000]) {
+    const date = `${now - age} +0000`
+    git(['commit', '-q', '--allow-empty', '-m', String(age)], { cwd: dir, env: { GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date } })
+  }
+  await same(t, dir, ['--format=%s %ar %cr'])
+})
