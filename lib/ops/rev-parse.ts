@@ -142,7 +142,13 @@ async function parseAndShow(rc: RepoContext, options: RevParseOptions): Promise<
         if (repo.workTree === undefined) throw new RepositoryError('this operation must be run in a work tree')
         await options.write(`${repo.workTree}\n`)
       } else if (arg === '--is-inside-work-tree') await options.write(`${repo.workTree !== undefined && inside(repo.workTree, cwd) && !inside(repo.gitDir, cwd)}\n`)
-      else if (arg === '--is-inside-git-dir') await options.write(`${inside(repo.gitDir, cwd)}\n`)
+      else if (arg === '--show-prefix' || arg === '--show-cdup') {
+        const rel = repo.workTree !== undefined && inside(repo.workTree, cwd) ? relative(repo.workTree, cwd).split(sep).join('/') : undefined
+        const depth = rel === undefined || rel === '' ? 0 : rel.split('/').length
+        // outside a work tree git prints an empty prefix and no cdup at all
+        if (arg === '--show-prefix') await options.write(`${rel === undefined || rel === '' ? '' : `${rel}/`}\n`)
+        else if (repo.workTree !== undefined) await options.write(`${'../'.repeat(depth)}\n`)
+      } else if (arg === '--is-inside-git-dir') await options.write(`${inside(repo.gitDir, cwd)}\n`)
       else if (arg === '--is-bare-repository') await options.write(`${repo.workTree === undefined && repo.config.getBool('core.bare', false)}\n`)
       else if (arg === '--is-shallow-repository') await options.write(`${repo.shallow.size > 0}\n`)
       else throw new UsageError(`unknown option '${arg}'`)

@@ -107,7 +107,7 @@ t.test('--abbrev-ref and --symbolic-full-name', async (t) => {
 })
 
 t.test('where the repository is, from where the command runs', async (t) => {
-  const loc = ['--git-dir', '--show-toplevel', '--is-inside-work-tree', '--is-inside-git-dir', '--is-bare-repository', '--is-shallow-repository', '--absolute-git-dir']
+  const loc = ['--show-prefix', '--show-cdup', '--git-dir', '--show-toplevel', '--is-inside-work-tree', '--is-inside-git-dir', '--is-bare-repository', '--is-shallow-repository', '--absolute-git-dir']
   for (const cwd of [repo, join(repo, 'dir'), join(repo, 'dir', 'sub'), join(repo, '.git'), join(repo, '.git', 'refs'), bare, join(bare, 'refs'), shallow, unborn]) {
     for (const a of loc) await same(t, cwd, [a])
     await same(t, cwd, ['--git-dir', 'HEAD', '--is-inside-work-tree'])

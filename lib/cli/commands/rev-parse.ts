@@ -23,7 +23,7 @@ Options (taken in order):
   --short[=<n>]            abbreviated ids (unique, at least <n>, default core.abbrev); implies --verify
   --abbrev-ref[=strict|loose]  ref names as their shortest unambiguous form
   --symbolic-full-name     ref names in full
-  --git-dir, --absolute-git-dir, --show-toplevel
+  --git-dir, --absolute-git-dir, --show-toplevel, --show-prefix, --show-cdup
   --is-inside-work-tree, --is-inside-git-dir, --is-bare-repository, --is-shallow-repository
   --                       what follows is printed as it is
 `,
