@@ -122,7 +122,11 @@ t.test('where the repository is, from where the command runs', async (t) => {
 })
 
 t.test('an unborn HEAD', async (t) => {
-  for (const args of [['HEAD'], ['--verify', 'HEAD'], ['--verify', '-q', 'HEAD'], ['--abbrev-ref', 'HEAD'], ['--short', 'HEAD'], ['--symbolic-full-name', 'HEAD']]) await same(t, unborn, args)
+  for (const args of [['HEAD'], ['--verify', 'HEAD'], ['--verify', '-q', 'HEAD'], ['--abbrev-ref', 'HEAD'], ['--short', 'HEAD'], ['--symbolic-full-name', 'HEAD'], ['--symbolic-full-name', '--verify', '--quiet', 'HEAD']]) {
+    await same(t, unborn, args)
+  }
+  // what actions/checkout asks of a repository it finds in place
+  await same(t, repo, ['--symbolic-full-name', '--verify', '--quiet', 'HEAD'])
 })
 
 t.test('an unknown option is a usage error (a deviation: git prints it back)', async (t) => {
