@@ -67,7 +67,7 @@ t.test('formats', async (t) => {
 t.test('counts and revisions', async (t) => {
   for (const args of [
     ['-1'], ['-3'], ['-n', '2'], ['-n2'], ['--max-count=4'], ['-n', '0'], ['-1', '--format=%H'], ['topic'], ['main..topic'], ['topic..main'], ['^topic', 'main'], ['v1'], ['--all', '--oneline'],
-    ['light', 'origin/main', '--format=%h %s'], ['nope'], ['HEAD', '--'], ['-3', '-1'],
+    ['light', 'origin/main', '--format=%h %s'], ['nope'], ['HEAD', '--'], ['-3', '-1'], ['-n'], ['-n', 'x'], ['--max-count=2x'], ['-n', '-1'], ['-n-1'],
   ]) {
     await same(t, repo, args)
   }

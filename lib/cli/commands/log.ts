@@ -15,11 +15,18 @@ function prettyFormat(value: string): PrettyFormat {
   throw new TsgitError('E_USAGE', `invalid --pretty format: ${value}`)
 }
 
-function count(value: string | undefined, what: string): number {
-  if (value === undefined || !/^-?\d+$/.test(value)) throw new TsgitError('E_USAGE', `'${value ?? ''}': not an integer`, { cause: what })
-  const n = Number(value)
-  // git takes a negative count as no limit
+/** git reads a count as atoi does: leading digits, else 0; a negative count is no limit. */
+function count(value: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(value)
+  const n = m === null ? 0 : Number(m[1])
   return n < 0 ? Number.MAX_SAFE_INTEGER : n
+}
+
+/** `-n` with nothing after it: git says so as an error, and exits 128. */
+export class MissingCountError extends TsgitError {
+  constructor() {
+    super('E_USAGE', '-n requires an argument')
+  }
 }
 
 interface LogArgs {
@@ -40,8 +47,11 @@ export function parseLogArgs(words: readonly string[]): LogArgs {
       break
     }
     let m: RegExpExecArray | null
-    if (w === '-n' || w === '--max-count') out.maxCount = count(words[++i], w)
-    else if ((m = /^-n(-?\d+)$/.exec(w)) !== null || (m = /^--max-count=(.*)$/.exec(w)) !== null || (m = /^-(\d+)$/.exec(w)) !== null) out.maxCount = count(m[1], w)
+    if (w === '-n' || w === '--max-count') {
+      const value = words[++i]
+      if (value === undefined) throw new MissingCountError()
+      out.maxCount = count(value)
+    } else if ((m = /^-n(.+)$/.exec(w)) !== null || (m = /^--max-count=(.*)$/.exec(w)) !== null || (m = /^-(\d+)$/.exec(w)) !== null) out.maxCount = count(m[1] as string)
     else if (w === '--pretty') out.format = { kind: 'medium' }
     else if (w.startsWith('--pretty=') || w.startsWith('--format=')) out.format = prettyFormat(w.slice(w.indexOf('=') + 1))
     else if (w === '--oneline') {
@@ -82,8 +92,15 @@ Options:
   },
   async exec(ctx) {
     const words = ctx.argv.slice((commandIndex(ctx.argv) ?? ctx.argv.length) + 1)
-    const parsed = parseLogArgs(words)
     const display = ctx.display({})
+    let parsed: LogArgs
+    try {
+      parsed = parseLogArgs(words)
+    } catch (e) {
+      if (!(e instanceof MissingCountError)) throw e
+      display.error(e.message)
+      return 128
+    }
     await withRepoContext(ctx, display, { lazyFetch: ctx.lazyFetch }, (rc) =>
       log(rc, { ...parsed, now: Math.floor(Date.now() / 1000), write: (text) => writeOut(ctx.stdout, Buffer.from(text, 'utf8')) }),
     )
