@@ -70,6 +70,7 @@ export async function initRepo(ctx: OpContext, options: InitOptions): Promise<In
     bare,
     initialBranch: reinitialized ? undefined : branch,
     gitDir,
+    refreshConfig: true,
     config: (file) => {
       // a work tree that is not the git directory's parent is recorded, as git does
       if (workTree !== undefined && workTree !== dirname(gitDir)) file.set('core.worktree', workTree)

@@ -6,7 +6,7 @@
  * nothing. Real git then works in what tsgit made: status, fsck, a fetch.
  */
 import t, { type Test } from 'tap'
-import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { git, gitAsync, tempDir } from '../fixtures/git.js'
 import { startGitServer } from '../fixtures/server.js'
@@ -94,6 +94,15 @@ t.test('re-init: the same words as git, nothing changed', async (t) => {
   await twin(t, ['init', '-b', 'other'], { prepare })
   await twin(t, ['init', '-q', '-b', 'other'], { prepare })
   await twin(t, ['init', '--bare', 'b.git'], { prepare })
+  // what git writes again on a re-init, and what it leaves
+  await twin(t, ['init'], {
+    prepare: (d) => {
+      prepare(d)
+      for (const args of [['config', 'core.filemode', 'false'], ['config', 'core.logallrefupdates', 'false'], ['config', '--unset', 'core.repositoryformatversion'], ['config', 'user.name', 'kept']]) git(args, { cwd: d })
+      rmSync(join(d, '.git', 'description'))
+      rmSync(join(d, '.git', 'refs', 'tags'), { recursive: true })
+    },
+  })
 })
 
 t.test('refused as git refuses', async (t) => {
