@@ -4,7 +4,7 @@
  * medium, oneline or a user format. Only commits are read, so a blob:none clone
  * fetches nothing, and a shallow repository's history ends at its shallow commits.
  */
-import { TsgitError, UsageError } from '../errors.js'
+import { TsgitError } from '../errors.js'
 import { parseCommit } from '../odb/objects.js'
 import type { Oid } from '../oid.js'
 import { abbreviate, defaultAbbrevLength } from '../rev/abbrev.js'
@@ -97,7 +97,6 @@ export async function log(rc: RepoContext, options: LogOptions): Promise<void> {
     starts = await startPoints({ refs: repo.refs, store }, revisions)
   } catch (e) {
     if (e instanceof RevisionError && e.message.startsWith('ambiguous argument')) throw new TsgitError('E_BAD_REVISION', `${e.message}${AMBIGUOUS_HINT}`)
-    if (e instanceof UsageError) throw e
     throw e
   }
   const walk = new RevWalk({ store, fetch: store.canFetch }, { objects: false })
@@ -119,8 +118,10 @@ export async function log(rc: RepoContext, options: LogOptions): Promise<void> {
   const needsAbbrev = (fmt.kind === 'oneline' && options.abbrevCommit === true) || /%[htp]/.test(userFormat)
   let n = 0
   let buf = ''
-  for (let c = await walk.next(); c !== undefined; c = await walk.next()) {
-    if (options.maxCount !== undefined && n >= options.maxCount) break
+  // the count is checked first, so no commit past the last one shown is read
+  while (options.maxCount === undefined || n < options.maxCount) {
+    const c = await walk.next()
+    if (c === undefined) break
     const commit = parseCommit((await store.read(c.oid)).data)
     // shallow commits show no parents, as in git
     commit.parents = c.parents
@@ -132,7 +133,7 @@ export async function log(rc: RepoContext, options: LogOptions): Promise<void> {
         oid: c.oid,
         commit,
         abbrev: (oid) => abbrevs.get(oid) ?? oid,
-        decorations: options.decorate === true || needsDecorations ? (decorations.get(c.oid) ?? []) : [],
+        decorations: decorations.get(c.oid) ?? [],
         now: options.now,
       },
       n === 0,
