@@ -5,7 +5,7 @@
  * are taken in order, as git takes them: what the location options print comes
  * between the revisions around it.
  */
-import { isAbsolute, join, relative, sep } from 'node:path'
+import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { RepositoryError, TsgitError, UsageError } from '../errors.js'
 import { pathExists } from '../files.js'
 import type { Oid } from '../oid.js'
@@ -114,7 +114,7 @@ async function parseAndShow(rc: RepoContext, options: RevParseOptions): Promise<
     const arg = args[i] as string
     if (asIs) {
       if (!verify) await options.write(`${arg}\n`)
-      if (paths && !verify && !(await pathExists(join(cwd, arg)))) {
+      if (paths && !verify && !(await pathExists(resolve(cwd, arg)))) {
         throw new TsgitError('E_BAD_REVISION', `${arg}: no such path in the working tree.\nUse 'git <command> -- <path>...' to specify paths that do not exist locally.`)
       }
       continue
@@ -167,7 +167,7 @@ async function parseAndShow(rc: RepoContext, options: RevParseOptions): Promise<
       if (hasDashDash) throw new TsgitError('E_BAD_REVISION', `bad revision '${arg}'`)
       // not a revision: git takes it, and what follows, as a path when there is one
       await options.write(`${arg}\n`)
-      if (await pathExists(join(cwd, arg))) {
+      if (await pathExists(resolve(cwd, arg))) {
         asIs = true
         paths = true
         continue
