@@ -99,7 +99,7 @@ export async function lsRemote(ctx: OpContext, options: LsRemoteOptions): Promis
   if (options.getUrl === true) return { output: `${url}\n`, matched: true }
   const transportUrl = isUrlLike(url) ? url : resolve(base, url)
   const prefixes = [...(options.heads === true ? ['refs/heads/'] : []), ...(options.tags === true ? ['refs/tags/'] : [])]
-  const transport = transportOptionsFromConfig(config, configured !== undefined ? name : undefined, ctx.env, ctx.sink, ctx.signal)
+  const transport = transportOptionsFromConfig(config, { ...(configured !== undefined ? { name } : {}), url: transportUrl }, { env: ctx.env, sink: ctx.sink, signal: ctx.signal })
   const { session, refs } = await openSessionAndListRefs(transportUrl, transport, { refPrefixes: prefixes })
   await session.transport.close().catch(() => undefined)
   let output = ''
