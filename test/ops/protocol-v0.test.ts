@@ -18,6 +18,7 @@ let rich: RichRepo
 let v0: GitServer
 const srv = serveRepos(t, 'tsgit-v0-', async (root) => {
   rich = await makeRichRepo(join(root, 'rich.git'))
+  git(['init', '-q', '--bare', join(root, 'empty.git')])
   // for upload-pack run over ssh (the http server sets them for itself), as git's own tests do
   git(['config', 'uploadpack.allowFilter', 'true'], { cwd: rich.path })
   git(['config', 'uploadpack.allowAnySHA1InWant', 'true'], { cwd: rich.path })
@@ -105,6 +106,18 @@ for (const flags of [[], ['--filter=blob:none', '--no-checkout'], ['--depth=2'],
     await sameAsGit(t, ours, theirs, !flags.includes('--no-checkout'))
   })
 }
+
+t.test('an empty repository from a v0 server (no HEAD in the advertisement): git’s warning and config', async (t) => {
+  const url = v0.url('empty.git')
+  const ours = srv.dest('ours')
+  const theirs = srv.dest('theirs')
+  const r = await tsgit(['clone', url, ours])
+  t.equal(r.status, 0, r.stderr)
+  const g = await gitAsync(['clone', url, theirs])
+  t.equal(r.stderr.replace(ours, ''), g.stderr.replace(theirs, ''), 'the same words')
+  t.equal(configOf(ours), configOf(theirs), 'config, with the initial branch’s remote and merge')
+  t.equal(git(['symbolic-ref', 'HEAD'], { cwd: ours }).stdout, git(['symbolic-ref', 'HEAD'], { cwd: theirs }).stdout)
+})
 
 t.test('fetch from a v0 server: the refs, objects and FETCH_HEAD git gets', async (t) => {
   const url = v0.url('rich.git')
