@@ -218,13 +218,16 @@ export function buildV0Request(adv: V0Advertisement, args: FetchArgs): Buffer {
   return Buffer.concat(parts)
 }
 
-/** Whether the server answers a request with a shallow-update section first: it does when the request had shallow or deepen lines. */
+/**
+ * Whether the server answers a request with a shallow-update section first: only when it
+ * deepens (a shallow client's `shallow` lines alone get none).
+ */
 export function expectsShallowUpdate(adv: V0Advertisement, args: FetchArgs): boolean {
-  return adv.capabilities.has('shallow') && ((args.shallow?.length ?? 0) > 0 || args.deepen !== undefined)
+  return adv.capabilities.has('shallow') && args.deepen !== undefined
 }
 
 export interface V0ResponseOptions {
-  /** The request had shallow or deepen lines (expectsShallowUpdate). */
+  /** The request deepens (expectsShallowUpdate). */
   shallowUpdate: boolean
   maxLines?: number
 }

@@ -144,6 +144,28 @@ t.test('fetch from a v0 server: the refs, objects and FETCH_HEAD git gets', asyn
   t.equal(git(['fsck'], { cwd: ours, allowFail: true }).status, 0, 'git fsck')
 })
 
+t.test('fetch into a shallow clone from a v0 server: shallow lines, no deepen, what git gets', async (t) => {
+  const url = v0.url('rich.git')
+  const ours = srv.dest('ours')
+  const theirs = srv.dest('theirs')
+  t.equal((await tsgit(['clone', '-q', '--depth=1', url, ours])).status, 0)
+  await gitAsync(['clone', '-q', '--depth=1', url, theirs])
+  const work = srv.dest('work')
+  git(['clone', '-q', rich.path, work])
+  writeFileSync(join(work, 'shallow-new.txt'), 'new\n')
+  git(['add', '.'], { cwd: work })
+  git(['commit', '-q', '-m', 'new'], { cwd: work })
+  git(['push', '-q', 'origin', 'HEAD:main'], { cwd: work })
+  t.teardown(() => git(['push', '-q', '--force', 'origin', `${rich.head}:main`], { cwd: work }))
+  const since = v0.requests.length
+  const r = await tsgit(['fetch', '-q'], { cwd: ours })
+  t.equal(r.status, 0, r.stderr)
+  const sent = lines(v0Posts(v0, since)[0] as RecordedRequest)
+  t.ok(sent.includes(`shallow ${rich.head}`), 'the shallow boundary sent')
+  await gitAsync(['fetch', '-q'], { cwd: theirs })
+  await sameAsGit(t, ours, theirs)
+})
+
 t.test('lazy fetch from a v0 server: missing blobs wanted by id, in one request', async (t) => {
   const ours = srv.dest('ours')
   t.equal((await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', v0.url('rich.git'), ours])).status, 0)

@@ -87,6 +87,17 @@ t.test('a depth request: the shallow-update section first, then NAK and the pack
   t.equal((await collect(res.pack as AsyncIterable<Buffer>)).subarray(0, 4).toString('latin1'), 'PACK')
 })
 
+t.test('a shallow client that does not deepen: shallow lines, and no shallow-update section in the answer', async (t) => {
+  const a = await adv()
+  const args = { wants: [HEAD], haves: [rev('HEAD~1')], shallow: [rev('HEAD~1')], done: true }
+  t.notOk(expectsShallowUpdate(a, args))
+  const req = buildV0Request(a, { ...args, agent: 'tsgit/test' })
+  t.equal(req.toString('latin1'), pkts(`want ${HEAD} side-band-64k agent=tsgit/test\n`, `shallow ${rev('HEAD~1')}\n`, '0000', `have ${rev('HEAD~1')}\n`, 'done\n'))
+  const res = await parseV0Response(readerOf(serveV0(req)), quiet, { shallowUpdate: false })
+  t.same(res.acks?.commonOids, [rev('HEAD~1')])
+  t.equal((await collect(res.pack as AsyncIterable<Buffer>)).subarray(0, 4).toString('latin1'), 'PACK')
+})
+
 t.test('what v0 cannot carry, or the server did not advertise, is refused before sending', async (t) => {
   const a = await adv()
   t.throws(() => buildV0Request(a, { wants: [], done: true }), ProtocolError)
