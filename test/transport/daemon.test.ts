@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync, tempDir } from '../fixtures/git.js'
-import { startGitDaemon, type GitDaemon } from '../fixtures/daemon.js'
+import { startGitDaemon, startOldGitDaemon, type GitDaemon } from '../fixtures/daemon.js'
 import { makeRichRepo, type RichRepo } from '../fixtures/repos.js'
 import { tsgit } from '../fixtures/tsgit.js'
 import { daemonRequest } from '../../lib/transport/daemon.js'
@@ -92,6 +92,29 @@ t.test('lazy fetch over git://: checkout of a blob:none clone fetches its blobs 
   t.same(missing, [], 'nothing of HEAD missing')
   t.equal(git(['fsck'], { cwd: ours, allowFail: true }).status, 0, 'git fsck')
   t.equal(git(['status', '--porcelain'], { cwd: ours }).stdout, '', 'git status clean')
+})
+
+t.test('a daemon whose upload-pack answers in v0: clone --filter=blob:none and its lazy fetch, each on a connection of its own, as git’s', async (t) => {
+  git(['config', 'uploadpack.allowAnySHA1InWant', 'true'], { cwd: rich.path })
+  t.teardown(() => git(['config', '--unset', 'uploadpack.allowAnySHA1InWant'], { cwd: rich.path }))
+  const old = await startOldGitDaemon(root)
+  t.teardown(() => old.close())
+  const url = old.url('rich.git')
+  const ours = dest('ours')
+  const theirs = dest('theirs')
+  const r = await tsgit(['clone', '-q', '--filter=blob:none', url, ours])
+  t.equal(r.status, 0, r.stderr)
+  t.equal(old.connections(), 2, 'the clone, then the checkout’s lazy fetch')
+  await gitAsync(['clone', '-q', '--filter=blob:none', url, theirs])
+  await sameAsGit(t, ours, theirs)
+  // backfill: batch after batch on one session; upload-pack serves one fetch per connection
+  const before = old.connections()
+  const b = await tsgit(['backfill', '--min-batch-size=2'], { cwd: ours })
+  t.equal(b.status, 0, b.stderr)
+  t.ok(old.connections() - before > 1, 'a connection for each batch')
+  const missing = git(['rev-list', '--objects', '--all', '--missing=print'], { cwd: ours }).stdout.split('\n').filter((l) => l.startsWith('?'))
+  t.same(missing, [], 'every blob of history is here')
+  t.equal(git(['fsck'], { cwd: ours, allowFail: true }).status, 0, 'git fsck')
 })
 
 t.test('a path the daemon does not serve: its words, as git prints them', async (t) => {
