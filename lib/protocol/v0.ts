@@ -184,6 +184,20 @@ export function buildV0Request(adv: V0Advertisement, args: FetchArgs): Buffer {
     if (/[\s\0]/.test(agent) || agent.length === 0) throw new ProtocolError(`invalid agent string ${JSON.stringify(agent)}`)
     words.push(`agent=${agent}`)
   }
+  // --shallow-since, --shallow-exclude and --deepen: capabilities in v0, each asked for with its line
+  if (args.deepenSince !== undefined) {
+    if (!c.has('deepen-since')) throw new ProtocolError('Server does not support --shallow-since')
+    if (!Number.isSafeInteger(args.deepenSince)) throw new ProtocolError(`invalid deepen-since value ${args.deepenSince}`)
+    words.push('deepen-since')
+  }
+  if ((args.deepenNot ?? []).length > 0) {
+    if (!c.has('deepen-not')) throw new ProtocolError('Server does not support --shallow-exclude')
+    words.push('deepen-not')
+  }
+  if (args.deepenRelative === true) {
+    if (!c.has('deepen-relative')) throw new ProtocolError('Server does not support --deepen')
+    words.push('deepen-relative')
+  }
   const filter = args.filter !== undefined && c.has('filter') ? args.filter : undefined
   if (filter !== undefined) {
     assertLineSafe('filter', filter)
@@ -208,6 +222,11 @@ export function buildV0Request(adv: V0Advertisement, args: FetchArgs): Buffer {
     if (!Number.isSafeInteger(args.deepen) || args.deepen < 1) throw new ProtocolError(`invalid deepen value ${args.deepen}`)
     parts.push(encodePkt(`deepen ${args.deepen}\n`))
   }
+  if (args.deepenSince !== undefined) parts.push(encodePkt(`deepen-since ${args.deepenSince}\n`))
+  for (const ref of args.deepenNot ?? []) {
+    if (ref.length === 0 || /[\x00-\x20\x7f]/.test(ref)) throw new ProtocolError(`invalid deepen-not ${JSON.stringify(ref)}`)
+    parts.push(encodePkt(`deepen-not ${ref}\n`))
+  }
   if (filter !== undefined) parts.push(encodePkt(`filter ${filter}\n`))
   parts.push(flushPkt())
   for (const oid of args.haves ?? []) {
@@ -220,10 +239,11 @@ export function buildV0Request(adv: V0Advertisement, args: FetchArgs): Buffer {
 
 /**
  * Whether the server answers a request with a shallow-update section first: only when it
- * deepens (a shallow client's `shallow` lines alone get none).
+ * cuts history (deepen, deepen-since, deepen-not; a shallow client's `shallow` lines
+ * alone get none).
  */
 export function expectsShallowUpdate(adv: V0Advertisement, args: FetchArgs): boolean {
-  return adv.capabilities.has('shallow') && args.deepen !== undefined
+  return adv.capabilities.has('shallow') && (args.deepen !== undefined || args.deepenSince !== undefined || (args.deepenNot ?? []).length > 0)
 }
 
 export interface V0ResponseOptions {
