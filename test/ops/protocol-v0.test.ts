@@ -166,6 +166,22 @@ t.test('fetch into a shallow clone from a v0 server: shallow lines, no deepen, w
   await sameAsGit(t, ours, theirs)
 })
 
+// (--unshallow: git 2.39 over v0 does not follow the tags of the history it brings in,
+// tsgit does, as git does over v2: see tsgit-fetch(1), DEVIATIONS)
+for (const flags of [['--deepen=1'], ['--depth=3']]) {
+  t.test(`fetch ${flags.join(' ')} in a shallow clone from a v0 server: the history git gets`, async (t) => {
+    const url = v0.url('rich.git')
+    const ours = srv.dest('ours')
+    const theirs = srv.dest('theirs')
+    t.equal((await tsgit(['clone', '-q', '--depth=1', url, ours])).status, 0)
+    await gitAsync(['clone', '-q', '--depth=1', url, theirs])
+    const r = await tsgit(['fetch', '-q', ...flags], { cwd: ours })
+    t.equal(r.status, 0, r.stderr)
+    await gitAsync(['fetch', '-q', ...flags], { cwd: theirs })
+    await sameAsGit(t, ours, theirs)
+  })
+}
+
 t.test('lazy fetch from a v0 server: missing blobs wanted by id, in one request', async (t) => {
   const ours = srv.dest('ours')
   t.equal((await tsgit(['clone', '-q', '--filter=blob:none', '--no-checkout', v0.url('rich.git'), ours])).status, 0)

@@ -98,6 +98,23 @@ t.test('a shallow client that does not deepen: shallow lines, and no shallow-upd
   t.equal((await collect(res.pack as AsyncIterable<Buffer>)).subarray(0, 4).toString('latin1'), 'PACK')
 })
 
+t.test('--shallow-since, --shallow-exclude, --deepen: capabilities on the first want, their lines, and the shallow-update section', async (t) => {
+  const a = await adv()
+  const since = { wants: [HEAD], done: true, deepenSince: 1112911993, agent: 'tsgit/test' }
+  t.equal(buildV0Request(a, since).toString('latin1'), pkts(`want ${HEAD} side-band-64k agent=tsgit/test deepen-since\n`, 'deepen-since 1112911993\n', '0000', 'done\n'))
+  t.ok(expectsShallowUpdate(a, since))
+  const not = { wants: [HEAD], done: true, deepenNot: ['refs/heads/side'], agent: 'tsgit/test' }
+  const req = buildV0Request(a, not)
+  t.equal(req.toString('latin1'), pkts(`want ${HEAD} side-band-64k agent=tsgit/test deepen-not\n`, 'deepen-not refs/heads/side\n', '0000', 'done\n'))
+  const res = await parseV0Response(readerOf(serveV0(req)), quiet, { shallowUpdate: expectsShallowUpdate(a, not) })
+  t.same(res.shallow, [HEAD], 'history cut below main, at side')
+  t.equal((await collect(res.pack as AsyncIterable<Buffer>)).subarray(0, 4).toString('latin1'), 'PACK')
+  t.match(buildV0Request(a, { wants: [HEAD], done: true, deepen: 1, deepenRelative: true, shallow: [HEAD] }).toString('latin1'), / deepen-relative\n/)
+  const bare: V0Advertisement = { ...a, capabilities: new Map([['side-band-64k', undefined], ['shallow', undefined]]) }
+  t.throws(() => buildV0Request(bare, since), /Server does not support --shallow-since/)
+  t.throws(() => buildV0Request(bare, not), /Server does not support --shallow-exclude/)
+})
+
 t.test('what v0 cannot carry, or the server did not advertise, is refused before sending', async (t) => {
   const a = await adv()
   t.throws(() => buildV0Request(a, { wants: [], done: true }), ProtocolError)
