@@ -63,8 +63,10 @@ export async function checkoutClone(c: CloneCheckoutContext, head: Oid, opts: { 
   } catch (e) {
     if (e instanceof TsgitError && e.retryable) throw e
     if (ctx.signal?.aborted) throw e
-    // As git: the clone stands, the checkout failed for a reason a retry does not change.
+    // As git: the clone stands, the checkout failed for a reason a retry does not change
+    // (what its fetch salvaged stays, without the clone's .keep).
     await repo.config.update((f) => clearCloneState(f)).catch(() => undefined)
+    await tidyPackDir(store.packDir).catch(() => undefined)
     ctx.sink.warn("Clone succeeded, but checkout failed.\nYou can inspect what was checked out with 'git status'\nand retry with 'git restore --source=HEAD :/'\n")
     throw e
   }
