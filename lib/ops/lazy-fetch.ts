@@ -53,6 +53,8 @@ export interface LazyFetchContext {
   signal?: AbortSignal
   /** Credentials this command obtained already (a clone's); else the fetcher keeps its own. */
   credentials?: CredentialJar
+  /** The repository's top: what a relative remote URL means. */
+  localBase?: string
 }
 
 export interface LazyFetchOptions {
@@ -244,8 +246,8 @@ export class LazyFetcher implements PromisorFetcher {
   private transportOptions(remote: PromisorRemote): TransportOptions {
     let options = this.options.get(remote.name)
     if (options === undefined) {
-      const { config, env, signal } = this.ctx
-      options = transportOptionsFromConfig(config, remote, { env, sink: this.sink, signal, credentials: this.jar })
+      const { config, env, signal, localBase } = this.ctx
+      options = transportOptionsFromConfig(config, remote, { env, sink: this.sink, signal, credentials: this.jar, ...(localBase !== undefined ? { localBase } : {}) })
       this.options.set(remote.name, options)
     }
     return options
