@@ -27,7 +27,7 @@ export type ErrorCode =
   | 'E_BAD_BRANCH' | 'E_BRANCH_EXISTS' | 'E_NO_PREVIOUS' | 'E_CHECKED_OUT' | 'E_SPARSE_CHECKOUT'
   | 'E_REMOTE_CONFIG' | 'E_NO_REMOTE' | 'E_NO_REMOTE_REF' | 'E_REFSPEC' | 'E_FETCH_CHECKED_OUT'
   | 'E_NO_PACK' | 'E_CONNECTIVITY' | 'E_PACKFILE_URI' | 'E_RESUME_STATE' | 'E_CLONE_KEPT'
-  | 'E_USAGE_BUNDLE' | 'E_CHECKOUT_PATHS' | 'E_INVALID_REFERENCE' | 'E_CONFIG_COMMAND'
+  | 'E_USAGE_BUNDLE' | 'E_CHECKOUT_PATHS' | 'E_PATH_LIMITING' | 'E_INVALID_REFERENCE' | 'E_CONFIG_COMMAND'
   | 'E_CREDENTIALS_IN_URL'
   // lib/cli
   | 'E_DEPTH' | 'E_TOO_MANY_REFERENCES' | 'E_USAGE_ALL'
@@ -60,6 +60,13 @@ export class UsageError extends TsgitError {
 }
 
 /** pkt-line framing is broken (bad length, oversized packet, stream ended mid-packet). */
+/** Paths after `--` given to a command that lists history (rev-list, log): tsgit does not limit history to paths. */
+export class PathLimitingError extends TsgitError {
+  constructor(command: string, paths: readonly string[]) {
+    super('E_PATH_LIMITING', `${command}: limiting history to paths is not supported (${paths.map((p) => `'${p}'`).join(', ')})`)
+  }
+}
+
 export class PktLineError extends TsgitError {
   constructor(message: string, options: TsgitErrorOptions = {}) {
     super('E_PKTLINE', message, options)

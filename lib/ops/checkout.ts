@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { MissingObjectError, RefError, RepositoryError, TsgitError, isNotFound } from '../errors.js'
+import { RefError, RepositoryError, TsgitError, isNotFound } from '../errors.js'
 import { parseCommit } from '../odb/objects.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
@@ -20,12 +20,14 @@ import { checkoutCone, readSparseCheckout } from '../worktree/sparse.js'
 import { committerIdent } from './ident.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { abbreviate, defaultAbbrevLength } from '../rev/abbrev.js'
-import { RevWalk } from '../rev/commit-walk.js'
+import { subjectOf } from '../rev/pretty.js'
 import { RevisionError, dwimRef, peel, resolveRevision } from '../rev/parse.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
+import { aheadBehind, label, type CommitLabel, type UpstreamStatus } from './checkout-report.js'
 import { mapRefspec } from '../repo/refspec.js'
 
 export { LocalChangesError } from '../worktree/switch.js'
+export type { CommitLabel, UpstreamStatus } from './checkout-report.js'
 
 /** git's "pathspec did not match": the name is neither a branch, a revision nor a remote branch. Exit 1. */
 export class PathspecError extends TsgitError {
@@ -75,21 +77,6 @@ export interface CheckoutOptions {
 
 function invalidReference(spec: string): TsgitError {
   return new TsgitError('E_INVALID_REFERENCE', `invalid reference: ${spec}`)
-}
-
-/** A commit as git names it in messages: abbreviated id and subject. */
-export interface CommitLabel {
-  oid: Oid
-  abbrev: string
-  subject: string
-}
-
-export interface UpstreamStatus {
-  /** Short name, e.g. origin/main. */
-  name: string
-  /** undefined when the upstream ref does not exist. */
-  ahead?: number
-  behind?: number
 }
 
 export interface CheckoutResult {
@@ -171,42 +158,6 @@ async function previousCheckout(gitDir: string): Promise<string | undefined> {
     if (m) return m[1]
   }
   return undefined
-}
-
-/** The first paragraph of a commit message on one line, as git's %s. */
-function subjectOf(message: string): string {
-  const para = message.replace(/^\n+/, '').split(/\n[ \t]*\n/)[0] ?? ''
-  return para.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ')
-}
-
-async function label(store: ObjectStore, oid: Oid, min: number): Promise<CommitLabel> {
-  const commit = parseCommit((await store.read(oid)).data)
-  return { oid, abbrev: await abbreviate(store, oid, min), subject: subjectOf(commit.message) }
-}
-
-/**
- * How many commits are reachable from `a` but not from `b`, and the reverse: two
- * limited walks (`b..a`, `a..b`), which stop a few commits past where everything left
- * is reachable from both sides, as git's own count does. Shallow commits have no
- * parents. Nothing is fetched for a report: undefined when a commit is missing.
- */
-async function aheadBehind(store: ObjectStore, a: Oid, b: Oid): Promise<{ ahead: number; behind: number } | undefined> {
-  // The usual case right after a clone or a pull: nothing to walk.
-  if (a === b) return { ahead: 0, behind: 0 }
-  const count = async (from: Oid, not: Oid): Promise<number> => {
-    const walk = new RevWalk({ store, fetch: false }, { objects: false })
-    await walk.add({ oid: from, name: from, uninteresting: false })
-    await walk.add({ oid: not, name: not, uninteresting: true })
-    let n = 0
-    while (await walk.next()) n++
-    return n
-  }
-  try {
-    return { ahead: await count(a, b), behind: await count(b, a) }
-  } catch (e) {
-    if (e instanceof MissingObjectError) return undefined
-    throw e
-  }
 }
 
 async function commitOf(store: ObjectStore, refs: RefStore, spec: string): Promise<Oid> {

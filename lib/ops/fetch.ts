@@ -237,7 +237,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const tagSpec = specs.find((s) => s.src === 'refs/tags/*' && s.dst === 'refs/tags/*')
     const wanted = fromCli ? [...cliSpecs.flatMap((c) => (c.oid !== undefined ? [] : c.glob !== undefined ? [refspecPrefix(c.glob)] : nameCandidates(c.src))), ...(tagSpec !== undefined ? ['refs/tags/'] : [])] : specs.map(refspecPrefix)
     const prefixes = [...new Set([...wanted, ...(follow ? ['refs/tags/'] : [])])]
-    const transportOptions = transportOptionsFromConfig(config, { name, url }, { env: ctx.env, sink: ctx.sink, signal: ctx.signal })
+    const transportOptions = transportOptionsFromConfig(config, { name, url }, { env: ctx.env, sink: ctx.sink, signal: ctx.signal, localBase: repo.workTree ?? repo.gitDir })
     // Only object ids asked for, no tag to follow: no ref is listed, as git lists none.
     const idsOnly = fromCli && cliSpecs.length > 0 && prefixes.length === 0
     const listed = idsOnly ? { session: await openSession(url, transportOptions), refs: [] } : await openSessionAndListRefs(url, transportOptions, { refPrefixes: prefixes.length > 0 ? prefixes : ['HEAD'] })

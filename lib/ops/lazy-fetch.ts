@@ -70,6 +70,8 @@ export interface LazyFetchContext {
   credentials?: CredentialJar
   /** Absent: each response's pack goes into a temporary file, removed when the response fails. */
   packFiles?: ResponsePackFiles
+  /** The repository's top: what a relative remote URL means. */
+  localBase?: string
 }
 
 export interface LazyFetchOptions {
@@ -265,8 +267,8 @@ export class LazyFetcher implements PromisorFetcher {
   private transportOptions(remote: PromisorRemote): TransportOptions {
     let options = this.options.get(remote.name)
     if (options === undefined) {
-      const { config, env, signal } = this.ctx
-      options = transportOptionsFromConfig(config, remote, { env, sink: this.sink, signal, credentials: this.jar })
+      const { config, env, signal, localBase } = this.ctx
+      options = transportOptionsFromConfig(config, remote, { env, sink: this.sink, signal, credentials: this.jar, ...(localBase !== undefined ? { localBase } : {}) })
       this.options.set(remote.name, options)
     }
     return options

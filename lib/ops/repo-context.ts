@@ -52,7 +52,7 @@ export async function openRepoContext(ctx: OpContext, options: OpenOptions = {})
   })
   let lazy: LazyFetcher | undefined
   if (partial && lazyFetchAllowed(ctx.env, options.lazyFetch)) {
-    lazy = new LazyFetcher({ config: repo.config, store, env: ctx.env, sink: ctx.sink, signal: ctx.signal })
+    lazy = new LazyFetcher({ config: repo.config, store, env: ctx.env, sink: ctx.sink, signal: ctx.signal, localBase: repo.workTree ?? repo.gitDir })
     store.setFetcher(lazy)
   }
   return { repo, store, lazy, sink: ctx.sink, env: ctx.env, signal: ctx.signal }

@@ -5,7 +5,7 @@
  * (those modes exist to inspect a partial clone); with 'error' a partial clone fetches
  * what is missing in batches, one tree level at a time.
  */
-import { TsgitError, UsageError } from '../errors.js'
+import { PathLimitingError, TsgitError, UsageError } from '../errors.js'
 import type { ObjectStore } from '../odb/store.js'
 import type { Oid } from '../oid.js'
 import type { RefStore } from '../repo/refs.js'
@@ -72,7 +72,7 @@ export async function startPoints(ctx: RevListContext, args: readonly string[]):
       continue
     }
     if (a === '--') {
-      if (i < args.length - 1) throw new UsageError('rev-list: paths are not supported')
+      if (i < args.length - 1) throw new PathLimitingError('rev-list', args.slice(i + 1))
       break
     }
     if (a.startsWith('-')) throw new UsageError(`unknown option '${a}'`)

@@ -17,6 +17,8 @@ export interface TransportContext {
   signal?: AbortSignal
   /** What this command obtained already: pass the same jar to every call of one command, so helpers are asked once. */
   credentials?: CredentialJar
+  /** The repository's top (its work tree, else its git directory): what a relative local URL means. */
+  localBase?: string
 }
 
 /** The remote: its name when it has one (remote.<name>.uploadpack), and the URL contacted. */
@@ -106,5 +108,6 @@ export function transportOptionsFromConfig(config: ConfigReader, remote: RemoteT
     signal,
   }
   if (credentials !== undefined) options.credentials = credentials
+  if (ctx.localBase !== undefined) options.localBase = ctx.localBase
   return options
 }

@@ -13,7 +13,7 @@ export { CredentialJar, CredentialSource, type CredentialSettings } from './cred
 
 /** Nothing is contacted until handshake(). */
 export function openTransport(url: string, options: TransportOptions): Transport {
-  const remote = parseRemoteUrl(url)
+  const remote = parseRemoteUrl(url, options.localBase)
   switch (remote.kind) {
     case 'http':
     case 'https':

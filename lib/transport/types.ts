@@ -71,4 +71,6 @@ export interface TransportOptions {
   /** Allowed URL schemes for redirects (default http/https, and never https→http downgrade). */
   allowedSchemes?: string[]
   signal?: AbortSignal
+  /** What a relative local path is resolved against: the repository's top, as git's setup makes it its directory (default: the process's). */
+  localBase?: string
 }

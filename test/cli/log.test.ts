@@ -73,6 +73,12 @@ t.test('counts and revisions', async (t) => {
   }
 })
 
+t.test('paths after --: refused by name', async (t) => {
+  const o = await tsgit(['log', '-1', 'HEAD', '--', 'a'], { cwd: repo })
+  t.equal(o.status, 128)
+  t.equal(o.stderr, "fatal: log: limiting history to paths is not supported ('a')\n")
+})
+
 t.test('GIT_DIR, -C and an unborn HEAD', async (t) => {
   await same(t, srv.tmp.path, ['--oneline'], { GIT_DIR: join(repo, '.git') })
   const g = await gitAsync(['-C', repo, 'log', '-2'], { cwd: srv.tmp.path })

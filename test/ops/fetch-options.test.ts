@@ -155,3 +155,30 @@ t.test('an object id that no ref names, from a server that allows no unadvertise
   t.equal(missing.status, 128)
   t.equal(missing.stderr, g.stderr, 'an object the server does not have: git\'s words')
 })
+
+t.test('a relative remote URL is read from the top of the work tree, as git reads it, for fetch and for a lazy fetch', async (t) => {
+  const { ours, theirs } = await twins()
+  const repoGit = join(srv.root, 'repo.git')
+  git(['config', 'uploadpack.allowFilter', 'true'], { cwd: repoGit })
+  commit('relative')
+  push('main')
+  for (const d of [ours, theirs]) {
+    git(['remote', 'set-url', 'origin', `../srv/repo.git`], { cwd: d })
+    git(['checkout', '-q', '-b', 'sub'], { cwd: d })
+  }
+  // run from elsewhere, through -C: the URL still means <top>/../srv/repo.git
+  const r = await tsgit(['-C', ours, 'fetch', 'origin'], { cwd: '/' })
+  const g = await gitAsync(['-C', theirs, 'fetch', 'origin'], { cwd: '/', allowFail: true })
+  t.equal(r.status, 0, r.stderr)
+  t.equal(r.stderr, g.stderr, 'the same report')
+  t.equal(refsOf(ours), refsOf(theirs))
+
+  // a blob:none clone whose promisor URL is relative: its lazy fetch finds the remote too
+  const partial = srv.dest('partial')
+  git(['clone', '-q', '--no-checkout', '--filter=blob:none', `file://${repoGit}`, partial])
+  git(['remote', 'set-url', 'origin', '../srv/repo.git'], { cwd: partial })
+  const blob = git(['rev-parse', 'main:f'], { cwd: work }).stdout.trim()
+  const shown = await tsgit(['-C', partial, 'cat-file', '-p', blob], { cwd: '/' })
+  t.equal(shown.status, 0, shown.stderr)
+  t.equal(shown.stdout, readFileSync(join(work, 'f'), 'utf8'), 'the blob, fetched from the relative URL')
+})

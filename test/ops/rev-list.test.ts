@@ -73,6 +73,14 @@ t.test('bad arguments: usage and unknown revisions like git', async (t) => {
   t.match(bad.stderr, /^fatal: ambiguous argument 'no-such-rev'/)
   const mode = await tsgit(['rev-list', '--missing=maybe', 'HEAD'], { cwd: d })
   t.equal(mode.status, 129, 'unknown --missing action')
+  // paths after --: refused by name (not read as revisions), whatever stands before the --
+  for (const args of [['HEAD', '--', 'a'], ['--all', '--not', 'HEAD~1', '--', 'a', 'b']]) {
+    const paths = await tsgit(['rev-list', ...args], { cwd: d })
+    t.equal(paths.status, 128, `rev-list ${args.join(' ')}`)
+    t.equal(paths.stderr, `fatal: rev-list: limiting history to paths is not supported (${args.slice(args.indexOf('--') + 1).map((p) => `'${p}'`).join(', ')})\n`)
+  }
+  const trailing = await tsgit(['rev-list', '--count', 'HEAD', '--'], { cwd: d })
+  t.equal(trailing.stdout, git(['rev-list', '--count', 'HEAD', '--'], { cwd: d }).stdout, 'a -- with nothing after it')
 })
 
 t.test('tsgit partial clone: --missing modes never fetch and match git', async (t) => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { TsgitError, UsageError } from '../../errors.js'
+import { PathLimitingError, TsgitError, UsageError } from '../../errors.js'
 import { log, type PrettyFormat } from '../../ops/log.js'
 import { commandIndex } from '../command-name.js'
 import { withRepoContext, writeOut, type CommandModule } from '../command.js'
@@ -43,7 +43,7 @@ export function parseLogArgs(words: readonly string[]): LogArgs {
   for (let i = 0; i < words.length; i++) {
     const w = words[i] as string
     if (w === '--') {
-      if (i < words.length - 1) throw new UsageError('log: paths are not supported')
+      if (i < words.length - 1) throw new PathLimitingError('log', words.slice(i + 1))
       break
     }
     let m: RegExpExecArray | null

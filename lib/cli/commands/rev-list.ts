@@ -25,7 +25,10 @@ export const revListCommand: CommandModule = {
       .allowExcessArguments()
       .addHelpText('after', '\n  --all        every ref under refs/ and HEAD\n  --not        flip the meaning of ^ for the revisions that follow\n')
   },
-  async exec(ctx, args, opts) {
+  async exec(ctx, operands, opts, line) {
+    // commander drops a `--` that no unknown word (--all, --not) came before: the walk is
+    // told where it stood (what follows it is refused there)
+    const args = line.dashDash === undefined || operands.includes('--') ? operands : [...operands.slice(0, line.dashDash), '--', ...operands.slice(line.dashDash)]
     const missing = missingAction(opts.missing)
     const display = ctx.display({})
     // Only --missing=error fetches, but opening without a fetcher also spares the warning for the others.
