@@ -6,6 +6,8 @@
  * hint to run clone-resume, the whole objects that arrived kept in a promisor pack.
  * clone-resume (or the same clone again, or clone's own retries) then asks only for
  * the blobs still missing and makes the clone an uncut run makes; real git judges it.
+ * The same after SIGKILL and SIGINT in that fetch (the file its state names is
+ * salvaged by the resume). A 404 there is no cut: the clone ends as git's does.
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -202,51 +204,72 @@ t.test("a failure no retry changes in the checkout's fetch ends as git's clone: 
   t.match(resumed.stderr, /holds no unfinished clone/)
 })
 
-t.test("killed (SIGKILL) in the checkout's fetch: clone-resume salvages the file its state names and asks only for the rest", async (t) => {
+/**
+ * A clone whose checkout's fetch is stopped by `sig` once 60% of its pack is on disk:
+ * past that point the server holds its answer back until the clone has written every
+ * byte sent so far to the file its state names; then the signal.
+ */
+async function stopInBlobFetch(d: string, sig: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; held: number | undefined; onDisk: number }> {
   const r0 = await reference()
-  const d = dest('killed-')
   const total = r0.packs[1] as number
   let fetches = 0
   let held: number | undefined
-  const since = server.requests.length
   let child: ReturnType<typeof spawn> | undefined
   /** The size of the file the clone's state names as receiving the checkout's pack. */
   const receiving = (): number => {
     const name = git(['config', '--get', 'cloneresume.pack'], { cwd: gitDirOf(d), allowFail: true }).stdout.trim()
     return name === '' ? -1 : (statSync(join(gitDirOf(d), 'objects', 'pack', name), { throwIfNoEntry: false })?.size ?? -1)
   }
-  const killer = await startGitServer({
+  let onDisk = -1
+  const stopper = await startGitServer({
     root: srv.root,
     config: { 'pack.threads': '1' },
     cutInPack: (req) => {
       if (req.command === 'fetch') fetches++
       return undefined
     },
-    // Past 60% of the blob fetch's pack the answer is held back; once the clone has
-    // written every byte sent so far to the file its state names, it is killed.
     onPackBytes: (_req, bytes) => {
       if (fetches !== 2 || held !== undefined || bytes < total * 0.6) return undefined
       held = bytes
       return (async () => {
+        // (bounded: a clone that never writes them fails the test on what it left)
         for (let i = 0; i < 3000 && receiving() < bytes; i++) await delay(10)
-        child?.kill('SIGKILL')
+        onDisk = receiving()
+        child?.kill(sig)
       })()
     },
   })
-  t.teardown(() => killer.close())
-  child = spawn(process.execPath, [TSGIT_BIN, 'clone', '--filter=blob:none', killer.url('big.git'), d], { env: pinnedEnv(), stdio: 'ignore' })
-  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child?.on('close', (_code, sig) => resolve(sig)))
-  child = undefined
-  t.equal(signal, 'SIGKILL', 'killed')
-  t.ok(held !== undefined && receiving() >= held, `killed with the ${held} pack bytes sent on disk (${receiving()})`)
+  try {
+    child = spawn(process.execPath, [TSGIT_BIN, 'clone', '--filter=blob:none', stopper.url('big.git'), d], { env: pinnedEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')))
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child?.on('close', (c, s) => resolve([c, s])))
+    return { code, signal, stderr, held, onDisk }
+  } finally {
+    child = undefined
+    await stopper.close()
+  }
+}
+
+/** Points a clone made through a stopped server at the main one (same repository): its resume goes there. */
+function toMainServer(d: string): void {
+  git(['config', 'remote.origin.url', server.url('big.git')], { cwd: d })
+  git(['config', 'cloneResume.url', server.url('big.git')], { cwd: d })
+}
+
+t.test("killed (SIGKILL) in the checkout's fetch: clone-resume salvages the file its state names and asks only for the rest", async (t) => {
+  const r0 = await reference()
+  const d = dest('killed-')
+  const since = server.requests.length
+  const stopped = await stopInBlobFetch(d, 'SIGKILL')
+  t.equal(stopped.signal, 'SIGKILL', 'killed')
+  t.ok(stopped.held !== undefined && stopped.onDisk >= stopped.held, `killed with the ${stopped.held} pack bytes sent on disk (${stopped.onDisk})`)
   t.match(resumeState(d), /cloneresume\.pack tmp_pack_/, 'the file receiving the blobs is named in the state')
   t.match(resumeState(d), /cloneresume\.phase checkout/, 'its state says it is checking out')
   const fsck = git(['fsck', '--no-dangling'], { cwd: gitDirOf(d), allowFail: true })
   t.equal(fsck.status, 0, `real git reads what the kill left: ${fsck.stderr}${fsck.stdout}`)
   t.equal(since, server.requests.length, '(the main server saw nothing of it)')
-  // finished against the same repository, its URL rewritten to the main server (the killer is gone)
-  git(['config', 'remote.origin.url', server.url('big.git')], { cwd: d })
-  git(['config', 'cloneResume.url', server.url('big.git')], { cwd: d })
+  toMainServer(d)
   const resumed = await tsgit(['clone-resume', d])
   t.equal(resumed.status, 0, resumed.stderr)
   const kept = Number(/Kept (\d+) objects that arrived before the clone was cut/.exec(resumed.stderr)?.[1] ?? 0)
@@ -259,4 +282,26 @@ t.test("killed (SIGKILL) in the checkout's fetch: clone-resume salvages the file
   const sent = fetchBytes(since)
   t.ok(sent <= r0.blobFetchBytes * 0.4 + 0.1 * r0.blobFetchBytes, `the server sent ${sent} bytes on the resume: at most the 40% missing + 10% of the blob fetch (${r0.blobFetchBytes})`)
   assertSameClone(t, d, r0.dir, "killed in the checkout's fetch")
+})
+
+t.test("interrupted (SIGINT) in the checkout's fetch: kept with the hint, exit 130; clone-resume asks only for the rest", async (t) => {
+  const r0 = await reference()
+  const d = dest('sigint-')
+  const stopped = await stopInBlobFetch(d, 'SIGINT')
+  t.equal(stopped.code, 130, `exit 130: ${stopped.stderr}`)
+  t.notMatch(stopped.stderr, /Clone succeeded, but checkout failed/, 'not a finished clone')
+  t.match(stopped.stderr, new RegExp(`\\nhint: .*tsgit clone-resume ${escape(d)}.*\\n$`), 'ends with the command that finishes it')
+  t.match(resumeState(d), /cloneresume\.phase checkout/, 'its state says it is checking out')
+  const fsck = git(['fsck', '--no-dangling'], { cwd: gitDirOf(d), allowFail: true })
+  t.equal(fsck.status, 0, `real git reads what the interrupt left: ${fsck.stderr}${fsck.stdout}`)
+  toMainServer(d)
+  const since = server.requests.length
+  const resumed = await tsgit(['clone-resume', d])
+  t.equal(resumed.status, 0, resumed.stderr)
+  const kept = Number(/Kept (\d+) objects that arrived before the clone was cut/.exec(resumed.stderr)?.[1] ?? 0)
+  t.ok(kept >= r0.blobs * 0.5 && kept < r0.blobs, `the whole blobs on disk are kept: ${kept} of ${r0.blobs}`)
+  const fetchesAfter = fetchesSince(since)
+  t.equal(fetchesAfter.length, 1, 'one request')
+  t.equal((fetchesAfter[0] as RecordedRequest).args.filter((a) => a.startsWith('want ')).length, r0.blobs - kept, 'for the missing blobs only')
+  assertSameClone(t, d, r0.dir, "interrupted in the checkout's fetch")
 })
