@@ -23,7 +23,7 @@ export interface Transport {
    * v2 being stateless, the answer (or the error) is the one the request would have had
    * in its turn.
    */
-  speculate?(request: Buffer): SpeculativeCommand
+  speculate?(request: Buffer): SpeculativeCommand | undefined
   /**
    * Downloads a packfile URI the server named, on this transport's connections and with
    * its credentials for its own origin only (download.ts). Transports that are not http
