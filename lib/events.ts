@@ -26,6 +26,11 @@ export interface ProgressSink {
   remote(text: string): void
   /** A warning ("warning: …" on stderr). */
   warn(message: string): void
+  /**
+   * A non-fatal error as git reports one ("error: …" on stderr) before it goes on or
+   * fails with its own words. A sink without it gets a warning instead.
+   */
+  error?(message: string): void
   /** Informational line (e.g. "Cloning into 'x'..."), suppressed by --quiet. */
   info(message: string): void
   /**
@@ -33,6 +38,12 @@ export interface ProgressSink {
    * for none (no-progress), as git does. Undefined: unknown; the server may send it.
    */
   readonly showProgress?: boolean
+  /**
+   * Whether progress goes to a terminal, whatever --progress says. A lazy fetch shows
+   * progress only there (git's is a `git fetch` of its own, without --progress).
+   * Undefined: unknown.
+   */
+  readonly terminal?: boolean
 }
 
 export const silentSink: ProgressSink = {

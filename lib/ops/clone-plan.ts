@@ -100,12 +100,13 @@ export function refsMoved(plan: ClonePlan, refs: readonly RemoteRef[]): PlannedR
  */
 export function writeRemoteConfig(f: ConfigFile, r: CloneRequest, plan: ClonePlan, o: { singleBranch: boolean; filter?: FilterSpec }): void {
   const origin = r.origin
+  // git writes tagOpt between the url and the fetch refspec
+  if (!r.tags) f.set(`remote.${origin}.tagOpt`, '--no-tags')
   if (!r.bare) {
     const refspec = o.singleBranch && plan.branch !== undefined ? `+refs/heads/${plan.branch}:refs/remotes/${origin}/${plan.branch}` : `+refs/heads/*:refs/remotes/${origin}/*`
     f.unsetAll(`remote.${origin}.fetch`)
     f.add(`remote.${origin}.fetch`, refspec)
   }
-  if (!r.tags) f.set(`remote.${origin}.tagOpt`, '--no-tags')
   if (plan.partial && o.filter !== undefined) registerPromisorRemote(f, origin, filterToConfig(o.filter))
   // where git's clone --sparse has it: after the remote, before the branch
   if (r.sparse === true && !r.bare) f.set('extensions.worktreeConfig', 'true')

@@ -41,6 +41,7 @@ import { deepenArgs } from './fetch-shallow.js'
 import { checkConnected, checkTips, receive, type Received } from './receive.js'
 import { openSession, openSessionAndListRefs, packThreads, type RemoteSession } from './remote-session.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
+import { abbreviate, defaultAbbrevLength, FALLBACK_ABBREV } from '../rev/abbrev.js'
 import { RevWalk } from '../rev/commit-walk.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
@@ -100,6 +101,8 @@ export interface FetchResult {
   /** The URL as shown (no credentials). */
   url: string
   updates: RefUpdate[]
+  /** How wide git makes the report's summary column (`old..new`): twice the longest id shortened, plus 3. */
+  summaryWidth: number
   /** Updates refused (non-fast-forward, existing tag): git exits 1 for them. */
   rejected: number
   /** Objects received (0: nothing was fetched). */
@@ -165,9 +168,9 @@ type RefWrite = (tx: RefTransaction) => void
  * How git's fetch would update `m.dst`, and the write that does it: new, fast-forward,
  * forced (with '+'), or refused (a tag that would change, a non-fast-forward: no write),
  * each logged with git's reflog message (`<command line>: <what>`). A mapping without a
- * destination only reports.
+ * destination only reports. `abbrev` shortens the ids of `old..new` as git does.
  */
-async function planRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { ident: RefIdent; message: string }): Promise<{ update: RefUpdate; write?: RefWrite }> {
+async function planRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { ident: RefIdent; message: string }, abbrev: (oid: Oid) => Promise<string>): Promise<{ update: RefUpdate; write?: RefWrite }> {
   const src = shortName(m.src)
   if (m.dst === '') return { update: { flag: '*', summary: m.src.startsWith('refs/tags/') ? 'tag' : 'branch', src, dst: 'FETCH_HEAD' } }
   const dst = shortName(m.dst)
@@ -183,10 +186,10 @@ async function planRef(refs: RefStore, store: ObjectStore, m: Mapping, log: { id
   } else if (isTag && !m.force) {
     return { update: { flag: '!', summary: '[rejected]', src, dst, reason: '(would clobber existing tag)' } }
   } else if (await isFastForward(store, old, m.oid)) {
-    update = { flag: ' ', summary: `${old.slice(0, 7)}..${m.oid.slice(0, 7)}`, src, dst }
+    update = { flag: ' ', summary: `${await abbrev(old)}..${await abbrev(m.oid)}`, src, dst }
     what = 'fast-forward'
   } else if (m.force) {
-    update = { flag: '+', summary: `${old.slice(0, 7)}...${m.oid.slice(0, 7)}`, src, dst, reason: '(forced update)' }
+    update = { flag: '+', summary: `${await abbrev(old)}...${await abbrev(m.oid)}`, src, dst, reason: '(forced update)' }
     what = 'forced-update'
   } else {
     return { update: { flag: '!', summary: '[rejected]', src, dst, reason: '(non-fast-forward)' } }
@@ -357,13 +360,24 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
         updates.push({ flag: '-', summary: '[deleted]', src: '(none)', dst: shortName(r.name) })
       }
     }
+    // Ids as git shortens them: its length for the packed objects there are now (the
+    // pack just received counted), longer where that is ambiguous; the summary column
+    // as wide as two of the longest and `..`.
+    let minAbbrev: number | undefined
+    let widest = 0
+    const abbrev = async (oid: Oid): Promise<string> => {
+      const a = await abbreviate(store, oid, (minAbbrev ??= await defaultAbbrevLength(repo.config, store)))
+      widest = Math.max(widest, a.length)
+      return a
+    }
     for (const m of mappings) {
-      const planned = await planRef(repo.refs, store, m, { ident, message: rla })
+      await abbrev(m.oid)
+      const planned = await planRef(repo.refs, store, m, { ident, message: rla }, abbrev)
       updates.push(planned.update)
       if (planned.write !== undefined) writes.push(planned.write)
     }
     const rejected = updates.filter((u) => u.flag === '!').length
-    const result = { url: shown, updates, rejected, objects }
+    const result = { url: shown, updates, summaryWidth: 2 * (widest > 0 ? widest : FALLBACK_ABBREV) + 3, rejected, objects }
     if (opts.dryRun === true) return result
     if (opts.atomic === true) {
       // git's --atomic: a refused update fails the whole transaction; FETCH_HEAD is left

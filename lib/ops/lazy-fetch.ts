@@ -205,7 +205,9 @@ export class LazyFetcher implements PromisorFetcher {
       ofsDelta: true,
       // A missing tree or commit must not drag in all of its blobs.
       filter: serverSupportsFilter(caps) ? 'blob:none' : undefined,
-      noProgress: this.quiet || this.sink.showProgress === false,
+      // git's lazy fetch is a `git fetch` of its own, without the command's --progress:
+      // progress only on a terminal
+      noProgress: this.quiet || this.sink.showProgress === false || this.sink.terminal === false,
       ...packfileUriArgs(caps, uriProtocols(this.ctx.config)),
     }
   }
@@ -215,7 +217,8 @@ export class LazyFetcher implements PromisorFetcher {
     // v0: no request goes ahead (each is built from the advertisement, sent in its turn)
     if (this.ahead !== undefined || this.sessions.get(remote.name) !== session || session.transport.speculate === undefined || session.v0 !== undefined) return
     const args = this.fetchArgs(session.caps, oids)
-    this.ahead = { remote: remote.name, oids, args, command: session.transport.speculate(buildFetchRequest(session.caps, args)) }
+    const command = session.transport.speculate(buildFetchRequest(session.caps, args))
+    if (command !== undefined) this.ahead = { remote: remote.name, oids, args, command }
   }
 
   private async discardAhead(remote?: string): Promise<void> {

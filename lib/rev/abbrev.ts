@@ -9,7 +9,8 @@ import type { Oid } from '../oid.js'
 import { parseBool, parseInteger, type ConfigReader } from '../repo/config.js'
 
 export const MIN_ABBREV = 4
-const FALLBACK_ABBREV = 7
+/** git's length when nothing says otherwise (and the least "auto" gives). */
+export const FALLBACK_ABBREV = 7
 
 /**
  * git's automatic length: half the bits needed to count the packed objects, rounded

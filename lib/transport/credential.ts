@@ -123,6 +123,15 @@ export class CredentialSource {
     return this.fromUrl ?? this.jar.get(this.settings.asked)
   }
 
+  /**
+   * A helper or an askpass program is set up to answer a 401: the server is likely to
+   * want credentials (a CI job's credential.helper), so a request sent before any were
+   * obtained would likely be refused.
+   */
+  expectsToAsk(): boolean {
+    return this.settings.helpers.length > 0 || this.settings.askPass !== undefined
+  }
+
   /** After a 401 to a request sent without credentials: asks once, however many requests (and transports of the command) wait. */
   fill(): Promise<BasicCredential> {
     const have = this.current()
@@ -189,7 +198,9 @@ export class CredentialSource {
     if (askPass !== undefined && askPass !== '') {
       const r = await run(askPass, [prompt], undefined, this.settings.env, false)
       if (r.status === 0) return r.stdout.replace(/\r?\n[\s\S]*$/, '')
-      this.sink.warn(`unable to read askpass response from '${askPass}'`)
+      const message = `unable to read askpass response from '${askPass}'`
+      if (this.sink.error !== undefined) this.sink.error(message)
+      else this.sink.warn(message)
     }
     const where = prompt.slice(prompt.indexOf("'"), prompt.lastIndexOf("'") + 1)
     if (this.settings.terminalPromptDisabled) throw new AuthError(`could not read ${what} for ${where}: terminal prompts disabled`)

@@ -165,6 +165,13 @@ export class HttpTransport implements Transport {
     return headers
   }
 
+  /** Whether a request to `url` would go with an Authorization header: credentials, or one given by http.extraHeader. */
+  private carriesAuthorization(url: URL): boolean {
+    if (this.authFor(url) !== undefined) return true
+    if (url.origin !== this.originalOrigin) return false
+    return (this.options.extraHeaders ?? []).some((line) => parseExtraHeader(line)?.[0].toLowerCase() === 'authorization')
+  }
+
   /** git's words, naming the URL without any userinfo. */
   private authFailed(): AuthError {
     return new AuthError(`Authentication failed for '${this.remote.baseUrl}/'`)
@@ -309,7 +316,16 @@ export class HttpTransport implements Transport {
     return this.readerFor(res)
   }
 
-  speculate(request: Buffer): SpeculativeCommand {
+  /**
+   * Not sent (undefined) when it would go without credentials while a credential helper
+   * or askpass is set up to answer a 401: it would likely get a 401 too, one request
+   * more than git makes (git asks for credentials after the handshake's 401 and sends
+   * its command with them).
+   */
+  speculate(request: Buffer): SpeculativeCommand | undefined {
+    const source = this.options.credentials
+    const url = new URL(`${this.base}/${SERVICE}`)
+    if (source !== undefined && source.expectsToAsk() && !this.carriesAuthorization(url)) return undefined
     const base = this.base
     const own = new AbortController()
     const signal = this.options.signal !== undefined ? AbortSignal.any([this.options.signal, own.signal]) : own.signal

@@ -21,9 +21,10 @@ export interface Transport {
    * only if the request it would build from the real capabilities is the same), or while
    * an earlier command's answer is still arriving (the next batch of a lazy fetch). HTTP
    * v2 being stateless, the answer (or the error) is the one the request would have had
-   * in its turn.
+   * in its turn. Undefined when the transport declines (it would only earn a 401): the
+   * caller sends the command in its turn.
    */
-  speculate?(request: Buffer): SpeculativeCommand
+  speculate?(request: Buffer): SpeculativeCommand | undefined
   /**
    * Downloads a packfile URI the server named, on this transport's connections and with
    * its credentials for its own origin only (download.ts). Transports that are not http

@@ -219,6 +219,15 @@ t.test('--bare, -o, --no-tags, --single-branch, -b', async (t) => {
     t.equal(r.status, 0, r.status === 0 ? 'exit 0' : r.stderr)
     t.equal(git(['tag'], { cwd: d }).stdout, '')
     t.equal(git(['config', 'remote.origin.tagOpt'], { cwd: d }).stdout.trim(), '--no-tags')
+    // the remote's section line by line as git's clone writes it, with and without a filter
+    for (const filter of [[], ['--filter=blob:none', '--no-checkout']]) {
+      const ours = dest()
+      const theirs = dest()
+      t.equal((await tsgit(['clone', '-q', '--no-tags', '--no-single-branch', ...filter, srv.server.url('rich.git'), ours])).status, 0)
+      await gitAsync(['clone', '-q', '--no-tags', '--no-single-branch', ...filter, srv.server.url('rich.git'), theirs])
+      const remote = (d: string): string => git(['config', '--local', '--list'], { cwd: d }).stdout.split('\n').filter((l) => l.startsWith('remote.origin.')).join('\n')
+      t.equal(remote(ours), remote(theirs), `remote.origin.* in git's order ${filter.join(' ')}`)
+    }
   })
   t.test('--single-branch -b feature/b01: one branch, its refspec, tags that point into it', async (t) => {
     const d = dest()

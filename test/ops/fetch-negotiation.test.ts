@@ -12,36 +12,13 @@ import { git, gitAsync } from '../fixtures/git.js'
 import { serveRepos } from '../fixtures/served.js'
 import { startGitServer, type RecordedRequest } from '../fixtures/server.js'
 import { tsgit } from '../fixtures/tsgit.js'
+import { appendHistory, linearHistory } from '../fixtures/repos.js'
 
 const BASE_COMMITS = 3000
-const FILES = 40
-let stamp = 1_100_000_000
-
-/**
- * A fast-import stream of `n` commits on `ref`, each changing one of FILES files, one
- * minute apart, continuing from `from` (a ref) when given.
- */
-function commits(ref: string, n: number, tag: string, from?: string): string {
-  const out: string[] = []
-  for (let i = 0; i < n; i++) {
-    stamp += 60
-    const msg = `${tag} ${i}\n`
-    const body = `${tag} ${i}\n${'a line that makes the blob worth a delta\n'.repeat(8)}`
-    out.push(`commit ${ref}\ncommitter C O Mitter <committer@example.com> ${stamp} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}`)
-    if (i === 0 && from !== undefined) out.push(`from ${from}\n`)
-    out.push(`M 100644 inline ${tag}-${i % FILES}\ndata ${Buffer.byteLength(body)}\n${body}\n`)
-  }
-  return out.join('')
-}
-
-function fastImport(dir: string, stream: string): void {
-  git(['fast-import', '--quiet'], { cwd: dir, input: stream })
-}
-
 let cases = 0
 const srv = serveRepos(t, 'tsgit-nego-', async (root) => {
   git(['init', '-q', '--bare', '-b', 'main', join(root, 'base.git')])
-  fastImport(join(root, 'base.git'), commits('refs/heads/main', BASE_COMMITS, 'base'))
+  appendHistory(join(root, 'base.git'), linearHistory('refs/heads/main', BASE_COMMITS, 'base'))
   // a tag deep in history and a second branch, as an old clone has
   git(['tag', 'v1', 'main~2000'], { cwd: join(root, 'base.git') })
   git(['branch', 'old', 'main~1000'], { cwd: join(root, 'base.git') })
@@ -152,7 +129,7 @@ async function race(t: Test, clone: string, upstream: { repo: string; added: () 
 for (const added of [1, 100, 10_000]) {
   t.test(`${added} new commit(s) upstream`, async (t) => {
     const { repo, clone } = await oldClone()
-    const { ours } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', added, `up${added}`, 'refs/heads/main^0')) })
+    const { ours } = await race(t, clone, { repo, added: () => appendHistory(repo, linearHistory('refs/heads/main', added, `up${added}`, 'refs/heads/main^0')) })
     t.equal(ours.fetches, 1, 'one fetch request: the tip the server sent last time is common at once')
     t.equal(ours.done, 0, 'the server said ready: the pack came in the answer to that round')
   })
@@ -161,13 +138,13 @@ for (const added of [1, 100, 10_000]) {
 /** An old clone whose main went its own way: `local` commits the server never saw, on top of what it cloned. */
 async function divergedClone(local: number): Promise<{ repo: string; url: string; clone: string }> {
   const c = await oldClone()
-  fastImport(c.clone, commits('refs/heads/main', local, 'local', 'refs/heads/main^0'))
+  appendHistory(c.clone, linearHistory('refs/heads/main', local, 'local', 'refs/heads/main^0'))
   return c
 }
 
 t.test('a clone with 2,000 commits of its own: the server finds the common base in one round', async (t) => {
   const { repo, clone } = await divergedClone(2000)
-  const { ours, theirs } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', 100, 'up-diverged', 'refs/heads/main^0')) })
+  const { ours, theirs } = await race(t, clone, { repo, added: () => appendHistory(repo, linearHistory('refs/heads/main', 100, 'up-diverged', 'refs/heads/main^0')) })
   t.equal(ours.fetches, 1, 'one fetch request: the remote-tracking tip offered first')
   t.ok(theirs.fetches > 1, `git needed ${theirs.fetches} rounds, offering its own commits first`)
 })
@@ -178,17 +155,17 @@ t.test('no remote-tracking ref to start from (a fetch by URL): rounds growing un
   for (const ref of git(['for-each-ref', '--format=%(refname)'], { cwd: clone }).stdout.split('\n')) {
     if (ref !== '' && ref !== 'refs/heads/main') git(['update-ref', '-d', ref], { cwd: clone })
   }
-  const { ours, theirs } = await race(t, clone, { repo, added: () => fastImport(repo, commits('refs/heads/main', 100, 'up-url', 'refs/heads/main^0')) }, [url, 'main:refs/remotes/origin/main'])
+  const { ours, theirs } = await race(t, clone, { repo, added: () => appendHistory(repo, linearHistory('refs/heads/main', 100, 'up-url', 'refs/heads/main^0')) }, [url, 'main:refs/remotes/origin/main'])
   t.ok(ours.fetches > 1, `negotiated over ${ours.fetches} requests (git: ${theirs.fetches})`)
 })
 
 t.test('an unrelated history: every local commit offered, then done', async (t) => {
   const other = join(srv.root, 'other.git')
   git(['init', '-q', '--bare', '-b', 'main', other])
-  fastImport(other, commits('refs/heads/main', 30, 'other'))
+  appendHistory(other, linearHistory('refs/heads/main', 30, 'other'))
   const local = srv.dest('unrelated')
   git(['init', '-q', '-b', 'main', local])
-  fastImport(local, commits('refs/heads/main', 40, 'mine'))
+  appendHistory(local, linearHistory('refs/heads/main', 40, 'mine'))
   const theirs = srv.dest('unrelated-git')
   cpSync(local, theirs, { recursive: true })
   const spec = [srv.server.url('other.git'), 'main:refs/remotes/other/main']
@@ -209,7 +186,7 @@ t.test('an unrelated history: every local commit offered, then done', async (t) 
 
 t.test('a server that acknowledges what was never offered: refused, nothing changed', async (t) => {
   const { repo, clone } = await oldClone()
-  fastImport(repo, commits('refs/heads/main', 5, 'up-hostile', 'refs/heads/main^0'))
+  appendHistory(repo, linearHistory('refs/heads/main', 5, 'up-hostile', 'refs/heads/main^0'))
   const name = repo.slice(srv.root.length + 1)
   const liar = await startGitServer({
     root: srv.root,

@@ -4,9 +4,10 @@
  * and exit codes compared, real git's fsck on the result, the requests counted.
  */
 import t from 'tap'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
+import { appendHistory, linearHistory } from '../fixtures/repos.js'
 import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
 
@@ -261,4 +262,28 @@ t.test('a URL instead of a remote name: its HEAD, or the refspecs given, to FETC
   }
   const reflog = (d: string): string => git(['reflog', 'show', '--format=%gs', 'refs/heads/via-url'], { cwd: d }).stdout
   t.equal(reflog(ours), reflog(theirs))
+})
+
+t.test('more than 2^14 packed objects: ids shortened to git\'s length, the pack just received counted, as git', async (t) => {
+  const big = join(srv.root, 'abbrev.git')
+  git(['init', '-q', '--bare', '-b', 'main', big])
+  // 16,200 objects: git's length is 7 below 16,384, 8 from there
+  appendHistory(big, linearHistory('refs/heads/main', 5400, 'base'))
+  const clone = srv.dest('abbrev')
+  git(['clone', '-q', '--no-local', '--no-checkout', big, clone])
+  git(['remote', 'set-url', 'origin', srv.server.url('abbrev.git')], { cwd: clone })
+  const ours = srv.dest('ours')
+  const theirs = srv.dest('theirs')
+  cpSync(clone, ours, { recursive: true })
+  cpSync(clone, theirs, { recursive: true })
+  for (const added of [200, 1]) {
+    const old = git(['rev-parse', 'main'], { cwd: big }).stdout.trim()
+    appendHistory(big, linearHistory('refs/heads/main', added, `up${added}`, 'refs/heads/main^0'))
+    const tip = git(['rev-parse', 'main'], { cwd: big }).stdout.trim()
+    const r = await tsgit(['fetch', 'origin'], { cwd: ours })
+    const g = await gitAsync(['fetch', 'origin'], { cwd: theirs })
+    t.equal(r.status, 0, r.stderr)
+    t.equal(r.stderr, g.stderr, `${added} new: git's report`)
+    t.equal(r.stderr, `From ${srv.server.url('abbrev')}\n   ${old.slice(0, 8)}..${tip.slice(0, 8)}  main       -> origin/main\n`, '8 digits, the column 19 wide')
+  }
 })

@@ -263,6 +263,34 @@ t.test('promisor.quiet silences lazy-fetch progress', async (t) => {
   t.ok(lines.length > 0, 'without it, progress is reported')
 })
 
+t.test('progress of a lazy fetch only on a terminal, whatever the command\'s --progress, as git\'s own fetch', async (t) => {
+  const askedProgress = async (sink: ProgressSink): Promise<boolean> => {
+    const d = await partialClone()
+    const seq = lastSeq()
+    const rc = await openRepoContext({ cwd: d, env: {}, sink })
+    await rc.store.read(headBlobs[0] as string)
+    await rc.store.close()
+    const fetches = fetchesSince(origin, seq)
+    t.equal(fetches.length, 1, 'one lazy fetch')
+    return !fetches.every((r) => r.args.includes('no-progress'))
+  }
+  t.equal(await askedProgress({ ...silentSink, showProgress: true, terminal: false }), false, '--progress, not a terminal: no-progress')
+  t.equal(await askedProgress({ ...silentSink, showProgress: true, terminal: true }), true, '--progress on a terminal: progress')
+  t.equal(await askedProgress({ ...silentSink, showProgress: true }), true, 'a sink that does not say: as --progress says')
+  // The CLI, its stderr a pipe, beside real git in a partial clone of its own
+  const ours = await partialClone()
+  const theirs = join(tmp.path, `clone${n++}`)
+  await gitAsync(['clone', '-q', '--no-checkout', '--filter=blob:none', origin.url('repo.git'), theirs])
+  let seq = lastSeq()
+  t.equal((await tsgit(['checkout', '--progress', 'main'], { cwd: ours })).status, 0)
+  const mine = fetchesSince(origin, seq)
+  seq = lastSeq()
+  t.equal((await gitAsync(['checkout', '--progress', 'main'], { cwd: theirs })).status, 0)
+  const gits = fetchesSince(origin, seq)
+  t.ok(gits.length > 0 && gits.every((r) => r.args.includes('no-progress')), 'git\'s lazy fetch asked for no progress')
+  t.ok(mine.length > 0 && mine.every((r) => r.args.includes('no-progress')), 'so did tsgit\'s')
+})
+
 t.test('code running inside a lazy fetch reads with fetching denied: no recursion', async (t) => {
   const d = await partialClone()
   const rc = await openRepoContext({ cwd: d, env: {}, sink: silentSink })

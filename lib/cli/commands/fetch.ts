@@ -13,9 +13,9 @@ function count(value: unknown, what: (v: string) => string): number | undefined 
   return Number(text)
 }
 
-/** git's report line: flag, summary in 17 columns, the remote ref in `width`, the local one, the reason. */
-export function reportLine(u: RefUpdate, width: number): string {
-  return ` ${u.flag} ${u.summary.padEnd(17)} ${u.src.padEnd(width)} -> ${u.dst}${u.reason !== undefined ? `  ${u.reason}` : ''}`
+/** git's report line: flag, summary in `summaryWidth` columns, the remote ref in `width`, the local one, the reason. */
+export function reportLine(u: RefUpdate, width: number, summaryWidth: number): string {
+  return ` ${u.flag} ${u.summary.padEnd(summaryWidth)} ${u.src.padEnd(width)} -> ${u.dst}${u.reason !== undefined ? `  ${u.reason}` : ''}`
 }
 
 /**
@@ -102,7 +102,7 @@ export const fetchCommand: CommandModule = {
       const lines = shownOptions.quiet ? [] : shown
       if (lines.length > 0) {
         const width = refColumnWidth(shown, terminalColumns(ctx.env, ctx.stdout))
-        ctx.stderr.write(`From ${r.url}\n${lines.map((u) => reportLine(u, width)).join('\n')}\n`)
+        ctx.stderr.write(`From ${r.url}\n${lines.map((u) => reportLine(u, width, r.summaryWidth)).join('\n')}\n`)
       }
       // git prints an empty "error: " here; tsgit says what happened
       if (r.atomicFailed === true) ctx.stderr.write('error: fetch --atomic: an update was refused, no ref was updated\n')
