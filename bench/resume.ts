@@ -7,8 +7,9 @@
  * start over, an uncut git clone.
  *
  * A blob:none clone with checkout fetches its blobs in a second request, after the
- * clone proper is done; a cut there leaves a finished partial clone whose checkout
- * failed (as git's does), which clone-resume declines: that row finishes it with
+ * clone proper is done; a cut there is kept as any other (the blobs that arrived in a
+ * promisor pack) and clone-resume asks for the rest. Should a cut clone end finished,
+ * its checkout failed (what tsgit did before), the row finishes it with
  * `tsgit checkout -f <branch>`, and says so.
  */
 import { existsSync, rmSync } from 'node:fs'
@@ -218,8 +219,8 @@ export async function runResumeRows(ctx: ResumeContext, rows: readonly ResumeRow
         rmSync(dir, { recursive: true, force: true })
         continue
       }
-      // A cut in a blob:none clone's checkout (its second fetch, the blobs) leaves a finished
-      // clone whose checkout failed, as git's does: no clone to resume; a checkout finishes it.
+      // A clone that ended finished with its checkout failed (no state: nothing to
+      // resume) is finished by a checkout.
       const state = git(['config', '--get-regexp', '^cloneresume\\.'], { cwd: dir, allowFail: true }).stdout
       sample.resumedBy = state !== '' ? 'clone-resume' : 'checkout -f'
       const branch = git(['symbolic-ref', '--short', 'HEAD'], { cwd: dir }).stdout.trim()

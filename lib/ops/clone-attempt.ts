@@ -271,7 +271,13 @@ class Attempt {
     if (state.sparse === true && !state.bare) await initCloneSparseCheckout(repo)
     await tidyPackDir(this.packDir)
     const willCheckout = state.checkout && !state.bare && headTarget(plan) !== undefined
-    await repo.config.update((f) => (willCheckout ? writeClonePhase(f, 'checkout') : clearCloneState(f)))
+    // (the pack the state named is in: from here on it names only a file of the checkout's own fetch)
+    await repo.config.update((f) => {
+      if (willCheckout) {
+        writeClonePhase(f, 'checkout')
+        writeClonePack(f, undefined)
+      } else clearCloneState(f)
+    })
   }
 
   /** A new plan from the remote's current refs (what is here stays; the fetch takes what it can of it). */

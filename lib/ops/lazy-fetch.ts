@@ -10,6 +10,7 @@
  * batch on to the next remote. Without object-info, the objects the server names as
  * missing are dropped and the request retried, a bounded number of times.
  */
+import type { FileHandle } from 'node:fs/promises'
 import { MissingObjectError, RemoteError, TsgitError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import type { ObjectStore, PromisorFetcher } from '../odb/store.js'
@@ -45,6 +46,20 @@ export function promisorRemotes(config: ConfigReader): PromisorRemote[] {
   return out
 }
 
+/**
+ * Where the pack of each response goes, for a caller that keeps what a cut response
+ * brought (a clone's checkout: its state names the file, a later try salvages it).
+ */
+export interface ResponsePackFiles {
+  /** A file for the next response's pack, named where a later try finds it before the request goes out. */
+  open(): Promise<{ path: string; handle: FileHandle }>
+  /**
+   * The response that went into `file` is over: installed (`received`), or failed, what
+   * arrived left in the file. Called once per open(); on a failure it must not throw.
+   */
+  settle(file: { path: string; handle: FileHandle }, received: boolean): Promise<void>
+}
+
 export interface LazyFetchContext {
   config: ConfigReader
   store: ObjectStore
@@ -53,6 +68,8 @@ export interface LazyFetchContext {
   signal?: AbortSignal
   /** Credentials this command obtained already (a clone's); else the fetcher keeps its own. */
   credentials?: CredentialJar
+  /** Absent: each response's pack goes into a temporary file, removed when the response fails. */
+  packFiles?: ResponsePackFiles
   /** The repository's top: what a relative remote URL means. */
   localBase?: string
 }
@@ -216,6 +233,8 @@ export class LazyFetcher implements PromisorFetcher {
     const remotes = promisorRemotes(this.ctx.config)
     let remaining = known ? oids : await this.ctx.store.missingOf(oids)
     let lastError: unknown
+    // A remote that failed for a reason that may pass (a cut, a reset, a 5xx, a timeout): so may this fetch.
+    let transient = false
     for (const [k, remote] of remotes.entries()) {
       // Requests go ahead to the first remote only: there it is used, or let go.
       const hooks = k === 0 ? lead : {}
@@ -230,6 +249,7 @@ export class LazyFetcher implements PromisorFetcher {
         // Unreachable or failing: say so (git's fetch subprocess prints its error too)
         // and hand what is still missing to the next remote.
         lastError = e
+        if (e instanceof TsgitError && e.retryable) transient = true
         this.ctx.sink.warn(`could not fetch from promisor remote '${remote.name}': ${e instanceof Error ? e.message : String(e)}`)
       }
       // The packs just written must be seen now, not when the store next looks on its own.
@@ -242,6 +262,7 @@ export class LazyFetcher implements PromisorFetcher {
     const why = lastError instanceof Error ? `: ${lastError.message}` : ''
     throw new MissingObjectError(first, `could not fetch ${first} from promisor remote(s) ${names || '(none configured)'}${remotes.length > 0 ? why : ''}`, {
       cause: lastError,
+      retryable: transient,
     })
   }
 
@@ -309,6 +330,8 @@ export class LazyFetcher implements PromisorFetcher {
    * false when the remote lacks one of them.
    */
   private async fetchOnce(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks = {}): Promise<FetchOutcome> {
+    // named before the request goes out: a process killed while the pack arrives leaves it where a later try looks
+    const packFile = await this.ctx.packFiles?.open()
     try {
       const { session, reader, args } = await this.request(remote, oids, hooks.ahead)
       const onPackStart = hooks.onAccepted && (() => hooks.onAccepted?.(remote, session))
@@ -323,9 +346,10 @@ export class LazyFetcher implements PromisorFetcher {
         ...(threads !== undefined ? { threads } : {}),
         ...(onPackStart ? { onPackStart } : {}),
         ...(protocols.length > 0 ? { uris: { protocols, transportOptions: this.transportOptions(remote), concurrency: uriConcurrency(this.ctx.config) } } : {}),
+        ...(packFile !== undefined ? { packFile } : {}),
       })
-      return { ok: true }
     } catch (e) {
+      if (packFile !== undefined) await this.ctx.packFiles?.settle(packFile, false)
       const m = e instanceof TsgitError ? NOT_OUR_REF.exec(e.message) : null
       const refused = e instanceof RemoteError || m !== null
       // A refusal ends one answer; over http (stateless) the session is still good for
@@ -335,6 +359,8 @@ export class LazyFetcher implements PromisorFetcher {
       if (refused) return { ok: false, missing: m?.[1] as Oid | undefined }
       throw e
     }
+    if (packFile !== undefined) await this.ctx.packFiles?.settle(packFile, true)
+    return { ok: true }
   }
 
   private async fetchFrom(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks): Promise<void> {

@@ -68,22 +68,42 @@ function asBuffer(chunk: Uint8Array): Buffer {
  * A fetch's pack comes in side-band packets of at most 8 KiB from git's upload-pack:
  * thousands of them per 50 MB. Gathered into runs of at least `min` bytes (the last may
  * be shorter), the pack costs a write (writev) and a parser call per run, not per packet.
- * A run is let go sooner once its first packet has waited `maxMs`: on a slow link the
- * objects are parsed, and the progress line moves, as they come, not every `min` bytes.
- * When the input fails, what was gathered still comes out first: it arrived, and a pack
- * kept to be continued must have it.
+ * A run is let go sooner once its first packet has waited `maxMs`, whether more comes or
+ * not: on a slow link the objects are parsed, and the progress line moves, as they come;
+ * on a stalled one what came is in the file, where a process killed while it waits
+ * leaves it for the next try. When the input fails, what was gathered still comes out
+ * first: it arrived, and a pack kept to be continued must have it.
  */
 async function* coalesce(input: AsyncIterable<Uint8Array>, min: number, maxMs: number): AsyncGenerator<Buffer[]> {
+  const it = input[Symbol.asyncIterator]()
   let parts: Buffer[] = []
   let size = 0
   let since = 0
+  /** The input's next chunk, asked for and not come yet (when a run went while it waited). */
+  let next: Promise<IteratorResult<Uint8Array>> | undefined
+  let ended = false
   try {
-    for await (const raw of input) {
-      const b = asBuffer(raw)
-      if (parts.length === 0) since = Date.now()
-      parts.push(b)
-      size += b.length
-      if (size >= min || Date.now() - since >= maxMs) {
+    for (;;) {
+      next ??= it.next()
+      let r: IteratorResult<Uint8Array> | undefined
+      try {
+        r = size === 0 ? await next : await within(next, since + maxMs - Date.now())
+      } catch (e) {
+        ended = true
+        throw e
+      }
+      if (r !== undefined) next = undefined
+      if (r?.done === true) {
+        ended = true
+        break
+      }
+      if (r !== undefined) {
+        const b = asBuffer(r.value)
+        if (parts.length === 0) since = Date.now()
+        parts.push(b)
+        size += b.length
+      }
+      if (size > 0 && (r === undefined || size >= min || Date.now() - since >= maxMs)) {
         yield parts
         parts = []
         size = 0
@@ -92,8 +112,38 @@ async function* coalesce(input: AsyncIterable<Uint8Array>, min: number, maxMs: n
   } catch (e) {
     if (size > 0) yield parts
     throw e
+  } finally {
+    if (!ended) {
+      // The reader stopped early. A chunk still awaited is not waited for (a stalled
+      // input may never send it): the input is told to stop, and ends when it can.
+      const pending = next
+      const stopping = it.return?.(undefined)
+      if (pending === undefined) await stopping
+      else {
+        pending.catch(() => undefined)
+        stopping?.catch(() => undefined)
+      }
+    }
   }
   if (size > 0) yield parts
+}
+
+/** `p`'s value, or undefined when it has not come within `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  if (ms <= 0) return Promise.race([p, Promise.resolve(undefined)])
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms)
+    p.then(
+      (v) => {
+        clearTimeout(timer)
+        resolve(v)
+      },
+      (e: unknown) => {
+        clearTimeout(timer)
+        reject(e)
+      },
+    )
+  })
 }
 
 const COALESCE_BYTES = 256 * 1024

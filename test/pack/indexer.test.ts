@@ -492,6 +492,52 @@ t.test('target with keepOnFailure: an abort leaves the file with every chunk tha
   t.ok(readFileSync(result.idxPath).equals(gitIndexPack(pack)), 'continued to the same pack')
 })
 
+t.test('target: what came is in the file while the input stalls (a process killed then leaves it)', async (t) => {
+  // Runs of up to 256 KiB are gathered before they are written: they used to wait for
+  // the next chunk, so a stalled connection held them in memory only.
+  const pack = packAll(repo.path)
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const target = await targetWith(dest.packDir, Buffer.alloc(0))
+  const half = Math.floor(pack.length / 2)
+  let resume: () => void = () => undefined
+  const stalled = new Promise<void>((r) => (resume = r))
+  async function* input(): AsyncGenerator<Buffer> {
+    yield* chunked(pack.subarray(0, half), 1000)
+    await stalled
+    yield* chunked(pack.subarray(half), 1000)
+  }
+  t.ok(half < 256 * 1024, '(less than one run: only the wait lets it go)')
+  const indexing = indexPack(input(), { packDir: dest.packDir, target })
+  // nothing else comes until the file has it (the test times out if it never does)
+  while (statSync(target.path).size < half) await new Promise((r) => setTimeout(r, 10))
+  t.equal(statSync(target.path).size, half, 'every byte that came is in the file, before any more comes')
+  resume()
+  const result = await indexing
+  t.ok(readFileSync(result.idxPath).equals(gitIndexPack(pack)), 'then the same pack as git indexes')
+})
+
+t.test('a reader that stops while the input stalls is not held by it', async (t) => {
+  // A bad pack before a stall: the error comes at once, not when (if ever) more arrives.
+  const pack = packAll(repo.path)
+  const bad = Buffer.concat([pack.subarray(0, 12), Buffer.alloc(64, 0xff)])
+  let stopped = false
+  async function* input(): AsyncGenerator<Buffer> {
+    try {
+      yield bad
+      await new Promise(() => undefined)
+    } finally {
+      stopped = true
+    }
+  }
+  const dest = makeBareRepo()
+  t.teardown(dest.cleanup)
+  const err = await indexPack(input(), { packDir: dest.packDir }).catch((e: unknown) => e)
+  t.type(err, PackError)
+  t.equal(stopped, false, '(the stalled input is left to end when it can)')
+  t.same(listDir(dest.packDir), [], 'nothing left')
+})
+
 t.test('target without keepOnFailure: a cut input removes the file', async (t) => {
   const pack = packAll(repo.path)
   const dest = makeBareRepo()
