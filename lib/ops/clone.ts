@@ -13,7 +13,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { RepositoryError, TsgitError, UsageError, isNotFound } from '../errors.js'
+import { InterruptedError, RepositoryError, TsgitError, UsageError, isNotFound } from '../errors.js'
 import { combineFilterSpecs, filterToConfig } from '../protocol/index.js'
 import { hasCloneState, readCloneState, writeCloneRequest, type CloneRequest } from '../repo/clone-state.js'
 import { ConfigFile } from '../repo/config.js'
@@ -146,16 +146,19 @@ async function runTries(ctx: CloneContext, job: CloneJob, tries: Tries, first?: 
       const result = await attemptClone(ctx, job, attempt === 0 ? first : undefined)
       return { ...result, attempts: attempt + 1 }
     } catch (e) {
-      const again = transient(e, ctx.signal)
+      // The user stopped it: by a signal, or by the interrupt key at a prompt (raw mode
+      // makes that key a byte, not a signal). Kept when worth it, never retried.
+      const stopped = ctx.signal?.aborted === true || e instanceof InterruptedError
+      const again = stopped || transient(e, ctx.signal)
       const keep = again && hasPackData(job.gitDir)
-      if (!again || (!keep && (attempt >= tries.retries || ctx.signal?.aborted === true))) {
+      if (!again || (!keep && (attempt >= tries.retries || stopped))) {
         // Nothing worth keeping: a fresh clone leaves nothing behind, as before; once its
         // refs are written the clone stands (a checkout that failed says so).
         if (tries.dest !== undefined && !refsWritten(job.gitDir)) await removeDestination(tries.dest).catch(() => undefined)
         throw e
       }
       // Interrupted: the signal says why (the operation's own error is only an abort).
-      if (ctx.signal?.aborted === true) throw new CloneKeptError(ctx.signal.reason ?? e, job.dirArg)
+      if (stopped) throw new CloneKeptError(ctx.signal?.reason ?? e, job.dirArg)
       if (attempt >= tries.retries) throw new CloneKeptError(e, job.dirArg)
       const wait = tries.delayMs * 2 ** attempt
       ctx.sink.warn(`${e instanceof Error ? e.message : String(e)}\nretrying in ${(wait / 1000).toFixed(wait < 1000 ? 1 : 0)} s (try ${attempt + 2} of ${tries.retries + 1}), keeping what arrived`)

@@ -35,7 +35,12 @@ function readLine(input: ReadStream, echo: boolean): Promise<string> {
     const onData = (chunk: Buffer): void => {
       for (const c of chunk.toString('utf8')) {
         if (c === '\r' || c === '\n') return done()
-        if (!echo && c === '\x03') return done(new InterruptedError('interrupted at the password prompt'))
+        if (!echo && c === '\x03') {
+          // Raw mode made the interrupt key a byte: give it its meaning back, a SIGINT to
+          // this process as the terminal would have sent (the command stops as on ^C).
+          process.kill(process.pid, 'SIGINT')
+          return done(new InterruptedError('interrupted at the password prompt'))
+        }
         if (!echo && c === '\x04') return done()
         if (!echo && (c === '\x7f' || c === '\b')) line = [...line].slice(0, -1).join('')
         else if (!echo && c === '\x15') line = ''

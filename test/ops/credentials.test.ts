@@ -318,6 +318,19 @@ t.test('on a terminal: git\'s prompts, the user name echoed, the password not', 
   noSecret(t, ours.stdout)
 })
 
+t.test('Ctrl-C at the password prompt: interrupted (exit 130), the terminal left as it was found, nothing left', { skip: hasScript ? false : 'no script(1) to make a terminal' }, async (t) => {
+  const prompts = [`Username for '${auth.origin}': `, `Password for '${auth.origin.replace('http://', 'http://u@')}': `]
+  const d = served.dest()
+  const q = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`
+  // after tsgit, the same terminal's modes: echo and canonical input must be on again
+  const line = `${[TSGIT_COMMAND, 'clone', auth.url('rich.git'), d].map(q).join(' ')}; echo "exit=$?"; stty -a`
+  const r = await onTerminal(['sh', '-c', line], prompts, ['u', '\x03'])
+  t.match(r.stdout, /exit=130\r?\n/, r.stdout)
+  t.match(r.stdout, /(^|\s)echo(\s|$)/m, 'echo is on again')
+  t.match(r.stdout, /(^|\s)icanon(\s|$)/m, 'canonical input is on again')
+  t.notOk(existsSync(d), 'the clone directory is removed')
+})
+
 t.test('no controlling terminal (setsid): git\'s "No such device or address"', { skip: existsSync('/usr/bin/setsid') ? false : 'no setsid(1)' }, async (t) => {
   const run = async (argv: string[]): Promise<TsgitResult> => textResult(await childResult(spawn('setsid', ['-w', ...argv], { env: pinnedEnv({ GIT_TERMINAL_PROMPT: '1' }) })))
   const ours = await run([TSGIT_COMMAND, 'clone', '-q', auth.url('rich.git'), served.dest()])
