@@ -9,7 +9,7 @@
  * The same after SIGKILL and SIGINT in that fetch (the file its state names is
  * salvaged by the resume). A 404 there is no cut: the clone ends as git's does.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -257,6 +257,31 @@ function toMainServer(d: string): void {
   git(['config', 'cloneResume.url', server.url('big.git')], { cwd: d })
 }
 
+/**
+ * What the stop left is read by real git as sound; clone-resume then keeps the whole
+ * blobs on disk and asks in one request for the others only; the result is an uncut clone.
+ */
+async function resumesTheRest(t: Test, d: string, r0: Reference, what: string): Promise<RecordedRequest> {
+  t.match(resumeState(d), /cloneresume\.phase checkout/, 'its state says it is checking out')
+  const fsck = git(['fsck', '--no-dangling'], { cwd: gitDirOf(d), allowFail: true })
+  t.equal(fsck.status, 0, `real git reads what the stop left: ${fsck.stderr}${fsck.stdout}`)
+  toMainServer(d)
+  const since = server.requests.length
+  const resumed = await tsgit(['clone-resume', d])
+  t.equal(resumed.status, 0, resumed.stderr)
+  const kept = Number(/Kept (\d+) objects that arrived before the clone was cut/.exec(resumed.stderr)?.[1] ?? 0)
+  // the file held 60% of the pack: about as many of its (similar) blobs, bar the last
+  t.ok(kept >= r0.blobs * 0.5 && kept < r0.blobs, `the whole blobs on disk are kept: ${kept} of ${r0.blobs}`)
+  const fetchesAfter = fetchesSince(since)
+  t.equal(fetchesAfter.length, 1, 'one request')
+  const request = fetchesAfter[0] as RecordedRequest
+  t.equal(request.args.filter((a) => a.startsWith('want ')).length, r0.blobs - kept, 'it asks for just the blobs that are missing, none of those kept')
+  const sent = fetchBytes(since)
+  t.ok(sent <= r0.blobFetchBytes * 0.4 + 0.1 * r0.blobFetchBytes, `the server sent ${sent} bytes on the resume: at most the 40% missing + 10% of the blob fetch (${r0.blobFetchBytes})`)
+  assertSameClone(t, d, r0.dir, what)
+  return request
+}
+
 t.test("killed (SIGKILL) in the checkout's fetch: clone-resume salvages the file its state names and asks only for the rest", async (t) => {
   const r0 = await reference()
   const d = dest('killed-')
@@ -265,23 +290,8 @@ t.test("killed (SIGKILL) in the checkout's fetch: clone-resume salvages the file
   t.equal(stopped.signal, 'SIGKILL', 'killed')
   t.ok(stopped.held !== undefined && stopped.onDisk >= stopped.held, `killed with the ${stopped.held} pack bytes sent on disk (${stopped.onDisk})`)
   t.match(resumeState(d), /cloneresume\.pack tmp_pack_/, 'the file receiving the blobs is named in the state')
-  t.match(resumeState(d), /cloneresume\.phase checkout/, 'its state says it is checking out')
-  const fsck = git(['fsck', '--no-dangling'], { cwd: gitDirOf(d), allowFail: true })
-  t.equal(fsck.status, 0, `real git reads what the kill left: ${fsck.stderr}${fsck.stdout}`)
   t.equal(since, server.requests.length, '(the main server saw nothing of it)')
-  toMainServer(d)
-  const resumed = await tsgit(['clone-resume', d])
-  t.equal(resumed.status, 0, resumed.stderr)
-  const kept = Number(/Kept (\d+) objects that arrived before the clone was cut/.exec(resumed.stderr)?.[1] ?? 0)
-  // the file held 60% of the pack: about as many of its (similar) blobs, bar the last
-  t.ok(kept >= r0.blobs * 0.5 && kept < r0.blobs, `the whole blobs on disk are kept: ${kept} of ${r0.blobs}`)
-  const fetchesAfter = fetchesSince(since)
-  t.equal(fetchesAfter.length, 1, 'one request')
-  const asked = (fetchesAfter[0] as RecordedRequest).args.filter((a) => a.startsWith('want ')).length
-  t.equal(asked, r0.blobs - kept, 'it asks for just the blobs that are missing, none of those kept')
-  const sent = fetchBytes(since)
-  t.ok(sent <= r0.blobFetchBytes * 0.4 + 0.1 * r0.blobFetchBytes, `the server sent ${sent} bytes on the resume: at most the 40% missing + 10% of the blob fetch (${r0.blobFetchBytes})`)
-  assertSameClone(t, d, r0.dir, "killed in the checkout's fetch")
+  await resumesTheRest(t, d, r0, "killed in the checkout's fetch")
 })
 
 t.test("interrupted (SIGINT) in the checkout's fetch: kept with the hint, exit 130; clone-resume asks only for the rest", async (t) => {
@@ -291,17 +301,5 @@ t.test("interrupted (SIGINT) in the checkout's fetch: kept with the hint, exit 1
   t.equal(stopped.code, 130, `exit 130: ${stopped.stderr}`)
   t.notMatch(stopped.stderr, /Clone succeeded, but checkout failed/, 'not a finished clone')
   t.match(stopped.stderr, new RegExp(`\\nhint: .*tsgit clone-resume ${escape(d)}.*\\n$`), 'ends with the command that finishes it')
-  t.match(resumeState(d), /cloneresume\.phase checkout/, 'its state says it is checking out')
-  const fsck = git(['fsck', '--no-dangling'], { cwd: gitDirOf(d), allowFail: true })
-  t.equal(fsck.status, 0, `real git reads what the interrupt left: ${fsck.stderr}${fsck.stdout}`)
-  toMainServer(d)
-  const since = server.requests.length
-  const resumed = await tsgit(['clone-resume', d])
-  t.equal(resumed.status, 0, resumed.stderr)
-  const kept = Number(/Kept (\d+) objects that arrived before the clone was cut/.exec(resumed.stderr)?.[1] ?? 0)
-  t.ok(kept >= r0.blobs * 0.5 && kept < r0.blobs, `the whole blobs on disk are kept: ${kept} of ${r0.blobs}`)
-  const fetchesAfter = fetchesSince(since)
-  t.equal(fetchesAfter.length, 1, 'one request')
-  t.equal((fetchesAfter[0] as RecordedRequest).args.filter((a) => a.startsWith('want ')).length, r0.blobs - kept, 'for the missing blobs only')
-  assertSameClone(t, d, r0.dir, "interrupted in the checkout's fetch")
+  await resumesTheRest(t, d, r0, "interrupted in the checkout's fetch")
 })
