@@ -76,6 +76,32 @@ t.test('a helper answers the 401: asked once, its credentials sent on, stored af
   t.equal(git(['-C', d, 'fsck']).status, 0)
 })
 
+const hasCache = existsSync(join(git(['--exec-path']).stdout.trim(), 'git-credential-cache'))
+t.test('credential.helper=cache: what worked is cached by git\'s daemon and served to the next command without asking', { skip: hasCache ? false : 'no git-credential-cache in this git' }, async (t) => {
+  const askpass = join(served.tmp.path, 'askpass-cache.sh')
+  const asked = join(served.tmp.path, 'askpass-cache.log')
+  writeFileSync(askpass, `#!/bin/sh\necho "$1" >> '${asked}'\ncase "$1" in Username*) echo u;; *) echo '${PASSWORD}';; esac\n`)
+  chmodSync(askpass, 0o755)
+  // the socket in a short directory of its own (a unix socket path has a length limit)
+  const socket = join(served.tmp.path, 'cache-sock')
+  const helper = `cache --timeout=300 --socket=${socket}`
+  t.teardown(() => {
+    git(['credential-cache', `--socket=${socket}`, 'exit'], { allowFail: true })
+  })
+  const first = await tsgit(['-c', `credential.helper=${helper}`, 'clone', '-q', auth.url('rich.git'), served.dest()], { env: { GIT_ASKPASS: askpass } })
+  t.equal(first.status, 0, first.stderr)
+  t.equal(readFileSync(asked, 'utf8').split('\n').filter((l) => l !== '').length, 2, 'asked for user name and password once')
+  // no askpass, no terminal: the cache alone answers
+  const n = auth.requests.length
+  const second = await tsgit(['-c', `credential.helper=${helper}`, 'clone', '-q', auth.url('rich.git'), served.dest()], { env: { GIT_TERMINAL_PROMPT: '0' } })
+  t.equal(second.status, 0, second.stderr)
+  noSecret(t, second.stderr)
+  firstContactOnly(t, since(auth, n))
+  // and what tsgit cached, git reads
+  const g = await gitAsync(['-c', `credential.helper=${helper}`, 'ls-remote', auth.url('rich.git')], { env: { GIT_TERMINAL_PROMPT: '0' }, allowFail: true })
+  t.equal(g.status, 0, `real git is answered by the same cache: ${g.stderr}`)
+})
+
 t.test('"!" helpers run in the shell; credential.useHttpPath adds the path; credential.<url>.helper matches the URL', async (t) => {
   const h = helperScript(`username=u\npassword=${PASSWORD}\n`)
   const d = served.dest()
