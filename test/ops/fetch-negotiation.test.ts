@@ -184,6 +184,23 @@ t.test('an unrelated history: every local commit offered, then done', async (t) 
   t.equal(git(['fsck', '--strict', '--no-progress'], { cwd: local }).status, 0, 'git fsck')
 })
 
+t.test('a shallow clone whose upstream rewrote its last commits: its tips as haves in one request, no more than git', async (t) => {
+  const name = `case${cases++}.git`
+  const repo = join(srv.root, name)
+  cpSync(join(srv.root, 'base.git'), repo, { recursive: true })
+  const clone = srv.dest('shallow')
+  await gitAsync(['clone', '-q', '--depth=300', srv.server.url(name), clone])
+  // upstream: the last 5 commits replaced, 10 more on top (a force push)
+  const rewrite = (): void => {
+    const base = git(['rev-parse', 'main~5'], { cwd: repo }).stdout.trim()
+    git(['fast-import', '--quiet', '--force'], { cwd: repo, input: linearHistory('refs/heads/main', 15, 'rewritten', base) })
+  }
+  // (the server keeps the replaced commits, so the old tip is still common: one request
+  // is enough, as the one tsgit makes in a shallow repository)
+  const { ours } = await race(t, clone, { repo, added: rewrite })
+  t.equal(ours.fetches, 1, 'one request')
+})
+
 t.test('a server that acknowledges what was never offered: refused, nothing changed', async (t) => {
   const { repo, clone } = await oldClone()
   appendHistory(repo, linearHistory('refs/heads/main', 5, 'up-hostile', 'refs/heads/main^0'))
