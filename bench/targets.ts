@@ -54,6 +54,17 @@ export function judgeResumeBytes(cutPercent: number, wholeBytes: number | undefi
   return { target, limit, met: afterBytes <= limit }
 }
 
+/**
+ * A count tsgit must not exceed git's by (requests, bytes the server sent: issue 16's
+ * "never more than git"): met when `tsgitValue` <= `gitValue`.
+ */
+export function judgeNotMore(gitValue: number | undefined, tsgitValue: number | undefined): Judged {
+  const target = '<= git'
+  if (gitValue === undefined || !Number.isFinite(gitValue)) return { target, limit: NaN, met: undefined }
+  if (tsgitValue === undefined || !Number.isFinite(tsgitValue)) return { target, limit: gitValue, met: undefined }
+  return { target, limit: gitValue, met: tsgitValue <= gitValue }
+}
+
 /** "met", "MISSED", or "n/a" when there was nothing to judge. */
 export function verdict(j: Judged): string {
   return j.met === undefined ? 'n/a' : j.met ? 'met' : 'MISSED'
