@@ -387,6 +387,7 @@ async function main(argv: string[]): Promise<number> {
   const results: RowResult[] = []
   let resumed: ResumeResult[] = []
   let ci: CiResult[] = []
+  let ciServer: GitServer | undefined
   let upstream: GitServer | undefined
   let failures = 0
   const main: Origin = { server, url }
@@ -469,13 +470,17 @@ async function main(argv: string[]): Promise<number> {
     if (ciRows.length > 0) {
       const upstreamRoot = join(work.path, 'ci-upstream')
       mkdirSync(upstreamRoot)
-      upstream = await startGitServer({ root: upstreamRoot })
-      const r = await runCiRows({ server, url, repoPath, upstream, upstreamRoot, work: work.path, runs: args.runs, log }, ciRows)
+      // Servers of their own that count pack framing, so that the bytes can be judged without it.
+      ciServer = await startGitServer({ root: dirname(repoPath), countPackFraming: true })
+      upstream = await startGitServer({ root: upstreamRoot, countPackFraming: true })
+      const ciUrl = ciServer.url(basename(repoPath))
+      const r = await runCiRows({ server: ciServer, url: ciUrl, repoPath, upstream, upstreamRoot, work: work.path, runs: args.runs, log }, ciRows)
       ci = r.results
       failures += r.failures
     }
   } finally {
     await server.close()
+    await ciServer?.close()
     await upstream?.close()
     if (uris !== undefined) {
       await uris.server.close()
@@ -505,7 +510,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       `\nCI rows: actions/checkout's commands (init, remote add, config, fetch --depth=1 --filter=blob:none of the commit, [sparse-checkout set <dir>], ` +
         `checkout --progress --force -B, log -1), each a process, time summed and peak RSS the largest; fetch origin in a --no-checkout clone, ` +
-        `up to date or after 100 commits added upstream. Requests and bytes: all the commands together.\n`,
+        `up to date or after 100 commits added upstream. Requests and bytes: all the commands together. "less framing": the bytes less the ` +
+        "pkt-line framing of the packs (5 bytes a packet), which changes from one answer to the next to the same request; the bytes target judges these.\n",
     )
     process.stdout.write(ciTable(ci))
     const steps = ciStepTable(ci)
@@ -537,7 +543,8 @@ async function main(argv: string[]): Promise<number> {
     targets: {
       time: `tsgit <= ${SLOW_ROW_RATIO}x git where git's median is over ${SLOW_ROW_MS / 1000} s, else <= git + ${FAST_ROW_SLACK_MS / 1000} s`,
       tsgitPeakRssKiB: PEAK_RSS_KIB,
-      ciRequestsAndBytes: 'tsgit <= git',
+      ciTime: `tsgit <= git where git's median is over ${SLOW_ROW_MS / 1000} s, else <= git + ${FAST_ROW_SLACK_MS / 1000} s`,
+      ciRequestsAndBytes: 'tsgit <= git (bytes less pack framing)',
       resumeBytes: `after a cut at X%: <= (100 - X + ${RESUME_SLACK_PERCENT})% of the whole uncut clone's bytes`,
       met: tgt.met,
     },

@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { checkWithGit, clientCommand, cloneCommand, commandIn, type ClientName } from './clients.js'
 import { measure } from './measure.js'
 import { formatBytes, formatKinds, formatMs, formatRatio, median, ratio, renderTable, summarizeRequests } from './stats.js'
-import { judgeNotMore, judgeRss, judgeTime, verdict, type Judged } from './targets.js'
+import { judgeCiTime, judgeNotMore, judgeRss, verdict, type Judged } from './targets.js'
 import { git } from '../test/fixtures/git.js'
 import type { GitServer } from '../test/fixtures/server.js'
 
@@ -109,7 +109,10 @@ export function firstTopDirectory(repo: string, rev: string): string | undefined
 }
 
 export interface CiContext {
-  /** The server that serves `repoPath` at `url` (the checkout rows). */
+  /**
+   * The server that serves `repoPath` at `url` (the checkout rows). Both servers should
+   * count pack framing (GitServerOptions.countPackFraming): bytes are judged without it.
+   */
   server: GitServer
   url: string
   repoPath: string
@@ -130,6 +133,8 @@ interface CiSample {
   /** The largest over the timed commands. */
   peakRssKiB: number | undefined
   bytesReceived: number
+  /** bytesReceived less the pkt-line framing of packs, which differs run to run for the same request. */
+  bytesJudged: number
   requests: number
   requestKinds: Record<string, number>
   /** Each timed command's wall time, by step name. */
@@ -143,6 +148,7 @@ interface CiClientResult {
   maxPeakRssKiB: number | undefined
   medianPeakRssKiB: number | undefined
   medianBytes: number | undefined
+  medianJudgedBytes: number | undefined
   medianRequests: number | undefined
   medianStepMs: Record<string, number>
   check?: string
@@ -174,6 +180,7 @@ function summarize(samples: CiSample[]): CiClientResult {
     maxPeakRssKiB: peaks.length > 0 ? Math.max(...peaks) : undefined,
     medianPeakRssKiB: medianOf(peaks),
     medianBytes: medianOf(ok.map((s) => s.bytesReceived)),
+    medianJudgedBytes: medianOf(ok.map((s) => s.bytesJudged)),
     medianRequests: medianOf(ok.map((s) => s.requests)),
     medianStepMs: Object.fromEntries(steps.map((n) => [n, medianOf(ok.map((s) => s.stepMs[n] ?? NaN)) ?? NaN])),
   }
@@ -182,7 +189,7 @@ function summarize(samples: CiSample[]): CiClientResult {
 /** Runs `steps` one after the other by `client`, timing each, and sums what they cost. */
 async function runScript(server: GitServer, client: ClientName, dir: string, steps: ScriptStep[], run: number): Promise<CiSample> {
   const before = server.requests.length
-  const sample: CiSample = { run, status: 0, wallMs: 0, peakRssKiB: undefined, bytesReceived: 0, requests: 0, requestKinds: {}, stepMs: {} }
+  const sample: CiSample = { run, status: 0, wallMs: 0, peakRssKiB: undefined, bytesReceived: 0, bytesJudged: 0, requests: 0, requestKinds: {}, stepMs: {} }
   for (const step of steps) {
     const cmd = step.inRepo ? commandIn(client, dir, step.args) : clientCommand(client, step.args)
     const m = await measure(cmd.command, cmd.args, { env: cmd.env })
@@ -197,6 +204,7 @@ async function runScript(server: GitServer, client: ClientName, dir: string, ste
   }
   const reqs = summarizeRequests(server.requests.slice(before))
   sample.bytesReceived = reqs.bytes
+  sample.bytesJudged = reqs.bytes - reqs.packFraming
   sample.requests = reqs.count
   sample.requestKinds = reqs.kinds
   return sample
@@ -314,12 +322,12 @@ export async function runCiRows(ctx: CiContext, rows: readonly CiRow[]): Promise
       git: g,
       tsgit: t,
       timeRatio: ratio(t.medianWallMs, g.medianWallMs),
-      bytesRatio: ratio(t.medianBytes, g.medianBytes),
+      bytesRatio: ratio(t.medianJudgedBytes, g.medianJudgedBytes),
       targets: {
-        time: judgeTime(g.medianWallMs, t.medianWallMs),
+        time: judgeCiTime(g.medianWallMs, t.medianWallMs),
         rss: judgeRss(t.maxPeakRssKiB),
         requests: judgeNotMore(g.medianRequests, t.medianRequests),
-        bytes: judgeNotMore(g.medianBytes, t.medianBytes),
+        bytes: judgeNotMore(g.medianJudgedBytes, t.medianJudgedBytes),
       },
     })
   }
@@ -331,7 +339,7 @@ function title(r: CiResult): string {
 }
 
 export function ciTable(results: readonly CiResult[]): string {
-  const header = ['row', 'client', 'median time', 'peak RSS', 'received', 'requests', 'time ratio', 'bytes ratio', 'time target', 'requests', 'bytes']
+  const header = ['row', 'client', 'median time', 'peak RSS', 'received', 'less framing', 'requests', 'time ratio', 'bytes ratio', 'time target', 'requests', 'bytes']
   const rows: string[][] = []
   for (const r of results) {
     for (const client of ['git', 'tsgit'] as const) {
@@ -344,6 +352,7 @@ export function ciTable(results: readonly CiResult[]): string {
         formatMs(c.medianWallMs),
         formatBytes(c.medianPeakRssKiB === undefined ? undefined : c.medianPeakRssKiB * 1024),
         formatBytes(c.medianBytes),
+        c.medianJudgedBytes === undefined ? 'n/a' : `${c.medianJudgedBytes} B`,
         c.medianRequests === undefined ? 'n/a' : String(c.medianRequests),
         ts ? formatRatio(r.timeRatio) : '',
         ts ? formatRatio(r.bytesRatio) : '',
@@ -380,7 +389,7 @@ export function ciTargets(results: readonly CiResult[]): { lines: string[]; met:
     lines.push(
       `  ${title(r).padEnd(32)} tsgit ${formatMs(r.tsgit.medianWallMs)} vs git ${formatMs(r.git.medianWallMs)} (target ${time.target}, ${formatMs(time.limit)}): ` +
         `${verdict(time)}${over(r.tsgit.medianWallMs, time, formatMs)}; requests ${r.tsgit.medianRequests ?? 'n/a'} vs ${r.git.medianRequests ?? 'n/a'}: ${verdict(requests)}; ` +
-        `bytes ${formatBytes(r.tsgit.medianBytes)} vs ${formatBytes(r.git.medianBytes)}: ${verdict(bytes)}${over(r.tsgit.medianBytes, bytes, formatBytes)}; ` +
+        `bytes less pack framing ${formatBytes(r.tsgit.medianJudgedBytes)} vs ${formatBytes(r.git.medianJudgedBytes)}: ${verdict(bytes)}${over(r.tsgit.medianJudgedBytes, bytes, formatBytes)}; ` +
         `peak RSS max ${formatBytes((r.tsgit.maxPeakRssKiB ?? NaN) * 1024)}: ${verdict(rss)}`,
     )
   }
