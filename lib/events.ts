@@ -33,12 +33,6 @@ export interface ProgressSink {
    * for none (no-progress), as git does. Undefined: unknown; the server may send it.
    */
   readonly showProgress?: boolean
-  /**
-   * Whether progress would go to a terminal. false: a lazy fetch asks the server for
-   * none even under --progress, as git's lazy fetch (a `git fetch` of its own, whose
-   * progress follows its stderr being a terminal) does. Undefined: unknown.
-   */
-  readonly terminal?: boolean
 }
 
 export const silentSink: ProgressSink = {

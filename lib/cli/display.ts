@@ -130,7 +130,6 @@ export class Display implements ProgressSink {
   private readonly quiet: boolean
   private readonly now: () => number
   readonly showProgress: boolean
-  readonly terminal: boolean
   private states = new Map<string, TitleState>()
   private remotePartial = ''
   /** Length of what is on the line the cursor is at the start of; 0: a fresh line. */
@@ -144,8 +143,7 @@ export class Display implements ProgressSink {
     this.out = opts.stderr
     this.quiet = opts.quiet ?? false
     this.now = opts.now ?? preciseNow
-    this.terminal = this.out.isTTY === true
-    this.showProgress = !this.quiet && (opts.progress ?? this.terminal)
+    this.showProgress = !this.quiet && (opts.progress ?? this.out.isTTY === true)
   }
 
   progress(ev: ProgressEvent): void {

@@ -186,8 +186,7 @@ export class LazyFetcher implements PromisorFetcher {
       ofsDelta: true,
       // A missing tree or commit must not drag in all of its blobs.
       filter: serverSupportsFilter(caps) ? 'blob:none' : undefined,
-      // git's lazy fetch is a fetch of its own: --progress on the command does not reach it.
-      noProgress: this.quiet || this.sink.showProgress === false || this.sink.terminal === false,
+      noProgress: this.quiet || this.sink.showProgress === false,
       ...packfileUriArgs(caps, uriProtocols(this.ctx.config)),
     }
   }

@@ -254,26 +254,6 @@ t.test('partial clones (tsgit and git): one fetch request for all the blobs of a
   }
 })
 
-t.test("checkout --progress off a terminal: the lazy fetch asks for no progress, as git's does", async (t) => {
-  // actions/checkout runs `checkout --progress` with its output in a log: git shows its
-  // own "Updating files" but its lazy fetch (a fetch of its own) asks the server for none.
-  const asked: Record<string, boolean> = {}
-  for (const client of ['git', 'tsgit'] as const) {
-    const d = dest()
-    await gitAsync(['clone', '-q', '--filter=blob:none', '--no-checkout', server.url('sw.git'), d])
-    const since = server.requests.length
-    const r = client === 'git' ? await gitAsync(['checkout', '--progress', 'other'], { cwd: d, allowFail: true }) : await tsgit(['checkout', '--progress', 'other'], { cwd: d })
-    t.equal(r.status, 0, `${client}: ${r.stderr}`)
-    const f = fetches(since)
-    t.equal(f.length, 1, `${client}: one fetch`)
-    asked[client] = f[0]?.args.includes('no-progress') ?? false
-    t.notMatch(r.stderr, /remote: /, `${client}: no server progress in its stderr`)
-    // (git draws its progress only after a delay this checkout does not last)
-    if (client === 'tsgit') t.match(r.stderr, /Updating files: 100%/, 'its own progress still shows')
-  }
-  t.same(asked, { git: true, tsgit: true }, 'both send no-progress')
-})
-
 t.test('tree:0 partial clone: trees fetched level by level, blobs in one batch', async (t) => {
   const d = dest()
   const r = await tsgit(['clone', '-q', '--no-checkout', '--filter=tree:0', server.url('sw.git'), d])
