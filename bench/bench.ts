@@ -3,7 +3,8 @@
  * tsgit clone the same repository from the same real `git http-backend`, in
  * alternation (git, tsgit, git, tsgit …) so drift in the machine hits both alike, for
  * several kinds of clone, a clone whose blobs come from packfile URIs on a paced CDN,
- * and tsgit clones cut and resumed (resume.ts). Prints medians of wall time and peak
+ * tsgit clones cut and resumed (resume.ts), and what a CI job does: actions/checkout's
+ * commands and fetches in an existing clone (ci.ts). Prints medians of wall time and peak
  * RSS of the client process tree (see measure.ts for what that means), what the server
  * sent, tsgit/git ratios and the target each row is judged by (targets.ts); writes the
  * raw samples to bench/results/<stamp>.json.
@@ -16,6 +17,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { CI_GROUPS, CI_ROWS, ciJson, ciStepTable, ciTable, ciTargets, runCiRows, type CiResult } from './ci.js'
 import { checkWithGit, cloneCommand, commandIn, snapshotTsgit, type ClientName, type CommandLine } from './clients.js'
 import { ensureGnuTime, measure } from './measure.js'
 import { cachedBigRepo, defaultCacheDir, repoStats, type RepoStats } from './repo-cache.js'
@@ -98,7 +100,7 @@ const ROWS: Row[] = [
 ]
 
 /** Row groups `--only` takes besides row ids. */
-const GROUPS: Record<string, string[]> = { ...RESUME_GROUPS, uris: ROWS.filter((r) => r.source === 'uris').map((r) => r.id) }
+const GROUPS: Record<string, string[]> = { ...RESUME_GROUPS, ...CI_GROUPS, uris: ROWS.filter((r) => r.source === 'uris').map((r) => r.id) }
 
 interface Sample {
   run: number
@@ -146,7 +148,8 @@ function filterSpecs(flags: readonly string[]): string[] {
 const USAGE = `usage: npm run bench -- [--repo <bare.git>] [--runs <n>] [--files <n>] [--commits <n>] [--file-size <bytes>]
                        [--cache-dir <dir>] [--only <row-id>[,<row-id>...]]... [--cpu-prof <dir>]
 rows: ${ROWS.map((r) => r.id).join(', ')},
-      ${RESUME_ROWS.map((r) => r.id).join(', ')}
+      ${RESUME_ROWS.map((r) => r.id).join(', ')},
+      ${CI_ROWS.map((r) => r.id).join(', ')}
 groups: ${Object.keys(GROUPS).join(', ')}
 `
 
@@ -192,7 +195,7 @@ function parse(argv: string[]): Args {
   if (values.help === true) throw new BenchUsage('')
   const only: string[] = []
   for (const id of (values.only ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '')) {
-    const ids = GROUPS[id] ?? (ROWS.some((r) => r.id === id) || RESUME_ROWS.some((r) => r.id === id) ? [id] : undefined)
+    const ids = GROUPS[id] ?? ([...ROWS, ...RESUME_ROWS, ...CI_ROWS].some((r) => r.id === id) ? [id] : undefined)
     if (ids === undefined) throw new BenchUsage(`unknown row '${id}'`)
     for (const i of ids) if (!only.includes(i)) only.push(i)
   }
@@ -316,7 +319,7 @@ function overBy(value: number | undefined, j: Judged, format: (n: number) => str
   return j.met === false && value !== undefined ? ` by ${format(value - j.limit)}` : ''
 }
 
-function targets(results: RowResult[], resumed: ResumeResult[]): { text: string; met: boolean } {
+function targets(results: RowResult[], resumed: ResumeResult[], ci: CiResult[]): { text: string; met: boolean } {
   const lines: string[] = []
   let met = true
   const kib = (n: number): string => formatBytes(n * 1024)
@@ -336,6 +339,9 @@ function targets(results: RowResult[], resumed: ResumeResult[]): { text: string;
         `(target ${r.bytes.target}, ${formatBytes(r.bytes.limit)}): ${verdict(r.bytes)}${overBy(r.medianBytesAfterCut, r.bytes, formatBytes)}`,
     )
   }
+  const c = ciTargets(ci)
+  lines.push(...c.lines)
+  met &&= c.met
   return { text: lines.join('\n') + '\n', met }
 }
 
@@ -377,8 +383,12 @@ async function main(argv: string[]): Promise<number> {
   const selected = (id: string): boolean => args.only.length === 0 || args.only.includes(id)
   const rows = ROWS.filter((r) => selected(r.id))
   const resumeRows = RESUME_ROWS.filter((r) => selected(r.id))
+  const ciRows = CI_ROWS.filter((r) => selected(r.id))
   const results: RowResult[] = []
   let resumed: ResumeResult[] = []
+  let ci: CiResult[] = []
+  let ciServer: GitServer | undefined
+  let upstream: GitServer | undefined
   let failures = 0
   const main: Origin = { server, url }
   let uris: Origin | undefined
@@ -457,8 +467,21 @@ async function main(argv: string[]): Promise<number> {
       resumed = r.results
       failures += r.failures
     }
+    if (ciRows.length > 0) {
+      const upstreamRoot = join(work.path, 'ci-upstream')
+      mkdirSync(upstreamRoot)
+      // Servers of their own that count pack framing, so that the bytes can be judged without it.
+      ciServer = await startGitServer({ root: dirname(repoPath), countPackFraming: true })
+      upstream = await startGitServer({ root: upstreamRoot, countPackFraming: true })
+      const ciUrl = ciServer.url(basename(repoPath))
+      const r = await runCiRows({ server: ciServer, url: ciUrl, repoPath, upstream, upstreamRoot, work: work.path, runs: args.runs, log }, ciRows)
+      ci = r.results
+      failures += r.failures
+    }
   } finally {
     await server.close()
+    await ciServer?.close()
+    await upstream?.close()
     if (uris !== undefined) {
       await uris.server.close()
       await uris.cdn?.close()
@@ -467,7 +490,7 @@ async function main(argv: string[]): Promise<number> {
     snapshot.cleanup()
   }
 
-  const tgt = targets(results, resumed)
+  const tgt = targets(results, resumed, ci)
   process.stdout.write(`\n${describeRepo(repoPath, source)}; ${args.runs} runs each, alternating git/tsgit; medians shown.\n`)
   if (results.length > 0) process.stdout.write(table(results))
   if (results.some((r) => r.row.source === 'uris')) {
@@ -482,6 +505,17 @@ async function main(argv: string[]): Promise<number> {
         'git cannot resume: after a cut it starts over, an uncut git clone.\n',
     )
     process.stdout.write(resumeTable(resumed))
+  }
+  if (ci.length > 0) {
+    process.stdout.write(
+      `\nCI rows: actions/checkout's commands (init, remote add, config, fetch --depth=1 --filter=blob:none of the commit, [sparse-checkout set <dir>], ` +
+        `checkout --progress --force -B, log -1), each a process, time summed and peak RSS the largest; fetch origin in a --no-checkout clone, ` +
+        `up to date or after 100 commits added upstream. Requests and bytes: all the commands together. "less framing": the bytes less the ` +
+        "pkt-line framing of the packs (5 bytes a packet), which changes from one answer to the next to the same request; the bytes target judges these.\n",
+    )
+    process.stdout.write(ciTable(ci))
+    const steps = ciStepTable(ci)
+    if (steps !== '') process.stdout.write(`\nCI rows, median per step:\n${steps}`)
   }
   process.stdout.write(`\nTargets (reported, not enforced):\n${tgt.text}`)
   if (results.some((r) => r.floor !== undefined)) {
@@ -509,6 +543,8 @@ async function main(argv: string[]): Promise<number> {
     targets: {
       time: `tsgit <= ${SLOW_ROW_RATIO}x git where git's median is over ${SLOW_ROW_MS / 1000} s, else <= git + ${FAST_ROW_SLACK_MS / 1000} s`,
       tsgitPeakRssKiB: PEAK_RSS_KIB,
+      ciTime: `tsgit <= git where git's median is over ${SLOW_ROW_MS / 1000} s, else <= git + ${FAST_ROW_SLACK_MS / 1000} s`,
+      ciRequestsAndBytes: 'tsgit <= git (bytes less pack framing)',
       resumeBytes: `after a cut at X%: <= (100 - X + ${RESUME_SLACK_PERCENT})% of the whole uncut clone's bytes`,
       met: tgt.met,
     },
@@ -525,6 +561,7 @@ async function main(argv: string[]): Promise<number> {
       ...(r.floor ? { nodeFloor: r.floor } : {}),
     })),
     resumeRows: resumeJson(resumed),
+    ciRows: ciJson(ci),
   }
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n')
   process.stdout.write(`Results written to ${file}\n`)

@@ -52,12 +52,16 @@ export interface LoggedRequest {
   path: string
   command?: string
   bytesOut: number
+  /** The pkt-line framing of a fetch answer's pack, where the server counted it (countPackFraming). */
+  packFramingBytes?: number
 }
 
 export interface RequestSummary {
   count: number
   /** Response body bytes sent by the server. */
   bytes: number
+  /** Of `bytes`, the pkt-line framing of packs (where counted): it varies run to run for the same request. */
+  packFraming: number
   /** "GET info/refs", "POST ls-refs", "POST fetch" ... → how many. */
   kinds: Record<string, number>
 }
@@ -72,12 +76,14 @@ function kindOf(r: LoggedRequest): string {
 export function summarizeRequests(requests: readonly LoggedRequest[]): RequestSummary {
   const kinds: Record<string, number> = {}
   let bytes = 0
+  let packFraming = 0
   for (const r of requests) {
     bytes += r.bytesOut
+    packFraming += r.packFramingBytes ?? 0
     const k = kindOf(r)
     kinds[k] = (kinds[k] ?? 0) + 1
   }
-  return { count: requests.length, bytes, kinds }
+  return { count: requests.length, bytes, packFraming, kinds }
 }
 
 /** "GET info/refs ×1, POST fetch ×2" in first-seen order. */

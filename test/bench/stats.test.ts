@@ -51,16 +51,17 @@ t.test('request summaries group by v2 command', async (t) => {
   const s = summarizeRequests([
     { method: 'GET', path: '/big.git/info/refs', bytesOut: 100 },
     { method: 'POST', path: '/big.git/git-upload-pack', command: 'ls-refs', bytesOut: 50 },
-    { method: 'POST', path: '/big.git/git-upload-pack', command: 'fetch', bytesOut: 1000 },
+    { method: 'POST', path: '/big.git/git-upload-pack', command: 'fetch', bytesOut: 1000, packFramingBytes: 15 },
     { method: 'GET', path: '/big.git/info/refs', bytesOut: 100 },
-    { method: 'POST', path: '/big.git/git-upload-pack', command: 'fetch', bytesOut: 7 },
+    { method: 'POST', path: '/big.git/git-upload-pack', command: 'fetch', bytesOut: 7, packFramingBytes: 5 },
     { method: 'POST', path: '/big.git/git-upload-pack', bytesOut: 0 },
   ])
   t.equal(s.count, 6)
   t.equal(s.bytes, 1257)
+  t.equal(s.packFraming, 20, 'the framing the server counted, added up')
   t.same(s.kinds, { 'GET info/refs': 2, 'POST ls-refs': 1, 'POST fetch': 2, 'POST git-upload-pack (no command)': 1 })
   t.equal(formatKinds(s.kinds), 'GET info/refs x2, POST ls-refs x1, POST fetch x2, POST git-upload-pack (no command) x1')
-  t.same(summarizeRequests([]), { count: 0, bytes: 0, kinds: {} })
+  t.same(summarizeRequests([]), { count: 0, bytes: 0, packFraming: 0, kinds: {} })
 })
 
 t.test('parses what GNU time writes with -f %M -o', async (t) => {

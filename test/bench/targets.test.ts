@@ -1,5 +1,5 @@
 import t from 'tap'
-import { judgeResumeBytes, judgeRss, judgeTime, verdict } from '../../bench/targets.js'
+import { judgeCiTime, judgeNotMore, judgeResumeBytes, judgeRss, judgeTime, verdict } from '../../bench/targets.js'
 
 t.test('where git takes over 1 s, tsgit may take at most 0.8x its time', async (t) => {
   const j = judgeTime(10_000, 8_000)
@@ -52,4 +52,29 @@ t.test('after a cut at X%, a resume may take (100 - X)% + 10% of the whole', asy
   t.equal(judgeResumeBytes(75, whole, 0).target, '<= 35% of the whole')
   t.equal(judgeResumeBytes(75, undefined, 10).met, undefined, 'no uncut clone to judge by')
   t.equal(judgeResumeBytes(75, whole, undefined).met, undefined, 'no resume to judge')
+})
+
+t.test("CI rows (issue 16): at most git's time where git takes over 1 s, else at most 0.1 s more", async (t) => {
+  const slow = judgeCiTime(10_000, 10_000)
+  t.equal(slow.target, '<= git')
+  t.equal(slow.limit, 10_000)
+  t.equal(slow.met, true, "exactly git's time meets it")
+  t.equal(judgeCiTime(10_000, 10_001).met, false, 'just over misses it')
+  t.equal(judgeCiTime(10_000, 9_000).met, true, '0.9x meets it, where the clone rows want 0.8x')
+  t.equal(judgeTime(10_000, 9_000).met, false, 'the clone rows keep their 0.8x')
+  const fast = judgeCiTime(400, 500)
+  t.equal(fast.target, '<= git + 0.10 s')
+  t.equal(fast.met, true)
+  t.equal(judgeCiTime(400, 501).met, false)
+  t.equal(judgeCiTime(undefined, 1).met, undefined)
+})
+
+t.test('requests and bytes: never more than git', async (t) => {
+  t.equal(judgeNotMore(4, 4).met, true, 'as many meets it')
+  t.equal(judgeNotMore(5, 4).met, true)
+  t.equal(judgeNotMore(4, 5).met, false)
+  t.equal(judgeNotMore(4, 5).limit, 4)
+  t.equal(judgeNotMore(undefined, 5).met, undefined, 'git failed: nothing to judge by')
+  t.equal(judgeNotMore(4, undefined).met, undefined)
+  t.equal(judgeNotMore(4, 4).target, '<= git')
 })
