@@ -19,6 +19,7 @@ import { switchTrees } from '../worktree/switch.js'
 import { checkoutCone, readSparseCheckout } from '../worktree/sparse.js'
 import { committerIdent } from './ident.js'
 import { openRepoContext, type OpContext } from './repo-context.js'
+import { abbreviate, defaultAbbrevLength } from '../rev/abbrev.js'
 import { RevWalk } from '../rev/commit-walk.js'
 import { RevisionError, dwimRef, peel, resolveRevision } from '../rev/parse.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
@@ -51,8 +52,10 @@ export class PathCheckoutError extends TsgitError {
 export interface CheckoutOptions {
   /** The branch, tag or commit; for -b the start point; for --detach the commit. */
   target?: string
-  /** -b <name>. */
+  /** -b <name> (with resetBranch: -B <name>). */
   newBranch?: string
+  /** -B: the branch named by newBranch may exist, and is then reset to the start point. */
+  resetBranch?: boolean
   detach?: boolean
   force?: boolean
   /** false: --no-lazy-fetch. */
@@ -90,8 +93,11 @@ export interface UpstreamStatus {
 }
 
 export interface CheckoutResult {
-  /** 'switched' to an existing branch, 'created' a new one, 'already' on it, 'detached', or stayed on HEAD. */
-  outcome: 'switched' | 'created' | 'already' | 'detached' | 'head'
+  /**
+   * 'switched' to an existing branch, 'created' a new one, 'already' on it, 'detached',
+   * stayed on HEAD; -B: 'reset' the current branch, or 'switched-reset' to another.
+   */
+  outcome: 'switched' | 'created' | 'already' | 'detached' | 'head' | 'reset' | 'switched-reset'
   /** The branch HEAD points to afterwards (short name). */
   branch?: string
   /** The target as typed (git's "Note: switching to '<name>'"). */
@@ -173,15 +179,6 @@ function subjectOf(message: string): string {
   return para.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ')
 }
 
-/** The shortest unique prefix of at least `min` digits (core.abbrev's default of 7). */
-async function abbreviate(store: ObjectStore, oid: Oid, min: number): Promise<string> {
-  for (let n = min; n < 40; n++) {
-    const found = await store.findByPrefix(oid.slice(0, n))
-    if (found.length <= 1) return oid.slice(0, n)
-  }
-  return oid
-}
-
 async function label(store: ObjectStore, oid: Oid, min: number): Promise<CommitLabel> {
   const commit = parseCommit((await store.read(oid)).data)
   return { oid, abbrev: await abbreviate(store, oid, min), subject: subjectOf(commit.message) }
@@ -255,13 +252,13 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
     const headTarget = await refs.readSymref('HEAD')
     const oldBranch = headTarget?.startsWith('refs/heads/') ? headTarget.slice('refs/heads/'.length) : undefined
     const oldOid = await refs.resolve('HEAD')
-    const minAbbrev = Math.max(4, Math.min(40, config.getInt('core.abbrev') ?? 7))
+    const minAbbrev = await defaultAbbrevLength(config, store)
 
     let target: Target
     if (options.newBranch !== undefined) {
       const name = options.newBranch
       if (!isValidRefName(`refs/heads/${name}`) || name.startsWith('-')) throw new TsgitError('E_BAD_BRANCH', `'${name}' is not a valid branch name`)
-      if ((await refs.resolve(`refs/heads/${name}`)) !== undefined) throw new TsgitError('E_BRANCH_EXISTS', `a branch named '${name}' already exists`)
+      if (options.resetBranch !== true && (await refs.resolve(`refs/heads/${name}`)) !== undefined) throw new TsgitError('E_BRANCH_EXISTS', `a branch named '${name}' already exists`)
       const start = options.target ?? 'HEAD'
       const oid = await tryCommit(store, refs, start)
       if (oid === undefined) throw options.targetIsRevision === true ? invalidReference(start) : new RefError(`'${start}' is not a commit and a branch '${name}' cannot be created from it`)
@@ -337,15 +334,35 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
     )
     if (res.written > 0) await warnUnappliedAttributes({ reader: store, config, commonDir: repo.commonDir, sink: rc.sink }, res.attributes)
 
+    // git reports the upstream as configured before this checkout set up a new one
+    const upstreamConfig =
+      target.branch === undefined ? undefined : { remote: config.getString(`branch.${target.branch}.remote`), merge: config.getString(`branch.${target.branch}.merge`) }
     const ident = committerIdent(config, rc.env)
     const from = oldBranch ?? oldOid ?? headTarget?.replace(/^refs\/heads\//, '') ?? 'HEAD'
     const message = `checkout: moving from ${from} to ${target.name}`
     let outcome: CheckoutResult['outcome']
+    // the value HEAD has when the checkout is logged: a reset of the current branch moved it already
+    let headBefore = oldOid ?? NULL_OID
     if (target.stayOnHead) {
       outcome = oldBranch !== undefined ? 'already' : 'head'
     } else if (target.branch !== undefined) {
       const ref = `refs/heads/${target.branch}`
-      if (target.create) {
+      const existing = target.create ? await refs.resolve(ref) : undefined
+      if (target.create && existing !== undefined) {
+        // -B on a branch that exists: git's "Reset to", logged for HEAD too when it is the
+        // current branch; an unchanged value is not rewritten, and only HEAD logs it
+        const reflog = { ident, message: `branch: Reset to ${target.create.start}` }
+        const current = oldBranch === target.branch
+        if (existing !== target.oid) await refs.transaction().update(current ? 'HEAD' : ref, target.oid, { reflog }).commit()
+        else if (current) await refs.appendReflog('HEAD', existing, target.oid, ident, reflog.message)
+        if (current) headBefore = target.oid
+        const up = target.create.upstream
+        if (up) {
+          await config.set(`branch.${target.branch}.remote`, up.remote)
+          await config.set(`branch.${target.branch}.merge`, up.merge)
+        }
+        outcome = current ? 'reset' : 'switched-reset'
+      } else if (target.create) {
         await refs
           .transaction()
           .create(ref, target.oid, { reflog: { ident, message: `branch: Created from ${target.create.start}` } })
@@ -360,16 +377,16 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
         outcome = oldBranch === target.branch ? 'already' : 'switched'
       }
       await refs.setSymref('HEAD', ref)
-      await refs.appendReflog('HEAD', oldOid ?? NULL_OID, target.oid, ident, message)
+      await refs.appendReflog('HEAD', headBefore, target.oid, ident, message)
     } else {
       await refs.transaction().update('HEAD', target.oid, { noDeref: true, reflog: { ident, message } }).commit()
       outcome = 'detached'
     }
 
     let upstream: UpstreamStatus | undefined
-    if ((outcome === 'switched' || outcome === 'already') && target.branch !== undefined) {
-      const remote = config.getString(`branch.${target.branch}.remote`)
-      const merge = config.getString(`branch.${target.branch}.merge`)
+    if ((outcome === 'switched' || outcome === 'already' || outcome === 'reset' || outcome === 'switched-reset') && target.branch !== undefined) {
+      const remote = upstreamConfig?.remote
+      const merge = upstreamConfig?.merge
       if (remote !== undefined && merge !== undefined) {
         let tracking: string | undefined
         for (const spec of config.getAll(`remote.${remote}.fetch`)) {

@@ -227,6 +227,12 @@ class Attempt {
       const partial = this.filter !== undefined && serverSupportsFilter(session.caps)
       if (this.filter !== undefined && !partial) this.ctx.sink.warn('filtering not recognized by server, ignoring')
       plan = planRefs(refs, { ...(state.branch !== undefined ? { branch: state.branch } : {}), singleBranch: this.singleBranch(), tags: state.tags, origin: state.origin, partial })
+      if (plan.wanted.length === 0 && plan.branch === undefined && plan.detach === undefined) {
+        // An empty remote that does not say where its HEAD points (protocol v0, or v2
+        // without unborn): git configures the new repository's own initial branch.
+        const own = await repo.refs.readSymref('HEAD')
+        if (own?.startsWith('refs/heads/')) plan = { ...plan, branch: own.slice('refs/heads/'.length) }
+      }
       packFile = plan.wanted.length > 0 ? await createResumablePackFile(this.packDir) : undefined
       await this.configure(plan, packFile !== undefined ? basename(packFile.path) : undefined)
       this.plan = plan

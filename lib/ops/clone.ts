@@ -229,7 +229,7 @@ export async function clone(given: CloneContext, opts: CloneOptions): Promise<Cl
     ...(opts.bundleUri !== undefined ? { bundleUri: opts.bundleUri } : {}),
     ...(opts.sparse === true ? { sparse: true } : {}),
   }
-  // A URL no transport takes (git://, an unknown scheme or helper, a bad port) is
+  // A URL no transport takes (an unknown scheme or helper, a bad port) is
   // refused before anything is printed or created, not after "Cloning into".
   parseRemoteUrl(request.url, ctx.cwd)
   const gitDir = bare ? destPath : join(destPath, '.git')

@@ -19,7 +19,7 @@ import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'
 import { packfileUriArgs, uriConcurrency, uriProtocols } from './packfile-uris.js'
 import { receive } from './receive.js'
-import { openSession, openSessionWith, packThreads, remoteHas, type RemoteSession } from './remote-session.js'
+import { openSession, openSessionWith, packThreads, remoteHas, sendFetch, type RemoteSession } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 import { CredentialJar, type SpeculativeCommand, type TransportOptions } from '../transport/index.js'
 
@@ -193,7 +193,8 @@ export class LazyFetcher implements PromisorFetcher {
 
   private sendAhead(remote: PromisorRemote, session: RemoteSession, oids: Oid[]): void {
     // not on a session dropped (and closed) since the current batch was accepted
-    if (this.ahead !== undefined || this.sessions.get(remote.name) !== session || session.transport.speculate === undefined) return
+    // v0: no request goes ahead (each is built from the advertisement, sent in its turn)
+    if (this.ahead !== undefined || this.sessions.get(remote.name) !== session || session.transport.speculate === undefined || session.v0 !== undefined) return
     const args = this.fetchArgs(session.caps, oids)
     this.ahead = { remote: remote.name, oids, args, command: session.transport.speculate(buildFetchRequest(session.caps, args)) }
   }
@@ -285,7 +286,8 @@ export class LazyFetcher implements PromisorFetcher {
       await ahead?.command.discard()
       const opened = await openSessionWith(remote.url, this.transportOptions(remote), (caps) => buildFetchRequest(caps, this.fetchArgs(caps, oids)))
       this.sessions.set(remote.name, opened.session)
-      return { session: opened.session, reader: opened.reader, args: this.fetchArgs(opened.session.caps, oids) }
+      const args = this.fetchArgs(opened.session.caps, oids)
+      return { session: opened.session, reader: opened.reader ?? (await sendFetch(opened.session, args)), args }
     }
     if (ahead !== undefined) {
       const reader = await ahead.command.reader()
@@ -294,7 +296,7 @@ export class LazyFetcher implements PromisorFetcher {
       await ahead.command.discard()
     }
     const args = this.fetchArgs(session.caps, oids)
-    return { session, reader: await session.transport.command(buildFetchRequest(session.caps, args)), args }
+    return { session, reader: await sendFetch(session, args), args }
   }
 
   /**

@@ -9,7 +9,7 @@
  * Over stateless HTTP each round is its own request: the wants and every other argument
  * again (the server may answer any round with its pack), the commons found so far, then
  * new haves from the local history (lib/rev/have-walk.ts). A shallow repository, one
- * that cuts history now (deepen), or one with no commits to offer makes one request
+ * that cuts history now (deepen), a protocol v0 server, or one with no commits to offer makes one request
  * with `done`, its ref tips as haves, as before.
  */
 import { ProtocolError } from '../errors.js'
@@ -38,7 +38,8 @@ const SINGLE_ROUND_HAVES = 256
  * takes. `args` is the request without haves; its `done` is ignored.
  */
 export async function negotiate(session: RemoteSession, args: FetchArgs, opts: NegotiateOptions): Promise<FetchRequest> {
-  if (opts.shallow || args.deepen !== undefined || args.waitForDone === true || args.sidebandAll === true) {
+  // protocol v0: tsgit sends no multi_ack, so wants, haves and done go in one request
+  if (opts.shallow || args.deepen !== undefined || args.waitForDone === true || args.sidebandAll === true || session.v0 !== undefined) {
     const haves = new Set<Oid>()
     for (const t of opts.tips) {
       if (haves.size >= SINGLE_ROUND_HAVES) break

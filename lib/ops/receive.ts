@@ -24,11 +24,11 @@ import type { ObjectStore } from '../odb/store.js'
 import type { GitObject, Oid } from '../oid.js'
 import { indexPack, type IndexPackResult } from '../pack/indexer.js'
 import type { PktLineReader } from '../pktline/pktline.js'
-import { buildFetchRequest, parseFetchResponse, type FetchArgs, type FetchResponse, type PackfileUri } from '../protocol/index.js'
+import type { FetchArgs, FetchResponse, PackfileUri } from '../protocol/index.js'
 import type { RefStore } from '../repo/refs.js'
 import type { TransportOptions } from '../transport/index.js'
 import { downloadNamedPack, type DownloadJournal, type NamedPack } from './packfile-uris.js'
-import type { RemoteSession } from './remote-session.js'
+import { readFetchResponse, sendFetch, type RemoteSession } from './remote-session.js'
 import { revList, RevListMissingError } from './rev-list.js'
 
 export interface ShallowInfo {
@@ -184,7 +184,7 @@ export interface FetchRequest {
  */
 export async function receive(session: RemoteSession, request: FetchRequest, opts: ReceiveOptions): Promise<Received> {
   const { args } = request
-  const response = request.response ?? (await parseFetchResponse(request.reader ?? (await session.transport.command(buildFetchRequest(session.caps, args))), opts.progress, { sidebandAll: args.sidebandAll === true }))
+  const response = request.response ?? (await readFetchResponse(session, request.reader ?? (await sendFetch(session, args)), opts.progress, args))
   const shallow = response.shallow.length > 0 || response.unshallow.length > 0 ? { shallow: response.shallow, unshallow: response.unshallow } : undefined
   if (shallow !== undefined) await opts.onShallowInfo?.(shallow)
   if (response.pack === undefined) throw new TsgitError('E_NO_PACK', 'the server sent no pack')

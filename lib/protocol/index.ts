@@ -15,3 +15,5 @@ export { readBundle, parseBundleHeader, isBundleSignature, signatureState, BUNDL
 export type { Bundle, BundleHeader, BundleHeaderOptions, BundlePrerequisite, BundleRef } from './bundle.js'
 export { parseBundleList, resolveBundleUri, selectBundles, sameFilter, classifyBundleUriContent, DEFAULT_MAX_BUNDLE_LIST_BYTES } from './bundle-list.js'
 export type { BundleList, BundleListEntry, BundleListMode, BundleListOptions, BundleSelection } from './bundle-list.js'
+export { advertisedVersion, parseV0Advertisement, refsWithPrefixes, v2View, buildV0Request, expectsShallowUpdate, parseV0Response } from './v0.js'
+export type { V0Advertisement, V0AdvertisementOptions, V0ResponseOptions } from './v0.js'

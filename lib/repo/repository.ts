@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { RepositoryError, isNotFound } from '../errors.js'
 import { ConfigFile, parseBool, parseInteger } from './config.js'
-import { loadConfig, type LayeredConfig } from './config-load.js'
+import { editConfigFile, loadConfig, type LayeredConfig } from './config-load.js'
 import { writeFileAtomic } from './lock.js'
 import { RefStore, isValidRefName, type LogAllRefUpdates } from './refs.js'
 import { readShallow, writeShallow } from './shallow.js'
@@ -34,6 +34,14 @@ export interface InitOptions {
   objectFormat?: string
   /** Edits the new config before it is first written (nothing when there is one already). */
   config?: (file: ConfigFile) => void
+  /** The git directory, when not `<dir>/.git` (bare: `<dir>`): `GIT_DIR=<path> git init`. */
+  gitDir?: string
+  /**
+   * `git init` run again: an existing config gets what git writes each time (the
+   * probed core.filemode, core.bare, a missing core.repositoryformatversion); the rest
+   * is left as it is.
+   */
+  refreshConfig?: boolean
 }
 
 export interface RepositoryLocation {
@@ -94,7 +102,7 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   if (!isValidRefName(`refs/heads/${branch}`)) throw new RepositoryError(`invalid initial branch name: '${branch}'`)
 
   const root = resolve(dir)
-  const gitDir = bare ? root : join(root, '.git')
+  const gitDir = options.gitDir !== undefined ? resolve(options.gitDir) : bare ? root : join(root, '.git')
   // The config first: a process killed while creating the repository leaves either no
   // config or one with what the caller put in it (a clone's resume state), never a
   // repository that exists but does not say what it is for.
@@ -113,6 +121,13 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
       config.set('core.filemode', 'false')
       await writeFileAtomic(configPath, config.toBuffer())
     }
+  } else if (options.refreshConfig === true) {
+    const filemode = await probeFilemode(configPath)
+    await editConfigFile(configPath, (config) => {
+      config.set('core.filemode', String(filemode))
+      config.set('core.bare', String(bare))
+      if (config.get('core.repositoryformatversion') === undefined) config.set('core.repositoryformatversion', '0')
+    })
   }
   for (const sub of ['branches', 'info', 'objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) {
     await mkdir(join(gitDir, sub), { recursive: true })

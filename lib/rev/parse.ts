@@ -72,7 +72,11 @@ export async function peel(ctx: RevContext, oid: Oid, want: ObjectType | undefin
       continue
     }
     if (want === undefined) return cur
-    if (want === 'tree' && obj.type === 'commit') return parseCommit(obj.data).tree
+    // a commit peels to its tree, as in git (so ^{blob} of a commit is refused as a tree)
+    if (obj.type === 'commit') {
+      cur = parseCommit(obj.data).tree
+      continue
+    }
     throw new RevisionError(spec, `${spec}: expected ${want} type, but the object dereferences to ${obj.type} type`)
   }
   throw new RevisionError(spec, `${spec}: tag chain too deep`)

@@ -1,4 +1,5 @@
 /** Picks the transport for a remote URL. */
+import { DaemonTransport } from './daemon.js'
 import { downloadUri, type Download, type ResumeFrom } from './download.js'
 import { HttpTransport, makeClient, tlsOptions } from './http.js'
 import { localSpawnSpecs, ProcessTransport, sshSpawnSpec } from './process.js'
@@ -21,6 +22,8 @@ export function openTransport(url: string, options: TransportOptions): Transport
       return new ProcessTransport(remote.displayUrl, localSpawnSpecs(remote.path, options), options)
     case 'ssh':
       return new ProcessTransport(remote.displayUrl, [sshSpawnSpec(remote, options)], options)
+    case 'git':
+      return new DaemonTransport(remote, options)
   }
 }
 

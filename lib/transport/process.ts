@@ -12,7 +12,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { TransportError, type TsgitErrorOptions } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
-import { PktLineReader } from '../pktline/pktline.js'
+import { flushPkt, PktLineReader } from '../pktline/pktline.js'
 import { chunksOf } from './chunks.js'
 import type { Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
@@ -168,6 +168,7 @@ export class ProcessTransport implements Transport {
   private heldLines: string[] = []
   private failureReported = false
   private closed = false
+  private sentCommand = false
   private stdoutEnded = false
   private output: AsyncGenerator<Buffer> | undefined
 
@@ -276,6 +277,7 @@ export class ProcessTransport implements Transport {
     const reader = await this.connect()
     const child = this.child
     if (child === undefined || !child.stdin.writable) throw new TransportError(`the remote end hung up unexpectedly ('${this.displayUrl}')`)
+    this.sentCommand = true
     await new Promise<void>((resolve, reject) => {
       child.stdin.write(request, (e) => (e ? reject(new TransportError(`cannot send to upload-pack for '${this.displayUrl}': ${e.message}`, { cause: e })) : resolve()))
     })
@@ -296,7 +298,10 @@ export class ProcessTransport implements Transport {
       child.stderr.destroy()
       return
     }
-    child.stdin.end()
+    // A flush ends the conversation where a request could come: v2's upload-pack ends
+    // its session, v0's would otherwise die of an unexpected end while waiting for wants.
+    if (!this.sentCommand) child.stdin.end(flushPkt())
+    else child.stdin.end()
     // Unread output is drained so upload-pack can finish and report how it ended; a
     // transfer abandoned mid-way (more than DRAIN_MAX left) is cut off instead.
     let drained = 0

@@ -1,6 +1,7 @@
 /**
- * The transport layer: it opens a protocol v2 conversation and moves pkt-line
- * bytes. It knows nothing about packs, ref semantics or the object store.
+ * The transport layer: it opens a conversation asking for protocol v2 (the server may
+ * answer in v0: the session layer tells) and moves pkt-line bytes. It knows nothing
+ * about packs, ref semantics or the object store.
  */
 import type { ProgressSink } from '../events.js'
 import type { PktLineReader } from '../pktline/pktline.js'
@@ -10,9 +11,9 @@ import type { CredentialSource } from './credential.js'
 export interface Transport {
   /** The remote URL with any password removed (safe to print). */
   readonly displayUrl: string
-  /** Opens the conversation asking for protocol v2 and returns a reader positioned at the capability advertisement ("version 2" line first). */
+  /** Opens the conversation asking for protocol v2 and returns a reader positioned at the capability advertisement ("version 2" line first), or a v0 server's ref advertisement. */
   handshake(): Promise<PktLineReader>
-  /** Sends one v2 command request (pkt-lines ending in a flush) and returns a reader of its response. For stateful transports (file, ssh) this is the same connection's reader. */
+  /** Sends one command request (v2) or upload-pack request (v0) and returns a reader of its response. For stateful transports (file, ssh, git://) this is the same connection's reader. */
   command(request: Buffer): Promise<PktLineReader>
   /**
    * Stateless transports only (http): sends a command request now, without waiting for

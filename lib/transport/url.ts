@@ -26,6 +26,15 @@ export type RemoteUrl =
       path: string
       displayUrl: string
     }
+  | {
+      /** git:// (git daemon). */
+      kind: 'git'
+      host: string
+      port?: number
+      /** The path as the daemon receives it (`/~user/x` becomes `~user/x`, as git sends it). */
+      path: string
+      displayUrl: string
+    }
 
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//
 const HELPER_RE = /^([A-Za-z0-9][A-Za-z0-9+.-]*)::/
@@ -80,8 +89,8 @@ function parseHttp(url: string, kind: 'http' | 'https'): RemoteUrl {
   return out
 }
 
-/** `ssh://[user@]host[:port]/path`; `/~user/path` becomes `~user/path` as git does. */
-function parseSshUrl(url: string, rest: string): RemoteUrl {
+/** `[user@]host[:port]` and the path after it; `/~user/path` becomes `~user/path` as git does. */
+function splitAuthority(url: string, rest: string): { user: string | undefined; host: string; portText: string | undefined; path: string } {
   const slash = rest.indexOf('/')
   if (slash < 0) throw badUrl(url, 'no path')
   const authority = rest.slice(0, slash)
@@ -102,6 +111,23 @@ function parseSshUrl(url: string, rest: string): RemoteUrl {
     portText = colon >= 0 ? hostPort.slice(colon + 1) : undefined
   }
   checkHost(url, host)
+  return { user, host, portText, path }
+}
+
+/** `git://host[:port]/path`: what the daemon is asked for goes in one pkt-line, NUL-separated. */
+function parseGitUrl(url: string, rest: string): RemoteUrl {
+  const { user, host, portText, path } = splitAuthority(url, rest)
+  if (user !== undefined) throw badUrl(url, 'git:// takes no user name')
+  if (/[\0\n]/.test(path) || /[\0\n]/.test(host)) throw badUrl(url, 'NUL or newline in host or path')
+  const port = parsePort(url, portText)
+  const out: RemoteUrl = { kind: 'git', host, path, displayUrl: url }
+  if (port !== undefined) out.port = port
+  return out
+}
+
+/** `ssh://[user@]host[:port]/path`; `/~user/path` becomes `~user/path` as git does. */
+function parseSshUrl(url: string, rest: string): RemoteUrl {
+  const { user, host, portText, path } = splitAuthority(url, rest)
   if (user !== undefined && user.startsWith('-')) throw new TransportError(`strange username '${user}' blocked`, { retryable: false })
   checkSshPath(path)
   const port = parsePort(url, portText)
@@ -172,6 +198,8 @@ export function parseRemoteUrl(url: string, cwd: string = process.cwd()): Remote
       case 'git+ssh':
       case 'ssh+git':
         return parseSshUrl(url, rest)
+      case 'git':
+        return parseGitUrl(url, rest)
       default:
         throw unsupported(name)
     }

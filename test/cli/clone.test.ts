@@ -11,9 +11,10 @@ import { tsgit } from '../fixtures/tsgit.js'
 const tmp = tempDir('tsgit-cli-clone-')
 t.teardown(tmp.cleanup)
 
-t.test('git:// and other URLs no transport takes: refused before "Cloning into", nothing created', async (t) => {
+t.test('URLs no transport takes: refused before "Cloning into", nothing created', async (t) => {
   const cases: [string, string][] = [
-    ['git://example.invalid/x.git', "fatal: Unable to find remote helper for 'git'\n"],
+    ['svn://example.invalid/x', "fatal: Unable to find remote helper for 'svn'\n"],
+    ['git://example.invalid:99999/x.git', "fatal: invalid remote URL 'git://example.invalid:99999/x.git': bad port '99999'\n"],
     ['foo::bar', "fatal: Unable to find remote helper for 'foo'\n"],
     ['https://example.invalid:99999/x.git', "fatal: invalid remote URL 'https://example.invalid:99999/x.git': cannot parse URL\n"],
   ]

@@ -299,14 +299,14 @@ t.test('destination rules and usage errors', async (t) => {
   t.match(missing.stderr, /fatal: repository '.*nope\.git' not found/)
 })
 
-t.test('a server that cannot speak protocol v2: a clear error, nothing left', async (t) => {
+t.test('a server that cannot speak protocol v2: tsgit falls back to v0, as git does', async (t) => {
   const old = await startGitServer({ root, protocolV2: false })
   t.teardown(() => old.close())
   const d = dest()
-  const r = await tsgit(['clone', old.url('rich.git'), d])
-  t.equal(r.status, 128)
-  t.match(r.stderr, /^fatal: server does not support protocol v2$/m)
-  t.notOk(existsSync(d))
+  const r = await tsgit(['clone', '-q', old.url('rich.git'), d])
+  t.equal(r.status, 0, r.stderr)
+  t.notOk(old.requests.some((q) => q.command === 'fetch'), 'no v2 fetch sent')
+  t.equal(git(['fsck'], { cwd: d, allowFail: true }).status, 0, 'git fsck')
 })
 
 t.test('a sha256 repository: a clear error before any fetch, nothing left', async (t) => {

@@ -23,6 +23,9 @@ t.test('classifies URLs the way git does', async (t) => {
     ['example.com:/srv/r', { kind: 'ssh', host: 'example.com', path: '/srv/r' }],
     ['host:~/r', { kind: 'ssh', host: 'host', path: '~/r' }],
     ['[host:2200]:r', { kind: 'ssh', host: 'host', port: 2200, path: 'r' }],
+    ['git://example.com/srv/r.git', { kind: 'git', host: 'example.com', path: '/srv/r.git' }],
+    ['git://127.0.0.1:9419/r', { kind: 'git', host: '127.0.0.1', port: 9419, path: '/r' }],
+    ['git://[::1]/~alice/r', { kind: 'git', host: '::1', path: '~alice/r' }],
   ]
   for (const [url, want] of cases) {
     const got = parseRemoteUrl(url, '/base')
@@ -41,7 +44,9 @@ t.test('rejects what git rejects', async (t) => {
   const bad: Array<[string, RegExp]> = [
     ['foo://example.com/r', /^Unable to find remote helper for 'foo'$/],
     ['svn::https://example.com/r', /^Unable to find remote helper for 'svn'$/],
-    ['git://example.com/r', /^Unable to find remote helper for 'git'$/],
+    ['git://user@example.com/r', /takes no user name/],
+    ['git://example.com', /no path/],
+    ['git://-x/r', /strange hostname/],
     ['ssh://-oProxyCommand=x/r', /strange hostname/],
     ['-oProxyCommand=x:r', /strange hostname/],
     ['host:-r', /strange pathname/],

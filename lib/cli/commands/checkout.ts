@@ -56,6 +56,12 @@ export function describeSwitch(r: CheckoutResult, detachFlag: boolean): { stdout
     case 'already':
       err += `Already on '${r.branch ?? ''}'\n`
       break
+    case 'reset':
+      err += `Reset branch '${r.branch ?? ''}'\n`
+      break
+    case 'switched-reset':
+      err += `Switched to and reset branch '${r.branch ?? ''}'\n`
+      break
     case 'detached':
       if (r.wasOnBranch && r.adviceDetachedHead && !detachFlag) err += `Note: switching to '${r.targetName}'.\n\n${DETACHED_ADVICE}\n`
       err += `HEAD is now at ${r.commit.abbrev} ${r.commit.subject}\n`
@@ -74,6 +80,7 @@ export const checkoutCommand: CommandModule = {
     cmd
       .argument('[branch]', 'the branch, tag or commit to check out (for -b: the start point)')
       .option('-b <new-branch>', 'create a new branch at the start point and switch to it')
+      .option('-B <branch>', 'create the branch, or reset it when it exists, at the start point, and switch to it')
       .option('--detach', 'detach HEAD at the commit instead of switching to a branch')
       .option('-f, --force', 'throw away local changes and overwrite untracked files in the way')
       .option('--ignore-other-worktrees', 'check out the branch even if another worktree has it checked out')
@@ -91,13 +98,14 @@ export const checkoutCommand: CommandModule = {
     if (names.length > 1) throw new TsgitError('E_TOO_MANY_REFERENCES', `only one reference expected, ${names.length} given.`)
     const target = names[0]
     const detach = opts.detach === true
-    const newBranch = opts.b as string | undefined
-    if (detach && newBranch !== undefined) throw new UsageError("options '-b' and '--detach' cannot be used together")
+    if (opts.b !== undefined && opts.B !== undefined) throw new TsgitError('E_USAGE', "options '-b', '-B', and '--orphan' cannot be used together")
+    const newBranch = (opts.b ?? opts.B) as string | undefined
+    if (detach && newBranch !== undefined) throw new TsgitError('E_USAGE', "'--detach' cannot be used with '-b/-B/--orphan'")
     if (!detach && newBranch === undefined && target === undefined && paths.length === 0) throw new UsageError('you must name a branch or commit to check out')
     const { quiet, progress } = displayOptions(opts)
     const display = ctx.display({ quiet, progress })
     try {
-      const r = await checkout(opContext(ctx, display), { target, newBranch, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch, upstreamCounts: !quiet, ignoreOtherWorktrees: opts.ignoreOtherWorktrees === true, paths, targetIsRevision: target !== undefined && line.dashDash !== undefined })
+      const r = await checkout(opContext(ctx, display), { target, newBranch, resetBranch: opts.B !== undefined, detach, force: opts.force === true, lazyFetch: ctx.lazyFetch, upstreamCounts: !quiet, ignoreOtherWorktrees: opts.ignoreOtherWorktrees === true, paths, targetIsRevision: target !== undefined && line.dashDash !== undefined })
       if (!quiet) {
         const { stdout, stderr } = describeSwitch(r, detach)
         if (stdout !== '') ctx.stdout.write(stdout)
