@@ -13,14 +13,14 @@
  *    clone's shallow boundary sent as `shallow` lines, so nothing past it comes, and
  *    the present commits described so that none of them comes again: commitBoundary);
  * 2. trees, a level at a time: the root trees of those commits, then the subtrees of
- *    the trees present (one request per depth, however many trees); when nearly every
- *    root tree is missing (the cut fell before the trees), the roots are asked for with
- *    all their subtrees instead (filter blob:none), in one request;
+ *    the trees present (one request per depth, however many trees); when no root tree
+ *    is here (the cut fell before the trees), the roots are asked for with all their
+ *    subtrees instead (filter blob:none), in one request;
  * 3. blobs, for a clone without a filter: every blob those trees name that is missing,
  *    grouped by path as backfill groups them (all versions of a file in one request, so
  *    the server can send them as deltas of each other), in batches of `blobBatch`.
  *
- * Nothing present is asked for again (but the few trees a cut before the trees left); the packs the server makes for these requests are
+ * Nothing present is asked for again; the packs the server makes for these requests are
  * compressed as well as the objects they hold allow (deltas against objects the client
  * has are not used: a thin pack would need the haves this cannot give).
  *
@@ -181,12 +181,14 @@ export async function fillMissing(ctx: FillContext, opts: FillOptions): Promise<
     const missing = await store.missingOf(level)
     if (missing.length > 0) {
       guard.check('trees', missing)
-      // A cut before the trees (nearly every root tree missing): the roots are asked for
-      // with their subtrees, in one request, rather than one per depth with the client
-      // reading each level between them (on git.git's blob:none clone the same 78 MB of
-      // trees either way, in one run 16 s against 55 s). What this sends again is at most the
-      // few trees that did arrive.
-      const whole = first && missing.length * 10 >= level.length * 9
+      // A cut before the trees (no root tree here): the roots are asked for with their
+      // subtrees, in one request, rather than one per depth with the client reading each
+      // level between them (on git.git's blob:none clone the same 78 MB of trees either
+      // way, in one run 16 s against 55 s). Not once a root tree is here: git writes a
+      // root's subtrees right after it, and most of them are every other root's too, so
+      // a cut after the first root would have them all sent again (a blob:none clone of
+      // the bench's repository cut at 25%, one root of 20 here, got 117% of the whole).
+      const whole = first && missing.length === level.length
       await ask(missing, whole ? 'blob:none' : 'tree:0', 'trees')
       const still = new Set(await store.missingOf(missing))
       if (still.size > 0) {
