@@ -152,6 +152,15 @@ export class ObjectStore implements ObjectReader {
     await this.packs.rescan()
   }
 
+  /**
+   * Lets go of the objects the packs keep inflated (the bases and trees a walk left, the
+   * small packs read whole): before work that needs the memory more, such as indexing a
+   * pack that arrives or a checkout.
+   */
+  dropCaches(): void {
+    this.packs.dropCaches()
+  }
+
   /** Picks up packs that appeared since the last scan (after a fetch, or written by another process). */
   async rescan(): Promise<void> {
     await this.packs.rescan()
@@ -278,7 +287,7 @@ export class ObjectStore implements ObjectReader {
   /** Runs a fetch with lazy fetching denied inside it, the pack caches dropped before and the view renewed after. */
   private async fetching(fetch: () => Promise<void>): Promise<void> {
     // Indexing what arrives needs memory more than the trees a walk left cached.
-    this.packs.dropCaches()
+    this.dropCaches()
     await ObjectStore.withoutFetching(fetch)
     await this.refresh()
   }

@@ -270,6 +270,9 @@ class Attempt {
     // before the checkout phase, so that --no-checkout leaves it too, as git's clone does
     if (state.sparse === true && !state.bare) await initCloneSparseCheckout(repo)
     await tidyPackDir(this.packDir)
+    // The checkout reads the blobs afresh: what the objects phase's walks left inflated
+    // (trees, bases, small packs read whole) would only add to its peak.
+    store.dropCaches()
     const willCheckout = state.checkout && !state.bare && headTarget(plan) !== undefined
     // (the pack the state named is in: from here on it names only a file of the checkout's own fetch)
     await repo.config.update((f) => {

@@ -80,7 +80,7 @@ export class CloneObjects {
    * One request through the receive path, its pack file named in the state first (when
    * not given, already named): a cut response leaves what arrived for the next try.
    */
-  private async receive(args: FetchArgs, file?: PackFile): Promise<Received> {
+  private async receive(args: FetchArgs, file?: PackFile, notBoundary?: ReadonlySet<Oid>): Promise<Received> {
     const { repo, store } = this.c
     let packFile = file
     if (packFile === undefined) {
@@ -89,13 +89,16 @@ export class CloneObjects {
       await repo.config.update((f) => writeClonePack(f, name))
     }
     const protocols = args.packfileUriProtocols ?? []
+    // Indexing what arrives needs the memory more than the trees the fill's walks left cached.
+    store.dropCaches()
     const received = await receive(this.c.session, { args }, {
       ...this.c.packing,
       ...(protocols.length > 0 ? { uris: { protocols, transportOptions: this.c.transportOptions, concurrency: uriConcurrency(repo.config), journal: this.c.journal } } : {}),
       packFile,
       onShallowInfo: async (info) => {
         // Recorded before the pack is read: a resume must know where history stops.
-        const next = new Set([...repo.shallow, ...info.shallow])
+        // (Not the `shallow` lines a fill's request said of present commits: those are no boundary.)
+        const next = new Set([...repo.shallow, ...info.shallow.filter((oid) => notBoundary?.has(oid) !== true)])
         for (const oid of info.unshallow) next.delete(oid)
         await repo.setShallow(next)
         store.shallowChanged()
@@ -144,11 +147,15 @@ export class CloneObjects {
     await fillMissing(
       {
         store: this.c.store,
-        fetch: async (wants: Oid[], filter: string | undefined, kind: FillKind) => {
+        fetch: async (wants: Oid[], filter: string | undefined, kind: FillKind, boundary?: { haves: Oid[]; shallow: Oid[] }) => {
           // Commits below a bundle's refs are whole here: those are not sent again.
-          const withHaves = kind === 'commits' && haves.length > 0 ? { haves } : {}
-          await this.receive(this.args({ wants, ...withHaves, ...(filter !== undefined ? { filter } : {}) }))
+          const all = kind === 'commits' ? [...new Set([...haves, ...(boundary?.haves ?? [])])] : []
+          const withHaves = all.length > 0 ? { haves: all } : {}
+          const extra = boundary !== undefined && boundary.shallow.length > 0 ? new Set(boundary.shallow.filter((oid) => !this.c.repo.shallow.has(oid))) : undefined
+          const withShallow = extra !== undefined ? { shallow: [...new Set([...this.c.repo.shallow, ...extra])] } : {}
+          await this.receive(this.args({ wants, ...withHaves, ...withShallow, ...(filter !== undefined ? { filter } : {}) }), undefined, extra)
         },
+        boundaries: this.c.session.caps.commandFeatures('fetch').has('shallow'),
       },
       { tips: plan.wanted.map((r) => r.oid), trees, blobs },
     )

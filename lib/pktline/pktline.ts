@@ -84,13 +84,16 @@ export abstract class PeekablePackets {
 /**
  * Reads packets from a byte stream. Only what one packet needs is buffered.
  * `read()` resolves to undefined at a clean end of stream (between packets);
- * a stream that ends inside a packet is a PktLineError.
+ * a stream that ends inside a packet is a PktLineError. What had come of a data packet
+ * the stream ended (or failed) inside is kept for takeCutShort(): a cut pack's last
+ * packet holds up to 64 KiB of pack that a resume can use.
  */
 export class PktLineReader extends PeekablePackets {
   private readonly iterator: AsyncIterator<Buffer>
   private chunks: Buffer[] = []
   private buffered = 0
   private ended = false
+  private cutShort: Buffer | undefined
   /** Bytes read from the underlying stream so far. */
   bytesRead = 0
 
@@ -171,7 +174,15 @@ export class PktLineReader extends PeekablePackets {
     if (len === 2) return { type: 'response-end' }
     if (len < 4) throw new PktLineError(`protocol error: bad line length ${len}`)
     if (len > LARGE_PACKET_MAX) throw new PktLineError(`protocol error: bad line length ${len} (over ${LARGE_PACKET_MAX})`)
-    if (!(await this.fill(len - 4))) {
+    let whole: boolean
+    try {
+      whole = await this.fill(len - 4)
+    } catch (e) {
+      this.keepCutShort()
+      throw e
+    }
+    if (!whole) {
+      this.keepCutShort()
       throw new PktLineError('the remote end hung up unexpectedly (inside a pkt-line)', { retryable: true })
     }
     const data = this.take(len - 4)
@@ -179,6 +190,20 @@ export class PktLineReader extends PeekablePackets {
       throw new RemoteError(`remote error: ${data.subarray(4).toString('utf8').replace(/\n$/, '')}`)
     }
     return { type: 'data', data }
+  }
+
+  private keepCutShort(): void {
+    if (this.buffered > 0) this.cutShort = this.take(this.buffered)
+  }
+
+  /**
+   * The start of the data packet the stream ended or failed inside (after read() threw),
+   * once; undefined when it ended elsewhere. The packet's own bytes, never checked.
+   */
+  takeCutShort(): Buffer | undefined {
+    const b = this.cutShort
+    this.cutShort = undefined
+    return b
   }
 
   /** Stops reading; releases the underlying stream. */

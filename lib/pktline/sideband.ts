@@ -14,6 +14,18 @@ export interface PacketSource {
   peek(): Promise<Packet | undefined>
   /** Like read(), but end of stream is an error naming what was expected. */
   expect(what: string): Promise<Packet>
+  /** After read() threw: what had come of a data packet the stream ended inside, once (PktLineReader.takeCutShort). */
+  takeCutShort?(): Buffer | undefined
+}
+
+/**
+ * After `reader` threw: the band-1 bytes of the packet the stream was cut inside, if it
+ * was one. A pack cut there keeps them (they arrived; a clone's salvage keeps whole
+ * objects only and checks each).
+ */
+export function cutShortBand1(reader: PacketSource): Buffer | undefined {
+  const b = reader.takeCutShort?.()
+  return b !== undefined && b[0] === 1 && b.length > 1 ? b.subarray(1) : undefined
 }
 
 /** Receives server messages from band 2, one line at a time (terminator included). */
@@ -75,7 +87,14 @@ export async function* demuxSideband(
   const lines = new RemoteLineSplitter(sink)
   try {
     for (;;) {
-      const p = await reader.read()
+      let p: Packet | undefined
+      try {
+        p = await reader.read()
+      } catch (e) {
+        const rest = cutShortBand1(reader)
+        if (rest !== undefined) yield rest
+        throw e
+      }
       if (p === undefined) {
         throw new PktLineError('the remote end hung up unexpectedly (sideband stream ended before flush)', { retryable: true })
       }
@@ -113,6 +132,11 @@ export class SidebandAllReader extends PeekablePackets implements PacketSource {
   ) {
     super()
     this.lines = new RemoteLineSplitter(sink)
+  }
+
+  /** The band-1 bytes of a packet cut short in the inner stream (cutShortBand1). */
+  takeCutShort(): Buffer | undefined {
+    return cutShortBand1(this.inner)
   }
 
   protected async next(): Promise<Packet | undefined> {

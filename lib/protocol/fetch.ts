@@ -240,7 +240,15 @@ function parseAcks(lines: string[]): Acknowledgments {
 /** Yields the packfile section's bytes when it is sideband-all (already unwrapped once). */
 async function* plainPackStream(reader: PacketSource): AsyncGenerator<Buffer, void, undefined> {
   for (;;) {
-    const p = await reader.expect('pack data')
+    let p: Packet
+    try {
+      p = await reader.expect('pack data')
+    } catch (e) {
+      // a packet cut short: what came of it is pack (SidebandAllReader took its band byte)
+      const rest = reader.takeCutShort?.()
+      if (rest !== undefined && rest.length > 0) yield rest
+      throw e
+    }
     if (p.type === 'flush') return
     if (p.type !== 'data') throw unexpected(p, 'packfile section')
     if (p.data.length > 0) yield p.data

@@ -49,3 +49,32 @@ t.test('unwrapSidebandAll turns a band-framed response into plain packets', asyn
   const band = unwrapSidebandAll(readerOf(pkts('acknowledgments\n')), s)
   await t.rejects(band.read(), { message: /bad band #97/ })
 })
+
+t.test('a response cut inside a band-1 packet: its bytes come out before the error', async (t) => {
+  // git's upload-pack sends the pack in packets of up to 64 KiB: dropping the one a cut
+  // falls in would lose that much of a pack a clone keeps to resume from.
+  const cut = pkts('\x01PACK', '\x02Total 3\n') + '0020\x01half a pa'
+  const got: Buffer[] = []
+  await t.rejects(
+    (async () => {
+      for await (const b of demuxSideband(readerOf(cut, 4), sink())) got.push(b)
+    })(),
+    { constructor: PktLineError, message: /inside a pkt-line/ },
+  )
+  t.equal(Buffer.concat(got).toString('latin1'), 'PACKhalf a pa')
+
+  const progressCut = pkts('\x01PACK') + '0020\x02Counting obj'
+  const kept: Buffer[] = []
+  await t.rejects(
+    (async () => {
+      for await (const b of demuxSideband(readerOf(progressCut, 4), sink())) kept.push(b)
+    })(),
+    PktLineError,
+  )
+  t.equal(Buffer.concat(kept).toString('latin1'), 'PACK', 'a cut band-2 packet is not pack data')
+
+  const all = unwrapSidebandAll(readerOf(pkts('\x01x') + '0020\x01half', 4), sink())
+  await all.read()
+  await t.rejects(all.read(), PktLineError)
+  t.same(all.takeCutShort(), Buffer.from('half'), 'sideband-all: without its band byte')
+})

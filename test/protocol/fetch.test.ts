@@ -164,6 +164,44 @@ t.test('sideband-all responses parse the same and give the same pack', async (t)
   t.ok(s.lines.length > 0, 'progress from band 2')
 })
 
+t.test('a real response cut in the middle of a pack packet: every pack byte that came is handed out before the error', async (t) => {
+  for (const [mode, env] of [['side-band', {}], ['sideband-all', { GIT_TEST_SIDEBAND_ALL: '1' }]] as const) {
+    const sidebandAll = mode === 'sideband-all'
+    const c = await caps(env)
+    const raw = serve(repo, buildFetchRequest(c, { wants: [HEAD], done: true, noProgress: true, ...(sidebandAll ? { sidebandAll } : {}) }), env)
+    const whole = await collect(packOf(await parseFetchResponse(readerOf(raw), sink(), { sidebandAll })))
+    t.ok(raw.subarray(-4).equals(Buffer.from('0000')), `${mode}: the response ends with a flush`)
+    // the largest band-1 packet of the pack, and how much of the pack comes before it
+    let inPack = false
+    let before = 0
+    let biggest = { start: 0, payload: 0, before: 0 }
+    for (let at = 0; at < raw.length; ) {
+      const len = parseInt(raw.subarray(at, at + 4).toString('latin1'), 16)
+      const data = len < 4 ? undefined : raw.subarray(at + 4, at + len)
+      const text = data?.subarray(sidebandAll ? 1 : 0).toString('latin1')
+      if (inPack && data !== undefined && data[0] === 1) {
+        if (data.length - 1 > biggest.payload) biggest = { start: at, payload: data.length - 1, before }
+        before += data.length - 1
+      }
+      if (text === 'packfile\n') inPack = true
+      at += len < 4 ? 4 : len
+    }
+    t.equal(before, whole.length, `${mode}: the pack's packets found`)
+    t.ok(biggest.payload > 100, `${mode}: a packet to cut in`)
+    const half = Math.floor(biggest.payload / 2)
+    const cutAt = biggest.start + 5 + half
+    const res = await parseFetchResponse(readerOf(raw.subarray(0, cutAt), 5), sink(), { sidebandAll })
+    const got: Buffer[] = []
+    await t.rejects(
+      (async () => {
+        for await (const b of packOf(res)) got.push(b)
+      })(),
+      { constructor: PktLineError, message: /inside a pkt-line/ },
+    )
+    t.ok(Buffer.concat(got).equals(whole.subarray(0, biggest.before + half)), `${mode}: every byte of the pack up to the cut`)
+  }
+})
+
 t.test('sideband-all: empty band-1 keepalives before the packfile header and inside the pack are skipped', async (t) => {
   // git 2.39's upload-pack sends "0005\x01" while pack-objects is still counting;
   // git's own client dies on it when it comes before the packfile header.
