@@ -253,7 +253,8 @@ async function runOnce(origin: Origin, client: ClientName, row: Row, run: number
     cmd = row.step(client, dir)
     cwd = dir
   }
-  if (client === 'tsgit' && cpuProf !== undefined) cmd.args.unshift('--cpu-prof', `--cpu-prof-dir=${join(cpuProf, row.id)}`)
+  // (through NODE_OPTIONS: the command is the shell launcher, which would take the flags as tsgit's)
+  if (client === 'tsgit' && cpuProf !== undefined) cmd = { ...cmd, env: { ...cmd.env, NODE_OPTIONS: `${cmd.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${join(cpuProf, row.id)}`.trim() } }
   const before = server.requests.length
   const cdnBefore = cdn?.requests.length ?? 0
   const m = await measure(cmd.command, cmd.args, { env: cmd.env, cwd })
