@@ -252,21 +252,41 @@ t.test('a band-3 error from the server is shown with its message', async (t) => 
   t.match(r.stderr, /remote: Enumerating objects: 5, done\./, 'band 2 before it was shown as remote:')
 })
 
-t.test('the server closes the connection in the middle of the response', async (t) => {
+t.test('the server closes the connection in the middle of the response: what arrived is kept, clone-resume finishes it', async (t) => {
   const pack = await cloneRequestPack()
   const full = packfileResponse(pack)
   const half = full.subarray(0, Math.floor(full.length / 2))
+  let cutting = true
+  let cuts = 0
   const proxy = await startHostileProxy(server.origin, (req, res) => {
-    if (req.method !== 'POST' || !isCommand(req.body, 'fetch')) return false
+    if (!cutting || req.method !== 'POST' || !isCommand(req.body, 'fetch')) return false
     // Announce the whole length, send half, then drop the connection.
+    cuts++
     res.writeHead(200, { 'Content-Type': RESULT_TYPE, 'Content-Length': String(full.length) })
     res.write(half, () => res.socket?.destroy())
     return true
   })
   t.teardown(() => proxy.close())
   const d = dest()
-  const r = await tsgit(['clone', proxy.url('rich.git'), d])
-  assertCleanFailure(t, r, d, /the remote end hung up unexpectedly/)
+  t.teardown(() => rmSync(d, { recursive: true, force: true }))
+  // a cut is worth retrying: clone tries again by itself (quickly here), then keeps the directory
+  const r = await tsgit(['-c', 'clone.retryDelay=1', 'clone', proxy.url('rich.git'), d])
+  t.equal(r.status, 128, r.stderr)
+  t.equal(cuts, 4, 'the first try and three retries, each cut')
+  const fatal = r.stderr.split('\n').filter((l) => l.startsWith('fatal: '))
+  t.equal(fatal.length, 1, 'exactly one fatal: line')
+  t.match(fatal[0] ?? '', /the remote end hung up unexpectedly/, 'the fatal line names the cause')
+  t.match(r.stderr, new RegExp(`tsgit clone-resume .*${d.split('/').pop() ?? ''}`), 'stderr says how to finish it')
+  t.notMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace')
+  t.ok(existsSync(d), 'the directory is kept: pack data had arrived')
+  t.match(git(['config', '--get-regexp', '^cloneresume\\.'], { cwd: d, allowFail: true }).stdout, /cloneresume\.url /, 'with its resume state')
+  t.equal(git(['fsck', '--no-dangling'], { cwd: d, allowFail: true }).status, 0, 'real git does not call what was kept corrupt')
+  cutting = false
+  const resumed = await tsgit(['clone-resume', d])
+  t.equal(resumed.status, 0, resumed.stderr)
+  t.equal(git(['fsck', '--strict'], { cwd: d, allowFail: true }).status, 0, 'git fsck after the resume')
+  t.equal(git(['status', '--porcelain'], { cwd: d }).stdout, '', 'clean status')
+  t.equal(git(['rev-parse', 'HEAD'], { cwd: d }).stdout, git(['rev-parse', 'main'], { cwd: rich.path }).stdout, 'HEAD as on the server')
 })
 
 t.test('an ERR packet in ls-refs', async (t) => {
