@@ -253,8 +253,9 @@ async function runOnce(origin: Origin, client: ClientName, row: Row, run: number
     cmd = row.step(client, dir)
     cwd = dir
   }
-  // (through NODE_OPTIONS: the command is the shell launcher, which would take the flags as tsgit's)
-  if (client === 'tsgit' && cpuProf !== undefined) cmd = { ...cmd, env: { ...cmd.env, NODE_OPTIONS: `${cmd.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${join(cpuProf, row.id)}`.trim() } }
+  // Node itself on the launcher's script (bin/tsgit.cjs beside bin/tsgit): the launcher
+  // would take the flags as tsgit's, and Node refuses --cpu-prof in NODE_OPTIONS.
+  if (client === 'tsgit' && cpuProf !== undefined) cmd = { ...cmd, command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${join(cpuProf, row.id)}`, `${cmd.command}.cjs`, ...cmd.args] }
   const before = server.requests.length
   const cdnBefore = cdn?.requests.length ?? 0
   const m = await measure(cmd.command, cmd.args, { env: cmd.env, cwd })
