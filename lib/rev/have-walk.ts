@@ -24,6 +24,13 @@ import type { Oid } from '../oid.js'
 import { readObject, RevWalk, type CommitInfo, type WalkReader } from './commit-walk.js'
 import { DateQueue } from './date-queue.js'
 
+/**
+ * Commits the walk goes below the common boundary, with nothing offered meanwhile,
+ * before it ends: enough to carry the common mark across a merge or a side line of a
+ * few thousand commits, far less than a long history (git.git: 80,000 commits).
+ */
+export const COMMON_WALK_LIMIT = 1024
+
 export interface HaveTip {
   oid: Oid
   /** Likely known to the server: offered first, its history held back until settled. */
@@ -39,6 +46,10 @@ export class HaveWalk {
   private readonly inQueue = new Set<Oid>()
   /** How many in the queue are not known common: at none the walk is over. */
   private nonCommon = 0
+  /** Commits walked below the common boundary since a commit was last offered. */
+  private belowSinceOffer = 0
+  /** The walk gave up on what is left (see COMMON_WALK_LIMIT). */
+  private givenUp = false
   private readonly offered = new Set<Oid>()
   private readonly commonSet = new Set<Oid>()
   private readonly frontierSet = new Set<Oid>()
@@ -119,6 +130,7 @@ export class HaveWalk {
 
   /** Whether take() may return more. */
   get more(): boolean {
+    if (this.givenUp) return false
     return this.presumedPos < this.presumed.length || this.nonCommon > 0 || (!this.settled && this.presumed.length > 0)
   }
 
@@ -136,12 +148,19 @@ export class HaveWalk {
         continue
       }
       // Only common commits left: nothing more to offer.
-      if (this.nonCommon === 0) break
+      if (this.nonCommon === 0 || this.givenUp) break
       const c = this.pop()
       if (c === undefined) break
       if (this.commonSet.has(c.oid)) {
         // Below the boundary: walked on, never offered, so that the mark reaches the
         // commits another line of history meets (in date order, before it gets there).
+        // Not for ever: old tags wait in the queue as not known common, and reaching them
+        // would read most of a long history. Past the limit the walk ends: the commons
+        // found make the pack, and what is left is very likely below them.
+        if (++this.belowSinceOffer > COMMON_WALK_LIMIT) {
+          this.givenUp = true
+          break
+        }
         for (const p of c.parents) this.spread(p)
         await this.enqueueParents(c)
         continue
@@ -155,6 +174,7 @@ export class HaveWalk {
       await this.enqueueParents(c)
       if (this.offered.has(c.oid)) continue
       this.offered.add(c.oid)
+      this.belowSinceOffer = 0
       out.push(c.oid)
     }
     return out

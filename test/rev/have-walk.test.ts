@@ -7,8 +7,9 @@ import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ObjectStore } from '../../lib/odb/store.js'
-import { HaveWalk } from '../../lib/rev/have-walk.js'
+import { COMMON_WALK_LIMIT, HaveWalk } from '../../lib/rev/have-walk.js'
 import { git, tempDir } from '../fixtures/git.js'
+import { appendHistory, linearHistory } from '../fixtures/repos.js'
 
 const tmp = tempDir('tsgit-have-walk-')
 t.teardown(tmp.cleanup)
@@ -113,4 +114,29 @@ t.test('a shallow commit is offered, its parents are not', async (t) => {
   const walk = new HaveWalk({ store: shallow, fetch: false })
   await walk.add([{ oid: rev.a6 as string }])
   t.same(await drain(walk), [rev.a6, rev.a5, rev.a4])
+})
+
+t.test('below the boundary the walk stops after COMMON_WALK_LIMIT commits: an old tag does not make it read a long history', async (t) => {
+  const long = join(tmp.path, 'long')
+  git(['init', '-q', '--bare', '-b', 'main', long])
+  appendHistory(long, linearHistory('refs/heads/main', 3 * COMMON_WALK_LIMIT, 'long'))
+  const root = git(['rev-list', '--max-parents=0', 'main'], { cwd: long }).stdout.trim()
+  const tip = git(['rev-parse', 'main'], { cwd: long }).stdout.trim()
+  const counted = new ObjectStore(join(long, 'objects'))
+  t.teardown(() => counted.close())
+  let reads = 0
+  const tryRead = counted.tryRead.bind(counted)
+  counted.tryRead = async (oid) => {
+    reads++
+    return tryRead(oid)
+  }
+  const walk = new HaveWalk({ store: counted, fetch: false })
+  await walk.add([{ oid: tip }, { oid: root }])
+  t.same(await walk.take(1), [tip], 'the tip first')
+  walk.markCommon(tip)
+  walk.settle()
+  const rest = await drain(walk, 16)
+  t.same(rest, [], 'nothing more offered: the tag is taken to be below what is common')
+  t.equal(walk.more, false, 'the walk is over')
+  t.ok(reads < COMMON_WALK_LIMIT + 64, `${reads} objects read, not the ${3 * COMMON_WALK_LIMIT} commits down to the tag`)
 })
