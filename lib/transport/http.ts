@@ -9,6 +9,7 @@
  * configured URL, and ask for credentials only when that origin answers 401.
  */
 import { readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
 import { retryableConnectError, type HttpClient, type HttpRequest, type HttpResponse, type TlsOptions } from './http-client.js'
 import { NodeHttpClient } from './node-http.js'
 import { tlsConnectOptions } from './extra-ca.js'
@@ -43,6 +44,9 @@ function parseExtraHeader(line: string): [string, string] | undefined {
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return undefined
   return [name, line.slice(colon + 1).trim()]
 }
+
+/** Request bodies larger than this are sent gzipped, as git sends them. */
+const GZIP_OVER = 1024
 
 /** Drops a body we will not read; destroying an unread body is reported as an error, which nobody needs. */
 function discard(body: HttpResponse['body']): void {
@@ -310,7 +314,15 @@ export class HttpTransport implements Transport {
 
   private async post(base: string, requestBody: Buffer, signal: AbortSignal | undefined): Promise<PktLineReader> {
     const url = new URL(`${base}/${SERVICE}`)
-    const res = await this.exchange(url, 'POST', { 'Content-Type': REQUEST_TYPE, Accept: RESULT_TYPE }, requestBody, signal)
+    const headers: Record<string, string> = { 'Content-Type': REQUEST_TYPE, Accept: RESULT_TYPE }
+    let body = requestBody
+    // As git's remote-curl: a body over 1 KiB goes gzipped (a lazy fetch's thousands of
+    // `want` lines shrink to less than half); git http-backend takes it.
+    if (body.length > GZIP_OVER) {
+      body = gzipSync(body)
+      headers['Content-Encoding'] = 'gzip'
+    }
+    const res = await this.exchange(url, 'POST', headers, body, signal)
     if (res.statusCode < 200 || res.statusCode >= 300) return this.failStatus(res)
     this.checkType(res, RESULT_TYPE, 'result')
     return this.readerFor(res)

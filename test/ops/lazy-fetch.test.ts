@@ -114,6 +114,9 @@ t.test('one batch: the cache serves what it has in one fetch, the origin the res
   for (const r of [...cacheCmds.filter((c) => c.command === 'fetch'), ...originFetches]) {
     t.ok(r.args.includes('done') && r.args.includes('filter blob:none'), 'want…, done, filter blob:none')
     t.notOk(r.args.some((a) => a.startsWith('have ') || a === 'include-tag'), 'no haves, no tags')
+    // as git's: a body over 1 KiB goes gzipped, and git http-backend takes it
+    t.equal(r.headers['content-encoding'], 'gzip', 'the request body gzipped')
+    t.ok(r.bytesIn < r.body.length / 2, `less than half its size on the wire (${r.bytesIn} of ${r.body.length} bytes)`)
   }
   const packDir = join(d, '.git/objects/pack')
   const packs = readdirSync(packDir).filter((f) => f.endsWith('.pack'))
