@@ -11,8 +11,8 @@ import t from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { git } from '../fixtures/git.js'
-import { startGitServer, type GitServer, type RecordedRequest } from '../fixtures/server.js'
-import { serveRepos } from '../fixtures/served.js'
+import type { RecordedRequest } from '../fixtures/server.js'
+import { cuttingServer, serveRepos } from '../fixtures/served.js'
 import { assertSameClone, gitDirOf } from '../fixtures/clone-shape.js'
 import { tsgit } from '../fixtures/tsgit.js'
 
@@ -56,25 +56,11 @@ const srv = serveRepos(t, 'tsgit-clone-resume-history-', async (root) => {
 })
 const { dest } = srv
 
-let cutNext: number | undefined
-let server: GitServer
-t.before(async () => {
-  server = await startGitServer({
-    root: srv.root,
-    config: { 'pack.threads': '1' },
-    cutInPack: (req) => {
-      if (req.command !== 'fetch' || cutNext === undefined) return undefined
-      const at = cutNext
-      cutNext = undefined
-      return at
-    },
-  })
-})
-t.teardown(() => server.close())
+const cutting = cuttingServer(t, srv.root)
 
 /** Bytes the server sent for fetch requests from request number `since` on. */
 function fetchBytes(since: number): number {
-  return server.requests.slice(since).filter((r: RecordedRequest) => r.command === 'fetch').reduce((n, r) => n + r.bytesOut, 0)
+  return cutting.server.requests.slice(since).filter((r: RecordedRequest) => r.command === 'fetch').reduce((n, r) => n + r.bytesOut, 0)
 }
 
 /** Each pack's object ids (git show-index). */
@@ -92,8 +78,8 @@ function packObjects(cloneDir: string): string[][] {
 
 t.test('a cut that keeps commits standing on others here: none of those comes again', async (t) => {
   const ref = dest('ref-')
-  const refSince = server.requests.length
-  t.equal((await tsgit(['clone', '-q', server.url('skew.git'), ref])).status, 0)
+  const refSince = cutting.server.requests.length
+  t.equal((await tsgit(['clone', '-q', cutting.server.url('skew.git'), ref])).status, 0)
   const whole = fetchBytes(refSince)
   // Where the side branch's commits are in the uncut clone's pack.
   const packDir = join(gitDirOf(ref), 'objects', 'pack')
@@ -115,17 +101,17 @@ t.test('a cut that keeps commits standing on others here: none of those comes ag
   t.ok(Math.max(...mainOffsets) < (offsets[0] as number), 'git wrote the main line before the side branch')
 
   const d = dest('cut-')
-  cutNext = offsets[Math.floor(SIDE / 2)] as number
-  const cutSince = server.requests.length
-  const cut = await tsgit(['clone', '--retries', '0', server.url('skew.git'), d])
+  cutting.cutNextAt(offsets[Math.floor(SIDE / 2)] as number)
+  const cutSince = cutting.server.requests.length
+  const cut = await tsgit(['clone', '--retries', '0', cutting.server.url('skew.git'), d])
   t.equal(cut.status, 128, cut.stderr)
-  const since = server.requests.length
+  const since = cutting.server.requests.length
   const resumed = await tsgit(['clone-resume', d])
   t.equal(resumed.status, 0, resumed.stderr)
   assertSameClone(t, d, ref, 'cut in the side branch')
 
   // What the server was asked and sent.
-  const asked = server.requests.slice(since).filter((q) => q.command === 'fetch')
+  const asked = cutting.server.requests.slice(since).filter((q) => q.command === 'fetch')
   const commitsAsk = asked.find((q) => q.args.includes('filter tree:0'))
   t.ok(commitsAsk !== undefined, 'the missing commits are asked for alone (tree:0)')
   const wants = new Set(asked.flatMap((q) => q.args.filter((a) => a.startsWith('want ')).map((a) => a.slice(5))))

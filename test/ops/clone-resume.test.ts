@@ -11,9 +11,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { join } from 'node:path'
 import { git } from '../fixtures/git.js'
 import { makeBigRepo } from '../fixtures/repos.js'
-import { startGitServer, type GitServer, type RecordedRequest } from '../fixtures/server.js'
+import { startGitServer, type RecordedRequest } from '../fixtures/server.js'
 import { RESULT_TYPE, extractPack, packfileResponse, realUploadPack } from '../fixtures/hostile.js'
-import { serveRepos } from '../fixtures/served.js'
+import { cuttingServer, serveRepos } from '../fixtures/served.js'
 import { assertSameClone, gitDirOf, resumeState } from '../fixtures/clone-shape.js'
 import { tsgit } from '../fixtures/tsgit.js'
 
@@ -31,23 +31,7 @@ const srv = serveRepos(t, 'tsgit-clone-resume-', async (root) => {
 let movingCommits: string[] = []
 const { dest } = srv
 
-/** The next fetch request is cut at this many bytes of its pack (one-shot). */
-let cutNext: number | undefined
-let server: GitServer
-t.before(async () => {
-  server = await startGitServer({
-    root: srv.root,
-    // one thread: the same pack, byte for byte, for the same request
-    config: { 'pack.threads': '1' },
-    cutInPack: (req) => {
-      if (req.command !== 'fetch' || cutNext === undefined) return undefined
-      const at = cutNext
-      cutNext = undefined
-      return at
-    },
-  })
-})
-t.teardown(() => server.close())
+const cutting = cuttingServer(t, srv.root)
 
 interface Regions {
   size: number
@@ -82,7 +66,7 @@ function regions(cloneDir: string): Regions {
 
 /** Bytes the server sent for fetch requests from request number `since` on (to `until`). */
 function fetchBytes(since: number, until?: number): number {
-  return server.requests.slice(since, until).filter((r: RecordedRequest) => r.command === 'fetch').reduce((n, r) => n + r.bytesOut, 0)
+  return cutting.server.requests.slice(since, until).filter((r: RecordedRequest) => r.command === 'fetch').reduce((n, r) => n + r.bytesOut, 0)
 }
 
 const references = new Map<string, { dir: string; regions: Regions; bytes: number }>()
@@ -92,8 +76,8 @@ async function reference(kind: string, args: string[]): Promise<{ dir: string; r
   const known = references.get(kind)
   if (known !== undefined) return known
   const dir = dest('ref-')
-  const since = server.requests.length
-  const r = await tsgit(['clone', '-q', ...args, server.url('big.git'), dir])
+  const since = cutting.server.requests.length
+  const r = await tsgit(['clone', '-q', ...args, cutting.server.url('big.git'), dir])
   if (r.status !== 0) throw new Error(r.stderr)
   const made = { dir, regions: regions(dir), bytes: fetchBytes(since) }
   references.set(kind, made)
@@ -116,9 +100,9 @@ for (const [kind, args] of kinds) {
       }
       const at = Math.floor((region[0] + region[1]) / 2)
       const d = dest(`${kind.replace(':', '-')}-${part}-`)
-      cutNext = at
-      const cutSince = server.requests.length
-      const cut = await tsgit(['clone', '--retries', '0', ...args, server.url('big.git'), d])
+      cutting.cutNextAt(at)
+      const cutSince = cutting.server.requests.length
+      const cut = await tsgit(['clone', '--retries', '0', ...args, cutting.server.url('big.git'), d])
       t.equal(cut.status, 128, 'exit 128')
       t.match(cut.stderr, /fatal: .*hung up|fatal: .*cut|fatal: .*reset/i, `says what happened: ${cut.stderr}`)
       t.match(cut.stderr, new RegExp(`\\nhint: .*tsgit clone-resume ${d.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.*\\n$`), 'ends with the command that finishes it')
@@ -128,7 +112,7 @@ for (const [kind, args] of kinds) {
       const fsck = git(['fsck', '--no-dangling'], { cwd: gitDirOf(d), allowFail: true })
       t.notMatch(fsck.stderr + fsck.stdout, /corrupt|broken link|missing (commit|tree|blob)|error:/i, `git fsck: ${fsck.stderr}`)
 
-      const since = server.requests.length
+      const since = cutting.server.requests.length
       const resumed = await tsgit(['clone-resume', d])
       t.equal(resumed.status, 0, resumed.stderr)
       assertSameClone(t, d, ref.dir, `${kind}, cut in the ${part}`)
@@ -144,17 +128,17 @@ for (const [kind, args] of kinds) {
 t.test('the same clone command run again resumes it', async (t) => {
   const ref = await reference('full', [])
   const d = dest('again-')
-  cutNext = Math.floor(ref.regions.size / 2)
-  const cut = await tsgit(['clone', '--retries', '0', server.url('big.git'), d])
+  cutting.cutNextAt(Math.floor(ref.regions.size / 2))
+  const cut = await tsgit(['clone', '--retries', '0', cutting.server.url('big.git'), d])
   t.equal(cut.status, 128, cut.stderr)
-  const again = await tsgit(['clone', server.url('big.git'), d])
+  const again = await tsgit(['clone', cutting.server.url('big.git'), d])
   t.equal(again.status, 0, again.stderr)
   t.match(again.stderr, /Resuming the clone into/)
   assertSameClone(t, d, ref.dir, 'run again')
   const other = dest('other-')
-  cutNext = Math.floor(ref.regions.size / 2)
-  t.equal((await tsgit(['clone', '--retries', '0', server.url('big.git'), other])).status, 128)
-  const mixed = await tsgit(['clone', '--filter=blob:none', server.url('big.git'), other])
+  cutting.cutNextAt(Math.floor(ref.regions.size / 2))
+  t.equal((await tsgit(['clone', '--retries', '0', cutting.server.url('big.git'), other])).status, 128)
+  const mixed = await tsgit(['clone', '--filter=blob:none', cutting.server.url('big.git'), other])
   t.equal(mixed.status, 128, 'the same directory with other options is refused')
   t.match(mixed.stderr, /unfinished clone with other options: filter/)
   t.ok(existsSync(other), 'and left as it was')
@@ -163,22 +147,22 @@ t.test('the same clone command run again resumes it', async (t) => {
 t.test('clone retries a cut by itself, resuming, and says so', async (t) => {
   const ref = await reference('blob:none', ['--filter=blob:none'])
   const d = dest('retry-')
-  cutNext = Math.floor(ref.regions.size * 0.6)
-  const since = server.requests.length
-  const r = await tsgit(['-c', 'clone.retryDelay=0', 'clone', '--filter=blob:none', server.url('big.git'), d])
+  cutting.cutNextAt(Math.floor(ref.regions.size * 0.6))
+  const since = cutting.server.requests.length
+  const r = await tsgit(['-c', 'clone.retryDelay=0', 'clone', '--filter=blob:none', cutting.server.url('big.git'), d])
   t.equal(r.status, 0, r.stderr)
   t.match(r.stderr, /warning: .*\nretrying in 0\.0 s \(try 2 of 4\), keeping what arrived/, 'the retry is announced')
-  t.ok(server.requests.slice(since).filter((q) => q.command === 'fetch').length >= 2, 'fetched again')
+  t.ok(cutting.server.requests.slice(since).filter((q) => q.command === 'fetch').length >= 2, 'fetched again')
   assertSameClone(t, d, ref.dir, 'retried')
 })
 
 t.test('permanent failures are not retried, and leave nothing', async (t) => {
   const missing = dest('missing-')
-  const since = server.requests.length
-  const r = await tsgit(['-c', 'clone.retryDelay=0', 'clone', server.url('nope.git'), missing])
+  const since = cutting.server.requests.length
+  const r = await tsgit(['-c', 'clone.retryDelay=0', 'clone', cutting.server.url('nope.git'), missing])
   t.equal(r.status, 128)
   t.match(r.stderr, /fatal: repository '.*nope\.git' not found/)
-  t.equal(server.requests.slice(since).filter((q) => q.method === 'GET').length, 1, 'one try: a 404 is not tried again')
+  t.equal(cutting.server.requests.slice(since).filter((q) => q.method === 'GET').length, 1, 'one try: a 404 is not tried again')
   t.notOk(existsSync(missing), 'nothing left')
 
   // A pack that is not one: git's bytes damaged in the middle, after many whole objects.
@@ -226,8 +210,8 @@ t.test('clone-resume on what is not an unfinished clone changes nothing', async 
 t.test('resume state is checked: a pack path outside the repository is refused', async (t) => {
   const ref = await reference('full', [])
   const d = dest('tampered-')
-  cutNext = Math.floor(ref.regions.size / 2)
-  t.equal((await tsgit(['clone', '--retries', '0', server.url('big.git'), d])).status, 128)
+  cutting.cutNextAt(Math.floor(ref.regions.size / 2))
+  t.equal((await tsgit(['clone', '--retries', '0', cutting.server.url('big.git'), d])).status, 128)
   const config = join(d, '.git', 'config')
   const before = readFileSync(config, 'utf8')
   git(['config', 'cloneResume.pack', '../../../etc/passwd'], { cwd: d })
@@ -246,7 +230,7 @@ t.test('resume state is checked: a pack path outside the repository is refused',
  */
 async function treesCut(name: string): Promise<number> {
   const d = dest('moving-ref-')
-  const r = await tsgit(['clone', '-q', '--no-checkout', server.url(name), d])
+  const r = await tsgit(['clone', '-q', '--no-checkout', cutting.server.url(name), d])
   if (r.status !== 0) throw new Error(r.stderr)
   const reg = regions(d)
   return Math.max(Math.floor((reg.trees[0] + reg.trees[1]) / 2), Math.min(256 * 1024, reg.size - 1024))
@@ -256,8 +240,8 @@ t.test('the remote moved on since the clone began: the clone is finished at the 
   const repo = join(srv.root, 'moving.git')
   const at = await treesCut('moving.git')
   const d = dest('moved-')
-  cutNext = at
-  const cut = await tsgit(['clone', '--retries', '0', server.url('moving.git'), d])
+  cutting.cutNextAt(at)
+  const cut = await tsgit(['clone', '--retries', '0', cutting.server.url('moving.git'), d])
   t.equal(cut.status, 128, cut.stderr)
   const began = movingCommits[39] as string
   // one more commit on the remote's main
@@ -283,8 +267,8 @@ t.test('the commits the clone began at are gone from the remote: it moves to the
   git(['clone', '-q', '--bare', '--no-local', src, repo])
   const at = await treesCut('rewritten.git')
   const d = dest('rewritten-')
-  cutNext = at
-  const cut = await tsgit(['clone', '--retries', '0', server.url('rewritten.git'), d])
+  cutting.cutNextAt(at)
+  const cut = await tsgit(['clone', '--retries', '0', cutting.server.url('rewritten.git'), d])
   t.equal(cut.status, 128, cut.stderr)
   // main rewritten from commit 20 on, the old commits pruned away
   const base = movingCommits[19] as string
@@ -300,7 +284,7 @@ t.test('the commits the clone began at are gone from the remote: it moves to the
   t.match(r.stderr, /warning: the remote no longer has (what|the commits) the clone began at.*; finishing it at the remote's current refs\/heads\/main/)
   t.equal(git(['rev-parse', 'HEAD'], { cwd: d }).stdout.trim(), next, 'HEAD is the remote\'s current tip')
   const fresh = dest('rewritten-fresh-')
-  t.equal((await tsgit(['clone', '-q', server.url('rewritten.git'), fresh])).status, 0)
+  t.equal((await tsgit(['clone', '-q', cutting.server.url('rewritten.git'), fresh])).status, 0)
   const reachable = (dir: string): string[] => git(['rev-list', '--objects', '--all'], { cwd: dir }).stdout.split('\n').map((l) => l.slice(0, 40)).filter((l) => l !== '').sort()
   t.same(reachable(d), reachable(fresh), 'what the refs reach is what a fresh clone has')
   t.equal(git(['fsck', '--strict', '--no-dangling'], { cwd: d, allowFail: true }).status, 0, 'git fsck')
@@ -309,17 +293,17 @@ t.test('the commits the clone began at are gone from the remote: it moves to the
 
 t.test('a shallow clone (--depth) cut in its blobs: resumed within its boundary, .git/shallow as uncut', async (t) => {
   const ref = dest('depth-ref-')
-  t.equal((await tsgit(['clone', '-q', '--depth=2', server.url('big.git'), ref])).status, 0)
+  t.equal((await tsgit(['clone', '-q', '--depth=2', cutting.server.url('big.git'), ref])).status, 0)
   const reg = regions(ref)
   t.ok(reg.blobs !== undefined, '(it has blobs to cut in)')
   const d = dest('depth-')
-  cutNext = Math.floor(((reg.blobs as [number, number])[0] + (reg.blobs as [number, number])[1]) / 2)
-  t.equal((await tsgit(['clone', '--retries', '0', '--depth=2', server.url('big.git'), d])).status, 128)
+  cutting.cutNextAt(Math.floor(((reg.blobs as [number, number])[0] + (reg.blobs as [number, number])[1]) / 2))
+  t.equal((await tsgit(['clone', '--retries', '0', '--depth=2', cutting.server.url('big.git'), d])).status, 128)
   t.equal(readFileSync(join(d, '.git', 'shallow'), 'utf8'), readFileSync(join(ref, '.git', 'shallow'), 'utf8'), 'the boundary is recorded before the pack')
-  const since = server.requests.length
+  const since = cutting.server.requests.length
   const r = await tsgit(['clone-resume', d])
   t.equal(r.status, 0, r.stderr)
-  t.ok(server.requests.slice(since).filter((q) => q.command === 'fetch').every((q) => q.args.some((a) => a.startsWith('shallow '))), 'every request sends the boundary')
+  t.ok(cutting.server.requests.slice(since).filter((q) => q.command === 'fetch').every((q) => q.args.some((a) => a.startsWith('shallow '))), 'every request sends the boundary')
   assertSameClone(t, d, ref, 'a shallow clone')
   t.equal(readFileSync(join(d, '.git', 'shallow'), 'utf8'), readFileSync(join(ref, '.git', 'shallow'), 'utf8'), '.git/shallow as the uncut clone\'s')
 })
