@@ -78,12 +78,15 @@ export function actionsCheckoutScript(o: { dir: string; url: string; sha: string
 
 /**
  * A fast-import stream of `count` commits on `branch`, the first on top of `from`,
- * each rewriting one file; fixed identities and dates, so every copy gets the same
- * objects.
+ * each rewriting one file; fixed identities, and dates a minute apart after `fromDate`
+ * (`from`'s committer date, seconds), so every copy gets the same objects and the
+ * history reads as upstream history does, each commit newer than its parent. (Dates
+ * before the tip's make upload-pack hold back `ready` and date-ordered walks go deep:
+ * a clock skew real histories rarely have.)
  */
-export function upstreamCommitsStream(branch: string, from: string, count: number): string {
+export function upstreamCommitsStream(branch: string, from: string, count: number, fromDate: number): string {
   const out: string[] = []
-  const epoch = 1_700_000_000
+  const epoch = fromDate
   for (let i = 1; i <= count; i++) {
     const message = `upstream commit ${i}\n`
     const content = `line of commit ${i}\n`
@@ -295,7 +298,8 @@ export async function runCiRows(ctx: CiContext, rows: readonly CiRow[]): Promise
           verify(noop, client, s, dir, false, s.status === 0 && rev(dir, remoteRef) !== tip ? `${remoteRef} moved` : undefined)
         }
         if (after !== undefined) {
-          git(['fast-import', '--quiet'], { cwd: copy, input: upstreamCommitsStream(branch, tip, UPSTREAM_COMMITS) })
+          const tipDate = Number(git(['log', '-1', '--format=%ct', tip], { cwd: copy }).stdout.trim())
+          git(['fast-import', '--quiet'], { cwd: copy, input: upstreamCommitsStream(branch, tip, UPSTREAM_COMMITS, tipDate) })
           const newTip = rev(copy, branch)
           const s = await runScript(ctx.upstream, client, dir, [{ name: 'fetch', args: ['fetch', 'origin'], inRepo: true }], run)
           record(after, client, s)

@@ -72,9 +72,11 @@ t.test('the upstream commits are the same objects in every copy', async (t) => {
   for (const name of ['a.git', 'b.git']) {
     const copy = join(tmp.path, name)
     git(['clone', '-q', '--mirror', '--shared', repo.path, copy])
-    git(['fast-import', '--quiet'], { cwd: copy, input: upstreamCommitsStream('main', repo.head, 100) })
+    git(['fast-import', '--quiet'], { cwd: copy, input: upstreamCommitsStream('main', repo.head, 100, Number(git(['log', '-1', '--format=%ct', repo.head], { cwd: copy }).stdout.trim())) })
     tips.push(git(['rev-parse', 'main'], { cwd: copy }).stdout.trim())
     t.equal(git(['rev-list', '--count', `${repo.head}..main`], { cwd: copy }).stdout, '100\n', '100 commits on top of the tip')
+    const dates = git(['log', '--format=%ct', '-101', 'main'], { cwd: copy }).stdout.trim().split('\n').map(Number)
+    t.ok(dates.every((d, i) => i === dates.length - 1 || d > (dates[i + 1] as number)), 'each newer than its parent, the first newer than the tip')
   }
   t.equal(tips[0], tips[1])
 })
