@@ -203,7 +203,10 @@ function u32(n: number, what: string): number {
 
 /** Writes version 2, or 3 if an entry carries skip-worktree or intent-to-add. Entries are sorted here. */
 export function serializeIndex(entries: readonly IndexEntry[], options: SerializeIndexOptions = {}): Buffer {
-  const sorted = [...entries].sort(compareIndexEntries)
+  // each path's bytes made once, not at every comparison of the sort (30,000 entries: ~450,000)
+  const keyed = entries.map((e) => ({ e, name: entryPathBytes(e) }))
+  keyed.sort((a, b) => Buffer.compare(a.name, b.name) || a.e.stage - b.e.stage)
+  const sorted = keyed.map((k) => k.e)
   const version = sorted.some((e) => e.skipWorktree || e.intentToAdd) ? 3 : 2
   const parts: Buffer[] = []
   const header = Buffer.alloc(HEADER_BYTES)
@@ -212,10 +215,9 @@ export function serializeIndex(entries: readonly IndexEntry[], options: Serializ
   header.writeUInt32BE(sorted.length, 8)
   parts.push(header)
   for (let i = 0; i < sorted.length; i++) {
-    const e = sorted[i]!
-    const prev = sorted[i - 1]
-    if (prev && compareIndexEntries(prev, e) === 0) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
-    const name = entryPathBytes(e)
+    const { e, name } = keyed[i]!
+    const prev = keyed[i - 1]
+    if (prev !== undefined && prev.e.stage === e.stage && prev.name.equals(name)) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
     if (name.length === 0 || name.includes(0)) throw new IndexFormatError(`invalid index path ${JSON.stringify(e.path)}`)
     if (!VALID_MODES.has(e.mode)) throw new IndexFormatError(`invalid index mode ${e.mode.toString(8)} for ${JSON.stringify(e.path)}`)
     if (!/^[0-9a-f]{40}$/.test(e.oid)) throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
