@@ -9,11 +9,12 @@
  * outside the cone.
  */
 import t, { type Test } from 'tap'
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
+import { fileOrNone, workTreeFiles } from '../fixtures/worktree-files.js'
 
 function write(dir: string, rel: string, content: string): void {
   const p = join(dir, rel)
@@ -39,22 +40,6 @@ const srv = serveRepos(t, 'tsgit-checkout-reset-', async (root) => {
   git(['clone', '-q', '--bare', work, join(root, 'r.git')])
 })
 
-/** Every work tree entry (not .git), with its content. */
-function files(dir: string, rel = ''): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(join(dir, rel)).sort()) {
-    if (rel === '' && name === '.git') continue
-    const path = rel === '' ? name : `${rel}/${name}`
-    if (lstatSync(join(dir, path)).isDirectory()) out.push(`${path}/`, ...files(dir, path))
-    else out.push(`${path} ${JSON.stringify(readFileSync(join(dir, path), 'utf8'))}`)
-  }
-  return out
-}
-
-function fileOrNone(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'latin1') : '(none)'
-}
-
 /** What the checkout leaves, as git sees it. */
 function state(dir: string): Record<string, string> {
   const g = (...args: string[]): string => git(args, { cwd: dir, allowFail: true }).stdout
@@ -67,7 +52,7 @@ function state(dir: string): Record<string, string> {
     config: g('config', '-l', '--local'),
     index: g('ls-files', '-s', '-v'),
     status: g('status', '--porcelain', '--untracked-files=all'),
-    files: files(dir).join('\n'),
+    files: workTreeFiles(dir).join('\n'),
   }
 }
 

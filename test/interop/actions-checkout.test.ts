@@ -17,12 +17,13 @@
  */
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, lstatSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { git, gitAsync, pinnedEnv, tempDir } from '../fixtures/git.js'
 import { appendHistory, linearHistory } from '../fixtures/repos.js'
 import { startGitServer, type GitServer, type RecordedRequest } from '../fixtures/server.js'
 import { childResult, textResult, tsgit, TSGIT_COMMAND, type TsgitResult } from '../fixtures/tsgit.js'
+import { fileOrNone, workTreeFiles } from '../fixtures/worktree-files.js'
 
 const TOKEN = 'ghs_tsgitE2eT0ken'
 const BASIC = Buffer.from(`x-access-token:${TOKEN}`).toString('base64')
@@ -64,21 +65,6 @@ t.before(async () => {
 })
 t.teardown(async () => server?.close())
 
-function files(dir: string, rel = ''): string[] {
-  const out: string[] = []
-  for (const name of readdirSync(join(dir, rel)).sort()) {
-    if (rel === '' && name === '.git') continue
-    const path = rel === '' ? name : `${rel}/${name}`
-    if (lstatSync(join(dir, path)).isDirectory()) out.push(`${path}/`, ...files(dir, path))
-    else out.push(`${path} ${JSON.stringify(readFileSync(join(dir, path), 'utf8'))}`)
-  }
-  return out
-}
-
-function fileOrNone(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'latin1') : '(none)'
-}
-
 function state(dir: string) {
   const g = (...args: string[]): string => git(args, { cwd: dir, allowFail: true }).stdout
   return {
@@ -92,7 +78,7 @@ function state(dir: string) {
     sparse: fileOrNone(join(dir, '.git/info/sparse-checkout')),
     index: g('ls-files', '-s', '-v'),
     status: g('status', '--porcelain', '--untracked-files=all'),
-    files: files(dir).join('\n'),
+    files: workTreeFiles(dir).join('\n'),
   }
 }
 

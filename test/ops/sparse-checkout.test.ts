@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { serveRepos } from '../fixtures/served.js'
 import { tsgit } from '../fixtures/tsgit.js'
+import { fileOrNone } from '../fixtures/worktree-files.js'
 
 function write(dir: string, rel: string, content: string): void {
   const p = join(dir, rel)
@@ -86,10 +87,6 @@ function snapshot(dir: string, rel = ''): string[] {
     } else out.push(`file ${path} ${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${JSON.stringify(readFileSync(full, 'utf8'))}`)
   }
   return out
-}
-
-function fileOrNone(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'latin1') : '(none)'
 }
 
 /** What a sparse checkout is, as git sees it: the files git writes, the index with its bits, the work tree. */
