@@ -12,10 +12,9 @@ import { encodePkt, flushPkt, PktLineReader } from '../pktline/pktline.js'
 import { chunksOf } from './chunks.js'
 import type { Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
+import { drainOutput } from './drain.js'
 
 export const DEFAULT_GIT_PORT = 9418
-/** How much unread output close() will read and discard before cutting the connection instead. */
-const DRAIN_MAX = 1 << 20
 
 type GitRemote = Extract<RemoteUrl, { kind: 'git' }>
 
@@ -133,18 +132,7 @@ export class DaemonTransport implements Transport {
       if (this.sentCommand) socket.end()
       else socket.end(flushPkt())
     }
-    let drained = 0
-    try {
-      for (;;) {
-        const r = await this.output?.next()
-        if (r === undefined || r.done === true) break
-        drained += r.value.length
-        if (drained > DRAIN_MAX) break
-      }
-    } catch {
-      // the conversation is over either way
-    }
-    await this.output?.return(undefined).catch(() => undefined)
+    await drainOutput(this.output)
     socket.destroy()
   }
 }

@@ -14,12 +14,11 @@ import { TransportError, type TsgitErrorOptions } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import { flushPkt, PktLineReader } from '../pktline/pktline.js'
 import { chunksOf } from './chunks.js'
+import { drainOutput } from './drain.js'
 import type { Transport, TransportOptions } from './types.js'
 import type { RemoteUrl } from './url.js'
 
 const STDERR_TAIL_MAX = 8192
-/** How much unread output close() will read and discard before killing upload-pack instead. */
-const DRAIN_MAX = 1 << 20
 
 /** A non-zero exit or a failed spawn of upload-pack (or ssh). */
 export class UploadPackError extends TransportError {
@@ -304,21 +303,8 @@ export class ProcessTransport implements Transport {
     else child.stdin.end()
     // Unread output is drained so upload-pack can finish and report how it ended; a
     // transfer abandoned mid-way (more than DRAIN_MAX left) is cut off instead.
-    let drained = 0
-    try {
-      for (;;) {
-        const r = await this.output?.next()
-        if (r === undefined || r.done === true) break
-        drained += r.value.length
-        if (drained > DRAIN_MAX) {
-          child.kill('SIGTERM')
-          break
-        }
-      }
-    } catch {
-      // The failure, if any, is judged from the exit status below.
-    }
-    await this.output?.return(undefined).catch(() => undefined)
+    // (a failure while draining is judged from the exit status below)
+    await drainOutput(this.output, () => child.kill('SIGTERM'))
     child.stdout.destroy()
     const { code, signal } = await this.exited
     if (this.partialLine !== '') {
