@@ -3,7 +3,6 @@
  * and clone use), printed as git 2.39 prints them. Runs inside a repository (its
  * remotes and config) or outside one (a URL or path).
  */
-import { resolve } from 'node:path'
 import { RepositoryError, TsgitError } from '../errors.js'
 import { loadConfig } from '../repo/config-load.js'
 import type { ConfigReader } from '../repo/config.js'
@@ -73,10 +72,6 @@ function withoutCredentials(url: string): string {
   }
 }
 
-function isUrlLike(s: string): boolean {
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(s) || (/^[^/]*:/.test(s) && !s.startsWith('.'))
-}
-
 export async function lsRemote(ctx: OpContext, options: LsRemoteOptions): Promise<LsRemoteResult> {
   let repo: Repository | undefined
   try {
@@ -97,10 +92,10 @@ export async function lsRemote(ctx: OpContext, options: LsRemoteOptions): Promis
   const configured = config.getString(`remote.${name}.url`)
   const url = configured ?? name
   if (options.getUrl === true) return { output: `${url}\n`, matched: true }
-  const transportUrl = isUrlLike(url) ? url : resolve(base, url)
   const prefixes = [...(options.heads === true ? ['refs/heads/'] : []), ...(options.tags === true ? ['refs/tags/'] : [])]
-  const transport = transportOptionsFromConfig(config, { ...(configured !== undefined ? { name } : {}), url: transportUrl }, { env: ctx.env, sink: ctx.sink, signal: ctx.signal })
-  const { session, refs } = await openSessionAndListRefs(transportUrl, transport, { refPrefixes: prefixes })
+  // a relative path means the repository's top (outside one, the current directory), as for fetch
+  const transport = transportOptionsFromConfig(config, { ...(configured !== undefined ? { name } : {}), url }, { env: ctx.env, sink: ctx.sink, signal: ctx.signal, localBase: base })
+  const { session, refs } = await openSessionAndListRefs(url, transport, { refPrefixes: prefixes })
   await session.transport.close().catch(() => undefined)
   let output = ''
   let matched = false
