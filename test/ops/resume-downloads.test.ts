@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync, pinnedEnv, tempDir } from '../fixtures/git.js'
-import { startCdn, type Cdn } from '../fixtures/cdn.js'
+import { startCdn, type Cdn, type CdnRequest } from '../fixtures/cdn.js'
 import { startGitServer, type GitServer } from '../fixtures/server.js'
 import { assertSameClone, resumeState } from '../fixtures/clone-shape.js'
 import { TSGIT_BIN, tsgit } from '../fixtures/tsgit.js'
@@ -270,4 +270,35 @@ t.test('a lazy fetch: a cut download is continued by the next lazy fetch with Ra
   t.equal(r2.stdout, git(['cat-file', '-p', blobs[0] as string], { cwd: join(tmp.path, 'srv', 'repo.git') }).stdout, 'the blob, whole')
   t.equal(git(['fsck', '--strict'], { cwd: d, allowFail: true }).status, 0, 'git fsck')
   t.notOk(readdirSync(packDir(d)).some((f) => f.endsWith('.keep') || f.endsWith('.temp') || f.startsWith('tmp_')), 'no .keep or temporary file left')
+})
+
+/**
+ * Runs a clone whose first packfile-URI download stalls; waits until the other pack is
+ * served whole (downloads side by side) or, with one at a time, until the first stalls;
+ * then interrupts it. Returns what the CDN saw of the other pack meanwhile.
+ */
+async function stalledClone(concurrency: number): Promise<{ otherWhole: boolean; otherAsked: boolean }> {
+  cdn.reset()
+  let first: string | undefined
+  cdn.faults.stallAfter = (req) => {
+    first ??= req.path
+    return req.path === first ? 1000 : undefined
+  }
+  const d = dest(`conc${concurrency}-`)
+  const child = spawn(process.execPath, [TSGIT_BIN, '-c', 'fetch.uriProtocols=http', '-c', `fetch.uriConcurrency=${concurrency}`, 'clone', '--retries', '0', url, d], { env: pinnedEnv(), stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
+  const other = (): CdnRequest[] => cdn.requests.filter((q) => first !== undefined && q.path !== first)
+  const whole = (): boolean => other().some((q) => q.bytesOut === size(q.path === '/a.bin.pack' ? 0 : 1))
+  const stalled = (): boolean => cdn.requests.some((q) => q.stalled)
+  const end = Date.now() + 20000
+  while (!(stalled() && (concurrency === 1 || whole())) && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+  const seen = { otherWhole: stalled() && whole(), otherAsked: other().length > 0 }
+  child.kill('SIGINT')
+  await exited
+  return seen
+}
+
+t.test('fetch.uriConcurrency: with 2 the second pack comes whole while the first is held up; with 1 it waits', async (t) => {
+  t.same(await stalledClone(2), { otherWhole: true, otherAsked: true }, 'side by side')
+  t.same(await stalledClone(1), { otherWhole: false, otherAsked: false }, 'one at a time: the other not even asked for')
 })
