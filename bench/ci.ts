@@ -14,7 +14,6 @@
  * copy per client and run, so that adding the 100 commits (fast-import, fixed dates:
  * the same objects every time) gives both clients the same upstream.
  */
-import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkWithGit, clientCommand, cloneCommand, commandIn, type ClientName } from './clients.js'
 import { measure } from './measure.js'
@@ -273,7 +272,6 @@ export async function runCiRows(ctx: CiContext, rows: readonly CiRow[]): Promise
         record(row, client, s)
         const head = s.status === 0 ? rev(dir, 'HEAD') : ''
         verify(row, client, s, dir, true, s.status === 0 && head !== tip ? `HEAD is ${head}, not ${tip}` : undefined)
-        rmSync(dir, { recursive: true, force: true })
       }
     }
   }
@@ -306,8 +304,6 @@ export async function runCiRows(ctx: CiContext, rows: readonly CiRow[]): Promise
           const got = s.status === 0 ? rev(dir, remoteRef) : ''
           verify(after, client, s, dir, false, s.status === 0 && got !== newTip ? `${remoteRef} is ${got}, not ${newTip}` : undefined)
         }
-        rmSync(dir, { recursive: true, force: true })
-        rmSync(copy, { recursive: true, force: true })
       }
     }
   }

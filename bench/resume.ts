@@ -153,7 +153,6 @@ async function uncutClones(ctx: ResumeContext, kind: (typeof KINDS)[number]): Pr
       const m = await measure(cmd.command, cmd.args, { env: cmd.env })
       const { bytes } = bytesSince(ctx.server, since)
       if (client === 'git' && m.status === 0 && run === 0) out.gitsOwnFsck = new Set(checkWithGit(dir, false).fsckLines)
-      rmSync(dir, { recursive: true, force: true })
       if (m.status !== 0) {
         out.failures++
         ctx.log(`  uncut ${kind.label} run ${run + 1}/${ctx.runs} ${client} FAILED (exit ${m.status}): ${m.stderr.trim().split('\n').slice(-2).join(' | ')}\n`)
@@ -248,7 +247,6 @@ export async function runResumeRows(ctx: ResumeContext, rows: readonly ResumeRow
           }
         }
       }
-      rmSync(dir, { recursive: true, force: true })
     }
     const ok = samples.filter((s) => s.status === 0)
     result.medianBytesBeforeCut = medianOf(ok.map((s) => s.bytesBeforeCut))

@@ -19,6 +19,15 @@ export interface GitObject {
   data: Buffer
 }
 
+/**
+ * Told of each whole object as soon as it is known (inflated and hashed), while a pack
+ * is still arriving: a checkout writes files from these instead of waiting for the
+ * pack's end. `data` is a view into reused memory, valid during the call only; the call
+ * must not throw. The pack's checksum is not verified yet: the caller undoes what it did
+ * if the fetch then fails. Not every object is told (pack/receive.ts says which).
+ */
+export type ObjectObserver = (oid: Oid, type: ObjectType, data: Buffer) => void
+
 export const NULL_OID: Oid = '0'.repeat(40)
 
 export function isOid(s: string): boolean {

@@ -22,12 +22,12 @@ import { PackDirectory } from './pack-dir.js'
 import { PromisorSet } from './promisor-set.js'
 import type { PackFile } from '../pack/reader.js'
 import type { LargeBlob, ObjectReader, PrefetchOptions } from './types.js'
-import type { GitObject, ObjectType, Oid } from '../oid.js'
+import type { GitObject, ObjectObserver, ObjectType, Oid } from '../oid.js'
 
 /** Faults missing objects in from promisor remotes. Implemented by the operations layer. */
 export interface PromisorFetcher {
   /** Fetches `oids` (all missing locally) in as few requests as possible. Throws if any stays missing. */
-  fetchMissing(oids: Oid[]): Promise<void>
+  fetchMissing(oids: Oid[], options?: { onObject?: ObjectObserver }): Promise<void>
   /**
    * Fetches batches (each all missing locally, none empty) in order, one request per
    * batch per remote tried, and calls `after(i)` once batch i is in; throws like
@@ -292,7 +292,7 @@ export class ObjectStore implements ObjectReader {
     await this.refresh()
   }
 
-  private async fault(ids: Oid[], referrers: Iterable<Oid> | undefined): Promise<void> {
+  private async fault(ids: Oid[], referrers: Iterable<Oid> | undefined, onObject?: ObjectObserver): Promise<void> {
     const fetcher = this.usableFetcher()
     if (fetcher === undefined) return
     // A fetch costs a round trip, a renewed view nothing, and another process may have
@@ -300,7 +300,7 @@ export class ObjectStore implements ObjectReader {
     await this.refresh()
     ids = ids.filter((oid) => !this.hasCached(oid))
     await this.checkFetchable(ids, referrers)
-    if (ids.length > 0) await this.fetching(() => fetcher.fetchMissing(ids))
+    if (ids.length > 0) await this.fetching(() => fetcher.fetchMissing(ids, onObject !== undefined ? { onObject } : {}))
   }
 
   /** The object, fetched lazily where the repository allows it; MissingObjectError otherwise. */
@@ -317,7 +317,7 @@ export class ObjectStore implements ObjectReader {
   async prefetch(oids: Iterable<Oid>, options: PrefetchOptions = {}): Promise<void> {
     const missing = await this.missingOf(oids)
     if (missing.length === 0) return
-    await this.fault(missing, options.referrers)
+    await this.fault(missing, options.referrers, options.onObject)
   }
 
   /**

@@ -2,7 +2,7 @@
  * What the object store offers the layers above it (the work tree, the operations).
  * Object ids and types are the ground's (lib/oid.ts).
  */
-import type { GitObject, Oid } from '../oid.js'
+import type { GitObject, ObjectObserver, Oid } from '../oid.js'
 
 /** What the work tree and the operations need from the object store. */
 export interface ObjectReader {
@@ -32,5 +32,10 @@ export interface PrefetchOptions {
    * too and may be fetched without building the full set of promisor objects.
    */
   referrers?: Iterable<Oid>
+  /**
+   * Told of the fetched objects as they arrive, before the fetch ends (ObjectObserver):
+   * not of objects already present, nor of every fetched one.
+   */
+  onObject?: ObjectObserver
 }
 

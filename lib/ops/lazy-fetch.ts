@@ -14,7 +14,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { MissingObjectError, RemoteError, TsgitError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
 import type { ObjectStore, PromisorFetcher } from '../odb/store.js'
-import type { Oid } from '../oid.js'
+import type { ObjectObserver, Oid } from '../oid.js'
 import { buildFetchRequest, serverSupportsFilter, type Capabilities, type FetchArgs } from '../protocol/index.js'
 import type { PktLineReader } from '../pktline/pktline.js'
 import type { ConfigReader } from '../repo/config.js'
@@ -103,6 +103,11 @@ interface LeadHooks {
   onAccepted?: (remote: PromisorRemote, session: RemoteSession) => void
 }
 
+/** What a caller of one fetch is told, of every remote tried. */
+interface FetchHooks {
+  onObject?: ObjectObserver
+}
+
 export class LazyFetcher implements PromisorFetcher {
   private readonly maxRetries: number
   private readonly sink: ProgressSink
@@ -131,8 +136,8 @@ export class LazyFetcher implements PromisorFetcher {
     this.sink = this.quiet ? { ...silentSink, warn: (m) => ctx.sink.warn(m) } : ctx.sink
   }
 
-  async fetchMissing(oids: Oid[]): Promise<void> {
-    await this.fetchFromRemotes(oids, {})
+  async fetchMissing(oids: Oid[], options: FetchHooks = {}): Promise<void> {
+    await this.fetchFromRemotes(oids, {}, false, options)
   }
 
   /**
@@ -229,7 +234,7 @@ export class LazyFetcher implements PromisorFetcher {
   }
 
   /** `known`: `oids` are missing and distinct already (the store checked). */
-  private async fetchFromRemotes(oids: Oid[], lead: LeadHooks, known = false): Promise<void> {
+  private async fetchFromRemotes(oids: Oid[], lead: LeadHooks, known = false, told: FetchHooks = {}): Promise<void> {
     const remotes = promisorRemotes(this.ctx.config)
     let remaining = known ? oids : await this.ctx.store.missingOf(oids)
     let lastError: unknown
@@ -243,7 +248,7 @@ export class LazyFetcher implements PromisorFetcher {
         return
       }
       try {
-        await this.fetchFrom(remote, remaining, hooks)
+        await this.fetchFrom(remote, remaining, hooks, told)
       } catch (e) {
         if (this.ctx.signal?.aborted) throw e
         // Unreachable or failing: say so (git's fetch subprocess prints its error too)
@@ -329,7 +334,7 @@ export class LazyFetcher implements PromisorFetcher {
    * One fetch request for `oids` from `remote` (or the one sent ahead for them); resolves
    * false when the remote lacks one of them.
    */
-  private async fetchOnce(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks = {}): Promise<FetchOutcome> {
+  private async fetchOnce(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks = {}, told: FetchHooks = {}): Promise<FetchOutcome> {
     // named before the request goes out: a process killed while the pack arrives leaves it where a later try looks
     const packFile = await this.ctx.packFiles?.open()
     try {
@@ -345,6 +350,7 @@ export class LazyFetcher implements PromisorFetcher {
         ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
         ...(threads !== undefined ? { threads } : {}),
         ...(onPackStart ? { onPackStart } : {}),
+        ...(told.onObject ? { onObject: told.onObject } : {}),
         ...(protocols.length > 0 ? { uris: { protocols, transportOptions: this.transportOptions(remote), concurrency: uriConcurrency(this.ctx.config) } } : {}),
         ...(packFile !== undefined ? { packFile } : {}),
       })
@@ -363,8 +369,8 @@ export class LazyFetcher implements PromisorFetcher {
     return { ok: true }
   }
 
-  private async fetchFrom(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks): Promise<void> {
-    const first = await this.fetchOnce(remote, oids, hooks)
+  private async fetchFrom(remote: PromisorRemote, oids: Oid[], hooks: LeadHooks, told: FetchHooks): Promise<void> {
+    const first = await this.fetchOnce(remote, oids, hooks, told)
     if (first.ok || oids.length === 1) return
     // The remote lacks part of the batch: learn what it has, fetch just that.
     let have: Set<Oid> | undefined
@@ -376,7 +382,7 @@ export class LazyFetcher implements PromisorFetcher {
     }
     if (have !== undefined) {
       const subset = oids.filter((o) => have.has(o))
-      if (subset.length > 0) await this.fetchOnce(remote, subset, { onAccepted: hooks.onAccepted })
+      if (subset.length > 0) await this.fetchOnce(remote, subset, { onAccepted: hooks.onAccepted }, told)
       return
     }
     let batch = oids
@@ -384,7 +390,7 @@ export class LazyFetcher implements PromisorFetcher {
     for (let i = 0; i < this.maxRetries && missing !== undefined; i++) {
       batch = batch.filter((o) => o !== missing)
       if (batch.length === 0) return
-      const r = await this.fetchOnce(remote, batch)
+      const r = await this.fetchOnce(remote, batch, {}, told)
       if (r.ok) return
       missing = r.missing
     }

@@ -21,7 +21,7 @@ import { unlink, type FileHandle } from 'node:fs/promises'
 import { TsgitError, isNotFound } from '../errors.js'
 import type { ProgressEvent, ProgressSink } from '../events.js'
 import type { ObjectStore } from '../odb/store.js'
-import type { GitObject, Oid } from '../oid.js'
+import type { GitObject, ObjectObserver, Oid } from '../oid.js'
 import { indexPack, type IndexPackResult } from '../pack/indexer.js'
 import type { PktLineReader } from '../pktline/pktline.js'
 import type { FetchArgs, FetchResponse, PackfileUri } from '../protocol/index.js'
@@ -69,6 +69,8 @@ export interface ReceiveOptions {
   onShallowInfo?: (info: ShallowInfo) => Promise<void> | void
   /** The server accepted the request and is sending its pack. */
   onPackStart?: () => void
+  /** Told of the response pack's objects as they arrive (ObjectObserver); not of named packs'. */
+  onObject?: ObjectObserver
 }
 
 export interface Received {
@@ -244,6 +246,7 @@ export async function receive(session: RemoteSession, request: FetchRequest, opt
         ...(opts.threads !== undefined ? { threads: opts.threads, threadsMinDeltas: 0 } : {}),
         ...(opts.packFile !== undefined ? { target: { ...opts.packFile, have: 0, keepOnFailure: true } } : {}),
         ...(opts.resolveExternal !== undefined ? { resolveExternal: opts.resolveExternal } : {}),
+        ...(opts.onObject !== undefined ? { onObject: opts.onObject } : {}),
         defer: true,
       }),
     )

@@ -175,7 +175,7 @@ export async function indexPack(input: AsyncIterable<Uint8Array>, options: Index
   let parsed: ParsedPack
   try {
     if (signal?.aborted) throw abortError(signal)
-    const receiver = new PackReceiver(receiveLimits(options), options.progress)
+    const receiver = new PackReceiver(receiveLimits(options), options.progress, undefined, options.onObject)
     const parse = (chunks: Buffer[]) => receiver.pushAll(chunks).catch((e: unknown) => {
       corrupt = e instanceof PackError
       throw e

@@ -26,6 +26,7 @@ import {
   hashInRoom, hashObject, isDeltaType, objectHasher, parseEntryHeader, parsePackHeader, typeName, type EntryHeader,
 } from './format.js'
 import { RecentObjects } from './recent.js'
+import type { ObjectObserver } from '../oid.js'
 
 export const DEFAULT_MAX_OBJECT_SIZE = 2 * 1024 * 1024 * 1024
 export const DEFAULT_STREAMING_THRESHOLD = 64 * 1024 * 1024
@@ -46,6 +47,12 @@ export interface ReceiveOptions {
   streamingThreshold?: number
   /** Memory for the objects just received, so that deltas on them are resolved as they arrive. Default 2 MiB; 0 turns it off. */
   recentBytes?: number
+  /**
+   * Told of objects as they arrive (ObjectObserver): every whole object but those
+   * inflated as a stream (above streamingThreshold), and deltas resolved on arrival
+   * (their bases recent); not the deltas left for the second pass.
+   */
+  onObject?: ObjectObserver
 }
 
 export function receiveLimits(options: ReceiveOptions): ReceiveLimits {
@@ -123,7 +130,12 @@ export class PackReceiver {
   /** The two buffers join copies into, alternately. */
   private readonly staging: (Buffer | undefined)[] = [undefined, undefined]
 
-  constructor(private readonly limits: ReceiveLimits, private readonly progress?: ProgressSink, private readonly title = 'Receiving objects') {
+  constructor(
+    private readonly limits: ReceiveLimits,
+    private readonly progress?: ProgressSink,
+    private readonly title = 'Receiving objects',
+    private readonly onObject?: ObjectObserver,
+  ) {
     this.recent = limits.recentBytes > 0 ? new RecentObjects(limits.recentBytes) : undefined
   }
 
@@ -289,8 +301,10 @@ export class PackReceiver {
           const i = this.record(h, offset, crc32(entryBytes))
           this.entries.end[i] = this.offset
           if (room) {
-            this.entries.setOidHex(i, hashInRoom(typeName(h.packType), room, h.size))
+            const oid = hashInRoom(typeName(h.packType), room, h.size)
+            this.entries.setOidHex(i, oid)
             this.recent?.commit(i)
+            this.onObject?.(oid, typeName(h.packType), room.subarray(HEADER_ROOM, HEADER_ROOM + h.size))
           } else if (!isDelta) {
             this.setObjectId(i, h.packType, inflated.data)
           } else if (h.packType === OBJ_OFS_DELTA) {
@@ -364,10 +378,14 @@ export class PackReceiver {
   private setObjectId(i: number, packType: number, data: Buffer): void {
     const type = typeName(packType)
     if (data.buffer === this.scratch.buffer && data.byteOffset === this.inflateInto.byteOffset) {
-      this.entries.setOidHex(i, hashInRoom(type, this.scratch, data.length))
+      const oid = hashInRoom(type, this.scratch, data.length)
+      this.entries.setOidHex(i, oid)
+      this.onObject?.(oid, type, data)
       return
     }
-    this.entries.setOid(i, hashObject(type, data))
+    const oid = hashObject(type, data)
+    this.entries.setOid(i, oid)
+    this.onObject?.(oid.toString('hex'), type, data)
   }
 
   /**
@@ -396,8 +414,10 @@ export class PackReceiver {
       throw e
     }
     const type = t.objType[b] as number
-    t.setOidHex(i, hashInRoom(typeName(type), framed, header.resultSize))
+    const oid = hashInRoom(typeName(type), framed, header.resultSize)
+    t.setOidHex(i, oid)
     t.objType[i] = type
+    this.onObject?.(oid, typeName(type), framed.subarray(HEADER_ROOM, HEADER_ROOM + header.resultSize))
     this.resolvedOnArrival++
     if (room) recent.commit(i)
   }

@@ -14,7 +14,7 @@
  * created before any symlink, so no later write can pass through a symlink this
  * checkout created.
  */
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, writeSync, type BigIntStats } from 'node:fs'
+import { lstatSync, mkdirSync, type BigIntStats } from 'node:fs'
 import { lstat, mkdir, readdir, symlink } from 'node:fs/promises'
 import { basename, join, resolve, dirname } from 'node:path'
 import { InterruptedError, ObjectFormatError, RepositoryError, UnsafePathError } from '../errors.js'
@@ -23,10 +23,12 @@ import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, parseTree } fro
 import { walkTreeLevels, type TreeRef } from '../odb/tree-walk.js'
 import type { ObjectReader } from '../odb/types.js'
 import type { GitObject, Oid } from '../oid.js'
-import { statFields, writeIndexFile, type IndexEntry } from './index-file.js'
+import { writeIndexFile, type IndexEntry } from './index-file.js'
+import { indexEntryOf, writeAll, writeExclusive, writeFileEntry } from './file-write.js'
 import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
 import { isAttributesFile } from './attributes.js'
 import { coneWantsFile, type ConeSpec } from './sparse.js'
+import { startArrivals } from './arrival-writes.js'
 
 export interface CheckoutContext {
   reader: ObjectReader
@@ -196,27 +198,6 @@ function makeDirectorySync(full: string, path: string): void {
 }
 
 /**
- * Creates a new file (never overwriting, never following a symlink) and returns its
- * stat. Synchronous on purpose: for the many small files of a checkout, a direct
- * open/write/fstat/close is several times cheaper than four thread-pool round trips.
- */
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off)
-}
-
-/** Creates `full` (it must not exist), lets `fill` write it, and returns its stat data. */
-function writeExclusive(full: string, mode: number, fill: (fd: number) => void): BigIntStats {
-  const fd = openSync(full, 'wx', mode)
-  try {
-    fill(fd)
-    return fstatSync(fd, { bigint: true })
-  } finally {
-    closeSync(fd)
-  }
-}
-
-/**
  * Writes one entry at a path where nothing exists (its parent directory must exist)
  * and returns its index entry with the stat data of what was written.
  */
@@ -240,18 +221,11 @@ export async function writeEntry(reader: ObjectReader, workTree: string, e: Plan
         st = await lstat(full, { bigint: true })
       } else {
         // The fstat of the descriptor we created is the lstat of the path: O_EXCL made a regular file there.
-        st = writeExclusive(full, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666, (fd) => writeAll(fd, blob.data))
+        return writeFileEntry(workTree, e, blob.data)
       }
     }
   }
-  const f = statFields(st)
-  // Spelled out rather than spread: a spread literal this wide became a dictionary-mode
-  // object (~600 bytes each, kept for every file until the index is written).
-  return {
-    ctimeSec: f.ctimeSec, ctimeNsec: f.ctimeNsec, mtimeSec: f.mtimeSec, mtimeNsec: f.mtimeNsec,
-    dev: f.dev, ino: f.ino, mode: e.mode, uid: f.uid, gid: f.gid, size: f.size,
-    oid: e.oid, stage: 0, assumeValid: false, skipWorktree: false, intentToAdd: false, path: e.path,
-  }
+  return indexEntryOf(e, st)
 }
 
 /** Entries written between two turns of the event loop. */
@@ -286,8 +260,10 @@ export function skippedEntry(path: string, mode: number, oid: Oid): IndexEntry {
 }
 
 /**
- * Writes the planned entries into the (already prepared) work tree and returns
- * their index entries, stat data included. Blobs are prefetched once, together.
+ * Writes the planned entries into the (already prepared, empty) work tree and returns
+ * their index entries, stat data included. Blobs are prefetched once, together, and
+ * each file written as its blob arrives where it can be (arrival-writes.ts); a failed
+ * fetch leaves the work tree as it was.
  */
 export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, options: CheckoutOptions = {}): Promise<IndexEntry[]> {
   const { reader, workTree, signal } = ctx
@@ -296,14 +272,22 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   const symlinks = options.symlinks ?? true
   const cone = options.sparse
   const toWrite = cone === undefined ? plan.entries : plan.entries.filter((e) => coneWantsFile(cone, e.path))
-  const blobs = new Set<Oid>()
-  for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
-  if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees })
   // Only the directories something is written into.
   let needed: Set<string> | undefined
   if (cone !== undefined) {
     needed = new Set<string>()
     for (const e of toWrite) for (let i = e.path.indexOf('/'); i >= 0; i = e.path.indexOf('/', i + 1)) needed.add(e.path.slice(0, i))
+  }
+
+  // Each file written as its blob arrives, where it can be; a failed fetch takes them back.
+  const early = startArrivals(workTree, toWrite, signal)
+  try {
+    const blobs = new Set<Oid>()
+    for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
+    if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees, onObject: early.observe })
+  } catch (e) {
+    early.undo()
+    throw e
   }
 
   // Synchronously, like the files: a mkdir is cheaper than its thread-pool round trip.
@@ -318,10 +302,12 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   }
 
   const total = toWrite.length
-  let done = 0
-  progress.progress({ title: 'Updating files', current: 0, total })
+  let done = early.written.size
+  progress.progress({ title: 'Updating files', current: done, total })
   const breathe = breather()
   const indexEntries = await mapLimit(toWrite, concurrency, async (e): Promise<IndexEntry> => {
+    const got = early.written.get(e.path)
+    if (got !== undefined) return got
     await breathe()
     checkAborted(signal)
     const entry = await writeEntry(reader, workTree, e, symlinks)

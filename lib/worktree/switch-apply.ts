@@ -1,8 +1,9 @@
 /**
  * Carrying out a switch plan (switch-plan.ts): every blob to write fetched in ONE
- * batch before the first change on disk, then what goes removed, directories that
- * became empty removed, what is new or changed written, and the index written with
- * real stat data. Removal never reaches through a symlink: the leading directories of
+ * batch before the first change on disk (new files at paths where nothing is are
+ * written as their blobs arrive, and taken back if the fetch fails), then what goes
+ * removed, directories that became empty removed, what is new or changed written, and
+ * the index written with real stat data. Removal never reaches through a symlink: the leading directories of
  * a path are checked to be real directories first.
  */
 import { unlinkSync } from 'node:fs'
@@ -13,6 +14,7 @@ import { silentSink } from '../events.js'
 import { MODE_GITLINK } from '../odb/objects.js'
 import type { Oid } from '../oid.js'
 import { isAttributesFile } from './attributes.js'
+import { startArrivals } from './arrival-writes.js'
 import { checkAborted, makeDirectory, mapLimit, skippedEntry, writeEntry } from './checkout.js'
 import { compareIndexEntries, writeIndexFile, type IndexEntry } from './index-file.js'
 import { lstatOrUndefined, parentsOf, workTreeState } from './local-changes.js'
@@ -103,15 +105,23 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   const removes = plan.actions.filter((a): a is Extract<Action, { kind: 'remove' }> => a.kind === 'remove')
   const blobs = new Set<Oid>()
   for (const w of writes) if (w.entry.mode !== MODE_GITLINK) blobs.add(w.entry.oid)
-  // Everything the switch needs, fetched before the first change on disk.
-  if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees })
-  checkAborted(signal)
+  // Everything the switch needs, fetched before the first change on disk but the new
+  // files written as their blobs arrive where nothing is (taken back if the fetch fails).
+  const early = startArrivals(workTree, writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid })), signal)
+  try {
+    if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees, onObject: early.observe })
+    checkAborted(signal)
+  } catch (e) {
+    early.undo()
+    throw e
+  }
 
   const removedPaths = new Set(removes.map((r) => r.path))
   const realDirs = new Set<string>()
   const emptied = new Set<string>()
   for (const a of [...removes, ...writes, ...skips]) {
     if (a.kind === 'write' && a.old === undefined && (!plan.force || a.skipWorktree === true)) continue
+    if (a.kind === 'write' && early.written.has(a.path)) continue
     // a skip-worktree entry has no file of ours (sparse.ts cleared the bit of any that is there)
     if (a.kind === 'write' && a.old?.skipWorktree === true && a.skipWorktree === true) continue
     if (!(await assertRealParents(workTree, a.path, realDirs))) continue
@@ -141,9 +151,11 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   }
 
   const total = writes.length
-  let done = 0
+  let done = early.written.size
   progress.progress({ title: 'Updating files', current: 0, total })
   const written = await mapLimit(writes, concurrency, async (w): Promise<IndexEntry> => {
+    const got = early.written.get(w.path)
+    if (got !== undefined) return got
     checkAborted(signal)
     const full = join(workTree, w.path)
     const st = await lstatOrUndefined(full)

@@ -20,6 +20,7 @@ import { startGitServer, type GitServer, type RecordedRequest } from '../fixture
 import { serveRepos } from '../fixtures/served.js'
 import { assertSameClone, gitDirOf, leftovers, resumeState } from '../fixtures/clone-shape.js'
 import { TSGIT_BIN, tsgit } from '../fixtures/tsgit.js'
+import { workTreeFiles } from '../fixtures/worktree-files.js'
 
 const srv = serveRepos(t, 'tsgit-clone-resume-checkout-', async (root) => {
   // HEAD's blobs about 2 MiB packed: a cut loses at most one packet (64 KiB) of what arrived
@@ -117,6 +118,7 @@ for (const fraction of [0.25, 0.5, 0.9]) {
     t.match(cutRun.stderr, /(^|\n)fatal: could not fetch [0-9a-f]{40} from promisor remote\(s\) origin: the remote end hung up unexpectedly/, 'fatal: and its cause')
     t.match(cutRun.stderr, new RegExp(`\\nhint: .*tsgit clone-resume ${escape(d)}.*\\n$`), `ends with the command that finishes it: ${cutRun.stderr}`)
     t.ok(existsSync(join(d, '.git')), 'the directory is kept')
+    t.same(workTreeFiles(d), [], 'the files written as their blobs arrived are taken back')
     t.match(resumeState(d), /cloneresume\.phase checkout/, 'its state says it is checking out')
     const kept = blobsIn(d)
     t.ok(kept > 0 && kept < r0.blobs, `the whole blobs that arrived before the cut are kept (${kept} of ${r0.blobs})`)
