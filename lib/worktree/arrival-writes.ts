@@ -59,8 +59,8 @@ export function startArrivals(workTree: string, entries: readonly PlanEntry[], s
 }
 
 export class ArrivalWriter {
-  /** Regular files still to write, by the blob they hold. */
-  private readonly waiting = new Map<Oid, PlanEntry[]>()
+  /** Regular files still to write, by the blob they hold (an array only for a blob held by several). */
+  private readonly waiting = new Map<Oid, PlanEntry | PlanEntry[]>()
   /** Index entries of the files written, by path. */
   readonly written = new Map<string, IndexEntry>()
 
@@ -75,19 +75,20 @@ export class ArrivalWriter {
     private readonly signal?: AbortSignal,
   ) {
     for (const e of entries) {
-      const list = this.waiting.get(e.oid)
-      if (list === undefined) this.waiting.set(e.oid, [e])
-      else list.push(e)
+      const had = this.waiting.get(e.oid)
+      if (had === undefined) this.waiting.set(e.oid, e)
+      else if (Array.isArray(had)) had.push(e)
+      else this.waiting.set(e.oid, [had, e])
     }
   }
 
   /** Told of each object of the fetch as it arrives. */
   readonly observe: ObjectObserver = (oid, type, data) => {
     if (type !== 'blob') return
-    const list = this.waiting.get(oid)
-    if (list === undefined) return
+    const had = this.waiting.get(oid)
+    if (had === undefined) return
     this.waiting.delete(oid)
-    for (const e of list) {
+    for (const e of Array.isArray(had) ? had : [had]) {
       if (this.signal?.aborted === true) return
       try {
         this.written.set(e.path, writeFileEntry(this.workTree, e, data))
