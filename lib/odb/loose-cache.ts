@@ -12,6 +12,9 @@ import { isNotFound } from '../errors.js'
 import type { GitObject, Oid } from '../oid.js'
 import { loosePath, readLoose } from './loose.js'
 
+/** Up to this many ids, recheckMany looks at each id's path; beyond, it reads their fan-out directories again. */
+const RECHECK_ONE_BY_ONE = 64
+
 /** Two hex digits of each byte value: a loose object's fan-out directory. */
 const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
@@ -83,6 +86,24 @@ export class LooseCache {
       }
     }
     return false
+  }
+
+  /**
+   * recheck() for many ids at once: those of `oids` that are loose objects now. Beyond
+   * a few ids, the fan-out directories they fall in are read again (at most 256 per
+   * objects directory) instead of one stat per id.
+   */
+  recheckMany(oids: readonly Oid[]): Set<Oid> {
+    const found = new Set<Oid>()
+    if (oids.length <= RECHECK_ONE_BY_ONE) {
+      for (const oid of oids) if (this.recheck(oid)) found.add(oid)
+      return found
+    }
+    const fans = new Set<string>()
+    for (const oid of oids) fans.add(oid.slice(0, 2))
+    for (let d = 0; d < this.dirs.length; d++) for (const fan of fans) this.names[d]?.delete(fan)
+    for (const oid of oids) if (this.has(oid)) found.add(oid)
+    return found
   }
 
   /**

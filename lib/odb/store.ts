@@ -362,7 +362,9 @@ export class ObjectStore implements ObjectReader {
   async stillMissing(oids: Oid[]): Promise<Oid[]> {
     await this.packs.ensureScanned()
     if (!(await this.packs.rescanIfChanged())) return oids
-    return oids.filter((oid) => !this.packs.has(oid) && !this.loose.recheck(oid))
+    const unpacked = oids.filter((oid) => !this.packs.has(oid))
+    const loose = this.loose.recheckMany(unpacked)
+    return loose.size === 0 ? unpacked : unpacked.filter((oid) => !loose.has(oid))
   }
 
   /** The ids of `oids` not present locally, de-duplicated, in first-seen order. */

@@ -137,7 +137,8 @@ export class LazyFetcher implements PromisorFetcher {
   }
 
   async fetchMissing(oids: Oid[], options: FetchHooks = {}): Promise<void> {
-    await this.fetchFromRemotes(oids, {}, false, options)
+    // missing locally (the store looked just before): not looked for again
+    await this.fetchFromRemotes([...new Set(oids)], {}, true, options)
   }
 
   /**

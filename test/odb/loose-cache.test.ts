@@ -44,6 +44,22 @@ t.test('names are read once; an object written afterwards is found by recheck, t
   t.notOk(cache.recheck('0123456789012345678901234567890123456789'))
 })
 
+t.test('recheckMany: a few ids by their paths, many by reading their fan-out directories again', async (t) => {
+  const dir = repo('many.git')
+  const cache = new LooseCache([join(dir, 'objects')])
+  const ids = Array.from({ length: 200 }, (_, i) => idOf(`many ${i}\n`))
+  t.same([...cache.recheckMany(ids)], [], 'none is there yet (and every fan-out directory of theirs is read)')
+  // another process writes some of them after the names were read
+  const written = [0, 7, 64, 199].map((i) => write(dir, `many ${i}\n`))
+  t.notOk(cache.has(written[0] as string), 'the names read before do not list them')
+  t.same([...cache.recheckMany(ids)].sort(), [...written].sort(), 'found among 200: their directories are read again')
+  t.ok(cache.has(written[3] as string), 'and they are in the names now')
+  const few = Array.from({ length: 10 }, (_, i) => idOf(`few ${i}\n`))
+  t.same([...cache.recheckMany(few)], [])
+  const one = write(dir, 'few 3\n')
+  t.same([...cache.recheckMany(few)], [one], 'found among 10 by its path')
+})
+
 t.test('forget(): every fan-out directory is read again', async (t) => {
   const dir = repo('forget.git')
   const cache = new LooseCache([join(dir, 'objects')])
