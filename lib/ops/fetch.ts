@@ -304,7 +304,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       const uriArgs = args.packfileUriProtocols ?? []
       // Rounds of haves until the server knows what is common (negotiate.ts); the
       // remote's own remote-tracking refs are offered first.
-      const tips = opts.refetch === true ? [] : localRefs.map((r) => ({ oid: r.oid, presumed: !byUrl && r.name.startsWith(`refs/remotes/${name}/`) }))
+      const tips = opts.refetch === true ? [] : localRefs.map((r) => ({ oid: r.oid, ...(r.peeled !== undefined ? { peeled: r.peeled } : {}), presumed: !byUrl && r.name.startsWith(`refs/remotes/${name}/`) }))
       received = await receive(session, await negotiate(session, args, { store, tips, shallow: repo.shallow.size > 0, sink: ctx.sink }), {
         packDir: store.packDir,
         keep: `tsgit fetch ${process.pid}\n`,

@@ -55,5 +55,15 @@ export function assertValidRefName(name: string): void {
 
 /** git sorts refs by bytes (strcmp), not by locale or UTF-16 units. */
 export function compareRefNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+  // Below U+D800, UTF-16 units sort as UTF-8 bytes do: compared as they are up to the
+  // first difference, encoded only when a surrogate or a unit above it is involved.
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x < 0xd800 && y < 0xd800) return x - y
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+  }
+  return a.length - b.length
 }

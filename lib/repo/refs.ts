@@ -4,7 +4,7 @@
  * write through `<ref>.lock`, and reflogs under `logs/`. Names are ref-name.ts's,
  * the packed-refs format packed-refs.ts's, transactions ref-transaction.ts's.
  */
-import { mkdir, readFile, rmdir, appendFile, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, rmdir, appendFile, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { RefError, isNotFound } from '../errors.js'
 import { NULL_OID, isOid, type Oid } from '../oid.js'
@@ -88,6 +88,8 @@ export class RefStore {
   /** Where shared refs and packed-refs live: gitDir, except in a linked worktree. */
   readonly commonDir: string
   private readonly logAll: LogAllRefUpdates
+  /** The packed refs last parsed, and the file's identity then (readPackedRefs). */
+  private packedCache: { key: string; refs: readonly PackedRef[] } | undefined
 
   constructor(gitDir: string, options: RefStoreOptions = {}) {
     this.gitDir = gitDir
@@ -130,12 +132,29 @@ export class RefStore {
     return parseLoose(content.toString('utf8'), name)
   }
 
+  /**
+   * The packed refs, parsed again only when the file changed (its inode, size, mtime or
+   * ctime: it is only ever replaced by a rename), so that resolving ref after ref does
+   * not parse a thousand tags each time.
+   */
   async readPackedRefs(): Promise<PackedRef[]> {
+    let handle: FileHandle
     try {
-      return parsePackedRefs(await readFile(this.packedRefsPath, 'utf8'))
+      handle = await open(this.packedRefsPath, 'r')
     } catch (e) {
-      if (isNotFound(e)) return []
+      if (isNotFound(e)) {
+        this.packedCache = undefined
+        return []
+      }
       throw e
+    }
+    try {
+      const st = await handle.stat({ bigint: true })
+      const key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`
+      if (this.packedCache?.key !== key) this.packedCache = { key, refs: parsePackedRefs(await handle.readFile('utf8')) }
+      return this.packedCache.refs.slice()
+    } finally {
+      await handle.close()
     }
   }
 

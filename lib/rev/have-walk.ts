@@ -33,6 +33,8 @@ export const COMMON_WALK_LIMIT = 1024
 
 export interface HaveTip {
   oid: Oid
+  /** What a tag ref peels to, when known (packed-refs records it): the tag is not read. */
+  peeled?: Oid
   /** Likely known to the server: offered first, its history held back until settled. */
   presumed?: boolean
 }
@@ -93,7 +95,7 @@ export class HaveWalk {
   /** The local tips, each once. */
   async add(tips: readonly HaveTip[]): Promise<void> {
     for (const tip of tips) {
-      const c = await this.peel(tip.oid)
+      const c = tip.peeled !== undefined ? await this.commit(tip.peeled) : await this.peel(tip.oid)
       if (c === undefined) continue
       if (tip.presumed && !this.settled) {
         if (!this.presumedSet.has(c.oid)) {

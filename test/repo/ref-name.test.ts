@@ -28,7 +28,7 @@ t.test('refs are ordered by their bytes, as git for-each-ref orders them', async
   t.teardown(d.cleanup)
   git(['init', '-q', '-b', 'main', d.path])
   git(['commit', '-q', '--allow-empty', '-m', 'one'], { cwd: d.path })
-  const names = ['refs/heads/Zeta', 'refs/heads/alpha', 'refs/heads/a-b', 'refs/heads/a/b', 'refs/heads/a.b', 'refs/heads/ünï', 'refs/heads/z', 'refs/heads/É']
+  const names = ['refs/heads/Zeta', 'refs/heads/alpha', 'refs/heads/a-b', 'refs/heads/a/b', 'refs/heads/a.b', 'refs/heads/ünï', 'refs/heads/z', 'refs/heads/É', 'refs/heads/中', 'refs/heads/😀', 'refs/heads/😀a', 'refs/heads/😁', 'refs/heads/Ａ', 'refs/heads/Ａ😀', 'refs/heads/Ａ中']
   for (const n of names) git(['update-ref', n, 'HEAD'], { cwd: d.path })
   const gits = git(['for-each-ref', '--format=%(refname)', 'refs/heads/'], { cwd: d.path }).stdout.trim().split('\n')
   t.same([...names, 'refs/heads/main'].sort(compareRefNames), gits)

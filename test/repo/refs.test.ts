@@ -26,6 +26,21 @@ t.test('reading loose and packed refs; packed-refs written as git pack-refs writ
   t.same(listed.map((r) => `${r.oid} ${r.name}`).join('\n'), git(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/tags/'], { cwd: f.dir }).stdout.trim())
 })
 
+t.test('packed-refs is parsed again when another process rewrote it, not otherwise', async (t) => {
+  const f = refFixture(t)
+  git(['pack-refs', '--all'], { cwd: f.dir })
+  const store = new RefStore(f.gitDir)
+  const first = await store.readPackedRefs()
+  first.pop()
+  t.same(await store.readPackedRefs(), (await new RefStore(f.gitDir).readPackedRefs()), 'what a caller does to its copy does not change the next answer')
+  git(['update-ref', 'refs/heads/later', f.c1], { cwd: f.dir })
+  git(['pack-refs', '--all'], { cwd: f.dir })
+  t.equal((await store.readPackedRefs()).find((r) => r.name === 'refs/heads/later')?.oid, f.c1, 'a ref git packed since is seen')
+  git(['update-ref', '-d', 'refs/heads/later'], { cwd: f.dir })
+  t.equal((await store.readPackedRefs()).find((r) => r.name === 'refs/heads/later'), undefined, 'and one git deleted from packed-refs is gone')
+  t.equal(await store.resolve('refs/heads/later'), undefined)
+})
+
 t.test('setSymref writes HEAD the way git does', async (t) => {
   const f = refFixture(t)
   const store = new RefStore(f.gitDir)

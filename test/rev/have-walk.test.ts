@@ -140,3 +140,25 @@ t.test('below the boundary the walk stops after COMMON_WALK_LIMIT commits: an ol
   t.equal(walk.more, false, 'the walk is over')
   t.ok(reads < COMMON_WALK_LIMIT + 64, `${reads} objects read, not the ${3 * COMMON_WALK_LIMIT} commits down to the tag`)
 })
+
+t.test("a tag tip whose peeled commit is given (packed-refs' ^ line): the tag object is not read", async (t) => {
+  git(['tag', '-a', '-m', 'annotated', 'v-annotated', rev.a3 as string], { cwd: dir })
+  const tag = git(['rev-parse', 'v-annotated'], { cwd: dir }).stdout.trim()
+  const counted = new ObjectStore(join(dir, '.git', 'objects'))
+  t.teardown(() => counted.close())
+  const read: string[] = []
+  const tryRead = counted.tryRead.bind(counted)
+  counted.tryRead = async (oid) => {
+    read.push(oid)
+    return tryRead(oid)
+  }
+  const walk = new HaveWalk({ store: counted, fetch: false })
+  await walk.add([{ oid: tag, peeled: rev.a3 as string }])
+  t.notOk(read.includes(tag), 'the tag object is not read')
+  t.same(await drain(walk), revList('v-annotated^{commit}'), 'its commit and history are offered')
+  const plain = new HaveWalk({ store: counted, fetch: false })
+  read.length = 0
+  await plain.add([{ oid: tag }])
+  t.ok(read.includes(tag), 'without the peeled id, the tag is read to peel it')
+  t.same(await drain(plain), revList('v-annotated^{commit}'), 'to the same commits')
+})
