@@ -43,6 +43,7 @@ import { openSession, openSessionAndListRefs, packThreads, type RemoteSession } 
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { abbreviate, defaultAbbrevLength, FALLBACK_ABBREV } from '../rev/abbrev.js'
 import { RevWalk } from '../rev/commit-walk.js'
+import { chosenTips, listedHere, offersNoHaves } from './negotiation-tips.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface FetchOptions {
@@ -77,6 +78,8 @@ export interface FetchOptions {
   noFilter?: boolean
   /** --refetch: everything the refspecs name, as if nothing were here (no haves). */
   refetch?: boolean
+  /** --negotiation-tip: haves only from these revisions or ref globs (negotiation-tips.ts). */
+  negotiationTips?: readonly string[]
   /** --dry-run: objects (and the shallow boundary) come in, no ref moves and FETCH_HEAD is not written, as git. */
   dryRun?: boolean
   /** --atomic: every ref update in one transaction; none when one is refused. */
@@ -221,6 +224,10 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     const byUrl = config.getString(`remote.${name}.url`) === undefined && /[/:]/.test(name)
     const url = byUrl ? name : config.getString(`remote.${name}.url`)
     if (url === undefined) throw new TsgitError('E_NO_REMOTE', `'${name}' does not appear to be a git repository`)
+    // What the negotiation may offer, settled before connecting (negotiation-tips.ts).
+    const noHaves = offersNoHaves(config)
+    const presumed = (ref: string): boolean => !byUrl && ref.startsWith(`refs/remotes/${name}/`)
+    const chosen = opts.negotiationTips !== undefined && opts.negotiationTips.length > 0 ? await chosenTips(opts.negotiationTips, { refs: repo.refs, store, sink: ctx.sink }, await repo.refs.list('refs/'), presumed) : undefined
     // --filter: the remote becomes a promisor remote before anything is fetched, as git's
     // fetch registers it (a URL is no remote: nothing to register).
     if (filterGiven !== undefined && !byUrl) await config.update((f) => registerPromisorRemote(f, name, filterToConfig(filterGiven)))
@@ -304,7 +311,12 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
       const uriArgs = args.packfileUriProtocols ?? []
       // Rounds of haves until the server knows what is common (negotiate.ts); the
       // remote's own remote-tracking refs are offered first.
-      const tips = opts.refetch === true ? [] : localRefs.map((r) => ({ oid: r.oid, ...(r.peeled !== undefined ? { peeled: r.peeled } : {}), presumed: !byUrl && r.name.startsWith(`refs/remotes/${name}/`) }))
+      const tips =
+        opts.refetch === true || noHaves
+          ? []
+          : chosen !== undefined
+            ? [...(await listedHere(store, listed.refs)), ...chosen]
+            : localRefs.map((r) => ({ oid: r.oid, ...(r.peeled !== undefined ? { peeled: r.peeled } : {}), presumed: presumed(r.name) }))
       received = await receive(session, await negotiate(session, args, { store, tips, shallow: repo.shallow.size > 0, sink: ctx.sink }), {
         packDir: store.packDir,
         keep: `tsgit fetch ${process.pid}\n`,

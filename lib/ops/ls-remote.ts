@@ -6,6 +6,7 @@
 import { RepositoryError, TsgitError } from '../errors.js'
 import { loadConfig } from '../repo/config-load.js'
 import type { ConfigReader } from '../repo/config.js'
+import { globRegExp } from '../repo/ref-glob.js'
 import { Repository } from '../repo/repository.js'
 import { openSessionAndListRefs } from './remote-session.js'
 import type { OpContext } from './repo-context.js'
@@ -31,27 +32,6 @@ export interface LsRemoteResult {
   from?: string
   /** Whether a ref was listed (--exit-code's 2 when none). */
   matched: boolean
-}
-
-/** A glob as git's wildmatch reads it without WM_PATHNAME: `*` crosses `/`. */
-function globRegExp(glob: string): RegExp {
-  let re = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string
-    if (c === '*') re += '.*'
-    else if (c === '?') re += '.'
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2)
-      if (end < 0) re += '\\['
-      else {
-        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')
-        re += `[${body}]`
-        i = end
-      }
-    } else if (c === '\\' && i + 1 < glob.length) re += `\\${glob[++i] as string}`
-    else re += c.replace(/[.+^${}()|\\/]/g, '\\$&')
-  }
-  return new RegExp(`^${re}$`, 's')
 }
 
 /** git's tail match: the pattern matches the whole name, or its end after a `/`. */

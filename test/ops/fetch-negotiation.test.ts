@@ -221,3 +221,64 @@ t.test('a server that acknowledges what was never offered: refused, nothing chan
   t.match(r.stderr, /ACK for e{40}, which was never offered/)
   t.equal(refsOf(clone), before, 'no ref moved')
 })
+
+/** The `have` lines of the fetch requests from request number `since` on. */
+function havesSince(since: number): string[] {
+  return srv.server.requests.slice(since).filter((r) => r.command === 'fetch').flatMap((r) => r.args.filter((a) => a.startsWith('have ')).map((a) => a.slice(5)))
+}
+
+t.test('fetch.negotiationAlgorithm=noop: no haves at all, as git', async (t) => {
+  const { repo, clone } = await oldClone()
+  git(['config', 'fetch.negotiationAlgorithm', 'NoOp'], { cwd: clone })
+  const { ours, theirs } = await race(t, clone, { repo, added: () => appendHistory(repo, linearHistory('refs/heads/main', 10, 'up-noop', 'refs/heads/main^0')) })
+  t.same([ours.haves, theirs.haves], [0, 0], 'neither offers a commit')
+  t.same([ours.fetches, ours.done], [1, 1], 'one request, with done')
+})
+
+t.test('--negotiation-tip: haves only from the history of the revisions and refs it names and what the server listed, as git', async (t) => {
+  const { repo, clone } = await oldClone()
+  const listedTips = new Set(git(['for-each-ref', '--format=%(objectname)', 'refs/heads/'], { cwd: repo }).stdout.split('\n').filter((l) => l !== ''))
+  appendHistory(repo, linearHistory('refs/heads/main', 10, 'up-tip', 'refs/heads/main^0'))
+  // (a local branch of its own, so that leaving it out is seen)
+  appendHistory(clone, linearHistory('refs/heads/mine', 20, 'mine', 'refs/heads/main^0'))
+  const mine = git(['rev-parse', 'mine'], { cwd: clone }).stdout.trim()
+  for (const [tip, below] of [['v1', 'v1'], ['refs/remotes/origin/o*', 'origin/old'], ['remotes/origin/o?d', 'origin/old']] as const) {
+    const history = new Set(git(['rev-list', below], { cwd: clone }).stdout.split('\n').filter((l) => l !== ''))
+    const seenBy: Record<string, number> = {}
+    for (const client of ['tsgit', 'git'] as const) {
+      const dir = srv.dest(`tip-${client}`)
+      cpSync(clone, dir, { recursive: true })
+      const since = srv.server.requests.length
+      const r = client === 'tsgit' ? await tsgit(['fetch', '-q', `--negotiation-tip=${tip}`], { cwd: dir }) : await gitAsync(['fetch', '-q', `--negotiation-tip=${tip}`], { cwd: dir })
+      t.equal(r.status, 0, r.stderr)
+      const haves = havesSince(since)
+      t.ok(haves.length > 0 && haves.every((h) => history.has(h) || listedTips.has(h)), `${client} --negotiation-tip=${tip}: ${haves.length} haves, each in the history of ${below} or a tip the server listed`)
+      t.notOk(haves.includes(mine), 'the local branch left out is not offered')
+      t.equal(git(['rev-parse', 'refs/remotes/origin/main'], { cwd: dir }).stdout, git(['rev-parse', 'main'], { cwd: repo }).stdout, 'and the new tip came')
+      seenBy[client] = srv.server.requests.slice(since).reduce((n, q) => n + q.bytesOut, 0)
+    }
+    const slack = 5 * Math.ceil((seenBy.git as number) / 1024)
+    t.ok((seenBy.tsgit as number) <= (seenBy.git as number) + slack, `no more bytes than git (${seenBy.tsgit} vs ${seenBy.git})`)
+  }
+})
+
+t.test('bad negotiation settings: git\'s messages and exit status, before connecting', async (t) => {
+  const { clone } = await oldClone()
+  const cases: string[][] = [
+    ['-c', 'fetch.negotiationAlgorithm=bogus', 'fetch', 'origin'],
+    ['fetch', '--negotiation-tip=no-such-thing', 'origin'],
+    ['fetch', '--negotiation-tip=0123456789012345678901234567890123456789', 'origin'],
+  ]
+  for (const args of cases) {
+    const since = srv.server.requests.length
+    const r = await tsgit(args, { cwd: clone })
+    const g = await gitAsync(args, { cwd: clone, allowFail: true })
+    t.equal(r.status, 128, `${args.join(' ')}: exit 128`)
+    t.equal(r.stderr, g.stderr, `git's words: ${g.stderr.trim()}`)
+    t.equal(srv.server.requests.length, since, 'nothing asked of the server')
+  }
+  const r = await tsgit(['fetch', '-q', '--negotiation-tip=refs/none/*', 'origin'], { cwd: clone })
+  const g = await gitAsync(['fetch', '-q', '--negotiation-tip=refs/none/*', 'origin'], { cwd: clone, allowFail: true })
+  t.equal(r.status, 0, r.stderr)
+  t.equal(r.stderr, g.stderr, `a glob that matches no ref is ignored with git's warning: ${g.stderr.trim()}`)
+})

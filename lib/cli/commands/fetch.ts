@@ -58,6 +58,7 @@ export const fetchCommand: CommandModule = {
       .option('--filter <filter-spec>', 'partial fetch: leave out the objects the spec names; the remote becomes a promisor remote')
       .option('--no-filter', 'fetch without a filter, whatever remote.<name>.partialclonefilter says')
       .option('--refetch', 'fetch everything the refspecs name as if nothing were here (no haves)')
+      .option('--negotiation-tip <commit|glob>', 'offer only the history of these commits or refs as haves (repeatable)', collect)
       .option('--no-recurse-submodules', 'do not fetch submodules (tsgit never does)')
       .option('--dry-run', 'show what would be done: objects are fetched, no ref is written, nor FETCH_HEAD')
       .option('--atomic', 'write every ref in one transaction: none if one is refused')
@@ -79,6 +80,7 @@ export const fetchCommand: CommandModule = {
     const deepen = count(opts.deepen, (v) => `depth ${v} is not a positive number`)
     const shallowSince = typeof opts.shallowSince === 'string' ? parseApproxDate(opts.shallowSince) : undefined
     const shallowExclude = (opts.shallowExclude as string[] | undefined) ?? []
+    const negotiationTips = (opts.negotiationTip as string[] | undefined) ?? []
     const fetchOne = async (name: string | undefined, append: boolean): Promise<number> => {
       const r = await fetch(opContext(ctx, display), {
         ...(name !== undefined ? { remote: name } : {}),
@@ -95,6 +97,7 @@ export const fetchCommand: CommandModule = {
         ...(shallowExclude.length > 0 ? { shallowExclude } : {}),
         ...(typeof opts.filter === 'string' ? { filter: opts.filter } : opts.filter === false ? { noFilter: true } : {}),
         ...(opts.refetch === true ? { refetch: true } : {}),
+        ...(negotiationTips.length > 0 ? { negotiationTips } : {}),
         args: at === undefined ? [] : ctx.argv.slice(at + 1),
       })
       const shown = r.updates.filter((u) => u.flag !== '=')
