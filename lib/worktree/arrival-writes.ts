@@ -6,7 +6,8 @@
  * files that hold it there and then, so writing overlaps the transfer.
  *
  * Only where nothing is: a file is created with O_EXCL (never overwriting, never
- * following a symlink), in a directory that already exists. Whatever cannot be written
+ * following a symlink) in a real directory, made with its parents when its first file
+ * is written (never through a symlink or where a file is). Whatever cannot be written
  * that way (something in the way, a symlink, a blob not told of) is left for the
  * checkout's own write loop after the fetch, which reports any error. The blob's id is
  * its content's hash, so what is written is what the tree names, whatever the rest of
@@ -27,35 +28,9 @@ function parentOf(path: string): string {
   return slash < 0 ? '' : path.slice(0, slash)
 }
 
-/**
- * Makes the directories the regular files of `entries` need that are not there yet
- * (below real directories only: nothing is made through a symlink or where a file is),
- * and returns the writer for the files that can then go in as their blobs arrive.
- */
+/** The writer for the regular files of `entries`, to be told of the blobs as they arrive. */
 export function startArrivals(workTree: string, entries: readonly PlanEntry[], signal?: AbortSignal): ArrivalWriter {
-  const files = entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE)
-  const wanted = new Set<string>()
-  for (const e of files) for (let d = parentOf(e.path); d !== '' && !wanted.has(d); d = parentOf(d)) wanted.add(d)
-  const depth = (p: string): number => p.split('/').length
-  const real = new Set<string>([''])
-  const made: string[] = []
-  for (const d of [...wanted].sort((a, b) => depth(a) - depth(b))) {
-    if (!real.has(parentOf(d))) continue
-    const full = join(workTree, d)
-    try {
-      const st = lstatSync(full, { throwIfNoEntry: false })
-      if (st === undefined) {
-        mkdirSync(full, 0o777)
-        made.push(d)
-      } else if (!st.isDirectory()) {
-        continue
-      }
-      real.add(d)
-    } catch {
-      // left for the write loop
-    }
-  }
-  return new ArrivalWriter(workTree, files.filter((e) => real.has(parentOf(e.path))), made, signal)
+  return new ArrivalWriter(workTree, entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE), signal)
 }
 
 export class ArrivalWriter {
@@ -63,15 +38,22 @@ export class ArrivalWriter {
   private readonly waiting = new Map<Oid, PlanEntry | PlanEntry[]>()
   /** Index entries of the files written, by path. */
   readonly written = new Map<string, IndexEntry>()
+  /**
+   * Directories looked at: true when real (there already or made here), false when
+   * something else is in the way. '' is the work tree itself.
+   */
+  private readonly dirs = new Map<string, boolean>([['', true]])
+  /** Directories made, parents first: removed again by undo(). */
+  private readonly made: string[] = []
 
   /**
-   * `entries`: regular files, each in a real directory; `directories`: those made for
-   * them (parents first), removed again by undo().
+   * `entries`: regular files. Nothing is touched before the first blob arrives: the
+   * directories a file needs are made when it is written (after the fetch request has
+   * gone, while the server makes its pack).
    */
   constructor(
     private readonly workTree: string,
     entries: Iterable<PlanEntry>,
-    private readonly directories: readonly string[],
     private readonly signal?: AbortSignal,
   ) {
     for (const e of entries) {
@@ -82,6 +64,32 @@ export class ArrivalWriter {
     }
   }
 
+  /**
+   * Whether `dir` is a real directory now, making it (and its parents) where nothing
+   * is: never through a symlink or a file, never where a parent is not real.
+   */
+  private ensureDir(dir: string): boolean {
+    const known = this.dirs.get(dir)
+    if (known !== undefined) return known
+    let real = this.ensureDir(parentOf(dir))
+    if (real) {
+      try {
+        const full = join(this.workTree, dir)
+        const st = lstatSync(full, { throwIfNoEntry: false })
+        if (st === undefined) {
+          mkdirSync(full, 0o777)
+          this.made.push(dir)
+        } else {
+          real = st.isDirectory()
+        }
+      } catch {
+        real = false
+      }
+    }
+    this.dirs.set(dir, real)
+    return real
+  }
+
   /** Told of each object of the fetch as it arrives. */
   readonly observe: ObjectObserver = (oid, type, data) => {
     if (type !== 'blob') return
@@ -90,6 +98,7 @@ export class ArrivalWriter {
     this.waiting.delete(oid)
     for (const e of Array.isArray(had) ? had : [had]) {
       if (this.signal?.aborted === true) return
+      if (!this.ensureDir(parentOf(e.path))) continue
       try {
         this.written.set(e.path, writeFileEntry(this.workTree, e, data))
       } catch {
@@ -108,12 +117,13 @@ export class ArrivalWriter {
       }
     }
     this.written.clear()
-    for (let i = this.directories.length - 1; i >= 0; i--) {
+    for (let i = this.made.length - 1; i >= 0; i--) {
       try {
-        rmdirSync(join(this.workTree, this.directories[i] as string))
+        rmdirSync(join(this.workTree, this.made[i] as string))
       } catch {
         // not empty (something else was put there) or gone
       }
     }
+    this.made.length = 0
   }
 }
