@@ -5,6 +5,7 @@
  * end, required extensions we do not understand) and lenient about optional
  * extensions, which are kept raw so a caller may write them back unchanged.
  */
+import { isUtf8 } from 'node:buffer'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
@@ -201,53 +202,83 @@ function u32(n: number, what: string): number {
   return n
 }
 
-/** Writes version 2, or 3 if an entry carries skip-worktree or intent-to-add. Entries are sorted here. */
-export function serializeIndex(entries: readonly IndexEntry[], options: SerializeIndexOptions = {}): Buffer {
-  // each path's bytes made once, not at every comparison of the sort (30,000 entries: ~450,000)
+// UTF-16 order is UTF-8 byte order except where a surrogate meets a code point from U+E000 up.
+const SURROGATE = /[\ud800-\udfff]/
+
+/**
+ * The entries in index order, and whether two neighbours name the same path. Paths are
+ * compared as strings where that gives byte order (every path valid UTF-8, none beyond
+ * the BMP): a native string comparison, where comparing Buffers cost ~0.2 us each
+ * (30,000 entries: ~450,000 comparisons).
+ */
+function indexOrder(entries: readonly IndexEntry[]): { sorted: IndexEntry[]; samePath: (i: number) => boolean } {
+  const byString = entries.every((e) => (e.pathBytes === undefined || isUtf8(e.pathBytes)) && !SURROGATE.test(e.path))
+  if (byString) {
+    const sorted = entries.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.stage - b.stage))
+    return { sorted, samePath: (i) => sorted[i - 1]!.path === sorted[i]!.path }
+  }
   const keyed = entries.map((e) => ({ e, name: entryPathBytes(e) }))
   keyed.sort((a, b) => Buffer.compare(a.name, b.name) || a.e.stage - b.e.stage)
-  const sorted = keyed.map((k) => k.e)
+  return { sorted: keyed.map((k) => k.e), samePath: (i) => keyed[i - 1]!.name.equals(keyed[i]!.name) }
+}
+
+const FIELD_NAMES = ['ctimeSec', 'ctimeNsec', 'mtimeSec', 'mtimeNsec', 'dev', 'ino', 'mode', 'uid', 'gid', 'size'] as const
+const OID_HEX = /^[0-9a-f]{40}$/
+
+/** Writes version 2, or 3 if an entry carries skip-worktree or intent-to-add. Entries are sorted here. */
+export function serializeIndex(entries: readonly IndexEntry[], options: SerializeIndexOptions = {}): Buffer {
+  const { sorted, samePath } = indexOrder(entries)
   const version = sorted.some((e) => e.skipWorktree || e.intentToAdd) ? 3 : 2
-  const parts: Buffer[] = []
-  const header = Buffer.alloc(HEADER_BYTES)
-  header.write(SIGNATURE, 0, 'latin1')
-  header.writeUInt32BE(version, 4)
-  header.writeUInt32BE(sorted.length, 8)
-  parts.push(header)
+  // the file's size first, then every entry written into one buffer (zeroed: the padding)
+  const nameLengths = new Uint32Array(sorted.length)
+  let size = HEADER_BYTES
   for (let i = 0; i < sorted.length; i++) {
-    const { e, name } = keyed[i]!
-    const prev = keyed[i - 1]
-    if (prev !== undefined && prev.e.stage === e.stage && prev.name.equals(name)) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
-    if (name.length === 0 || name.includes(0)) throw new IndexFormatError(`invalid index path ${JSON.stringify(e.path)}`)
+    const e = sorted[i]!
+    const length = e.pathBytes?.length ?? Buffer.byteLength(e.path, 'utf8')
+    nameLengths[i] = length
+    size += (ENTRY_FIXED_BYTES + (e.skipWorktree || e.intentToAdd ? 2 : 0) + length + 8) & ~7
+  }
+  const extensions = options.extensions ?? []
+  for (const ext of extensions) {
+    if (!/^[A-Z][\x20-\x7e]{3}$/.test(ext.signature)) throw new IndexFormatError(`refusing to write extension ${JSON.stringify(ext.signature)}`)
+    size += 8 + ext.data.length
+  }
+  const out = Buffer.alloc(size + HASH_BYTES)
+  out.write(SIGNATURE, 0, 'latin1')
+  out.writeUInt32BE(version, 4)
+  out.writeUInt32BE(sorted.length, 8)
+  let pos = HEADER_BYTES
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!
+    const length = nameLengths[i]!
+    if (i > 0 && sorted[i - 1]!.stage === e.stage && samePath(i)) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
+    if (length === 0 || (e.pathBytes !== undefined ? e.pathBytes.includes(0) : e.path.includes('\0'))) throw new IndexFormatError(`invalid index path ${JSON.stringify(e.path)}`)
     if (!VALID_MODES.has(e.mode)) throw new IndexFormatError(`invalid index mode ${e.mode.toString(8)} for ${JSON.stringify(e.path)}`)
-    if (!/^[0-9a-f]{40}$/.test(e.oid)) throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
-    const extended = e.skipWorktree || e.intentToAdd
-    const fixed = ENTRY_FIXED_BYTES + (extended ? 2 : 0)
-    const total = (fixed + name.length + 8) & ~7
-    const buf = Buffer.alloc(total)
+    if (!OID_HEX.test(e.oid)) throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
     const fields = [e.ctimeSec, e.ctimeNsec, e.mtimeSec, e.mtimeNsec, e.dev, e.ino, e.mode, e.uid, e.gid, e.size]
-    const names = ['ctimeSec', 'ctimeNsec', 'mtimeSec', 'mtimeNsec', 'dev', 'ino', 'mode', 'uid', 'gid', 'size']
-    fields.forEach((v, k) => buf.writeUInt32BE(u32(v, names[k]!), 4 * k))
-    buf.write(e.oid, 40, 'hex')
-    let flags = Math.min(name.length, NAME_MASK) | (e.stage << 12)
+    for (let k = 0; k < fields.length; k++) out.writeUInt32BE(u32(fields[k]!, FIELD_NAMES[k]!), pos + 4 * k)
+    out.write(e.oid, pos + 40, 'hex')
+    const extended = e.skipWorktree || e.intentToAdd
+    let flags = Math.min(length, NAME_MASK) | (e.stage << 12)
     if (e.assumeValid) flags |= FLAG_ASSUME_VALID
     if (extended) flags |= FLAG_EXTENDED
-    buf.writeUInt16BE(flags, 40 + HASH_BYTES)
+    out.writeUInt16BE(flags, pos + 40 + HASH_BYTES)
     if (extended) {
-      buf.writeUInt16BE((e.skipWorktree ? XFLAG_SKIP_WORKTREE : 0) | (e.intentToAdd ? XFLAG_INTENT_TO_ADD : 0), ENTRY_FIXED_BYTES)
+      out.writeUInt16BE((e.skipWorktree ? XFLAG_SKIP_WORKTREE : 0) | (e.intentToAdd ? XFLAG_INTENT_TO_ADD : 0), pos + ENTRY_FIXED_BYTES)
     }
-    name.copy(buf, fixed)
-    parts.push(buf)
+    const fixed = ENTRY_FIXED_BYTES + (extended ? 2 : 0)
+    if (e.pathBytes !== undefined) e.pathBytes.copy(out, pos + fixed)
+    else out.write(e.path, pos + fixed, 'utf8')
+    pos += (fixed + length + 8) & ~7
   }
-  for (const ext of options.extensions ?? []) {
-    if (!/^[A-Z][\x20-\x7e]{3}$/.test(ext.signature)) throw new IndexFormatError(`refusing to write extension ${JSON.stringify(ext.signature)}`)
-    const h = Buffer.alloc(8)
-    h.write(ext.signature, 0, 'latin1')
-    h.writeUInt32BE(ext.data.length, 4)
-    parts.push(h, ext.data)
+  for (const ext of extensions) {
+    out.write(ext.signature, pos, 'latin1')
+    out.writeUInt32BE(ext.data.length, pos + 4)
+    ext.data.copy(out, pos + 8)
+    pos += 8 + ext.data.length
   }
-  const body = Buffer.concat(parts)
-  return Buffer.concat([body, createHash('sha1').update(body).digest()])
+  createHash('sha1').update(out.subarray(0, pos)).digest().copy(out, pos)
+  return out
 }
 
 /** Reads an index file; undefined when there is none. */
