@@ -160,6 +160,27 @@ export function coneWantsFile(spec: ConeSpec, path: string): boolean {
   return spec.parents.has(dir) || underRecursive(spec, dir)
 }
 
+/**
+ * coneWantsFile for many paths, deciding once per directory: a path in the directory
+ * of the one before (index order keeps a directory's files together) costs a
+ * comparison, and no string is made for it.
+ */
+export function coneFileFilter(spec: ConeSpec): (path: string) => boolean {
+  if (spec.everything) return () => true
+  // the directory decided last: where its path ends (-1: the root), its path, the answer
+  let dirEnd = -2
+  let dir = ''
+  let wanted = false
+  return (path) => {
+    const slash = path.lastIndexOf('/')
+    if (slash === dirEnd && (slash < 0 || path.startsWith(dir))) return wanted
+    dirEnd = slash
+    dir = slash < 0 ? '' : path.slice(0, slash)
+    wanted = spec.parents.has(dir) || underRecursive(spec, dir)
+    return wanted
+  }
+}
+
 /** What a worktree's configuration and pattern file say about its sparse checkout. */
 export type SparseCheckout =
   /** core.sparseCheckout is not true: every path is checked out. */
