@@ -197,10 +197,6 @@ export interface SerializeIndexOptions {
   extensions?: readonly IndexExtension[]
 }
 
-function u32(n: number, what: string): number {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new IndexFormatError(`index field ${what} out of range: ${n}`)
-  return n
-}
 
 // UTF-16 order is UTF-8 byte order except where a surrogate meets a code point from U+E000 up.
 const SURROGATE = /[\ud800-\udfff]/
@@ -229,8 +225,8 @@ export function inIndexOrder<T extends PathSortable>(items: readonly T[]): { sor
   return { sorted: keyed.map((k) => k.e), samePath: (i) => keyed[i - 1]!.name.equals(keyed[i]!.name) }
 }
 
-const FIELD_NAMES = ['ctimeSec', 'ctimeNsec', 'mtimeSec', 'mtimeNsec', 'dev', 'ino', 'mode', 'uid', 'gid', 'size'] as const
-const OID_HEX = /^[0-9a-f]{40}$/
+/** The stat fields and the mode, in the order of the file. */
+const FIELDS = ['ctimeSec', 'ctimeNsec', 'mtimeSec', 'mtimeNsec', 'dev', 'ino', 'mode', 'uid', 'gid', 'size'] as const
 
 /** Writes version 2, or 3 if an entry carries skip-worktree or intent-to-add. Entries are sorted here. */
 export function serializeIndex(entries: readonly IndexEntry[], options: SerializeIndexOptions = {}): Buffer {
@@ -261,10 +257,16 @@ export function serializeIndex(entries: readonly IndexEntry[], options: Serializ
     if (i > 0 && sorted[i - 1]!.stage === e.stage && samePath(i)) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
     if (length === 0 || (e.pathBytes !== undefined ? e.pathBytes.includes(0) : e.path.includes('\0'))) throw new IndexFormatError(`invalid index path ${JSON.stringify(e.path)}`)
     if (!VALID_MODES.has(e.mode)) throw new IndexFormatError(`invalid index mode ${e.mode.toString(8)} for ${JSON.stringify(e.path)}`)
-    if (!OID_HEX.test(e.oid)) throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
-    const fields = [e.ctimeSec, e.ctimeNsec, e.mtimeSec, e.mtimeNsec, e.dev, e.ino, e.mode, e.uid, e.gid, e.size]
-    for (let k = 0; k < fields.length; k++) out.writeUInt32BE(u32(fields[k]!, FIELD_NAMES[k]!), pos + 4 * k)
-    out.write(e.oid, pos + 40, 'hex')
+    for (let k = 0; k < FIELDS.length; k++) {
+      const v = e[FIELDS[k]!]
+      // an integer from 0 to 2^32 - 1 is the only number unchanged by >>> 0
+      if (v >>> 0 !== v) throw new IndexFormatError(`index field ${FIELDS[k]!} out of range: ${v}`)
+      out.writeUInt32BE(v, pos + 4 * k)
+    }
+    // hex decoding stops at the first character that is not a hex digit
+    if (e.oid.length !== 2 * HASH_BYTES || out.write(e.oid, pos + 40, 'hex') !== HASH_BYTES) {
+      throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
+    }
     const extended = e.skipWorktree || e.intentToAdd
     let flags = Math.min(length, NAME_MASK) | (e.stage << 12)
     if (e.assumeValid) flags |= FLAG_ASSUME_VALID
