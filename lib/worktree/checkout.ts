@@ -114,9 +114,7 @@ export async function planTree(reader: ObjectReader, treeOid: Oid, options: Plan
   const entries: PlanEntry[] = []
   const directories: string[][] = []
   const trees: Oid[] = []
-  // Every path handed out, so a name used twice (e.g. a symlink "link" and a
-  // directory "link" in one hostile tree) is refused before anything is written.
-  const seen = new Set<string>()
+  let count = 0
   const root: PlanNode = { path: '', tree: { oid: treeOid, referrer: options.commit } }
   await walkTreeLevels(
     reader,
@@ -135,20 +133,29 @@ export async function planTree(reader: ObjectReader, treeOid: Oid, options: Plan
         const data = expectType(obj as GitObject, tree.oid, 'tree', prefix).data
         const modes: number[] = []
         const scanned = scanTree(data, modes)
+        const nameAt = (i: number): string => data.toString('utf8', scanned[3 * i + 1]!, scanned[3 * i + 2]!)
+        // A path handed out twice (e.g. a symlink "link" and a directory "link" in one
+        // hostile tree) can only come from a name given twice in one tree: names in
+        // increasing order cannot repeat, a tree out of that order takes a set.
+        let names: Set<string> | undefined
+        let last: string | undefined
         for (let i = 0; i < modes.length; i++) {
           const start = scanned[3 * i + 1]!
           const nul = scanned[3 * i + 2]!
           const mode = modes[i]!
-          const name = data.toString('utf8', start, nul)
+          const name = nameAt(i)
           const path = prefix === '' ? name : `${prefix}/${name}`
           checkComponent(name, path)
-          checkPathBytes(data.subarray(start, nul), path)
+          // as many characters as bytes and no replacement character: ASCII, valid UTF-8
+          if (name.length !== nul - start || name.includes('\ufffd')) checkPathBytes(data.subarray(start, nul), path)
           if (mode === MODE_SYMLINK && isDotGitmodulesAlias(name)) {
             throw new UnsafePathError(path, `refusing unsafe path ${JSON.stringify(path)}: .gitmodules is a symbolic link`)
           }
-          if (seen.has(path)) throw new UnsafePathError(path, `refusing ${JSON.stringify(path)}: the tree names it twice`)
-          seen.add(path)
-          if (seen.size > maxEntries) throw new UnsafePathError(path, `tree has more than ${maxEntries} entries`)
+          if (names === undefined && last !== undefined && name <= last) names = new Set(Array.from({ length: i }, (_, k) => nameAt(k)))
+          if (names?.has(name) === true) throw new UnsafePathError(path, `refusing ${JSON.stringify(path)}: the tree names it twice`)
+          names?.add(name)
+          last = name
+          if (++count > maxEntries) throw new UnsafePathError(path, `tree has more than ${maxEntries} entries`)
           const oid = entryOid(data, nul)
           if (mode === MODE_TREE) {
             next.push({ path, tree: { oid, referrer: tree.oid } })
