@@ -85,18 +85,23 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
 
   let changes: Change[]
   let trees: Oid[]
+  let initial: Action[] | undefined
   if (force || index === undefined) {
     // Without an index (an initial checkout) or with -f, the index does not say what
     // the work tree holds: compare every path of the new tree with it.
     const plan = await planTree(ctx.reader, newTree, { commit: options.newCommit, maxDepth: options.maxDepth, maxEntries: options.maxEntries }, signal)
     trees = plan.trees
     // a plan entry is its own new side (mode and oid)
-    changes = plan.entries.map((e) => ({ path: e.path, old: sideOf(byPath.get(e.path)), new: e }))
-    if (index !== undefined && index.length > 0) {
-      const seen = new Set(plan.entries.map((e) => e.path))
+    if (index === undefined) {
+      // nothing to compare with: every path is written, with or without -f
+      changes = []
+      initial = plan.entries.map((e) => ({ kind: 'write', path: e.path, entry: e }))
+    } else {
+      changes = plan.entries.map((e) => ({ path: e.path, old: sideOf(byPath.get(e.path)), new: e }))
+      const seen = index.length > 0 ? new Set(plan.entries.map((e) => e.path)) : undefined
       for (const e of index) {
-        if (seen.has(e.path)) continue
-        seen.add(e.path)
+        if (seen!.has(e.path)) continue
+        seen!.add(e.path)
         changes.push({ path: e.path, old: sideOf(e), new: undefined })
       }
     }
@@ -104,7 +109,8 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
     ;({ changes, trees } = await diffTrees(ctx.reader, oldTree, newTree, options, signal))
   }
 
-  const actions = force ? await forcedActions(changes, byPath, workTree, stateOpts, signal) : await twoWayMerge(changes, byPath, index === undefined, workTree, stateOpts, signal)
+  const actions =
+    initial ?? (force ? await forcedActions(changes, byPath, workTree, stateOpts, signal) : await twoWayMerge(changes, byPath, index === undefined, workTree, stateOpts, signal))
   if (options.sparse !== undefined) await applyCone(options.sparse, actions, index ?? [], workTree, stateOpts, signal)
 
   if (!force) {
