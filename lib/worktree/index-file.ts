@@ -41,7 +41,8 @@ export interface IndexEntry {
   intentToAdd: boolean
   /** Slash-separated path decoded as UTF-8; pathBytes, when present, is authoritative. */
   path: string
-  pathBytes?: Buffer
+  /** The path's bytes where they are not valid UTF-8 (the string cannot give them back); parseIndex sets it only then. */
+  pathBytes?: Buffer | undefined
 }
 
 export interface IndexExtension {
@@ -114,6 +115,9 @@ export function parseIndex(data: Buffer): GitIndex {
   const entries: IndexEntry[] = []
   let pos = HEADER_BYTES
   let previous: Buffer = Buffer.alloc(0)
+  let prevPath = ''
+  let prevAscii = true
+  let prevStage = 0
   for (let i = 0; i < count; i++) {
     const start = pos
     if (pos + ENTRY_FIXED_BYTES > end) throw new IndexFormatError(`index truncated in entry ${i}`)
@@ -141,7 +145,8 @@ export function parseIndex(data: Buffer): GitIndex {
       const nameLength = flags & NAME_MASK
       const nul = nameLength < NAME_MASK ? pos + nameLength : data.indexOf(0, pos + NAME_MASK)
       if (nul < 0 || nul >= end || data[nul] !== 0) throw new IndexFormatError(`index truncated in the path of entry ${i}`)
-      pathBytes = Buffer.from(data.subarray(pos, nul))
+      // a view: copied below only when the path's string cannot give the bytes back
+      pathBytes = data.subarray(pos, nul)
       // 1..8 NULs so the entry length is a multiple of 8.
       pos = start + ((nul - start + 8) & ~7)
       if (pos > end) throw new IndexFormatError(`index truncated in the padding of entry ${i}`)
@@ -150,6 +155,15 @@ export function parseIndex(data: Buffer): GitIndex {
       }
     }
     if (pathBytes.length === 0) throw new IndexFormatError(`index entry ${i} has an empty path`)
+    const path = pathBytes.toString('utf8')
+    // as many characters as bytes and no replacement character: ASCII
+    const ascii = path.length === pathBytes.length && !path.includes('\ufffd')
+    const stage = ((flags >> 12) & 3) as 0 | 1 | 2 | 3
+    if (i > 0) {
+      // index order: path bytes, then stage (ASCII paths compare as strings in byte order)
+      const order = ascii && prevAscii ? (prevPath < path ? -1 : prevPath === path ? 0 : 1) : Buffer.compare(previous, pathBytes)
+      if ((order || prevStage - stage) >= 0) throw new IndexFormatError(`index entries are not sorted at ${JSON.stringify(path)}`)
+    }
     const entry: IndexEntry = {
       ctimeSec: u32(0),
       ctimeNsec: u32(1),
@@ -162,19 +176,19 @@ export function parseIndex(data: Buffer): GitIndex {
       gid: u32(8),
       size: u32(9),
       oid,
-      stage: ((flags >> 12) & 3) as 0 | 1 | 2 | 3,
+      stage,
       assumeValid: (flags & FLAG_ASSUME_VALID) !== 0,
       skipWorktree: (xflags & XFLAG_SKIP_WORKTREE) !== 0,
       intentToAdd: (xflags & XFLAG_INTENT_TO_ADD) !== 0,
-      path: pathBytes.toString('utf8'),
-      pathBytes,
-    }
-    const prev = entries[entries.length - 1]
-    if (prev && compareIndexEntries(prev, entry) >= 0) {
-      throw new IndexFormatError(`index entries are not sorted at ${JSON.stringify(entry.path)}`)
+      path,
+      // valid UTF-8 comes back whole from the string: its bytes are not kept (a Buffer per entry)
+      pathBytes: ascii || isUtf8(pathBytes) ? undefined : Buffer.from(pathBytes),
     }
     entries.push(entry)
     previous = pathBytes
+    prevPath = path
+    prevAscii = ascii
+    prevStage = stage
   }
   const extensions: IndexExtension[] = []
   while (pos < end) {

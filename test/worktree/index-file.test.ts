@@ -121,6 +121,20 @@ t.test("30,000 skip-worktree entries, as a sparse checkout writes them: git read
   t.ok(readFileSync(alt).equals(ours), 'git rewriting it gives the same bytes')
 })
 
+t.test('a path that is not valid UTF-8 keeps its bytes: read, sorted and written back as git has them', async (t) => {
+  const oid = git(['hash-object', '-w', '--stdin'], { cwd: repo, input: 'bytes' }).stdout.trim()
+  const alt = join(tmp.path, 'latin1-index')
+  const env = { GIT_INDEX_FILE: alt }
+  // git takes the path's bytes as given: 'caf\xe9' (Latin-1), then 'cafe' and 'café' (UTF-8)
+  const line = (path: Buffer): Buffer => Buffer.concat([Buffer.from(`100644 ${oid}\t`), path, Buffer.from([0])])
+  git(['update-index', '--add', '-z', '--index-info'], { cwd: repo, env, input: Buffer.concat([line(Buffer.from([0x63, 0x61, 0x66, 0xe9])), line(Buffer.from('cafe')), line(Buffer.from('café'))]) })
+  const bytes = readFileSync(alt)
+  const index = parseIndex(bytes)
+  t.same(index.entries.map((e) => e.pathBytes?.toString('hex')), [undefined, undefined, '636166e9'], 'bytes kept only where the string loses them')
+  t.same(index.entries.map((e) => e.path), ['cafe', 'café', 'caf\ufffd'], 'in byte order: 0xc3 0xa9 before 0xe9')
+  t.same(serializeIndex([...index.entries].reverse()), bytes, 'written back in git\'s order, byte for byte')
+})
+
 t.test('writes go through index.lock; a held lock is respected', async (t) => {
   const alt = join(tmp.path, 'locked-index')
   writeFileSync(alt, 'old')
