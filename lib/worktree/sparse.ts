@@ -249,19 +249,23 @@ function present(full: string): boolean {
  * entries with those bits cleared (the same array when none is).
  */
 export function clearPresentSkipWorktree(workTree: string, entries: IndexEntry[]): IndexEntry[] {
-  // one lstat per missing directory instead of one per entry below it
+  // one lstat per missing directory instead of one per entry below it, and the
+  // directory decided once for the run of its entries (index order keeps them together)
   const missingDirs = new Set<string>()
+  let lastDir: string | undefined
+  let dirMissing = false
   let out: IndexEntry[] | undefined
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as IndexEntry
     if (!e.skipWorktree) continue
     const slash = e.path.lastIndexOf('/')
     const dir = slash < 0 ? '' : e.path.slice(0, slash)
-    if (parentsOf(e.path).some((d) => missingDirs.has(d))) continue
-    if (dir !== '' && !present(join(workTree, dir))) {
-      missingDirs.add(dir)
-      continue
+    if (dir !== lastDir) {
+      lastDir = dir
+      dirMissing = dir !== '' && (parentsOf(e.path).some((d) => missingDirs.has(d)) || !present(join(workTree, dir)))
+      if (dirMissing) missingDirs.add(dir)
     }
+    if (dirMissing) continue
     if (!present(join(workTree, e.path))) continue
     out ??= entries.slice()
     out[i] = { ...e, skipWorktree: false }
