@@ -1,8 +1,8 @@
 /**
  * The loose objects of an object store, as the names in each fan-out directory
  * (objects/xx/) of its objects directories, each directory read once when first
- * needed (and only when the objects directory, listed once too, has it): git's
- * "quick" lookups, which answer a walk's many questions without a system call each. A name the cache lacks may have been written since by another
+ * needed: git's "quick" lookups, which answer a walk's many questions without a
+ * system call each. A name the cache lacks may have been written since by another
  * process: recheck() looks at the object's own path, as git does on every lookup.
  */
 import { existsSync, readdirSync } from 'node:fs'
@@ -19,12 +19,6 @@ export class LooseCache {
   private readonly dirs: readonly string[]
   /** Per objects directory, the names read from each fan-out directory. */
   private names: Map<string, Set<string>>[] = []
-  /**
-   * Per objects directory, the fan-out directories it had when first listed: a clone's
-   * few loose objects leave most of the 256 absent, and a failing readdir costs an
-   * exception each (a checkout asking about 310 missing blobs met ~180 of them, twice).
-   */
-  private fans: (Set<string> | undefined)[] = []
 
   /** `objectsDirs`: the store's own objects directory first (where it writes), then its alternates. */
   constructor(objectsDirs: readonly string[]) {
@@ -36,32 +30,15 @@ export class LooseCache {
     const cache = (this.names[d] ??= new Map())
     let names = cache.get(fan)
     if (names === undefined) {
-      names = new Set()
-      if (this.fansIn(d).has(fan)) {
-        try {
-          names = new Set(readdirSync(join(this.dirs[d] as string, fan)))
-        } catch (e) {
-          if (!isNotFound(e)) throw e
-        }
+      try {
+        names = new Set(readdirSync(join(this.dirs[d] as string, fan)))
+      } catch (e) {
+        if (!isNotFound(e)) throw e
+        names = new Set()
       }
       cache.set(fan, names)
     }
     return names
-  }
-
-  /** The names in objects directory `d` (its fan-out directories among them), read once. */
-  private fansIn(d: number): Set<string> {
-    let fans = this.fans[d]
-    if (fans === undefined) {
-      try {
-        fans = new Set(readdirSync(this.dirs[d] as string))
-      } catch (e) {
-        if (!isNotFound(e)) throw e
-        fans = new Set()
-      }
-      this.fans[d] = fans
-    }
-    return fans
   }
 
   /** The objects directory holding `oid` as a loose object, as far as the names read go. */
@@ -123,14 +100,12 @@ export class LooseCache {
 
   /** `oid` was just written into the store's own objects directory. */
   added(oid: Oid): void {
-    this.fans[0]?.add(oid.slice(0, 2))
     this.names[0]?.get(oid.slice(0, 2))?.add(oid.slice(2))
   }
 
-  /** Forgets every name read: each objects directory and fan-out directory is read again on next need. */
+  /** Forgets every name read: each fan-out directory is read again on next need. */
   forget(): void {
     this.names = []
-    this.fans = []
   }
 
   /** Loose object ids starting with `prefix` (two hex digits at least), read afresh from the disk. */
