@@ -7,7 +7,7 @@
  */
 import { ObjectFormatError } from '../errors.js'
 import type { Oid } from '../oid.js'
-import { MODE_GITLINK, MODE_TREE, parseTree } from './objects.js'
+import { MODE_BLOB, MODE_GITLINK, MODE_TREE, parseTree } from './objects.js'
 
 export const ENTRY_BLOB = 0
 export const ENTRY_TREE = 1
@@ -17,8 +17,10 @@ export const ENTRY_GITLINK = 2
  * Three numbers per entry: the kind (ENTRY_*), where the name starts and where it ends
  * (its NUL; the raw id follows). Whatever this does not recognise is handed to
  * parseTree, for its error (names are not checked, as with parseTree's strictNames: false).
+ * With `modes`, each entry's mode is pushed onto it too, as parseTree gives it (MODE_*:
+ * the legacy 100664 as MODE_BLOB, 040000 as MODE_TREE).
  */
-export function scanTree(data: Buffer): number[] {
+export function scanTree(data: Buffer, modes?: number[]): number[] {
   const out: number[] = []
   const len = data.length
   let pos = 0
@@ -46,6 +48,7 @@ export function scanTree(data: Buffer): number[] {
       throw new ObjectFormatError(`malformed tree entry at offset ${pos}`)
     }
     out.push(kind, p + 1, nul)
+    modes?.push(mode === 0o100664 ? MODE_BLOB : mode)
     pos = nul + 21
   }
   return out

@@ -19,11 +19,12 @@ import { lstat, mkdir, readdir, symlink } from 'node:fs/promises'
 import { basename, join, resolve, dirname } from 'node:path'
 import { InterruptedError, ObjectFormatError, RepositoryError, UnsafePathError } from '../errors.js'
 import { silentSink, type ProgressSink } from '../events.js'
-import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, parseTree } from '../odb/objects.js'
+import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, MODE_TREE } from '../odb/objects.js'
+import { entryOid, scanTree } from '../odb/tree-scan.js'
 import { walkTreeLevels, type TreeRef } from '../odb/tree-walk.js'
 import type { ObjectReader } from '../odb/types.js'
 import type { GitObject, Oid } from '../oid.js'
-import { writeIndexFile, type IndexEntry } from './index-file.js'
+import { inIndexOrder, writeIndexFile, type IndexEntry } from './index-file.js'
 import { indexEntryOf, writeAll, writeExclusive, writeFileEntry } from './file-write.js'
 import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
 import { isAttributesFile } from './attributes.js'
@@ -115,9 +116,7 @@ export async function planTree(reader: ObjectReader, treeOid: Oid, options: Plan
   const entries: PlanEntry[] = []
   const directories: string[][] = []
   const trees: Oid[] = []
-  // Every path handed out, so a name used twice (e.g. a symlink "link" and a
-  // directory "link" in one hostile tree) is refused before anything is written.
-  const seen = new Set<string>()
+  let count = 0
   const root: PlanNode = { path: '', tree: { oid: treeOid, referrer: options.commit } }
   await walkTreeLevels(
     reader,
@@ -132,31 +131,45 @@ export async function planTree(reader: ObjectReader, treeOid: Oid, options: Plan
       },
       visit({ path: prefix, tree }, [obj], next) {
         // A strict walk hands over every tree; names are checked below with their full
-        // path, so parse leniently here.
-        for (const e of parseTree(expectType(obj as GitObject, tree.oid, 'tree', prefix).data, { strictNames: false })) {
-          const path = prefix === '' ? e.name : `${prefix}/${e.name}`
-          checkComponent(e.name, path)
-          checkPathBytes(e.nameBytes, path)
-          if (e.mode === MODE_SYMLINK && isDotGitmodulesAlias(e.name)) {
+        // path. Scanned in place: no Buffer and entry object per name.
+        const data = expectType(obj as GitObject, tree.oid, 'tree', prefix).data
+        const modes: number[] = []
+        const scanned = scanTree(data, modes)
+        const nameAt = (i: number): string => data.toString('utf8', scanned[3 * i + 1]!, scanned[3 * i + 2]!)
+        // A path handed out twice (e.g. a symlink "link" and a directory "link" in one
+        // hostile tree) can only come from a name given twice in one tree: names in
+        // increasing order cannot repeat, a tree out of that order takes a set.
+        let names: Set<string> | undefined
+        let last: string | undefined
+        for (let i = 0; i < modes.length; i++) {
+          const start = scanned[3 * i + 1]!
+          const nul = scanned[3 * i + 2]!
+          const mode = modes[i]!
+          const name = nameAt(i)
+          const path = prefix === '' ? name : `${prefix}/${name}`
+          checkComponent(name, path)
+          // as many characters as bytes and no replacement character: ASCII, valid UTF-8
+          if (name.length !== nul - start || name.includes('\ufffd')) checkPathBytes(data.subarray(start, nul), path)
+          if (mode === MODE_SYMLINK && isDotGitmodulesAlias(name)) {
             throw new UnsafePathError(path, `refusing unsafe path ${JSON.stringify(path)}: .gitmodules is a symbolic link`)
           }
-          if (seen.has(path)) throw new UnsafePathError(path, `refusing ${JSON.stringify(path)}: the tree names it twice`)
-          seen.add(path)
-          if (seen.size > maxEntries) throw new UnsafePathError(path, `tree has more than ${maxEntries} entries`)
-          if (e.mode === MODE_TREE) {
-            next.push({ path, tree: { oid: e.oid, referrer: tree.oid } })
+          if (names === undefined && last !== undefined && name <= last) names = new Set(Array.from({ length: i }, (_, k) => nameAt(k)))
+          if (names?.has(name) === true) throw new UnsafePathError(path, `refusing ${JSON.stringify(path)}: the tree names it twice`)
+          names?.add(name)
+          last = name
+          if (++count > maxEntries) throw new UnsafePathError(path, `tree has more than ${maxEntries} entries`)
+          const oid = entryOid(data, nul)
+          if (mode === MODE_TREE) {
+            next.push({ path, tree: { oid, referrer: tree.oid } })
           } else {
-            entries.push({ path, mode: e.mode, oid: e.oid })
+            entries.push({ path, mode, oid })
           }
         }
       },
     },
     { concurrency: options.concurrency },
   )
-  // Index order is byte order; encode each path once rather than in every comparison.
-  const keyed = entries.map((e) => ({ e, key: Buffer.from(e.path, 'utf8') }))
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key))
-  return { entries: keyed.map((k) => k.e), directories, trees }
+  return { entries: inIndexOrder(entries).sorted, directories, trees }
 }
 
 /** A fresh checkout may only find the git directory (when it lives inside the work tree). */

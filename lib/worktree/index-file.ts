@@ -5,6 +5,7 @@
  * end, required extensions we do not understand) and lenient about optional
  * extensions, which are kept raw so a caller may write them back unchanged.
  */
+import { isUtf8 } from 'node:buffer'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
@@ -40,7 +41,8 @@ export interface IndexEntry {
   intentToAdd: boolean
   /** Slash-separated path decoded as UTF-8; pathBytes, when present, is authoritative. */
   path: string
-  pathBytes?: Buffer
+  /** The path's bytes where they are not valid UTF-8 (the string cannot give them back); parseIndex sets it only then. */
+  pathBytes?: Buffer | undefined
 }
 
 export interface IndexExtension {
@@ -113,6 +115,9 @@ export function parseIndex(data: Buffer): GitIndex {
   const entries: IndexEntry[] = []
   let pos = HEADER_BYTES
   let previous: Buffer = Buffer.alloc(0)
+  let prevPath = ''
+  let prevAscii = true
+  let prevStage = 0
   for (let i = 0; i < count; i++) {
     const start = pos
     if (pos + ENTRY_FIXED_BYTES > end) throw new IndexFormatError(`index truncated in entry ${i}`)
@@ -140,7 +145,8 @@ export function parseIndex(data: Buffer): GitIndex {
       const nameLength = flags & NAME_MASK
       const nul = nameLength < NAME_MASK ? pos + nameLength : data.indexOf(0, pos + NAME_MASK)
       if (nul < 0 || nul >= end || data[nul] !== 0) throw new IndexFormatError(`index truncated in the path of entry ${i}`)
-      pathBytes = Buffer.from(data.subarray(pos, nul))
+      // a view: copied below only when the path's string cannot give the bytes back
+      pathBytes = data.subarray(pos, nul)
       // 1..8 NULs so the entry length is a multiple of 8.
       pos = start + ((nul - start + 8) & ~7)
       if (pos > end) throw new IndexFormatError(`index truncated in the padding of entry ${i}`)
@@ -149,6 +155,15 @@ export function parseIndex(data: Buffer): GitIndex {
       }
     }
     if (pathBytes.length === 0) throw new IndexFormatError(`index entry ${i} has an empty path`)
+    const path = pathBytes.toString('utf8')
+    // as many characters as bytes and no replacement character: ASCII
+    const ascii = path.length === pathBytes.length && !path.includes('\ufffd')
+    const stage = ((flags >> 12) & 3) as 0 | 1 | 2 | 3
+    if (i > 0) {
+      // index order: path bytes, then stage (ASCII paths compare as strings in byte order)
+      const order = ascii && prevAscii ? (prevPath < path ? -1 : prevPath === path ? 0 : 1) : Buffer.compare(previous, pathBytes)
+      if ((order || prevStage - stage) >= 0) throw new IndexFormatError(`index entries are not sorted at ${JSON.stringify(path)}`)
+    }
     const entry: IndexEntry = {
       ctimeSec: u32(0),
       ctimeNsec: u32(1),
@@ -161,19 +176,19 @@ export function parseIndex(data: Buffer): GitIndex {
       gid: u32(8),
       size: u32(9),
       oid,
-      stage: ((flags >> 12) & 3) as 0 | 1 | 2 | 3,
+      stage,
       assumeValid: (flags & FLAG_ASSUME_VALID) !== 0,
       skipWorktree: (xflags & XFLAG_SKIP_WORKTREE) !== 0,
       intentToAdd: (xflags & XFLAG_INTENT_TO_ADD) !== 0,
-      path: pathBytes.toString('utf8'),
-      pathBytes,
-    }
-    const prev = entries[entries.length - 1]
-    if (prev && compareIndexEntries(prev, entry) >= 0) {
-      throw new IndexFormatError(`index entries are not sorted at ${JSON.stringify(entry.path)}`)
+      path,
+      // valid UTF-8 comes back whole from the string: its bytes are not kept (a Buffer per entry)
+      pathBytes: ascii || isUtf8(pathBytes) ? undefined : Buffer.from(pathBytes),
     }
     entries.push(entry)
     previous = pathBytes
+    prevPath = path
+    prevAscii = ascii
+    prevStage = stage
   }
   const extensions: IndexExtension[] = []
   while (pos < end) {
@@ -196,58 +211,106 @@ export interface SerializeIndexOptions {
   extensions?: readonly IndexExtension[]
 }
 
-function u32(n: number, what: string): number {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new IndexFormatError(`index field ${what} out of range: ${n}`)
-  return n
+
+// UTF-16 order is UTF-8 byte order except where a surrogate meets a code point from U+E000 up.
+const SURROGATE = /[\ud800-\udfff]/
+
+/** What index order sorts: a path (its bytes authoritative when given), and a stage (0 when absent). */
+export interface PathSortable {
+  path: string
+  pathBytes?: Buffer
+  stage?: number
 }
+
+/**
+ * `items` in index order (path bytes, then stage), and whether item i names the same
+ * path as item i - 1. Paths are compared as strings where that gives byte order (every
+ * path valid UTF-8, none beyond the BMP): a native string comparison, where comparing
+ * Buffers cost ~0.2 us each (30,000 paths: ~450,000 comparisons).
+ */
+export function inIndexOrder<T extends PathSortable>(items: readonly T[]): { sorted: T[]; samePath: (i: number) => boolean } {
+  const byString = items.every((e) => (e.pathBytes === undefined || isUtf8(e.pathBytes)) && !SURROGATE.test(e.path))
+  if (byString) {
+    const sorted = items.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.stage ?? 0) - (b.stage ?? 0)))
+    return { sorted, samePath: (i) => sorted[i - 1]!.path === sorted[i]!.path }
+  }
+  const keyed = items.map((e) => ({ e, name: e.pathBytes ?? Buffer.from(e.path, 'utf8') }))
+  keyed.sort((a, b) => Buffer.compare(a.name, b.name) || (a.e.stage ?? 0) - (b.e.stage ?? 0))
+  return { sorted: keyed.map((k) => k.e), samePath: (i) => keyed[i - 1]!.name.equals(keyed[i]!.name) }
+}
+
+/** The stat fields, to name the one out of range. */
+const FIELDS = ['ctimeSec', 'ctimeNsec', 'mtimeSec', 'mtimeNsec', 'dev', 'ino', 'uid', 'gid', 'size'] as const
 
 /** Writes version 2, or 3 if an entry carries skip-worktree or intent-to-add. Entries are sorted here. */
 export function serializeIndex(entries: readonly IndexEntry[], options: SerializeIndexOptions = {}): Buffer {
-  // each path's bytes made once, not at every comparison of the sort (30,000 entries: ~450,000)
-  const keyed = entries.map((e) => ({ e, name: entryPathBytes(e) }))
-  keyed.sort((a, b) => Buffer.compare(a.name, b.name) || a.e.stage - b.e.stage)
-  const sorted = keyed.map((k) => k.e)
+  const { sorted, samePath } = inIndexOrder(entries)
   const version = sorted.some((e) => e.skipWorktree || e.intentToAdd) ? 3 : 2
-  const parts: Buffer[] = []
-  const header = Buffer.alloc(HEADER_BYTES)
-  header.write(SIGNATURE, 0, 'latin1')
-  header.writeUInt32BE(version, 4)
-  header.writeUInt32BE(sorted.length, 8)
-  parts.push(header)
+  // One buffer, zeroed (the padding, and the stat data of skip-worktree entries), as large
+  // as the file can be: a path takes at most 3 bytes per UTF-16 unit. Each entry is
+  // written in one pass, its path's length learnt from writing it.
+  let bound = HEADER_BYTES + HASH_BYTES
+  for (const e of sorted) bound += ENTRY_FIXED_BYTES + 2 + (e.pathBytes?.length ?? 3 * e.path.length) + 8
+  const extensions = options.extensions ?? []
+  for (const ext of extensions) {
+    if (!/^[A-Z][\x20-\x7e]{3}$/.test(ext.signature)) throw new IndexFormatError(`refusing to write extension ${JSON.stringify(ext.signature)}`)
+    bound += 8 + ext.data.length
+  }
+  const out = Buffer.alloc(bound)
+  // DataView's setters are V8's own: cheaper than Buffer's, which are JavaScript
+  const view = new DataView(out.buffer, out.byteOffset, out.length)
+  out.write(SIGNATURE, 0, 'latin1')
+  view.setUint32(4, version)
+  view.setUint32(8, sorted.length)
+  let pos = HEADER_BYTES
   for (let i = 0; i < sorted.length; i++) {
-    const { e, name } = keyed[i]!
-    const prev = keyed[i - 1]
-    if (prev !== undefined && prev.e.stage === e.stage && prev.name.equals(name)) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
-    if (name.length === 0 || name.includes(0)) throw new IndexFormatError(`invalid index path ${JSON.stringify(e.path)}`)
+    const e = sorted[i]!
+    if (i > 0 && sorted[i - 1]!.stage === e.stage && samePath(i)) throw new IndexFormatError(`duplicate index entry ${JSON.stringify(e.path)}`)
+    if (e.path.length === 0 || (e.pathBytes !== undefined ? e.pathBytes.length === 0 || e.pathBytes.includes(0) : e.path.includes('\0'))) {
+      throw new IndexFormatError(`invalid index path ${JSON.stringify(e.path)}`)
+    }
     if (!VALID_MODES.has(e.mode)) throw new IndexFormatError(`invalid index mode ${e.mode.toString(8)} for ${JSON.stringify(e.path)}`)
-    if (!/^[0-9a-f]{40}$/.test(e.oid)) throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
+    const { ctimeSec, ctimeNsec, mtimeSec, mtimeNsec, dev, ino, mode, uid, gid, size } = e
+    // an integer from 0 to 2^32 - 1 is the only number unchanged by >>> 0
+    if (
+      ctimeSec >>> 0 !== ctimeSec || ctimeNsec >>> 0 !== ctimeNsec || mtimeSec >>> 0 !== mtimeSec || mtimeNsec >>> 0 !== mtimeNsec ||
+      dev >>> 0 !== dev || ino >>> 0 !== ino || uid >>> 0 !== uid || gid >>> 0 !== gid || size >>> 0 !== size
+    ) {
+      const field = FIELDS.find((k) => e[k] >>> 0 !== e[k])!
+      throw new IndexFormatError(`index field ${field} out of range: ${e[field]}`)
+    }
+    if (ctimeSec !== 0) view.setUint32(pos, ctimeSec)
+    if (ctimeNsec !== 0) view.setUint32(pos + 4, ctimeNsec)
+    if (mtimeSec !== 0) view.setUint32(pos + 8, mtimeSec)
+    if (mtimeNsec !== 0) view.setUint32(pos + 12, mtimeNsec)
+    if (dev !== 0) view.setUint32(pos + 16, dev)
+    if (ino !== 0) view.setUint32(pos + 20, ino)
+    view.setUint32(pos + 24, mode)
+    if (uid !== 0) view.setUint32(pos + 28, uid)
+    if (gid !== 0) view.setUint32(pos + 32, gid)
+    if (size !== 0) view.setUint32(pos + 36, size)
+    // hex decoding stops at the first character that is not a hex digit
+    if (e.oid.length !== 2 * HASH_BYTES || out.write(e.oid, pos + 40, 'hex') !== HASH_BYTES) {
+      throw new IndexFormatError(`invalid object id for ${JSON.stringify(e.path)}`)
+    }
     const extended = e.skipWorktree || e.intentToAdd
     const fixed = ENTRY_FIXED_BYTES + (extended ? 2 : 0)
-    const total = (fixed + name.length + 8) & ~7
-    const buf = Buffer.alloc(total)
-    const fields = [e.ctimeSec, e.ctimeNsec, e.mtimeSec, e.mtimeNsec, e.dev, e.ino, e.mode, e.uid, e.gid, e.size]
-    const names = ['ctimeSec', 'ctimeNsec', 'mtimeSec', 'mtimeNsec', 'dev', 'ino', 'mode', 'uid', 'gid', 'size']
-    fields.forEach((v, k) => buf.writeUInt32BE(u32(v, names[k]!), 4 * k))
-    buf.write(e.oid, 40, 'hex')
-    let flags = Math.min(name.length, NAME_MASK) | (e.stage << 12)
+    const length = e.pathBytes !== undefined ? e.pathBytes.copy(out, pos + fixed) : out.write(e.path, pos + fixed, 'utf8')
+    let flags = Math.min(length, NAME_MASK) | (e.stage << 12)
     if (e.assumeValid) flags |= FLAG_ASSUME_VALID
     if (extended) flags |= FLAG_EXTENDED
-    buf.writeUInt16BE(flags, 40 + HASH_BYTES)
-    if (extended) {
-      buf.writeUInt16BE((e.skipWorktree ? XFLAG_SKIP_WORKTREE : 0) | (e.intentToAdd ? XFLAG_INTENT_TO_ADD : 0), ENTRY_FIXED_BYTES)
-    }
-    name.copy(buf, fixed)
-    parts.push(buf)
+    view.setUint16(pos + 40 + HASH_BYTES, flags)
+    if (extended) view.setUint16(pos + ENTRY_FIXED_BYTES, (e.skipWorktree ? XFLAG_SKIP_WORKTREE : 0) | (e.intentToAdd ? XFLAG_INTENT_TO_ADD : 0))
+    pos += (fixed + length + 8) & ~7
   }
-  for (const ext of options.extensions ?? []) {
-    if (!/^[A-Z][\x20-\x7e]{3}$/.test(ext.signature)) throw new IndexFormatError(`refusing to write extension ${JSON.stringify(ext.signature)}`)
-    const h = Buffer.alloc(8)
-    h.write(ext.signature, 0, 'latin1')
-    h.writeUInt32BE(ext.data.length, 4)
-    parts.push(h, ext.data)
+  for (const ext of extensions) {
+    out.write(ext.signature, pos, 'latin1')
+    view.setUint32(pos + 4, ext.data.length)
+    ext.data.copy(out, pos + 8)
+    pos += 8 + ext.data.length
   }
-  const body = Buffer.concat(parts)
-  return Buffer.concat([body, createHash('sha1').update(body).digest()])
+  createHash('sha1').update(out.subarray(0, pos)).digest().copy(out, pos)
+  return out.subarray(0, pos + HASH_BYTES)
 }
 
 /** Reads an index file; undefined when there is none. */

@@ -10,6 +10,7 @@
  * that are not valid UTF-8 are refused too, because the work tree is written
  * through JavaScript strings, which would silently change such names.
  */
+import { isUtf8 } from 'node:buffer'
 import { UnsafePathError } from '../errors.js'
 import { MODE_SYMLINK } from '../odb/objects.js'
 
@@ -61,12 +62,24 @@ export function isDotGitmodulesAlias(name: string): boolean {
   return isHfsName(name, 'gitmodules') || isNtfsAlias(name, 'gitmodules', 'gi7eba')
 }
 
+/**
+ * A component no rule of checkComponent can refuse, told in one regular expression
+ * test: ASCII without NUL, '/' or '\\', not starting with '.', 'g' or 'G'. Every alias
+ * of .git starts with one of those (HFS+'s ignorable code points are not ASCII), and so
+ * do '.' and '..'. Most names of a tree are like this; the others take the full checks.
+ * (Not enough for a symlink: Windows' hashed short name of .gitmodules may start with '~'.)
+ */
+const PLAIN = String.raw`[\x01-\x2d\x30-\x46\x48-\x5b\x5d-\x66\x68-\x7f][\x01-\x2e\x30-\x5b\x5d-\x7f]*`
+const PLAIN_COMPONENT = new RegExp(`^${PLAIN}$`)
+const PLAIN_PATH = new RegExp(`^${PLAIN}(?:/${PLAIN})*$`)
+
 function describe(path: string): string {
   return JSON.stringify(path)
 }
 
 /** Throws UnsafePathError unless `name` is a single safe path component. */
 export function checkComponent(name: string, path: string = name): void {
+  if (PLAIN_COMPONENT.test(name)) return
   const fail = (why: string): never => {
     throw new UnsafePathError(path, `refusing unsafe path ${describe(path)}: ${why}`)
   }
@@ -84,6 +97,7 @@ export function checkComponent(name: string, path: string = name): void {
  * a symlink, because it would let a submodule read files outside the repository.
  */
 export function checkPath(path: string, mode?: number): void {
+  if (mode !== MODE_SYMLINK && PLAIN_PATH.test(path)) return
   if (path.length === 0) throw new UnsafePathError(path, 'refusing empty path')
   const parts = path.split('/')
   for (const part of parts) checkComponent(part, path)
@@ -99,5 +113,5 @@ export function checkPathBytes(bytes: Buffer, path: string): void {
 }
 
 function isValidUtf8(bytes: Buffer): boolean {
-  return Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes)
+  return isUtf8(bytes)
 }

@@ -160,6 +160,27 @@ export function coneWantsFile(spec: ConeSpec, path: string): boolean {
   return spec.parents.has(dir) || underRecursive(spec, dir)
 }
 
+/**
+ * coneWantsFile for many paths, deciding once per directory: a path in the directory
+ * of the one before (index order keeps a directory's files together) costs a
+ * comparison, and no string is made for it.
+ */
+export function coneFileFilter(spec: ConeSpec): (path: string) => boolean {
+  if (spec.everything) return () => true
+  // the directory decided last: where its path ends (-1: the root), its path, the answer
+  let dirEnd = -2
+  let dir = ''
+  let wanted = false
+  return (path) => {
+    const slash = path.lastIndexOf('/')
+    if (slash === dirEnd && (slash < 0 || path.startsWith(dir))) return wanted
+    dirEnd = slash
+    dir = slash < 0 ? '' : path.slice(0, slash)
+    wanted = spec.parents.has(dir) || underRecursive(spec, dir)
+    return wanted
+  }
+}
+
 /** What a worktree's configuration and pattern file say about its sparse checkout. */
 export type SparseCheckout =
   /** core.sparseCheckout is not true: every path is checked out. */
@@ -228,19 +249,23 @@ function present(full: string): boolean {
  * entries with those bits cleared (the same array when none is).
  */
 export function clearPresentSkipWorktree(workTree: string, entries: IndexEntry[]): IndexEntry[] {
-  // one lstat per missing directory instead of one per entry below it
+  // one lstat per missing directory instead of one per entry below it, and the
+  // directory decided once for the run of its entries (index order keeps them together)
   const missingDirs = new Set<string>()
+  let lastDir: string | undefined
+  let dirMissing = false
   let out: IndexEntry[] | undefined
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as IndexEntry
     if (!e.skipWorktree) continue
     const slash = e.path.lastIndexOf('/')
     const dir = slash < 0 ? '' : e.path.slice(0, slash)
-    if (parentsOf(e.path).some((d) => missingDirs.has(d))) continue
-    if (dir !== '' && !present(join(workTree, dir))) {
-      missingDirs.add(dir)
-      continue
+    if (dir !== lastDir) {
+      lastDir = dir
+      dirMissing = dir !== '' && (parentsOf(e.path).some((d) => missingDirs.has(d)) || !present(join(workTree, dir)))
+      if (dirMissing) missingDirs.add(dir)
     }
+    if (dirMissing) continue
     if (!present(join(workTree, e.path))) continue
     out ??= entries.slice()
     out[i] = { ...e, skipWorktree: false }

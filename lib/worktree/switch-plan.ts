@@ -14,7 +14,7 @@ import { readIndexFile, type IndexEntry } from './index-file.js'
 import { LocalChangesError, refuseFileDirectoryConflicts, refuseUntracked, workTreeState, indexMtime, type StateOptions } from './local-changes.js'
 import { checkPath } from './path-safety.js'
 import { diffTrees, type Change, type DiffOptions, type Side } from './tree-diff.js'
-import { clearPresentSkipWorktree, coneWantsFile, type ConeSpec } from './sparse.js'
+import { clearPresentSkipWorktree, coneFileFilter, type ConeSpec } from './sparse.js'
 
 export interface SwitchContext {
   reader: ObjectReader
@@ -85,26 +85,32 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
 
   let changes: Change[]
   let trees: Oid[]
+  let initial: Action[] | undefined
   if (force || index === undefined) {
     // Without an index (an initial checkout) or with -f, the index does not say what
     // the work tree holds: compare every path of the new tree with it.
     const plan = await planTree(ctx.reader, newTree, { commit: options.newCommit, maxDepth: options.maxDepth, maxEntries: options.maxEntries }, signal)
     trees = plan.trees
-    const seen = new Set<string>()
-    changes = plan.entries.map((e) => {
-      seen.add(e.path)
-      return { path: e.path, old: sideOf(byPath.get(e.path)), new: { mode: e.mode, oid: e.oid } }
-    })
-    for (const e of index ?? []) {
-      if (seen.has(e.path)) continue
-      seen.add(e.path)
-      changes.push({ path: e.path, old: sideOf(e), new: undefined })
+    // a plan entry is its own new side (mode and oid)
+    if (index === undefined) {
+      // nothing to compare with: every path is written, with or without -f
+      changes = []
+      initial = plan.entries.map((e) => ({ kind: 'write', path: e.path, entry: e }))
+    } else {
+      changes = plan.entries.map((e) => ({ path: e.path, old: sideOf(byPath.get(e.path)), new: e }))
+      const seen = index.length > 0 ? new Set(plan.entries.map((e) => e.path)) : undefined
+      for (const e of index) {
+        if (seen!.has(e.path)) continue
+        seen!.add(e.path)
+        changes.push({ path: e.path, old: sideOf(e), new: undefined })
+      }
     }
   } else {
     ;({ changes, trees } = await diffTrees(ctx.reader, oldTree, newTree, options, signal))
   }
 
-  const actions = force ? await forcedActions(changes, byPath, workTree, stateOpts, signal) : await twoWayMerge(changes, byPath, index === undefined, workTree, stateOpts, signal)
+  const actions =
+    initial ?? (force ? await forcedActions(changes, byPath, workTree, stateOpts, signal) : await twoWayMerge(changes, byPath, index === undefined, workTree, stateOpts, signal))
   if (options.sparse !== undefined) await applyCone(options.sparse, actions, index ?? [], workTree, stateOpts, signal)
 
   if (!force) {
@@ -128,15 +134,18 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
  * when it left it (a file with local changes stays, as git leaves it).
  */
 async function applyCone(cone: ConeSpec, actions: Action[], index: readonly IndexEntry[], workTree: string, stateOpts: StateOptions, signal: AbortSignal | undefined): Promise<void> {
-  const acted = new Set<string>()
+  const wants = coneFileFilter(cone)
+  // only an index (not an initial checkout) has entries the actions leave alone
+  const acted = index.length > 0 ? new Set<string>() : undefined
   for (const a of actions) {
-    if (a.kind !== 'keep') acted.add(a.path)
-    if (a.kind === 'write' && !coneWantsFile(cone, a.path)) a.skipWorktree = true
+    if (a.kind !== 'keep') acted?.add(a.path)
+    if (a.kind === 'write' && !wants(a.path)) a.skipWorktree = true
   }
+  if (acted === undefined) return
   for (const e of index) {
     checkAborted(signal)
     if (e.stage !== 0 || acted.has(e.path)) continue
-    const wanted = coneWantsFile(cone, e.path)
+    const wanted = wants(e.path)
     if (wanted && e.skipWorktree) actions.push({ kind: 'write', path: e.path, entry: { mode: e.mode, oid: e.oid }, old: e })
     else if (!wanted && !e.skipWorktree && (await workTreeState(workTree, e, stateOpts)) !== 'dirty') {
       actions.push({ kind: 'write', path: e.path, entry: { mode: e.mode, oid: e.oid }, old: e, skipWorktree: true })

@@ -131,3 +131,29 @@ t.test('a damaged packed object: read() names it', async (t) => {
   await t.rejects(store.read(readme), { name: 'PackError', message: new RegExp(`^packed object ${readme} is corrupt: `) })
   await store.close()
 })
+
+t.test('lazy fetching is denied inside withoutFetching, however deep, while another such run ends, and allowed again after', async (t) => {
+  const store = new ObjectStore(join(tmp.path, 'none', 'objects'), { fetcher: { fetchMissing: async () => {} } })
+  t.ok(store.canFetch)
+  let release = (): void => {}
+  const held = new Promise<void>((resolve) => (release = resolve))
+  const seen: [string, boolean][] = []
+  const long = ObjectStore.withoutFetching(async () => {
+    await held
+    await sleep(1)
+    seen.push(['long, after the short one ended', store.canFetch])
+    await ObjectStore.withoutFetching(async () => seen.push(['nested', store.canFetch]))
+    seen.push(['long, after the nested one', store.canFetch])
+  })
+  await ObjectStore.withoutFetching(async () => {
+    await sleep(1)
+    seen.push(['short', store.canFetch])
+  })
+  t.ok(store.canFetch, 'allowed outside, the long run going on')
+  release()
+  await long
+  t.same(seen, [['short', false], ['long, after the short one ended', false], ['nested', false], ['long, after the nested one', false]])
+  t.ok(store.canFetch, 'allowed once every run has ended')
+  await t.rejects(ObjectStore.withoutFetching(async () => Promise.reject(new Error('fails'))), /fails/)
+  t.ok(store.canFetch, 'and after one that failed')
+})

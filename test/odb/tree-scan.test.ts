@@ -10,7 +10,9 @@ t.test('scanTree agrees with parseTree, and refuses what parseTree refuses', asy
     ['100755', 'x', oid(5)], ['120000', 'link', oid(6)], ['160000', 'sub', oid(7)], ['100644', '', oid(8)], ['100644', 'caf\xe9', oid(9)],
   ] as const
   const tree = Buffer.concat(entries.map(([m, n, o]) => Buffer.concat([Buffer.from(`${m} ${n}\0`, 'latin1'), Buffer.from(o, 'hex')])))
-  const scanned = scanTree(tree)
+  const modes: number[] = []
+  const scanned = scanTree(tree, modes)
+  t.same(modes, parseTree(tree, { strictNames: false }).map((e) => e.mode), 'the modes, as parseTree normalises them')
   const parsed = parseTree(tree, { strictNames: false })
   t.equal(scanned.length, parsed.length * 3)
   parsed.forEach((e, i) => {

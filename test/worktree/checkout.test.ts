@@ -160,6 +160,7 @@ t.test('hostile trees are refused with UnsafePathError and nothing is written an
     ['symlink then a directory through it', [file('link', MODE_SYMLINK, outside), { name: 'link', mode: MODE_TREE, oid: inner }]],
     ['directory and symlink of the same name', [{ name: 'link', mode: MODE_TREE, oid: inner }, file('link', MODE_SYMLINK, outside)]],
     ['the same file twice', [file('twice'), file('twice')]],
+    ['the same name twice, apart, in a tree out of order', [file('b'), file('a'), file('c'), file('b')]],
     ['.gitmodules symlink', [file('.gitmodules', MODE_SYMLINK, outside)]],
     ['GITMOD~1 symlink', [file('GITMOD~1', MODE_SYMLINK, outside)]],
     ['non-UTF-8 name', [file(Buffer.from([0x61, 0xff]))]],

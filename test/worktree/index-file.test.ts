@@ -75,20 +75,64 @@ t.test('what we write, git reads: paths longer than 0xFFF, conflicts stages, sor
     ctimeSec: 1, ctimeNsec: 2, mtimeSec: 3, mtimeNsec: 4, dev: 5, ino: 6, mode: 0o100644, uid: 7, gid: 8, size: 1,
     oid, stage, assumeValid: false, skipWorktree: false, intentToAdd: false, path,
   })
-  const entries = [entry('b'), entry(long), entry('a-b'), entry('a/b', 3), entry('a/b', 1), entry('a.b'), entry('é')]
+  // U+FF61 sorts before U+1D11E in UTF-8 (git's order), after it in UTF-16 (JavaScript's)
+  const entries = [entry('b'), entry(long), entry('a-b'), entry('a/b', 3), entry('a/b', 1), entry('a.b'), entry('é'), entry('\u{1d11e}'), entry('\uff61')]
   const alt = join(tmp.path, 'alt-index')
   await writeIndexFile(alt, entries)
   const lsFiles = git(['ls-files', '-s', '-z'], { cwd: repo, env: { GIT_INDEX_FILE: alt } }).stdout.split('\0').filter(Boolean)
-  t.same(lsFiles.map((l) => l.split('\t')[1]), ['a-b', 'a.b', 'a/b', 'a/b', 'b', long, 'é'])
+  t.same(lsFiles.map((l) => l.split('\t')[1]), ['a-b', 'a.b', 'a/b', 'a/b', 'b', long, 'é', '\uff61', '\u{1d11e}'])
   t.same(lsFiles.slice(2, 4).map((l) => l.split('\t')[0]!.split(' ')[2]), ['1', '3'])
   // git rewriting it (after a no-op update) gives the same bytes back.
   const ours = readFileSync(alt)
-  t.same((await readIndexFile(alt))!.entries.map((e) => e.path), ['a-b', 'a.b', 'a/b', 'a/b', 'b', long, 'é'])
+  t.same((await readIndexFile(alt))!.entries.map((e) => e.path), ['a-b', 'a.b', 'a/b', 'a/b', 'b', long, 'é', '\uff61', '\u{1d11e}'])
   git(['update-index', '--index-version', '2'], { cwd: repo, env: { GIT_INDEX_FILE: alt } })
   t.same(readFileSync(alt), ours)
   t.equal(await readIndexFile(join(tmp.path, 'absent-index')), undefined)
   t.throws(() => serializeIndex([entry('x'), entry('x')]), IndexFormatError)
   t.throws(() => serializeIndex([{ ...entry('x'), mode: 0o100600 }]), IndexFormatError)
+})
+
+t.test("30,000 skip-worktree entries, as a sparse checkout writes them: git reads them and writes back the same bytes", async (t) => {
+  const oid = git(['hash-object', '-w', '--stdin'], { cwd: repo, input: 'sparse' }).stdout.trim()
+  const entries: IndexEntry[] = []
+  for (let d = 0; d < 100; d++) {
+    for (let f = 0; f < 300; f++) {
+      // given in no order; a few in the cone, written with stat data
+      const path = `d${(d * 37) % 100}/s${f % 7}/file${(f * 7919) % 300}.txt`
+      const inCone = d === 0 && f < 10
+      entries.push({
+        ctimeSec: inCone ? 1700000000 + f : 0, ctimeNsec: 0, mtimeSec: inCone ? 1700000000 + f : 0, mtimeNsec: inCone ? f : 0, dev: 0, ino: inCone ? 1000 + f : 0,
+        mode: f === 1 ? 0o100755 : 0o100644, uid: 0, gid: 0, size: inCone ? 6 : 0,
+        oid, stage: 0, assumeValid: false, skipWorktree: !inCone, intentToAdd: false, path,
+      })
+    }
+  }
+  const alt = join(tmp.path, 'sparse-index')
+  await writeIndexFile(alt, entries)
+  const ours = readFileSync(alt)
+  const env = { GIT_INDEX_FILE: alt }
+  const listed = git(['ls-files', '-t', '-s', '-z'], { cwd: repo, env }).stdout.split('\0').filter(Boolean)
+  const expected = [...entries]
+    .sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))
+    .map((e) => `${e.skipWorktree ? 'S' : 'H'} ${e.mode.toString(8)} ${e.oid} 0\t${e.path}`)
+  t.equal(listed.length, 30000)
+  t.same(listed, expected, 'every entry, in git\'s order, with its skip-worktree bit')
+  git(['update-index', '--index-version', '3'], { cwd: repo, env })
+  t.ok(readFileSync(alt).equals(ours), 'git rewriting it gives the same bytes')
+})
+
+t.test('a path that is not valid UTF-8 keeps its bytes: read, sorted and written back as git has them', async (t) => {
+  const oid = git(['hash-object', '-w', '--stdin'], { cwd: repo, input: 'bytes' }).stdout.trim()
+  const alt = join(tmp.path, 'latin1-index')
+  const env = { GIT_INDEX_FILE: alt }
+  // git takes the path's bytes as given: 'caf\xe9' (Latin-1), then 'cafe' and 'café' (UTF-8)
+  const line = (path: Buffer): Buffer => Buffer.concat([Buffer.from(`100644 ${oid}\t`), path, Buffer.from([0])])
+  git(['update-index', '--add', '-z', '--index-info'], { cwd: repo, env, input: Buffer.concat([line(Buffer.from([0x63, 0x61, 0x66, 0xe9])), line(Buffer.from('cafe')), line(Buffer.from('café'))]) })
+  const bytes = readFileSync(alt)
+  const index = parseIndex(bytes)
+  t.same(index.entries.map((e) => e.pathBytes?.toString('hex')), [undefined, undefined, '636166e9'], 'bytes kept only where the string loses them')
+  t.same(index.entries.map((e) => e.path), ['cafe', 'café', 'caf\ufffd'], 'in byte order: 0xc3 0xa9 before 0xe9')
+  t.same(serializeIndex([...index.entries].reverse()), bytes, 'written back in git\'s order, byte for byte')
 })
 
 t.test('writes go through index.lock; a held lock is respected', async (t) => {

@@ -13,6 +13,10 @@ t.test('components that would escape the work tree or reach .git are refused', a
   for (const name of unsafe) {
     t.throws(() => checkComponent(name), UnsafePathError, JSON.stringify(name))
   }
+  // whole paths take a shortcut for plain ASCII names: each of these refuses the path wherever it stands
+  for (const name of unsafe.filter((n) => n !== '' && !n.includes('/'))) {
+    for (const path of [name, `dir/${name}`, `dir/${name}/f`, `${name}/f`]) t.throws(() => checkPath(path, MODE_BLOB), UnsafePathError, JSON.stringify(path))
+  }
   const err = t.throws(() => checkPath('dir/sub/.GIT/config')) as unknown
   t.ok(err instanceof UnsafePathError && err.path === 'dir/sub/.GIT/config' && err.message.includes('dir/sub/.GIT/config'), 'the error names the whole path')
 })

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from '../fixtures/git.js'
 import {
-  clearPresentSkipWorktree, coneDirectories, coneOf, coneWantsDir, coneWantsFile, escapeConeDir, formatConePatterns, parseConePatterns,
+  clearPresentSkipWorktree, coneDirectories, coneFileFilter, coneOf, coneWantsDir, coneWantsFile, escapeConeDir, formatConePatterns, parseConePatterns,
 } from '../../lib/worktree/sparse.js'
 import { skippedEntry } from '../../lib/worktree/checkout.js'
 
@@ -27,6 +27,18 @@ t.test('cone patterns: what is in, what is not', async (t) => {
   t.equal(parseConePatterns('/*\n!/*/\n/a*/\n'), undefined, 'an unescaped glob is no directory')
   t.equal(parseConePatterns('/*\n!/*/\n/folder1/**\n'), undefined, '/A/** is not a cone pattern')
   t.ok(parseConePatterns('/*\n')?.everything, '/* alone is everything')
+})
+
+t.test('the filter that decides once per directory says what coneWantsFile says, in any order', async (t) => {
+  const spec = parseConePatterns('/*\n!/*/\n/a/\n!/a/*/\n/a/b/\n/c\\*d/\n')
+  if (spec === undefined) throw new Error('cone patterns rejected')
+  const paths = ['top.txt', 'a/x.txt', 'a/y.txt', 'a/b/1', 'a/b/deep/x.txt', 'a/bb/x', 'a/z/x.txt', 'a/x2', 'c*d/x', 'c*d/y/z', 'other/x', 'other/y', 'z', 'ab/x', 'a/b', 'a/c']
+  // the paths as given, sorted, and each directory's files apart from one another
+  for (const order of [paths, [...paths].sort(), [...paths].reverse()]) {
+    const wants = coneFileFilter(spec)
+    t.same(order.map((p) => wants(p)), order.map((p) => coneWantsFile(spec, p)), order.join(' '))
+  }
+  t.ok(coneFileFilter({ ...spec, everything: true })('any/where'))
 })
 
 t.test('the file git writes for a set of directories', async (t) => {
