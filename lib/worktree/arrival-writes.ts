@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { MODE_BLOB, MODE_EXECUTABLE } from '../odb/objects.js'
 import type { ObjectObserver, Oid } from '../oid.js'
 import type { PlanEntry } from './checkout.js'
+import type { Smudge } from './conversion.js'
 import { writeFileEntry } from './file-write.js'
 import type { IndexEntry } from './index-file.js'
 
@@ -29,8 +30,8 @@ function parentOf(path: string): string {
 }
 
 /** The writer for the regular files of `entries`, to be told of the blobs as they arrive. */
-export function startArrivals(workTree: string, entries: readonly PlanEntry[], signal?: AbortSignal): ArrivalWriter {
-  return new ArrivalWriter(workTree, entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE), signal)
+export function startArrivals(workTree: string, entries: readonly PlanEntry[], signal?: AbortSignal, smudge?: Smudge): ArrivalWriter {
+  return new ArrivalWriter(workTree, entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE), signal, smudge)
 }
 
 export class ArrivalWriter {
@@ -55,6 +56,8 @@ export class ArrivalWriter {
     private readonly workTree: string,
     entries: Iterable<PlanEntry>,
     private readonly signal?: AbortSignal,
+    /** Line endings (conversion.ts). */
+    private readonly smudge?: Smudge,
   ) {
     for (const e of entries) {
       const had = this.waiting.get(e.oid)
@@ -100,7 +103,8 @@ export class ArrivalWriter {
       if (this.signal?.aborted === true) return
       if (!this.ensureDir(parentOf(e.path))) continue
       try {
-        this.written.set(e.path, writeFileEntry(this.workTree, e, data))
+        const convert = this.smudge?.(e.path)
+        this.written.set(e.path, writeFileEntry(this.workTree, e, convert === undefined ? data : convert(data)))
       } catch {
         // left for the write loop, which says what is wrong
       }

@@ -1,14 +1,13 @@
 /**
- * What tsgit does not do when it writes files: git's checkout conversions. A
- * .gitattributes line can ask for a filter driver's smudge command (git-lfs is one),
- * for CRLF line endings (`eol=crlf`), for `$Id$` expansion (`ident`) or for another
- * encoding (`working-tree-encoding`); core.autocrlf can ask for CRLF too. tsgit writes
- * every file as it is stored, so it says so, once per kind, instead of leaving a work
- * tree that differs from git's without a word.
+ * What tsgit does not do when it writes files: git's checkout conversions other than
+ * line endings (which conversion.ts applies). A .gitattributes line can ask for a
+ * filter driver's smudge command (git-lfs is one), for `$Id$` expansion (`ident`) or
+ * for another encoding (`working-tree-encoding`). tsgit writes those files without
+ * them, so it says so, once per kind, instead of leaving a work tree that differs
+ * from git's without a word.
  *
- * Only what would change the written bytes on this system counts: `text` and
- * `text=auto` alone change nothing with LF endings, and a filter whose driver has
- * neither a smudge nor a process command configured is skipped by git too.
+ * A filter whose driver has neither a smudge nor a process command configured is
+ * skipped by git too, and is not named.
  */
 
 /** The attribute settings in one attributes file that git would apply and tsgit does not. */
@@ -25,8 +24,6 @@ export function unappliedAttributes(text: string, driverConfigured: (driver: str
       const name = eq < 0 ? attr : attr.slice(0, eq)
       const value = eq < 0 ? undefined : attr.slice(eq + 1)
       if (name === 'filter' && value !== undefined && driverConfigured(value)) found.add(`filter=${value}`)
-      else if (name === 'eol' && value === 'crlf') found.add('eol=crlf')
-      else if (name === 'crlf' && value === undefined) found.add('crlf')
       else if (name === 'ident' && value === undefined) found.add('ident')
       else if (name === 'working-tree-encoding' && value !== undefined) found.add('working-tree-encoding')
     }
