@@ -10,8 +10,8 @@
  * - `text=auto` (and core.autocrlf true/input for paths with no text attribute): git
  *   decides from the content: a blob with a NUL, a lone CR, or more than one
  *   non-printable byte in 128 printable ones is binary; a blob that already has a CR
- *   (CRLF or lone) is left alone on checkout, and a file whose index blob has one is
- *   hashed as it is.
+ *   (CRLF or lone) is left alone on checkout, and a file whose index blob has a CRLF
+ *   (and does not look binary) is hashed as it is.
  * - The line endings of a text path: `eol`, else core.autocrlf (true: CRLF, input:
  *   LF), else core.eol (native is LF here).
  * - Only a lone LF gains a CR; a CRLF already in an explicitly-text blob stays as is.
@@ -174,8 +174,10 @@ export function toWorkTree(data: Buffer, action: CrlfAction, config: EolConfig):
 export interface Cleaned {
   data: Buffer
   /**
-   * git hashes the file as it is instead when its index blob holds a CR (text=auto's
-   * safety): a caller that cannot read the blob tries both, which gives the same answer.
+   * git hashes the file as it is instead when its index blob holds a CRLF and does not
+   * look binary (text=auto's safety): a caller comparing with the blob without reading
+   * it tries both, which gives the same answer (a blob matching the file as it is
+   * either has such a CRLF, or the file looks binary and `data` is the file itself).
    */
   asIsIfIndexHasCr: boolean
 }
