@@ -33,6 +33,7 @@ interface Line {
 export interface AttributesFile {
   /** The directory it applies to, slash-separated, '' for the top (and for info/attributes or a global file). */
   dir: string
+  /** Last first. */
   lines: Line[]
   /** Macro definitions, name to states (last first); the later of two definitions kept. */
   macros: Map<string, State[]>
@@ -292,13 +293,34 @@ export class AttributeMatcher {
   /** The stack of each directory asked about, highest precedence first. */
   private readonly stacks = new Map<string, AttributesFile[]>()
 
-  constructor(sources: AttributeSources) {
+  /**
+   * `only`: the attributes that will be asked about; lines (and states) that can set
+   * none of them, directly or through a macro, are dropped, so a path is matched
+   * against those lines only. Default: every attribute.
+   */
+  constructor(sources: AttributeSources, only?: readonly string[]) {
     for (const [dir, text] of sources.tree) this.dirs.set(dir, parseAttributes(text, dir, dir === ''))
     this.info = sources.info === undefined ? undefined : parseAttributes(sources.info, '', true)
     this.global = sources.global === undefined ? undefined : parseAttributes(sources.global, '', true)
     // lowest first, so a definition of higher precedence replaces one below it
     for (const f of [BUILTIN, this.global, this.dirs.get(''), this.info]) {
       if (f !== undefined) for (const [name, states] of f.macros) this.macros.set(name, states)
+    }
+    if (only !== undefined) {
+      const relevant = new Set(only)
+      for (let grew = true; grew; ) {
+        grew = false
+        for (const [name, states] of this.macros) {
+          if (!relevant.has(name) && states.some((st) => relevant.has(st.name))) {
+            relevant.add(name)
+            grew = true
+          }
+        }
+      }
+      for (const f of [...this.dirs.values(), this.info, this.global]) {
+        if (f === undefined) continue
+        f.lines = f.lines.map((l) => ({ ...l, states: l.states.filter((st) => relevant.has(st.name)) })).filter((l) => l.states.length > 0)
+      }
     }
   }
 

@@ -79,7 +79,7 @@ export function attributesDir(path: string): string {
  * attribute can matter and the configuration converts nothing.
  */
 export function eolConversion(sources: AttributeSources, config: EolConfig): Conversion | undefined {
-  const matcher = new AttributeMatcher(sources)
+  const matcher = new AttributeMatcher(sources, EOL_ATTRIBUTES)
   if (matcher.empty && config.autocrlf === 'false') return undefined
   const action = (path: string): CrlfAction => {
     const r = matcher.check(path, EOL_ATTRIBUTES)

@@ -87,6 +87,13 @@ t.test('the same answers as git check-attr', async (t) => {
   const expected = gitAnswers()
   const m = new AttributeMatcher({ tree, info })
   for (const p of paths) t.same(m.check(p, names), expected.get(p), p)
+  // lines that set none of the attributes asked about are dropped; macros that reach them are kept
+  const only = ['text', 'eol']
+  const some = new AttributeMatcher({ tree, info }, only)
+  for (const p of paths) {
+    const e = expected.get(p) ?? {}
+    t.same(some.check(p, only), { text: e.text, eol: e.eol }, `${p}, text and eol only`)
+  }
 })
 
 t.test('lines skipped as git skips them', async (t) => {
