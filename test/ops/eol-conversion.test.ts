@@ -5,7 +5,8 @@
  * top one, cloned (full and blob:none over http) and switched by tsgit under several
  * core.autocrlf/core.eol settings: every file byte for byte what git's own clone and
  * checkout wrote, real `git status` clean and `git diff` empty in tsgit's clone, and
- * the partial clone's checkout still one fetch. A switch right after a checkout
+ * the partial clone's checkout still one fetch. A file too large to hold (streamed
+ * from the pack otherwise) is converted too. A switch right after a checkout
  * compares CRLF files with the index through the attributes (they are not local
  * changes), and a real change of the same size still is one.
  */
@@ -52,6 +53,8 @@ const srv = serveRepos(t, 'tsgit-eol-', async (root) => {
       'win/deep/z.c': 'deep\n',
       'win/deep/z.h': 'header\n',
       'lib/a.c': 'lib\n',
+      // over the size a checkout streams from the pack: read whole to be converted
+      'big.bat': 'echo line\n'.repeat(600_000),
     },
     'first',
   )
