@@ -11,6 +11,7 @@
  * changes), and a real change of the same size still is one.
  */
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
@@ -30,6 +31,8 @@ function commitExact(work: string, files: Record<string, string | null>, message
   }
   git(['commit', '-q', '-m', message], { cwd: work })
 }
+
+const bigText = Array.from({ length: 100_000 }, () => randomBytes(48).toString('base64')).join('\n') + '\n'
 
 const srv = serveRepos(t, 'tsgit-eol-', async (root) => {
   const work = join(root, 'eol.work')
@@ -53,8 +56,8 @@ const srv = serveRepos(t, 'tsgit-eol-', async (root) => {
       'win/deep/z.c': 'deep\n',
       'win/deep/z.h': 'header\n',
       'lib/a.c': 'lib\n',
-      // over the size a checkout streams from the pack: read whole to be converted
-      'big.bat': 'echo line\n'.repeat(600_000),
+      // over the size a checkout streams from the pack (and hardly compressible): read whole to be converted
+      'big.bat': bigText,
     },
     'first',
   )
