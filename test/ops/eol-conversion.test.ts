@@ -12,7 +12,7 @@
  */
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { git, gitAsync } from '../fixtures/git.js'
 import { serveRepos } from '../fixtures/served.js'
@@ -175,5 +175,29 @@ t.test('sparse checkout writes what comes in as git does', async (t) => {
   const s = await tsgit(['sparse-checkout', 'set', 'win'], { cwd: ours })
   t.equal(s.status, 0, s.stderr)
   t.same(workTreeFiles(ours), workTreeFiles(theirs))
+  t.equal(await gitSays(ours), '')
+})
+
+t.test('info/attributes over the tree, core.attributesFile under it', async (t) => {
+  const url = srv.server.url('eol.git')
+  const global = join(srv.tmp.path, 'global-attributes')
+  writeFileSync(global, 'noeol.sh eol=crlf\n*.bat -text\n')
+  const theirs = srv.dest('git')
+  const ours = srv.dest('info')
+  await gitAsync(['clone', '-q', '-n', url, theirs])
+  const r = await tsgit(['clone', '-q', '-n', url, ours])
+  t.equal(r.status, 0, r.stderr)
+  for (const dir of [theirs, ours]) {
+    mkdirSync(join(dir, '.git', 'info'), { recursive: true })
+    writeFileSync(join(dir, '.git', 'info', 'attributes'), '*.c eol=crlf\n')
+    git(['config', 'core.attributesFile', global], { cwd: dir })
+  }
+  await gitAsync(['checkout', '-q', 'main'], { cwd: theirs })
+  const co = await tsgit(['checkout', '-q', 'main'], { cwd: ours })
+  t.equal(co.status, 0, co.stderr)
+  t.same(workTreeFiles(ours), workTreeFiles(theirs))
+  t.equal(readFileSync(join(ours, 'plain.c'), 'latin1'), 'int x;\r\nint y;\r\n', 'info/attributes: CRLF where the tree says text=auto')
+  t.equal(readFileSync(join(ours, 'noeol.sh'), 'latin1'), 'echo a\r\necho b', 'the global file sets what the tree leaves unset')
+  t.equal(readFileSync(join(ours, 'run.bat'), 'latin1'), '@echo off\r\necho run\r\n', 'and not what the tree sets')
   t.equal(await gitSays(ours), '')
 })
