@@ -78,6 +78,12 @@ const srv = serveRepos(t, 'tsgit-eol-', async (root) => {
   )
   git(['checkout', '-q', 'main'], { cwd: work })
   git(['clone', '-q', '--bare', work, join(root, 'eol.git')])
+
+  // no attributes at all: core.autocrlf alone decides
+  const plain = join(root, 'plain.work')
+  git(['init', '-q', '-b', 'main', plain])
+  commitExact(plain, { 'a.txt': 'a\nb\n', 'crlf.txt': 'a\r\nb\r\n', 'mixed.txt': 'a\r\nb\n', 'nul.dat': 'a\0\nb\n', 'd/e.c': 'e\n' }, 'plain')
+  git(['clone', '-q', '--bare', plain, join(root, 'plain.git')])
   git(['config', 'uploadpack.allowFilter', 'true'], { cwd: join(root, 'eol.git') })
 })
 
@@ -119,6 +125,19 @@ for (const [label, config] of settings) {
     t.equal(await gitSays(ours), '', 'git status clean')
   })
 }
+
+t.test('no attributes: core.autocrlf alone, as git', async (t) => {
+  for (const config of [[], ['--config', 'core.autocrlf=true'], ['--config', 'core.autocrlf=input']]) {
+    const url = srv.server.url('plain.git')
+    const theirs = srv.dest('git')
+    await gitAsync(['clone', '-q', ...config, url, theirs])
+    const ours = srv.dest('plain')
+    const r = await tsgit(['clone', '-q', ...config, url, ours])
+    t.equal(r.status, 0, r.stderr)
+    t.same(workTreeFiles(ours), workTreeFiles(theirs), config.join(' ') || 'no configuration')
+    t.equal(await gitSays(ours), '')
+  }
+})
 
 t.test('blob:none: files as git writes them, and the checkout still one fetch', async (t) => {
   const url = srv.server.url('eol.git')
