@@ -76,7 +76,10 @@ const srv = serveRepos(t, 'tsgit-eol-', async (root) => {
     },
     'other',
   )
-  git(['checkout', '-q', 'main'], { cwd: work })
+  // the attributes of main, new blobs: a partial clone knows the line endings before their fetch
+  git(['checkout', '-q', '-f', '-b', 'third', 'main'], { cwd: work })
+  commitExact(work, { 'run.bat': '@echo off\necho third\n', 'win/new.c': 'int n;\n', 'new/more.txt': 'more\ntext\n' }, 'third')
+  git(['checkout', '-q', '-f', 'main'], { cwd: work })
   git(['clone', '-q', '--bare', work, join(root, 'eol.git')])
 
   // no attributes at all: core.autocrlf alone decides
@@ -157,6 +160,15 @@ t.test('blob:none: files as git writes them, and the checkout still one fetch', 
   t.equal(srv.fetches(before), 1, 'the switch: one fetch')
   await gitAsync(['checkout', '-q', 'other'], { cwd: theirs })
   t.same(workTreeFiles(ours), workTreeFiles(theirs))
+
+  // attributes present, blobs not: files written as they arrive, converted
+  const third = srv.server.requests.length
+  const again = await tsgit(['checkout', '-q', 'third'], { cwd: ours })
+  t.equal(again.status, 0, again.stderr)
+  t.equal(srv.fetches(third), 1, 'one fetch')
+  await gitAsync(['checkout', '-q', 'third'], { cwd: theirs })
+  t.same(workTreeFiles(ours), workTreeFiles(theirs))
+  t.equal(await gitSays(ours), '')
 })
 
 t.test('a CRLF file checked out is no local change; a real change of the same size is', async (t) => {
