@@ -61,7 +61,7 @@ export function conversionLoader(src: ConversionSource): ConversionLoader {
     const global = globalPath === undefined ? undefined : await readOptional(globalPath)
     return { ...(info !== undefined ? { info } : {}), ...(global !== undefined ? { global } : {}) }
   }
-  return async (files, from) => {
+  return async (files, from, arrived) => {
     fixed ??= fixedSources()
     const tree = new Map<string, string>()
     for (const f of files) {
@@ -72,6 +72,7 @@ export function conversionLoader(src: ConversionSource): ConversionLoader {
         const st = await lstat(full).catch((e: unknown) => (absent(e) ? undefined : Promise.reject(e)))
         if (st?.isFile() === true) text = await readOptional(full)
       }
+      if (text === undefined) text = arrived?.get(f.oid)?.toString('utf8')
       if (text === undefined) {
         const blob = await src.reader.tryRead(f.oid)
         if (blob?.type === 'blob') text = blob.data.toString('utf8')

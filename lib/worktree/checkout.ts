@@ -30,7 +30,7 @@ import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-saf
 import { isAttributesFile } from './attributes.js'
 import { coneWantsFile, type ConeSpec } from './sparse.js'
 import { startArrivals } from './arrival-writes.js'
-import { attributesOf, conversionBeforeFetch, type ConversionLoader, type Smudge } from './conversion.js'
+import { attributesOf, conversionBeforeFetch, lineEndings, type ConversionLoader, type Smudge } from './conversion.js'
 
 export interface CheckoutContext {
   reader: ObjectReader
@@ -298,9 +298,9 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   }
 
   // Each file written as its blob arrives, where it can be; a failed fetch takes them back.
-  // (not when line endings depend on an attributes file that comes with the fetch)
+  // (once the attributes files that come with the fetch are in, when they do)
   const conversion = await conversionBeforeFetch(options.conversion, reader, attributesOf(toWrite))
-  const early = startArrivals(workTree, conversion.known ? toWrite : [], signal, conversion.known ? conversion.conversion?.smudge : undefined)
+  const early = startArrivals(workTree, toWrite, signal, lineEndings(conversion))
   try {
     const blobs = new Set<Oid>()
     for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)

@@ -33,11 +33,11 @@ export interface AttributesEntry {
 
 /**
  * Builds the conversion from the attributes files of the tree being checked out
- * (`from: 'index'`: their blobs, which are present by then) or of the work tree
+ * (`from: 'index'`: their blobs, present by then or in `arrived`) or of the work tree
  * (`'work-tree'`: the files, else their blobs, as git reads them when it compares);
  * undefined when no path is converted.
  */
-export type ConversionLoader = (files: readonly AttributesEntry[], from: 'index' | 'work-tree') => Promise<Conversion | undefined>
+export type ConversionLoader = (files: readonly AttributesEntry[], from: 'index' | 'work-tree', arrived?: ReadonlyMap<Oid, Buffer>) => Promise<Conversion | undefined>
 
 /** The attributes files among `entries`: regular files named .gitattributes (git does not follow a symlink there). */
 export function attributesOf<E extends { path: string; mode: number; oid: Oid }>(entries: readonly E[]): AttributesEntry[] {
@@ -50,8 +50,11 @@ export function attributesOf<E extends { path: string; mode: number; oid: Oid }>
 export type EarlyConversion =
   /** Known before the fetch: files may be written as their blobs arrive. */
   | { known: true; conversion: Conversion | undefined }
-  /** An attributes file comes with the fetch: nothing may be written before it is read. */
-  | { known: false; afterFetch: () => Promise<Conversion | undefined> }
+  /**
+   * Attributes files come with the fetch (`missing`): nothing may be written before they
+   * are read; `whenArrived` makes the conversion from their blobs as they come.
+   */
+  | { known: false; missing: ReadonlySet<Oid>; whenArrived: (texts: ReadonlyMap<Oid, Buffer>) => Promise<Conversion | undefined>; afterFetch: () => Promise<Conversion | undefined> }
 
 /**
  * The conversion for a checkout or switch whose new index holds the attributes files
@@ -64,8 +67,25 @@ export async function conversionBeforeFetch(
   files: readonly AttributesEntry[],
 ): Promise<EarlyConversion> {
   if (loader === undefined) return { known: true, conversion: undefined }
-  if (files.length > 0 && (await reader.missingOf(files.map((f) => f.oid))).length > 0) return { known: false, afterFetch: () => loader(files, 'index') }
+  const missing = files.length === 0 ? [] : await reader.missingOf(files.map((f) => f.oid))
+  if (missing.length > 0) return { known: false, missing: new Set(missing), whenArrived: (texts) => loader(files, 'index', texts), afterFetch: () => loader(files, 'index') }
   return { known: true, conversion: await loader(files, 'index') }
+}
+
+/**
+ * Line endings that depend on attributes files coming with the fetch: nothing is
+ * written (arrival-writes.ts) until every one of `missing` has arrived and `open` has made the conversion
+ * from them (what arrives meanwhile is left for the write loop).
+ */
+export interface LineEndingsGate {
+  missing: ReadonlySet<Oid>
+  open(texts: ReadonlyMap<Oid, Buffer>): Promise<Smudge | undefined>
+}
+
+/** What the files written as their blobs arrive need to know of line endings. */
+export function lineEndings(early: EarlyConversion): Smudge | LineEndingsGate | undefined {
+  if (early.known) return early.conversion?.smudge
+  return { missing: early.missing, open: async (texts) => (await early.whenArrived(texts))?.smudge }
 }
 
 /** The directory an attributes file applies to ('' for the top). */

@@ -16,7 +16,7 @@ import type { Oid } from '../oid.js'
 import { isAttributesFile } from './attributes.js'
 import { startArrivals } from './arrival-writes.js'
 import { checkAborted, makeDirectory, mapLimit, skippedEntry, writeEntry } from './checkout.js'
-import { attributesOf, conversionBeforeFetch } from './conversion.js'
+import { attributesOf, conversionBeforeFetch, lineEndings } from './conversion.js'
 import { compareIndexEntries, writeIndexFile, type IndexEntry } from './index-file.js'
 import { lstatOrUndefined, parentsOf, workTreeState } from './local-changes.js'
 import type { Action, SwitchContext, SwitchOptions, SwitchPlan } from './switch-plan.js'
@@ -113,8 +113,8 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   const early = await conversionBeforeFetch(options.conversion, reader, newAttributes)
   // Everything the switch needs, fetched before the first change on disk but the new
   // files written as their blobs arrive where nothing is (taken back if the fetch fails),
-  // unless their line endings depend on an attributes file that comes with the fetch.
-  const arrivals = startArrivals(workTree, early.known ? writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid })) : [], signal, early.known ? early.conversion?.smudge : undefined)
+  // once the attributes files that come with the fetch are in, when they do.
+  const arrivals = startArrivals(workTree, writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid })), signal, lineEndings(early))
   try {
     if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees, onObject: arrivals.observe })
     checkAborted(signal)
