@@ -61,7 +61,7 @@ export interface CheckoutOptions extends PlanOptions {
    * and its index entry gets the skip-worktree bit, as git's sparse checkout does.
    */
   sparse?: ConeSpec
-  /** End-of-line conversion (conversion.ts), loaded once the blobs are in. Default: files written as stored. */
+  /** End-of-line conversion (conversion.ts): loaded before the blob fetch, or once the attributes files it brings are in. Default: files written as stored. */
   conversion?: ConversionLoader
 }
 
