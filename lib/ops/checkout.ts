@@ -22,6 +22,7 @@ import { openRepoContext, type OpContext } from './repo-context.js'
 import { abbreviate, defaultAbbrevLength } from '../rev/abbrev.js'
 import { subjectOf } from '../rev/pretty.js'
 import { RevisionError, dwimRef, peel, resolveRevision } from '../rev/parse.js'
+import { conversionLoader } from './eol-conversion.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
 import { aheadBehind, label, type CommitLabel, type UpstreamStatus } from './checkout-report.js'
 import { mapRefspec } from '../repo/refspec.js'
@@ -281,6 +282,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions): Promis
         oldCommit: oldOid,
         newCommit: target.oid,
         sparse,
+        conversion: conversionLoader({ reader: store, config, commonDir: repo.commonDir, workTree: repo.workTree, env: rc.env }),
       },
     )
     if (res.written > 0) await warnUnappliedAttributes({ reader: store, config, commonDir: repo.commonDir, sink: rc.sink }, res.attributes)

@@ -28,6 +28,7 @@ import type { CloneContext } from './clone-attempt.js'
 import { KEEP_PREFIX, salvageReceiving, tidyPackDir, type Packing } from './clone-leftovers.js'
 import { LazyFetcher, type ResponsePackFiles } from './lazy-fetch.js'
 import { packThreads } from './remote-session.js'
+import { conversionLoader } from './eol-conversion.js'
 import { warnUnappliedAttributes } from './unapplied-attributes.js'
 
 export interface CloneCheckoutContext {
@@ -57,6 +58,7 @@ export async function checkoutClone(c: CloneCheckoutContext, head: Oid, opts: { 
       commit: commitOid,
       symlinks: repo.config.getBool('core.symlinks') ?? true,
       ...(sparse !== undefined && !sparse.everything ? { sparse } : {}),
+      conversion: conversionLoader({ reader: store, config: repo.config, commonDir: repo.commonDir, workTree: c.workTree, env: ctx.env }),
     })
     files = res.files
     if (res.files > 0) await warnUnappliedAttributes({ reader: store, config: repo.config, commonDir: repo.commonDir, sink: ctx.sink }, res.attributes)

@@ -26,6 +26,7 @@ import {
 } from '../worktree/sparse.js'
 import { updateSparsity, type SparsityResult } from '../worktree/sparse-apply.js'
 import { quotePath } from './cat-file.js'
+import { conversionLoader } from './eol-conversion.js'
 import { openRepoContext, type OpContext, type RepoContext } from './repo-context.js'
 
 export { SparseCheckoutError } from '../worktree/sparse.js'
@@ -179,6 +180,7 @@ async function update(rc: RepoContext, workTree: string, cone: ConeSpec | undefi
       fileMode: repo.config.getBool('core.filemode', true),
       trustCtime: repo.config.getBool('core.trustctime', true),
       ...(head !== undefined ? { head } : {}),
+      conversion: conversionLoader({ reader: store, config: repo.config, commonDir: repo.commonDir, workTree, env: rc.env }),
     },
   )
   reportUpdate(rc, r)

@@ -1,7 +1,8 @@
 /**
  * After a checkout wrote files: a warning for each conversion git would have made on
- * them and tsgit did not (worktree/attributes.ts says which), from the tree's
- * .gitattributes files, $GIT_DIR/info/attributes and core.autocrlf.
+ * them and tsgit did not (worktree/attributes.ts says which: filters, ident,
+ * working-tree-encoding), from the tree's .gitattributes files and
+ * $GIT_DIR/info/attributes. Line endings are converted (eol-conversion.ts).
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -23,10 +24,6 @@ export interface AttributesSource {
 
 export async function warnUnappliedAttributes(src: AttributesSource, files: readonly { path: string; oid: Oid }[]): Promise<void> {
   const { config, sink } = src
-  const autocrlf = (config.getString('core.autocrlf') ?? '').toLowerCase()
-  if (autocrlf === 'true' || autocrlf === 'yes' || autocrlf === 'on' || autocrlf === '1') {
-    sink.warn('tsgit does not apply core.autocrlf: files are checked out with the line endings they are stored with')
-  }
   const configured = (driver: string): boolean => {
     const key = (k: string): string | undefined => config.getString(`filter.${driver}.${k}`)
     return (key('smudge') ?? '') !== '' || (key('process') ?? '') !== ''

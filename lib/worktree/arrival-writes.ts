@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { MODE_BLOB, MODE_EXECUTABLE } from '../odb/objects.js'
 import type { ObjectObserver, Oid } from '../oid.js'
 import type { PlanEntry } from './checkout.js'
+import type { LineEndingsGate, Smudge } from './conversion.js'
 import { writeFileEntry } from './file-write.js'
 import type { IndexEntry } from './index-file.js'
 
@@ -29,11 +30,16 @@ function parentOf(path: string): string {
 }
 
 /** The writer for the regular files of `entries`, to be told of the blobs as they arrive. */
-export function startArrivals(workTree: string, entries: readonly PlanEntry[], signal?: AbortSignal): ArrivalWriter {
-  return new ArrivalWriter(workTree, entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE), signal)
+export function startArrivals(workTree: string, entries: readonly PlanEntry[], signal?: AbortSignal, smudge?: Smudge | LineEndingsGate): ArrivalWriter {
+  return new ArrivalWriter(workTree, entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE), signal, smudge)
 }
 
 export class ArrivalWriter {
+  /** Line endings (conversion.ts), once known. */
+  private smudge: Smudge | undefined
+  /** The attributes files' blobs still to come before anything is written, and those come. */
+  private gate: { waitingFor: Set<Oid>; texts: Map<Oid, Buffer>; open: LineEndingsGate['open'] } | undefined
+
   /** Regular files still to write, by the blob they hold (an array only for a blob held by several). */
   private readonly waiting = new Map<Oid, PlanEntry | PlanEntry[]>()
   /** Index entries of the files written, by path. */
@@ -55,7 +61,10 @@ export class ArrivalWriter {
     private readonly workTree: string,
     entries: Iterable<PlanEntry>,
     private readonly signal?: AbortSignal,
+    smudge?: Smudge | LineEndingsGate,
   ) {
+    if (typeof smudge === 'function') this.smudge = smudge
+    else if (smudge !== undefined && smudge.missing.size > 0) this.gate = { waitingFor: new Set(smudge.missing), texts: new Map(), open: (t) => smudge.open(t) }
     for (const e of entries) {
       const had = this.waiting.get(e.oid)
       if (had === undefined) this.waiting.set(e.oid, e)
@@ -93,6 +102,22 @@ export class ArrivalWriter {
   /** Told of each object of the fetch as it arrives. */
   readonly observe: ObjectObserver = (oid, type, data) => {
     if (type !== 'blob') return
+    const gate = this.gate
+    if (gate !== undefined) {
+      if (gate.waitingFor.delete(oid)) {
+        gate.texts.set(oid, Buffer.from(data))
+        if (gate.waitingFor.size === 0) {
+          gate
+            .open(gate.texts)
+            .then((s) => {
+              this.smudge = s
+              this.gate = undefined
+            })
+            .catch(() => undefined)
+        }
+      }
+      return
+    }
     const had = this.waiting.get(oid)
     if (had === undefined) return
     this.waiting.delete(oid)
@@ -100,7 +125,8 @@ export class ArrivalWriter {
       if (this.signal?.aborted === true) return
       if (!this.ensureDir(parentOf(e.path))) continue
       try {
-        this.written.set(e.path, writeFileEntry(this.workTree, e, data))
+        const convert = this.smudge?.(e.path)
+        this.written.set(e.path, writeFileEntry(this.workTree, e, convert === undefined ? data : convert(data)))
       } catch {
         // left for the write loop, which says what is wrong
       }

@@ -30,6 +30,7 @@ import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-saf
 import { isAttributesFile } from './attributes.js'
 import { coneWantsFile, type ConeSpec } from './sparse.js'
 import { startArrivals } from './arrival-writes.js'
+import { attributesOf, conversionBeforeFetch, lineEndings, type ConversionLoader, type Smudge } from './conversion.js'
 
 export interface CheckoutContext {
   reader: ObjectReader
@@ -60,6 +61,8 @@ export interface CheckoutOptions extends PlanOptions {
    * and its index entry gets the skip-worktree bit, as git's sparse checkout does.
    */
   sparse?: ConeSpec
+  /** End-of-line conversion (conversion.ts): loaded before the blob fetch, or once the attributes files it brings are in. Default: files written as stored. */
+  conversion?: ConversionLoader
 }
 
 export interface PlanEntry {
@@ -214,7 +217,7 @@ function makeDirectorySync(full: string, path: string): void {
  * Writes one entry at a path where nothing exists (its parent directory must exist)
  * and returns its index entry with the stat data of what was written.
  */
-export async function writeEntry(reader: ObjectReader, workTree: string, e: PlanEntry, symlinks: boolean): Promise<IndexEntry> {
+export async function writeEntry(reader: ObjectReader, workTree: string, e: PlanEntry, symlinks: boolean, smudge?: Smudge): Promise<IndexEntry> {
   const full = join(workTree, e.path)
   let st: BigIntStats
   if (e.mode === MODE_GITLINK) {
@@ -222,8 +225,10 @@ export async function writeEntry(reader: ObjectReader, workTree: string, e: Plan
     await makeDirectory(full, e.path)
     st = await lstat(full, { bigint: true })
   } else {
+    // (a symlink's target is never converted; a converted file is read whole)
+    const convert = e.mode === MODE_SYMLINK ? undefined : smudge?.(e.path)
     // A large file goes from the pack to the disk a chunk at a time, never held whole.
-    const large = e.mode === MODE_SYMLINK ? undefined : await reader.largeBlob?.(e.oid)
+    const large = e.mode === MODE_SYMLINK || convert !== undefined ? undefined : await reader.largeBlob?.(e.oid)
     if (large !== undefined) {
       st = writeExclusive(full, e.mode === MODE_EXECUTABLE ? 0o777 : 0o666, (fd) => large.writeTo((chunk) => writeAll(fd, chunk)))
     } else {
@@ -234,7 +239,7 @@ export async function writeEntry(reader: ObjectReader, workTree: string, e: Plan
         st = await lstat(full, { bigint: true })
       } else {
         // The fstat of the descriptor we created is the lstat of the path: O_EXCL made a regular file there.
-        return writeFileEntry(workTree, e, blob.data)
+        return writeFileEntry(workTree, e, convert === undefined ? blob.data : convert(blob.data))
       }
     }
   }
@@ -293,7 +298,9 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   }
 
   // Each file written as its blob arrives, where it can be; a failed fetch takes them back.
-  const early = startArrivals(workTree, toWrite, signal)
+  // (once the attributes files that come with the fetch are in, when they do)
+  const conversion = await conversionBeforeFetch(options.conversion, reader, attributesOf(toWrite))
+  const early = startArrivals(workTree, toWrite, signal, lineEndings(conversion))
   try {
     const blobs = new Set<Oid>()
     for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
@@ -302,6 +309,7 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
     early.undo()
     throw e
   }
+  const smudge = (conversion.known ? conversion.conversion : await conversion.afterFetch())?.smudge
 
   // Synchronously, like the files: a mkdir is cheaper than its thread-pool round trip.
   const breatheDirs = breather()
@@ -323,7 +331,7 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
     if (got !== undefined) return got
     await breathe()
     checkAborted(signal)
-    const entry = await writeEntry(reader, workTree, e, symlinks)
+    const entry = await writeEntry(reader, workTree, e, symlinks, smudge)
     done++
     progress.progress({ title: 'Updating files', current: done, total })
     return entry

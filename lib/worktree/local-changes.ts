@@ -6,13 +6,14 @@
  * other way round), untracked files in the way.
  */
 import { createReadStream, lstatSync } from 'node:fs'
-import { lstat, readdir, readlink, stat } from 'node:fs/promises'
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import type { BigIntStats } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { TsgitError, isNotFound } from '../errors.js'
 import { MODE_EXECUTABLE, MODE_GITLINK, MODE_SYMLINK, objectHeader } from '../odb/objects.js'
 import { checkAborted } from './checkout.js'
+import type { Clean } from './conversion.js'
 import type { IndexEntry } from './index-file.js'
 
 export type LocalChangeKind = 'not-uptodate' | 'untracked' | 'untracked-dir' | 'unmerged'
@@ -49,6 +50,8 @@ export interface StateOptions {
   fileMode: boolean
   trustCtime: boolean
   indexMtimeNs: bigint | undefined
+  /** End-of-line conversion of a path's file before it is hashed (conversion.ts); none by default. */
+  clean?: Clean
 }
 
 /** The index file's mtime in ns (undefined when there is none): entries as new as it are racy. */
@@ -90,6 +93,14 @@ export async function workTreeState(
   const racy = opts.indexMtimeNs === undefined || entryMtimeNs >= opts.indexMtimeNs
   if (statSame && !racy) return 'clean'
   if (low(st.size) !== e.size) return 'dirty'
+  const clean = asLink ? undefined : opts.clean?.(e.path)
+  if (clean !== undefined) {
+    const data = await readFile(full)
+    if (data.length !== e.size) return 'dirty'
+    const cleaned = clean(data)
+    if (blobId(cleaned.data) === e.oid) return 'clean'
+    return cleaned.asIsIfIndexHasCr && cleaned.data !== data && blobId(data) === e.oid ? 'clean' : 'dirty'
+  }
   const hash = createHash('sha1')
   if (asLink) {
     const target = await readlink(full, { encoding: 'buffer' })
@@ -105,6 +116,10 @@ export async function workTreeState(
     if (read !== st.size) return 'dirty'
   }
   return hash.digest('hex') === e.oid ? 'clean' : 'dirty'
+}
+
+function blobId(data: Buffer): string {
+  return createHash('sha1').update(objectHeader('blob', data.length)).update(data).digest('hex')
 }
 
 /**

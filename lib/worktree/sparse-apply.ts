@@ -24,6 +24,7 @@ import { walkTreeLevels } from '../odb/tree-walk.js'
 import type { ObjectReader } from '../odb/types.js'
 import type { GitObject, Oid } from '../oid.js'
 import { checkAborted, makeDirectory, mapLimit, writeEntry } from './checkout.js'
+import { attributesOf, type ConversionLoader } from './conversion.js'
 import { readIndexFile, writeIndexFile, type IndexEntry } from './index-file.js'
 import { lstatOrUndefined, parentsOf, workTreeState, indexMtime, type StateOptions } from './local-changes.js'
 import { clearPresentSkipWorktree, coneWantsDir, coneWantsFile, type ConeSpec } from './sparse.js'
@@ -51,6 +52,8 @@ export interface SparsityOptions {
    * that hold them, so a partial clone need not list every promisor object first.
    */
   head?: { tree: Oid; commit?: Oid }
+  /** End-of-line conversion (conversion.ts): files are written, and compared with the index, through it. */
+  conversion?: ConversionLoader
 }
 
 export interface SparsityResult {
@@ -124,8 +127,10 @@ export async function updateSparsity(ctx: SparsityContext, cone: ConeSpec | unde
   const file = await readIndexFile(indexPath)
   if (file === undefined) return result
   const entries = clearPresentSkipWorktree(workTree, file.entries)
-  const stateOpts: StateOptions = { symlinks: options.symlinks ?? true, fileMode: options.fileMode ?? true, trustCtime: options.trustCtime ?? true, indexMtimeNs }
   const wants = (path: string): boolean => cone === undefined || coneWantsFile(cone, path)
+  const live = entries.filter((e) => e.stage === 0)
+  const clean = (await options.conversion?.(attributesOf(live.filter((e) => !e.skipWorktree)), 'work-tree'))?.clean
+  const stateOpts: StateOptions = { symlinks: options.symlinks ?? true, fileMode: options.fileMode ?? true, trustCtime: options.trustCtime ?? true, indexMtimeNs, clean }
 
   const toWrite: number[] = []
   const toSkip: { i: number; present: boolean }[] = []
@@ -177,6 +182,8 @@ export async function updateSparsity(ctx: SparsityContext, cone: ConeSpec | unde
     await reader.prefetch(blobs, referrers === undefined ? {} : { referrers })
   }
   checkAborted(signal)
+  // what the index's attributes say, for the files of the cone (any attributes file that bears on one is in it)
+  const smudge = writable.length === 0 ? undefined : (await options.conversion?.(attributesOf(live.filter((e) => wants(e.path))), 'index'))?.smudge
 
   const out = entries.slice()
   const emptied = new Set<string>()
@@ -219,7 +226,7 @@ export async function updateSparsity(ctx: SparsityContext, cone: ConeSpec | unde
   await mapLimit(writable, options.concurrency ?? 32, async (i) => {
     checkAborted(signal)
     const e = entries[i] as IndexEntry
-    out[i] = { ...(await writeEntry(reader, workTree, { path: e.path, mode: e.mode, oid: e.oid }, symlinks)), assumeValid: e.assumeValid, intentToAdd: e.intentToAdd }
+    out[i] = { ...(await writeEntry(reader, workTree, { path: e.path, mode: e.mode, oid: e.oid }, symlinks, smudge)), assumeValid: e.assumeValid, intentToAdd: e.intentToAdd }
     progress.progress({ title: 'Updating files', current: ++done, total: writable.length })
   })
   progress.progress({ title: 'Updating files', current: done, total: writable.length, done: true })

@@ -16,6 +16,7 @@ import type { Oid } from '../oid.js'
 import { isAttributesFile } from './attributes.js'
 import { startArrivals } from './arrival-writes.js'
 import { checkAborted, makeDirectory, mapLimit, skippedEntry, writeEntry } from './checkout.js'
+import { attributesOf, conversionBeforeFetch, lineEndings } from './conversion.js'
 import { compareIndexEntries, writeIndexFile, type IndexEntry } from './index-file.js'
 import { lstatOrUndefined, parentsOf, workTreeState } from './local-changes.js'
 import type { Action, SwitchContext, SwitchOptions, SwitchPlan } from './switch-plan.js'
@@ -105,23 +106,30 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   const removes = plan.actions.filter((a): a is Extract<Action, { kind: 'remove' }> => a.kind === 'remove')
   const blobs = new Set<Oid>()
   for (const w of writes) if (w.entry.mode !== MODE_GITLINK) blobs.add(w.entry.oid)
+  const changed = new Set<string>()
+  for (const a of plan.actions) if (a.kind !== 'keep') changed.add(a.path)
+  // the new index's attributes decide how its files are written (git reads them from there on checkout)
+  const newAttributes = attributesOf([...(plan.index ?? []).filter((e) => e.stage === 0 && !e.skipWorktree && !changed.has(e.path)), ...writes.map((w) => ({ path: w.path, ...w.entry }))])
+  const early = await conversionBeforeFetch(options.conversion, reader, newAttributes)
   // Everything the switch needs, fetched before the first change on disk but the new
-  // files written as their blobs arrive where nothing is (taken back if the fetch fails).
-  const early = startArrivals(workTree, writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid })), signal)
+  // files written as their blobs arrive where nothing is (taken back if the fetch fails),
+  // once the attributes files that come with the fetch are in, when they do.
+  const arrivals = startArrivals(workTree, writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid })), signal, lineEndings(early))
   try {
-    if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees, onObject: early.observe })
+    if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees, onObject: arrivals.observe })
     checkAborted(signal)
   } catch (e) {
-    early.undo()
+    arrivals.undo()
     throw e
   }
+  const conversion = early.known ? early.conversion : await early.afterFetch()
 
   const removedPaths = new Set(removes.map((r) => r.path))
   const realDirs = new Set<string>()
   const emptied = new Set<string>()
   for (const a of [...removes, ...writes, ...skips]) {
     if (a.kind === 'write' && a.old === undefined && (!plan.force || a.skipWorktree === true)) continue
-    if (a.kind === 'write' && early.written.has(a.path)) continue
+    if (a.kind === 'write' && arrivals.written.has(a.path)) continue
     // a skip-worktree entry has no file of ours (sparse.ts cleared the bit of any that is there)
     if (a.kind === 'write' && a.old?.skipWorktree === true && a.skipWorktree === true) continue
     if (!(await assertRealParents(workTree, a.path, realDirs))) continue
@@ -151,10 +159,10 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   }
 
   const total = writes.length
-  let done = early.written.size
+  let done = arrivals.written.size
   progress.progress({ title: 'Updating files', current: 0, total })
   const written = await mapLimit(writes, concurrency, async (w): Promise<IndexEntry> => {
-    const got = early.written.get(w.path)
+    const got = arrivals.written.get(w.path)
     if (got !== undefined) return got
     checkAborted(signal)
     const full = join(workTree, w.path)
@@ -162,15 +170,13 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
     // A directory in the way held only tracked files that are gone now (or -f).
     if (st?.isDirectory() && w.entry.mode !== MODE_GITLINK) await removePath(full, plan.force)
     else if (st !== undefined && !st.isDirectory()) unlinkSync(full)
-    const entry = await writeEntry(reader, workTree, { path: w.path, mode: w.entry.mode, oid: w.entry.oid }, symlinks)
+    const entry = await writeEntry(reader, workTree, { path: w.path, mode: w.entry.mode, oid: w.entry.oid }, symlinks, conversion?.smudge)
     done++
     progress.progress({ title: 'Updating files', current: done, total })
     return entry
   })
   progress.progress({ title: 'Updating files', current: done, total, done: true })
 
-  const changed = new Set<string>()
-  for (const a of plan.actions) if (a.kind !== 'keep') changed.add(a.path)
   const entries: IndexEntry[] = []
   for (const e of plan.index ?? []) {
     if (changed.has(e.path)) continue
@@ -186,7 +192,7 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   if (!plan.force) {
     const fresh = new Set(written.map((e) => e.path))
     const kept = entries.filter((e) => !fresh.has(e.path) && e.stage === 0).sort(compareIndexEntries)
-    const states = await mapLimit(kept, concurrency, (e) => (e.skipWorktree ? Promise.resolve('clean' as const) : workTreeState(workTree, e, plan.stateOptions)))
+    const states = await mapLimit(kept, concurrency, (e) => (e.skipWorktree ? Promise.resolve('clean' as const) : workTreeState(workTree, e, { ...plan.stateOptions, clean: conversion?.clean })))
     kept.forEach((e, i) => {
       const st = states[i]
       if (st === 'missing') localChanges.push({ status: 'D', path: e.path })

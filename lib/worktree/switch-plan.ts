@@ -13,6 +13,7 @@ import { checkAborted, planTree } from './checkout.js'
 import { readIndexFile, type IndexEntry } from './index-file.js'
 import { LocalChangesError, refuseFileDirectoryConflicts, refuseUntracked, workTreeState, indexMtime, type StateOptions } from './local-changes.js'
 import { checkPath } from './path-safety.js'
+import { attributesOf, type ConversionLoader } from './conversion.js'
 import { diffTrees, type Change, type DiffOptions, type Side } from './tree-diff.js'
 import { clearPresentSkipWorktree, coneFileFilter, type ConeSpec } from './sparse.js'
 
@@ -36,6 +37,8 @@ export interface SwitchOptions extends DiffOptions {
   indexPath?: string
   /** A sparse checkout's cone (sparse.ts): what lies outside it gets the skip-worktree bit instead of a file. */
   sparse?: ConeSpec
+  /** End-of-line conversion (conversion.ts): files are written, and compared with the index, through it. */
+  conversion?: ConversionLoader
 }
 
 /** What happens to one path. */
@@ -81,6 +84,8 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
     fileMode: options.fileMode ?? true,
     trustCtime: options.trustCtime ?? true,
     indexMtimeNs,
+    // files are compared as git hashes them: through the work tree's attributes
+    clean: index === undefined ? undefined : (await options.conversion?.(attributesOf(index.filter((e) => e.stage === 0 && !e.skipWorktree)), 'work-tree'))?.clean,
   }
 
   let changes: Change[]

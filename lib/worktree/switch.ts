@@ -17,8 +17,8 @@
  * the operations use; the stages live in the modules named above.
  *
  * Deviation: untracked files in the way are always refused (git silently overwrites
- * ignored ones; tsgit does not read .gitignore), and clean/smudge filters and
- * end-of-line conversion are not applied when comparing files with the index.
+ * ignored ones; tsgit does not read .gitignore), and clean filters are not applied
+ * when comparing files with the index (end-of-line conversion is: conversion.ts).
  */
 import type { Oid } from '../oid.js'
 import { applySwitch, type SwitchResult } from './switch-apply.js'
