@@ -34,11 +34,23 @@ export function startArrivals(workTree: string, entries: readonly PlanEntry[], s
   return new ArrivalWriter(workTree, entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE), signal, smudge)
 }
 
+/** Blobs held while the conversion of line endings is being made (ArrivalWriter.held). */
+const HOLD_BYTES = 8 * 1024 * 1024
+
 export class ArrivalWriter {
   /** Line endings (conversion.ts), once known. */
   private smudge: Smudge | undefined
   /** The attributes files' blobs still to come before anything is written, and those come. */
   private gate: { waitingFor: Set<Oid>; texts: Map<Oid, Buffer>; open: LineEndingsGate['open'] } | undefined
+  /**
+   * Blobs that arrived before the gate opened (the pack goes on arriving while the
+   * conversion is made), copied, to be written when it opens: HOLD_BYTES at most, the
+   * rest left for the write loop.
+   */
+  private held: { oid: Oid; data: Buffer }[] = []
+  private heldBytes = 0
+  /** No more writes: the fetch ended (close) or failed (undo). */
+  private closed = false
 
   /** Regular files still to write, by the blob they hold (an array only for a blob held by several). */
   private readonly waiting = new Map<Oid, PlanEntry | PlanEntry[]>()
@@ -101,7 +113,7 @@ export class ArrivalWriter {
 
   /** Told of each object of the fetch as it arrives. */
   readonly observe: ObjectObserver = (oid, type, data) => {
-    if (type !== 'blob') return
+    if (type !== 'blob' || this.closed) return
     const gate = this.gate
     if (gate !== undefined) {
       if (gate.waitingFor.delete(oid)) {
@@ -112,12 +124,28 @@ export class ArrivalWriter {
             .then((s) => {
               this.smudge = s
               this.gate = undefined
+              const held = this.held
+              this.held = []
+              this.heldBytes = 0
+              for (const h of held) this.write(h.oid, h.data)
             })
-            .catch(() => undefined)
+            .catch(() => {
+              this.held = []
+            })
         }
+      }
+      if (this.waiting.has(oid) && this.heldBytes + data.length <= HOLD_BYTES) {
+        this.held.push({ oid, data: Buffer.from(data) })
+        this.heldBytes += data.length
       }
       return
     }
+    this.write(oid, data)
+  }
+
+  /** Writes the files waiting for blob `oid`. */
+  private write(oid: Oid, data: Buffer): void {
+    if (this.closed) return
     const had = this.waiting.get(oid)
     if (had === undefined) return
     this.waiting.delete(oid)
@@ -133,8 +161,15 @@ export class ArrivalWriter {
     }
   }
 
+  /** The fetch is over: nothing more is written (what is left goes through the write loop). */
+  close(): void {
+    this.closed = true
+    this.held = []
+  }
+
   /** The fetch failed: every file written goes, then the directories made for them (deepest first, if empty). */
   undo(): void {
+    this.close()
     for (const path of this.written.keys()) {
       try {
         unlinkSync(join(this.workTree, path))

@@ -30,7 +30,7 @@ import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-saf
 import { isAttributesFile } from './attributes.js'
 import { coneWantsFile, type ConeSpec } from './sparse.js'
 import { startArrivals } from './arrival-writes.js'
-import { attributesOf, conversionBeforeFetch, lineEndings, type ConversionLoader, type Smudge } from './conversion.js'
+import { attributesOf, conversionBeforeFetch, fetchOrder, lineEndings, type ConversionLoader, type Smudge } from './conversion.js'
 
 export interface CheckoutContext {
   reader: ObjectReader
@@ -302,13 +302,14 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   const conversion = await conversionBeforeFetch(options.conversion, reader, attributesOf(toWrite))
   const early = startArrivals(workTree, toWrite, signal, lineEndings(conversion))
   try {
-    const blobs = new Set<Oid>()
-    for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.add(e.oid)
-    if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees, onObject: early.observe })
+    const blobs: Oid[] = []
+    for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.push(e.oid)
+    if (blobs.length > 0) await reader.prefetch(fetchOrder(conversion, blobs), { referrers: plan.trees, onObject: early.observe })
   } catch (e) {
     early.undo()
     throw e
   }
+  early.close()
   const smudge = (conversion.known ? conversion.conversion : await conversion.afterFetch())?.smudge
 
   // Synchronously, like the files: a mkdir is cheaper than its thread-pool round trip.

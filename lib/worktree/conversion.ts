@@ -88,6 +88,18 @@ export function lineEndings(early: EarlyConversion): Smudge | LineEndingsGate | 
   return { missing: early.missing, open: async (texts) => (await early.whenArrived(texts))?.smudge }
 }
 
+/**
+ * The ids a checkout fetches, in the order to ask for them: the attributes files that
+ * come with the fetch first (upload-pack sends wanted blobs in the order asked), so that
+ * files can be written as they arrive from the first ones on rather than once the last
+ * attributes file, in path order, has come.
+ */
+export function fetchOrder(early: EarlyConversion, blobs: Iterable<Oid>): Set<Oid> {
+  const out = new Set<Oid>(early.known ? [] : early.missing)
+  for (const oid of blobs) out.add(oid)
+  return out
+}
+
 /** The directory an attributes file applies to ('' for the top). */
 export function attributesDir(path: string): string {
   const slash = path.lastIndexOf('/')

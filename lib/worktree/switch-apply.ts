@@ -16,7 +16,7 @@ import type { Oid } from '../oid.js'
 import { isAttributesFile } from './attributes.js'
 import { startArrivals } from './arrival-writes.js'
 import { checkAborted, makeDirectory, mapLimit, skippedEntry, writeEntry } from './checkout.js'
-import { attributesOf, conversionBeforeFetch, lineEndings } from './conversion.js'
+import { attributesOf, conversionBeforeFetch, fetchOrder, lineEndings } from './conversion.js'
 import { compareIndexEntries, writeIndexFile, type IndexEntry } from './index-file.js'
 import { lstatOrUndefined, parentsOf, workTreeState } from './local-changes.js'
 import type { Action, SwitchContext, SwitchOptions, SwitchPlan } from './switch-plan.js'
@@ -116,12 +116,13 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   // once the attributes files that come with the fetch are in, when they do.
   const arrivals = startArrivals(workTree, writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid })), signal, lineEndings(early))
   try {
-    if (blobs.size > 0) await reader.prefetch(blobs, { referrers: plan.trees, onObject: arrivals.observe })
+    if (blobs.size > 0) await reader.prefetch(fetchOrder(early, blobs), { referrers: plan.trees, onObject: arrivals.observe })
     checkAborted(signal)
   } catch (e) {
     arrivals.undo()
     throw e
   }
+  arrivals.close()
   const conversion = early.known ? early.conversion : await early.afterFetch()
 
   const removedPaths = new Set(removes.map((r) => r.path))

@@ -151,6 +151,10 @@ t.test('blob:none: files as git writes them, and the checkout still one fetch', 
   const r = await tsgit(['clone', '-q', '--config', 'core.autocrlf=true', '--filter=blob:none', url, ours])
   t.equal(r.status, 0, r.stderr)
   t.equal(srv.fetches(since), 2, 'the clone\'s fetch and one for every blob of the checkout, .gitattributes among them')
+  const blobFetch = srv.server.requests.slice(since).filter((q) => q.command === 'fetch')[1]
+  const attributes = new Set(git(['ls-tree', '-r', 'HEAD'], { cwd: theirs }).stdout.split('\n').filter((l) => l.endsWith('\t.gitattributes') || l.endsWith('/.gitattributes')).map((l) => l.split(/\s+/)[2]))
+  const wants = blobFetch?.args.filter((a) => a.startsWith('want ')).map((a) => a.slice(5)) ?? []
+  t.ok(attributes.size > 0 && wants.slice(0, attributes.size).every((w) => attributes.has(w)), 'the attributes files are asked for first (files are written as they arrive once those are in)')
   t.same(workTreeFiles(ours), workTreeFiles(theirs))
   t.equal(await gitSays(ours), '', 'git status clean')
 
