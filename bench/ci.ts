@@ -141,6 +141,13 @@ interface CiSample {
   requestKinds: Record<string, number>
   /** Each timed command's wall time, by step name. */
   stepMs: Record<string, number>
+  /**
+   * Each timed command's CPU time (user + system, its children's included), by step
+   * name, when GNU time is there: what the client itself costs, which the machine's
+   * file-creation speed (system time) and the server's (waits) move much less than
+   * they move the wall time.
+   */
+  stepCpuMs?: Record<string, { userMs: number; sysMs: number }>
   stderr?: string
 }
 
@@ -153,6 +160,8 @@ interface CiClientResult {
   medianJudgedBytes: number | undefined
   medianRequests: number | undefined
   medianStepMs: Record<string, number>
+  /** Medians of each step's user and system CPU time (ms), when measured. */
+  medianStepCpuMs: Record<string, { userMs: number; sysMs: number }>
   check?: string
 }
 
@@ -185,6 +194,9 @@ function summarize(samples: CiSample[]): CiClientResult {
     medianJudgedBytes: medianOf(ok.map((s) => s.bytesJudged)),
     medianRequests: medianOf(ok.map((s) => s.requests)),
     medianStepMs: Object.fromEntries(steps.map((n) => [n, medianOf(ok.map((s) => s.stepMs[n] ?? NaN)) ?? NaN])),
+    medianStepCpuMs: Object.fromEntries(
+      steps.map((n) => [n, { userMs: medianOf(ok.map((s) => s.stepCpuMs?.[n]?.userMs ?? NaN)) ?? NaN, sysMs: medianOf(ok.map((s) => s.stepCpuMs?.[n]?.sysMs ?? NaN)) ?? NaN }]),
+    ),
   }
 }
 
@@ -197,6 +209,10 @@ async function runScript(server: GitServer, client: ClientName, dir: string, ste
     const m = await measure(cmd.command, cmd.args, { env: cmd.env })
     sample.wallMs += m.wallMs
     sample.stepMs[step.name] = (sample.stepMs[step.name] ?? 0) + m.wallMs
+    if (m.cpu !== undefined) {
+      const had = (sample.stepCpuMs ??= {})[step.name]
+      sample.stepCpuMs[step.name] = { userMs: (had?.userMs ?? 0) + m.cpu.userMs, sysMs: (had?.sysMs ?? 0) + m.cpu.sysMs }
+    }
     if (m.peakRssKiB !== undefined) sample.peakRssKiB = Math.max(sample.peakRssKiB ?? 0, m.peakRssKiB)
     if (m.status !== 0) {
       sample.status = m.status
@@ -365,17 +381,26 @@ export function ciTable(results: readonly CiResult[]): string {
   return renderTable(header, rows)
 }
 
-/** Per-step medians of the rows that run more than one command. */
+/** Per-step medians of the rows that run more than one command: wall time, then user and system CPU time. */
 export function ciStepTable(results: readonly CiResult[]): string {
   const rows: string[][] = []
+  const cpu = (c: { userMs: number; sysMs: number } | undefined): string => (c === undefined || !Number.isFinite(c.userMs) ? '-' : `${formatMs(c.userMs)} + ${formatMs(c.sysMs)}`)
   for (const r of results) {
     const names = Object.keys(r.git.medianStepMs)
     if (names.length < 2) continue
     names.forEach((n, i) => {
-      rows.push([i === 0 ? title(r) : '', n, formatMs(r.git.medianStepMs[n]), formatMs(r.tsgit.medianStepMs[n]), formatRatio(ratio(r.tsgit.medianStepMs[n], r.git.medianStepMs[n]))])
+      rows.push([
+        i === 0 ? title(r) : '',
+        n,
+        formatMs(r.git.medianStepMs[n]),
+        formatMs(r.tsgit.medianStepMs[n]),
+        formatRatio(ratio(r.tsgit.medianStepMs[n], r.git.medianStepMs[n])),
+        cpu(r.git.medianStepCpuMs[n]),
+        cpu(r.tsgit.medianStepCpuMs[n]),
+      ])
     })
   }
-  return rows.length === 0 ? '' : renderTable(['row', 'step', 'git', 'tsgit', 'ratio'], rows)
+  return rows.length === 0 ? '' : renderTable(['row', 'step', 'git', 'tsgit', 'ratio', 'git user + sys', 'tsgit user + sys'], rows)
 }
 
 /** One line per row for the bench's targets section, and whether every target was met. */

@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseGnuTimeMaxRss, parseVmRss } from './stats.js'
+import { parseGnuTimeLine, parseVmRss } from './stats.js'
 
 const SAMPLE_MS = 10
 const GNU_TIME = '/usr/bin/time'
@@ -37,6 +37,8 @@ export interface Measured {
   treeSumPeakKiB: number
   /** GNU time's %M (largest process in the tree) in KiB, if GNU time is available. */
   maxProcessKiB: number | undefined
+  /** GNU time's %U and %S in ms (the command and the children it waited for), if GNU time is available. */
+  cpu: { userMs: number; sysMs: number } | undefined
   stderr: string
 }
 
@@ -102,7 +104,7 @@ export function measure(command: string, args: readonly string[], opts: MeasureO
   const useTime = ensureGnuTime(false)
   const scratch = mkdtempSync(join(tmpdir(), 'tsgit-measure-'))
   const timeOut = join(scratch, 'time.txt')
-  const argv = useTime ? ['-f', '%M', '-o', timeOut, command, ...args] : [...args]
+  const argv = useTime ? ['-f', '%M %U %S', '-o', timeOut, command, ...args] : [...args]
   const exe = useTime ? GNU_TIME : command
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint()
@@ -130,7 +132,8 @@ export function measure(command: string, args: readonly string[], opts: MeasureO
     child.on('close', (code, signal) => {
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6
       clearInterval(timer)
-      const maxProcessKiB = useTime ? parseGnuTimeMaxRss(readText(timeOut) ?? '') : undefined
+      const timed = useTime ? parseGnuTimeLine(readText(timeOut) ?? '') : undefined
+      const maxProcessKiB = timed?.maxRssKiB
       rmSync(scratch, { recursive: true, force: true })
       const best = Math.max(peak, maxProcessKiB ?? 0)
       resolve({
@@ -139,6 +142,7 @@ export function measure(command: string, args: readonly string[], opts: MeasureO
         peakRssKiB: best > 0 ? best : undefined,
         treeSumPeakKiB: peak,
         maxProcessKiB,
+        cpu: timed === undefined ? undefined : { userMs: timed.userMs, sysMs: timed.sysMs },
         stderr: Buffer.concat(err).toString('utf8'),
       })
     })

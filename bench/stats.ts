@@ -98,14 +98,16 @@ export function formatKinds(kinds: Record<string, number>): string {
  * last line that is a plain integer (time may prepend "Command exited with
  * non-zero status N").
  */
-export function parseGnuTimeMaxRss(text: string): number | undefined {
+/** GNU time's `%M %U %S` line: the largest process's RSS in KiB and the user and system CPU seconds of the command and its children, in ms. */
+export function parseGnuTimeLine(text: string): { maxRssKiB: number; userMs: number; sysMs: number } | undefined {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
   for (let i = lines.length - 1; i >= 0; i--) {
-    const l = lines[i] as string
-    if (/^\d+$/.test(l)) return Number(l)
+    const m = /^(\d+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(lines[i] as string)
+    if (m !== null) return { maxRssKiB: Number(m[1]), userMs: Number(m[2]) * 1000, sysMs: Number(m[3]) * 1000 }
   }
   return undefined
 }
+
 
 /** The resident set size in KiB from the text of /proc/<pid>/status (0 for kernel threads / zombies). */
 export function parseVmRss(status: string): number {

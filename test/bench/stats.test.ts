@@ -8,7 +8,7 @@ import {
   formatMs,
   formatRatio,
   median,
-  parseGnuTimeMaxRss,
+  parseGnuTimeLine,
   parseVmRss,
   ratio,
   renderTable,
@@ -64,21 +64,23 @@ t.test('request summaries group by v2 command', async (t) => {
   t.same(summarizeRequests([]), { count: 0, bytes: 0, packFraming: 0, kinds: {} })
 })
 
-t.test('parses what GNU time writes with -f %M -o', async (t) => {
+t.test('parses what GNU time writes with -f "%M %U %S" -o', async (t) => {
   const dir = tempDir()
   t.teardown(dir.cleanup)
   const ok = join(dir.path, 'ok.txt')
-  const okRun = spawnSync('/usr/bin/time', ['-f', '%M', '-o', ok, 'true'])
+  const okRun = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', ok, process.execPath, '-e', 'const end = Date.now() + 300; while (Date.now() < end);'])
   t.equal(okRun.status, 0, 'GNU time is installed')
-  const kib = parseGnuTimeMaxRss(readFileSync(ok, 'utf8'))
-  t.ok(kib !== undefined && kib > 0, `a positive KiB count (${kib})`)
+  const got = parseGnuTimeLine(readFileSync(ok, 'utf8'))
+  t.ok(got !== undefined && got.maxRssKiB > 0, `a positive KiB count (${got?.maxRssKiB})`)
+  t.ok(got !== undefined && got.userMs >= 200, `the user time of a 300 ms busy loop (${got?.userMs} ms)`)
+  t.ok(got !== undefined && got.sysMs >= 0)
   // A failing command makes time prepend a status line to the file.
   const bad = join(dir.path, 'bad.txt')
-  spawnSync('/usr/bin/time', ['-f', '%M', '-o', bad, 'false'])
+  spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', bad, 'false'])
   const text = readFileSync(bad, 'utf8')
   t.match(text, /exited with non-zero status 1/)
-  t.ok((parseGnuTimeMaxRss(text) ?? 0) > 0)
-  t.equal(parseGnuTimeMaxRss('Command terminated by signal 9\n'), undefined)
+  t.ok((parseGnuTimeLine(text)?.maxRssKiB ?? 0) > 0)
+  t.equal(parseGnuTimeLine('Command terminated by signal 9\n'), undefined)
 })
 
 t.test('reads VmRSS from /proc status text', async (t) => {
