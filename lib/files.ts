@@ -1,5 +1,5 @@
 /** File-system questions every layer asks, answered one way: only ENOENT/ENOTDIR mean absent. */
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { isNotFound } from './errors.js'
 
 /** Whether `path` exists; any error but "absent" is thrown. */
@@ -19,6 +19,19 @@ export async function namesIn(dir: string): Promise<string[]> {
     return await readdir(dir)
   } catch (e) {
     if (isNotFound(e)) return []
+    throw e
+  }
+}
+
+/**
+ * A text file's content; undefined when it is not there (absent, a parent that is not a
+ * directory, or a directory in its place: nothing to read as a file). Other errors are thrown.
+ */
+export async function readTextIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (e) {
+    if (isNotFound(e) || (e as { code?: unknown } | null)?.code === 'EISDIR') return undefined
     throw e
   }
 }

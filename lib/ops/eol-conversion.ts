@@ -8,9 +8,10 @@
  *
  * Deviation: the system-wide attributes file ($(prefix)/etc/gitattributes) is not read.
  */
-import { lstat, readFile } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isNotFound } from '../errors.js'
+import { readTextIfPresent } from '../files.js'
 import type { ObjectReader } from '../odb/types.js'
 import type { ConfigReader } from '../repo/config.js'
 import { attributesDir, eolConversion, type ConversionLoader } from '../worktree/conversion.js'
@@ -32,14 +33,6 @@ function absent(e: unknown): boolean {
   return isNotFound(e) || code === 'ENOTDIR' || code === 'EISDIR'
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (e) {
-    if (absent(e)) return undefined
-    throw e
-  }
-}
 
 /** Where git looks for the global attributes file. */
 function globalAttributesPath(config: ConfigReader, env: NodeJS.ProcessEnv): string | undefined {
@@ -56,9 +49,9 @@ export function conversionLoader(src: ConversionSource): ConversionLoader {
   const eolConfig = { autocrlf: parseAutoCrlf(src.config.get('core.autocrlf')), eol: parseCoreEol(src.config.get('core.eol')) }
   let fixed: Promise<{ info?: string; global?: string }> | undefined
   const fixedSources = async (): Promise<{ info?: string; global?: string }> => {
-    const info = await readOptional(join(src.commonDir, 'info', 'attributes'))
+    const info = await readTextIfPresent(join(src.commonDir, 'info', 'attributes'))
     const globalPath = globalAttributesPath(src.config, src.env)
-    const global = globalPath === undefined ? undefined : await readOptional(globalPath)
+    const global = globalPath === undefined ? undefined : await readTextIfPresent(globalPath)
     return { ...(info !== undefined ? { info } : {}), ...(global !== undefined ? { global } : {}) }
   }
   return async (files, from, arrived) => {
@@ -70,7 +63,7 @@ export function conversionLoader(src: ConversionSource): ConversionLoader {
         // git reads the work tree's file (never through a symlink), else the index's blob
         const full = join(src.workTree, f.path)
         const st = await lstat(full).catch((e: unknown) => (absent(e) ? undefined : Promise.reject(e)))
-        if (st?.isFile() === true) text = await readOptional(full)
+        if (st?.isFile() === true) text = await readTextIfPresent(full)
       }
       if (text === undefined) text = arrived?.get(f.oid)?.toString('utf8')
       if (text === undefined) {

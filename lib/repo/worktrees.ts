@@ -4,9 +4,10 @@
  * each with a `gitdir` file naming its `.git` file. Enough to refuse, as git does, to
  * check out a branch that another worktree has checked out.
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { isNotFound } from '../errors.js'
+import { readTextIfPresent } from '../files.js'
 
 export interface WorktreeHead {
   /** The worktree's directory. */
@@ -21,14 +22,6 @@ export interface WorktreeHead {
   detached: string | undefined
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (e) {
-    if (isNotFound(e)) return undefined
-    throw e
-  }
-}
 
 function headOf(content: string): { symref: string | undefined; detached: string | undefined } {
   const ref = /^ref: (\S+)\s*$/.exec(content)
@@ -39,7 +32,7 @@ function headOf(content: string): { symref: string | undefined; detached: string
 /** Every worktree with a readable HEAD; the main one first unless it is bare (git does not count a bare one as checked out). */
 export async function worktreeHeads(commonDir: string, mainIsBare: boolean): Promise<WorktreeHead[]> {
   const out: WorktreeHead[] = []
-  const mainHead = mainIsBare ? undefined : await readOptional(join(commonDir, 'HEAD'))
+  const mainHead = mainIsBare ? undefined : await readTextIfPresent(join(commonDir, 'HEAD'))
   if (mainHead !== undefined) {
     const path = basename(commonDir) === '.git' ? dirname(commonDir) : commonDir
     out.push({ path, gitDir: resolve(commonDir), headName: 'main-worktree/HEAD', ...headOf(mainHead) })
@@ -52,8 +45,8 @@ export async function worktreeHeads(commonDir: string, mainIsBare: boolean): Pro
   }
   for (const id of ids.sort()) {
     const gitDir = resolve(commonDir, 'worktrees', id)
-    const dotGit = (await readOptional(join(gitDir, 'gitdir')))?.replace(/\r?\n$/, '')
-    const head = await readOptional(join(gitDir, 'HEAD'))
+    const dotGit = (await readTextIfPresent(join(gitDir, 'gitdir')))?.replace(/\r?\n$/, '')
+    const head = await readTextIfPresent(join(gitDir, 'HEAD'))
     if (dotGit === undefined || dotGit === '' || head === undefined) continue
     out.push({ path: dirname(resolve(gitDir, dotGit)), gitDir, headName: `worktrees/${id}/HEAD`, ...headOf(head) })
   }
