@@ -22,6 +22,7 @@ import { initRepository, Repository } from '../repo/repository.js'
 import { CredentialJar, parseRemoteUrl } from '../transport/index.js'
 import { attemptClone, type CloneContext, type CloneJob, type CloneResult, type FirstContact } from './clone-attempt.js'
 import { directoryFromUrl, prepareDestination, removeDestination, type Destination } from './clone-dest.js'
+import { assertLocalSource } from './clone-source.js'
 import { openSessionAndListRefs } from './remote-session.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
@@ -235,6 +236,7 @@ export async function clone(given: CloneContext, opts: CloneOptions): Promise<Cl
   // A URL no transport takes (an unknown scheme or helper, a bad port) is
   // refused before anything is printed or created, not after "Cloning into".
   parseRemoteUrl(request.url, ctx.cwd)
+  assertLocalSource(opts.url, ctx.cwd)
   const gitDir = bare ? destPath : join(destPath, '.git')
   const job: CloneJob = { dirArg, destPath, gitDir, request, ...(opts.noProgress !== undefined ? { noProgress: opts.noProgress } : {}) }
 

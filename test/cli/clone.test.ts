@@ -29,6 +29,22 @@ t.test('URLs no transport takes: refused before "Cloning into", nothing created'
   }
 })
 
+t.test('a local path that names no repository: git\'s words, the path as given, before "Cloning into"', async (t) => {
+  const dir = join(tmp.path, 'no-repo')
+  mkdirSync(join(dir, 'plain'), { recursive: true })
+  for (const url of ['./nowhere', 'nowhere', './plain', '../no-repo/plain']) {
+    const g = git(['clone', url, 'dest-git'], { cwd: dir, allowFail: true })
+    const r = await tsgit(['clone', url, 'dest'], { cwd: dir })
+    t.equal(r.status, 128, `${url}: 128`)
+    t.equal(r.stderr, g.stderr, `${url}: ${g.stderr.trim()}`)
+    t.same(readdirSync(dir), ['plain'], `${url}: nothing created`)
+  }
+  // a path that does name one (here, through <path>.git) is cloned
+  git(['init', '-q', '--bare', join(dir, 'there.git')])
+  const ok = await tsgit(['clone', '-q', 'there', 'dest'], { cwd: dir })
+  t.equal(ok.status, 0, ok.stderr)
+})
+
 t.test('tsgit -C <dir> clone <relative path>: the path is taken from <dir>, as git takes it', async (t) => {
   const src = join(tmp.path, 'src')
   git(['init', '-q', '-b', 'main', src])
