@@ -43,7 +43,7 @@ import { openSession, openSessionAndListRefs, packThreads, type RemoteSession } 
 import { openRepoContext, type OpContext } from './repo-context.js'
 import { abbreviate, defaultAbbrevLength, FALLBACK_ABBREV } from '../rev/abbrev.js'
 import { RevWalk } from '../rev/commit-walk.js'
-import { chosenTips, listedHere, offersNoHaves } from './negotiation-tips.js'
+import { chosenTips, listedHere, offersNoHaves, refTip } from './negotiation-tips.js'
 import { transportOptionsFromConfig } from './transport-options.js'
 
 export interface FetchOptions {
@@ -227,7 +227,8 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
     // What the negotiation may offer, settled before connecting (negotiation-tips.ts).
     const noHaves = offersNoHaves(config)
     const presumed = (ref: string): boolean => !byUrl && ref.startsWith(`refs/remotes/${name}/`)
-    const chosen = opts.negotiationTips !== undefined && opts.negotiationTips.length > 0 ? await chosenTips(opts.negotiationTips, { refs: repo.refs, store, sink: ctx.sink }, await repo.refs.list('refs/'), presumed) : undefined
+    const localRefs = await repo.refs.list('refs/')
+    const chosen = opts.negotiationTips !== undefined && opts.negotiationTips.length > 0 ? await chosenTips(opts.negotiationTips, { refs: repo.refs, store, sink: ctx.sink }, localRefs, presumed) : undefined
     // --filter: the remote becomes a promisor remote before anything is fetched, as git's
     // fetch registers it (a URL is no remote: nothing to register).
     if (filterGiven !== undefined && !byUrl) await config.update((f) => registerPromisorRemote(f, name, filterToConfig(filterGiven)))
@@ -267,7 +268,6 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
 
     // Tags followed: those the refspecs do not name, absent here, whose object is here
     // or among what is fetched (include-tag brings a tag on a commit that comes now).
-    const localRefs = await repo.refs.list('refs/')
     const local = new Set(localRefs.map((r) => r.name))
     const mapped = new Set(mappings.map((m) => m.src))
     const candidates = follow ? listed.refs.filter((r) => r.oid !== undefined && r.name.startsWith('refs/tags/') && !mapped.has(r.name) && !local.has(r.name) && isValidRefName(r.name) && !excludedBy(negatives, r.name)) : []
@@ -316,7 +316,7 @@ export async function fetch(ctx: OpContext, opts: FetchOptions): Promise<FetchRe
           ? []
           : chosen !== undefined
             ? [...(await listedHere(store, listed.refs)), ...chosen]
-            : localRefs.map((r) => ({ oid: r.oid, ...(r.peeled !== undefined ? { peeled: r.peeled } : {}), presumed: presumed(r.name) }))
+            : localRefs.map((r) => refTip(r, presumed))
       received = await receive(session, await negotiate(session, args, { store, tips, shallow: repo.shallow.size > 0, sink: ctx.sink }), {
         packDir: store.packDir,
         keep: `tsgit fetch ${process.pid}\n`,

@@ -138,7 +138,7 @@ export class LazyFetcher implements PromisorFetcher {
 
   async fetchMissing(oids: Oid[], options: FetchHooks = {}): Promise<void> {
     // missing locally (the store looked just before): not looked for again
-    await this.fetchFromRemotes([...new Set(oids)], {}, true, options)
+    await this.fetchFromRemotes([...new Set(oids)], {}, options)
   }
 
   /**
@@ -172,7 +172,7 @@ export class LazyFetcher implements PromisorFetcher {
             () => undefined,
           )
         }
-        await this.fetchFromRemotes(oids, { ahead, onAccepted }, true)
+        await this.fetchFromRemotes(oids, { ahead, onAccepted })
         await after(i)
         next = undefined
         current = await upcoming
@@ -234,10 +234,10 @@ export class LazyFetcher implements PromisorFetcher {
     await ahead.command.discard()
   }
 
-  /** `known`: `oids` are missing and distinct already (the store checked). */
-  private async fetchFromRemotes(oids: Oid[], lead: LeadHooks, known = false, told: FetchHooks = {}): Promise<void> {
+  /** `oids` are missing and distinct (the store looked just before). */
+  private async fetchFromRemotes(oids: Oid[], lead: LeadHooks, told: FetchHooks = {}): Promise<void> {
     const remotes = promisorRemotes(this.ctx.config)
-    let remaining = known ? oids : await this.ctx.store.missingOf(oids)
+    let remaining = oids
     let lastError: unknown
     // A remote that failed for a reason that may pass (a cut, a reset, a 5xx, a timeout): so may this fetch.
     let transient = false

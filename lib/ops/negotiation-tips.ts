@@ -41,6 +41,11 @@ export function offersNoHaves(config: ConfigReader): boolean {
 
 const GLOB_SPECIALS = /[*?[\\]/
 
+/** A local ref as a tip of the negotiation: its peeled commit when packed-refs records it. */
+export function refTip(r: RefEntry, presumed: (ref: string) => boolean): HaveTip {
+  return { oid: r.oid, ...(r.peeled !== undefined ? { peeled: r.peeled } : {}), presumed: presumed(r.name) }
+}
+
 /**
  * The tips --negotiation-tip names, in the order given, each once: an id of a revision,
  * or the refs (of `localRefs`) a glob matches. `presumed(ref)`: whether a ref's tip is
@@ -74,10 +79,7 @@ export async function chosenTips(
     }
     const re = globRegExp(s.startsWith('refs/') ? s : `refs/${s}`)
     const before = tips.length
-    for (const r of localRefs) {
-      if (!re.test(r.name)) continue
-      add({ oid: r.oid, ...(r.peeled !== undefined ? { peeled: r.peeled } : {}), presumed: presumed(r.name) })
-    }
+    for (const r of localRefs) if (re.test(r.name)) add(refTip(r, presumed))
     if (tips.length === before) ctx.sink.warn(`ignoring --negotiation-tip=${s} because it does not match any refs`)
   }
   return tips

@@ -16,10 +16,11 @@
  */
 import { lstatSync, mkdirSync, rmdirSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { MODE_BLOB, MODE_EXECUTABLE } from '../odb/objects.js'
+import { MODE_BLOB, MODE_EXECUTABLE, MODE_GITLINK } from '../odb/objects.js'
+import type { ObjectReader } from '../odb/types.js'
 import type { ObjectObserver, Oid } from '../oid.js'
-import type { PlanEntry } from './checkout.js'
-import type { LineEndingsGate, Smudge } from './conversion.js'
+import { checkAborted, type PlanEntry } from './checkout.js'
+import { conversionBeforeFetch, fetchOrder, lineEndings, type AttributesEntry, type Conversion, type ConversionLoader, type LineEndingsGate, type Smudge } from './conversion.js'
 import { writeFileEntry } from './file-write.js'
 import type { IndexEntry } from './index-file.js'
 
@@ -32,6 +33,42 @@ function parentOf(path: string): string {
 /** The writer for the regular files of `entries`, to be told of the blobs as they arrive. */
 export function startArrivals(workTree: string, entries: readonly PlanEntry[], signal?: AbortSignal, smudge?: Smudge | LineEndingsGate): ArrivalWriter {
   return new ArrivalWriter(workTree, entries.filter((e) => e.mode === MODE_BLOB || e.mode === MODE_EXECUTABLE), signal, smudge)
+}
+
+/** What a checkout's one blob fetch is given and what it leaves. */
+export interface ArrivingFetch {
+  reader: Pick<ObjectReader, 'prefetch' | 'missingOf'>
+  workTree: string
+  /** The entries to write; those that are not gitlinks have their blobs fetched. */
+  entries: readonly PlanEntry[]
+  /** The attributes files of the tree or index being checked out, and how to read them. */
+  attributes: readonly AttributesEntry[]
+  conversion: ConversionLoader | undefined
+  /** The trees naming the blobs (PrefetchOptions.referrers). */
+  referrers: Iterable<Oid>
+  signal?: AbortSignal
+}
+
+/**
+ * Fetches every blob `entries` need in one request (the attributes files that come with
+ * it first), writing each file as its blob arrives where it can be; a failure (or an
+ * abort) takes back what was written and is thrown. Returns the index entries of the
+ * files written and the line-ending conversion for the rest.
+ */
+export async function fetchWritingOnArrival(f: ArrivingFetch): Promise<{ written: ReadonlyMap<string, IndexEntry>; conversion: Conversion | undefined }> {
+  const early = await conversionBeforeFetch(f.conversion, f.reader, f.attributes)
+  const writer = startArrivals(f.workTree, f.entries, f.signal, lineEndings(early))
+  try {
+    const blobs: Oid[] = []
+    for (const e of f.entries) if (e.mode !== MODE_GITLINK) blobs.push(e.oid)
+    if (blobs.length > 0) await f.reader.prefetch(fetchOrder(early, blobs), { referrers: f.referrers, onObject: writer.observe })
+    checkAborted(f.signal)
+  } catch (e) {
+    writer.undo()
+    throw e
+  }
+  writer.close()
+  return { written: writer.written, conversion: early.known ? early.conversion : await early.afterFetch() }
 }
 
 /** Blobs held while the conversion of line endings is being made (ArrivalWriter.held). */

@@ -29,8 +29,8 @@ import { indexEntryOf, writeAll, writeExclusive, writeFileEntry } from './file-w
 import { checkComponent, checkPathBytes, isDotGitmodulesAlias } from './path-safety.js'
 import { isAttributesFile } from './attributes.js'
 import { coneWantsFile, type ConeSpec } from './sparse.js'
-import { startArrivals } from './arrival-writes.js'
-import { attributesOf, conversionBeforeFetch, fetchOrder, lineEndings, type ConversionLoader, type Smudge } from './conversion.js'
+import { fetchWritingOnArrival } from './arrival-writes.js'
+import { attributesOf, type ConversionLoader, type Smudge } from './conversion.js'
 
 export interface CheckoutContext {
   reader: ObjectReader
@@ -298,19 +298,8 @@ export async function applyPlan(ctx: CheckoutContext, plan: CheckoutPlan, option
   }
 
   // Each file written as its blob arrives, where it can be; a failed fetch takes them back.
-  // (once the attributes files that come with the fetch are in, when they do)
-  const conversion = await conversionBeforeFetch(options.conversion, reader, attributesOf(toWrite))
-  const early = startArrivals(workTree, toWrite, signal, lineEndings(conversion))
-  try {
-    const blobs: Oid[] = []
-    for (const e of toWrite) if (e.mode !== MODE_GITLINK) blobs.push(e.oid)
-    if (blobs.length > 0) await reader.prefetch(fetchOrder(conversion, blobs), { referrers: plan.trees, onObject: early.observe })
-  } catch (e) {
-    early.undo()
-    throw e
-  }
-  early.close()
-  const smudge = (conversion.known ? conversion.conversion : await conversion.afterFetch())?.smudge
+  const early = await fetchWritingOnArrival({ reader, workTree, entries: toWrite, attributes: attributesOf(toWrite), conversion: options.conversion, referrers: plan.trees, signal })
+  const smudge = early.conversion?.smudge
 
   // Synchronously, like the files: a mkdir is cheaper than its thread-pool round trip.
   const breatheDirs = breather()

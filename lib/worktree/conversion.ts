@@ -74,8 +74,8 @@ export async function conversionBeforeFetch(
 
 /**
  * Line endings that depend on attributes files coming with the fetch: nothing is
- * written (arrival-writes.ts) until every one of `missing` has arrived and `open` has made the conversion
- * from them (what arrives meanwhile is left for the write loop).
+ * written (arrival-writes.ts) until every one of `missing` has arrived and `open` has
+ * made the conversion from them (what arrives meanwhile is held, within a bound).
  */
 export interface LineEndingsGate {
   missing: ReadonlySet<Oid>

@@ -3,8 +3,8 @@
  * batch before the first change on disk (new files at paths where nothing is are
  * written as their blobs arrive, and taken back if the fetch fails), then what goes
  * removed, directories that became empty removed, what is new or changed written, and
- * the index written with real stat data. Removal never reaches through a symlink: the leading directories of
- * a path are checked to be real directories first.
+ * the index written with real stat data. Removal never reaches through a symlink: the
+ * leading directories of a path are checked to be real directories first.
  */
 import { unlinkSync } from 'node:fs'
 import { lstat, readdir, rm, rmdir } from 'node:fs/promises'
@@ -14,9 +14,9 @@ import { silentSink } from '../events.js'
 import { MODE_GITLINK } from '../odb/objects.js'
 import type { Oid } from '../oid.js'
 import { isAttributesFile } from './attributes.js'
-import { startArrivals } from './arrival-writes.js'
+import { fetchWritingOnArrival } from './arrival-writes.js'
 import { checkAborted, makeDirectory, mapLimit, skippedEntry, writeEntry } from './checkout.js'
-import { attributesOf, conversionBeforeFetch, fetchOrder, lineEndings } from './conversion.js'
+import { attributesOf } from './conversion.js'
 import { compareIndexEntries, writeIndexFile, type IndexEntry } from './index-file.js'
 import { lstatOrUndefined, parentsOf, workTreeState } from './local-changes.js'
 import type { Action, SwitchContext, SwitchOptions, SwitchPlan } from './switch-plan.js'
@@ -104,33 +104,21 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   const skips = allWrites.filter((a) => a.skipWorktree === true)
   const writes = allWrites.filter((a) => a.skipWorktree !== true)
   const removes = plan.actions.filter((a): a is Extract<Action, { kind: 'remove' }> => a.kind === 'remove')
-  const blobs = new Set<Oid>()
-  for (const w of writes) if (w.entry.mode !== MODE_GITLINK) blobs.add(w.entry.oid)
   const changed = new Set<string>()
   for (const a of plan.actions) if (a.kind !== 'keep') changed.add(a.path)
-  // the new index's attributes decide how its files are written (git reads them from there on checkout)
-  const newAttributes = attributesOf([...(plan.index ?? []).filter((e) => e.stage === 0 && !e.skipWorktree && !changed.has(e.path)), ...writes.map((w) => ({ path: w.path, ...w.entry }))])
-  const early = await conversionBeforeFetch(options.conversion, reader, newAttributes)
   // Everything the switch needs, fetched before the first change on disk but the new
-  // files written as their blobs arrive where nothing is (taken back if the fetch fails),
-  // once the attributes files that come with the fetch are in, when they do.
-  const arrivals = startArrivals(workTree, writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid })), signal, lineEndings(early))
-  try {
-    if (blobs.size > 0) await reader.prefetch(fetchOrder(early, blobs), { referrers: plan.trees, onObject: arrivals.observe })
-    checkAborted(signal)
-  } catch (e) {
-    arrivals.undo()
-    throw e
-  }
-  arrivals.close()
-  const conversion = early.known ? early.conversion : await early.afterFetch()
+  // files written as their blobs arrive where nothing is (taken back if the fetch fails).
+  // The new index's attributes decide how its files are written (git reads them from there on checkout).
+  const newAttributes = attributesOf([...(plan.index ?? []).filter((e) => e.stage === 0 && !e.skipWorktree && !changed.has(e.path)), ...writes.map((w) => ({ path: w.path, ...w.entry }))])
+  const toWrite = writes.map((w) => ({ path: w.path, mode: w.entry.mode, oid: w.entry.oid }))
+  const { written: arrived, conversion } = await fetchWritingOnArrival({ reader, workTree, entries: toWrite, attributes: newAttributes, conversion: options.conversion, referrers: plan.trees, signal })
 
   const removedPaths = new Set(removes.map((r) => r.path))
   const realDirs = new Set<string>()
   const emptied = new Set<string>()
   for (const a of [...removes, ...writes, ...skips]) {
     if (a.kind === 'write' && a.old === undefined && (!plan.force || a.skipWorktree === true)) continue
-    if (a.kind === 'write' && arrivals.written.has(a.path)) continue
+    if (a.kind === 'write' && arrived.has(a.path)) continue
     // a skip-worktree entry has no file of ours (sparse.ts cleared the bit of any that is there)
     if (a.kind === 'write' && a.old?.skipWorktree === true && a.skipWorktree === true) continue
     if (!(await assertRealParents(workTree, a.path, realDirs))) continue
@@ -160,10 +148,10 @@ export async function applySwitch(ctx: SwitchContext, plan: SwitchPlan, options:
   }
 
   const total = writes.length
-  let done = arrivals.written.size
-  progress.progress({ title: 'Updating files', current: 0, total })
+  let done = arrived.size
+  progress.progress({ title: 'Updating files', current: done, total })
   const written = await mapLimit(writes, concurrency, async (w): Promise<IndexEntry> => {
-    const got = arrivals.written.get(w.path)
+    const got = arrived.get(w.path)
     if (got !== undefined) return got
     checkAborted(signal)
     const full = join(workTree, w.path)

@@ -103,11 +103,13 @@ export async function planSwitch(ctx: SwitchContext, oldTree: Oid | undefined, n
       initial = plan.entries.map((e) => ({ kind: 'write', path: e.path, entry: e }))
     } else {
       changes = plan.entries.map((e) => ({ path: e.path, old: sideOf(byPath.get(e.path)), new: e }))
-      const seen = index.length > 0 ? new Set(plan.entries.map((e) => e.path)) : undefined
-      for (const e of index) {
-        if (seen!.has(e.path)) continue
-        seen!.add(e.path)
-        changes.push({ path: e.path, old: sideOf(e), new: undefined })
+      if (index.length > 0) {
+        const seen = new Set(plan.entries.map((e) => e.path))
+        for (const e of index) {
+          if (seen.has(e.path)) continue
+          seen.add(e.path)
+          changes.push({ path: e.path, old: sideOf(e), new: undefined })
+        }
       }
     }
   } else {

@@ -217,6 +217,7 @@ async function stopInBlobFetch(d: string, sig: NodeJS.Signals): Promise<{ code: 
   let fetches = 0
   let held: number | undefined
   let child: ReturnType<typeof spawn> | undefined
+  let exited: Promise<void> = Promise.resolve()
   /** The size of the file the clone's state names as receiving the checkout's pack. */
   const receiving = (): number => {
     const name = git(['config', '--get', 'cloneresume.pack'], { cwd: gitDirOf(d), allowFail: true }).stdout.trim()
@@ -238,6 +239,8 @@ async function stopInBlobFetch(d: string, sig: NodeJS.Signals): Promise<{ code: 
         for (let i = 0; i < 3000 && receiving() < bytes; i++) await delay(10)
         onDisk = receiving()
         child?.kill(sig)
+        // the rest of the answer only once the clone has stopped: what it keeps is what came before the signal
+        await Promise.race([exited, delay(30_000)])
       })()
     },
   })
@@ -245,7 +248,9 @@ async function stopInBlobFetch(d: string, sig: NodeJS.Signals): Promise<{ code: 
     child = spawn(process.execPath, [TSGIT_BIN, 'clone', '--filter=blob:none', stopper.url('big.git'), d], { env: pinnedEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')))
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child?.on('close', (c, s) => resolve([c, s])))
+    const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child?.on('close', (c, s) => resolve([c, s])))
+    exited = closed.then(() => undefined)
+    const [code, signal] = await closed
     return { code, signal, stderr, held, onDisk }
   } finally {
     child = undefined
